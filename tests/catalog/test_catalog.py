@@ -51,7 +51,7 @@ def test_llama_3_1_8b_facts() -> None:
 
 def test_lookup_accepts_hf_repo_and_suggests() -> None:
     assert find_model(CATALOG, "meta-llama/Llama-3.1-8B-Instruct").id == "llama-3.1-8b-instruct"
-    with pytest.raises(CatalogError, match="did you mean llama-3.1-8b-instruct"):
+    with pytest.raises(CatalogError, match=r"did you mean llama-3\.1-8b-instruct"):
         find_model(CATALOG, "llama-3.1-8x-instruct")
 
 

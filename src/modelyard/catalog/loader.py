@@ -71,20 +71,28 @@ def _load_dir(catalog: Catalog, directory: Path) -> list[str]:
     for name, (attr, kind) in LISTS.items():
         path = directory / name
         if path.exists():
-            errors += _load_list(getattr(catalog, attr), catalog.origin, path, attr, kind)
+            errors += _load_list(catalog, path, attr, kind)
     models_dir = directory / "models"
     for path in sorted(models_dir.glob("*.yaml")) if models_dir.is_dir() else []:
         errors += _load_models(catalog, path)
     return errors
 
 
-def _load_list(
-    target: dict[str, Any], origin: dict[str, str], path: Path, key: str, kind: type[E]
-) -> list[str]:
+def _load_list(catalog: Catalog, path: Path, key: str, kind: type[E]) -> list[str]:
     data, node = read_yaml(path, CatalogError)
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         return [f"{path}: expected a mapping with a '{key}:' list at the top"]
-    return _add_entries(target, origin, path, node, key, data[key], kind)
+    errors = _file_sources(catalog, path, node, data) if key != "sources" else []
+    target = getattr(catalog, key)
+    return errors + _add_entries(target, catalog.origin, path, node, key, data[key], kind)
+
+
+def _file_sources(catalog: Catalog, path: Path, node: yaml.Node | None, data: dict) -> list[str]:
+    """Any data file may declare the sources its entries cite in a top-level 'sources:' list."""
+    items = data.get("sources", [])
+    if not isinstance(items, list):
+        return [f"{path}: 'sources:' must be a list"]
+    return _add_entries(catalog.sources, catalog.origin, path, node, "sources", items, Source)
 
 
 def _add_entries(
@@ -122,7 +130,8 @@ def _load_models(catalog: Catalog, path: Path) -> list[str]:
         {"family": family, **m} if isinstance(m, dict) and "family" not in m else m
         for m in data["models"]
     ]
-    return _add_entries(catalog.models, catalog.origin, path, node, "models", items, Model)
+    errors = _file_sources(catalog, path, node, data)
+    return errors + _add_entries(catalog.models, catalog.origin, path, node, "models", items, Model)
 
 
 def iter_refs(obj: Any) -> Iterable[tuple[str, Ref]]:

@@ -1,0 +1,1 @@
+"""The gateway: an OpenAI-compatible endpoint over local and remote backends."""
