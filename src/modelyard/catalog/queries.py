@@ -40,8 +40,12 @@ class ModelRow:
 
 
 def model_row(model: Model, verdict: Verdict | None = None) -> ModelRow:
-    total = model.params_total.value if model.params_total else _claimed(model, "params_total")
-    active = model.params_active.value if model.params_active else None
+    if model.verified:  # vendor figures only; articles' claims stay claims
+        total = model.params_total.value if model.params_total else None
+        active = model.params_active.value if model.params_active else total
+    else:
+        total = _claimed(model, "params_total")
+        active = _claimed(model, "params_active") or total
     caps = [name for name, on in model.capabilities.model_dump().items() if on]
     return ModelRow(
         id=model.id,
@@ -50,7 +54,7 @@ def model_row(model: Model, verdict: Verdict | None = None) -> ModelRow:
         vendor=model.vendor,
         verified=model.verified,
         params_total=total,
-        params_active=active or _claimed(model, "params_active") or total,
+        params_active=active,
         context_window=model.context_window or _claimed_int(model, "context_window"),
         license=model.license,
         languages=model.languages,

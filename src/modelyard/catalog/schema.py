@@ -7,9 +7,13 @@ Every field has a one-line docstring; these docstrings are the schema documentat
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+_EXPONENT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
 class Strict(BaseModel):
@@ -204,6 +208,14 @@ class Claim(Strict):
     """Who said it, and how sure we are."""
     conditions: str | None = None
     """Setting of the figure: shots, thinking mode, GPU and engine for speeds, etc."""
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _yaml_exponent_is_a_number(cls, value: object) -> object:
+        # PyYAML reads 72e9 (no dot, unsigned exponent) as a string
+        if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+            return float(value)
+        return value
 
 
 class Param(Strict):

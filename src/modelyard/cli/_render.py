@@ -44,7 +44,10 @@ def table(
     numeric = set(right)
     t = Table(title=title, title_justify="left", header_style="bold")
     for col in columns:
-        t.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
+        if col in numeric:
+            t.add_column(col, justify="right", no_wrap=True)
+        else:
+            t.add_column(col, overflow="fold")
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
     return t
