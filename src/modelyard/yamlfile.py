@@ -14,8 +14,24 @@ from modelyard.errors import YardError
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_yaml(path: Path, error: type[YardError] = YardError) -> tuple[Any, yaml.Node | None]:
-    """Parse a YAML file into plain data plus its node tree (for line numbers)."""
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LazyNode:
+    """The YAML node tree of a text, composed only when a line number is needed (on errors)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._node: yaml.Node | None = None
+
+    def resolve(self) -> yaml.Node | None:
+        if self._node is None:
+            self._node = yaml.compose(self.text, Loader=Loader)
+        return self._node
+
+
+def read_yaml(path: Path, error: type[YardError] = YardError) -> tuple[Any, LazyNode]:
+    """Parse a YAML file into plain data plus its (lazily built) node tree for line numbers."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -23,7 +39,7 @@ def read_yaml(path: Path, error: type[YardError] = YardError) -> tuple[Any, yaml
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        return yaml.load(text, Loader=Loader), LazyNode(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -31,8 +47,10 @@ def read_yaml(path: Path, error: type[YardError] = YardError) -> tuple[Any, yaml
         raise error(f"{path}{where}: invalid YAML: {problem}") from exc
 
 
-def line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
+def line_of(node: yaml.Node | LazyNode | None, loc: Sequence[str | int]) -> int | None:
     """1-based line of the value at ``loc`` inside ``node`` (the deepest that exists)."""
+    if isinstance(node, LazyNode):
+        node = node.resolve()
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
@@ -50,7 +68,7 @@ def line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
 def format_validation(
     exc: ValidationError,
     path: Path | str,
-    node: yaml.Node | None = None,
+    node: yaml.Node | LazyNode | None = None,
     prefix: Sequence[str | int] = (),
 ) -> list[str]:
     """One line per error: ``file:line: field.path: message``."""
@@ -68,7 +86,7 @@ def validate(
     model: type[M],
     data: Any,
     path: Path | str,
-    node: yaml.Node | None = None,
+    node: yaml.Node | LazyNode | None = None,
     prefix: Sequence[str | int] = (),
 ) -> tuple[M | None, list[str]]:
     """Validate ``data`` as ``model``; return it, or None and the rendered errors."""

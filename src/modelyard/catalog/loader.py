@@ -9,12 +9,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel
 
 from modelyard.catalog.schema import GPU, ApiOffer, License, Model, Ref, Source
 from modelyard.errors import CatalogError
-from modelyard.yamlfile import line_of, read_yaml, validate
+from modelyard.yamlfile import LazyNode, line_of, read_yaml, validate
 
 E = TypeVar("E", bound=BaseModel)
 
@@ -87,7 +86,7 @@ def _load_list(catalog: Catalog, path: Path, key: str, kind: type[E]) -> list[st
     return errors + _add_entries(target, catalog.origin, path, node, key, data[key], kind)
 
 
-def _file_sources(catalog: Catalog, path: Path, node: yaml.Node | None, data: dict) -> list[str]:
+def _file_sources(catalog: Catalog, path: Path, node: LazyNode | None, data: dict) -> list[str]:
     """Any data file may declare the sources its entries cite in a top-level 'sources:' list."""
     items = data.get("sources", [])
     if not isinstance(items, list):
@@ -99,7 +98,7 @@ def _add_entries(
     target: dict[str, Any],
     origin: dict[str, str],
     path: Path,
-    node: yaml.Node | None,
+    node: LazyNode | None,
     key: str,
     items: Iterable[Any],
     kind: type[E],

@@ -61,7 +61,7 @@ def _find(kind: str, name: str, entries: dict[str, T]) -> T:
 
 
 def kind_command(kind: str) -> str:
-    return {"model": "models list", "GPU": "plan gpus", "API offer": "models apis"}.get(
+    return {"model": "models list", "GPU": "gpus list", "API offer": "models apis"}.get(
         kind, "models list"
     )
 
