@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# piped output is read in files and pagers, not an 80-column terminal
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
@@ -44,10 +45,7 @@ def table(
     numeric = set(right)
     t = Table(title=title, title_justify="left", header_style="bold")
     for col in columns:
-        if col in numeric:
-            t.add_column(col, justify="right", no_wrap=True)
-        else:
-            t.add_column(col, overflow="fold")
+        t.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
     return t
