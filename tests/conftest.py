@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+MODEL_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "models"
 
 
 @pytest.fixture(autouse=True)
@@ -26,3 +27,11 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"shared data folder not found at {root} (set YARD_SHARED_DATA)")
     return root
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """The real default model (SmolLM2-135M-Instruct GGUF), pulled once to <repo>/.cache/models."""
+    from modelyard.serve.pull import pull
+
+    return pull("smollm2", cache=MODEL_CACHE)

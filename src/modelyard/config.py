@@ -26,6 +26,23 @@ def user_catalog_dir() -> Path:
     return yard_home() / "catalog"
 
 
+def model_cache_dir() -> Path:
+    """Where ``yard pull`` keeps model files: ``YARD_MODEL_CACHE``, else YARD_HOME/models."""
+    explicit = os.environ.get("YARD_MODEL_CACHE")
+    return Path(explicit).expanduser() if explicit else yard_home() / "models"
+
+
+def shared_data_dir() -> Path:
+    """Public eval and routing data: ``YARD_SHARED_DATA``, else ``../shared/data`` beside the repo.
+
+    The default is found relative to the source checkout (``<repo>/../shared/data``).
+    """
+    explicit = os.environ.get("YARD_SHARED_DATA")
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
 def raise_errors() -> bool:
     """Whether the CLI re-raises YardError with a traceback (``YARD_RAISE_ERRORS=1``)."""
     return os.environ.get("YARD_RAISE_ERRORS", "") not in ("", "0", "false")

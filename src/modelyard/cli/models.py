@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.panel import Panel
 
-from modelyard.catalog import Catalog, Model, cached_catalog, find_model
+from modelyard.catalog import Catalog, Claim, Model, cached_catalog, find_model
+from modelyard.catalog.importers import import_model
 from modelyard.catalog.queries import (
     SORT_KEYS,
     check_params,
@@ -76,7 +78,7 @@ def list_(
     if json_:
         print_json(rows)
         return
-    columns = ["id", "params", "active", "context", "license", "langs", "capabilities"]
+    columns = ["id", "params", "active", "context", "license", "langs", "caps"]
     if excluded:
         columns.append("excluded because")
     body = []
@@ -89,12 +91,24 @@ def list_(
             human_tokens(r.context_window),
             r.license or "?",
             str(len(r.languages)) if r.languages else "",
-            ",".join(r.capabilities),
+            _capability_flags(r.capabilities),
         ]
         body.append([*line, "; ".join(r.excluded_because)] if excluded else line)
-    console.print(
-        table(columns, body, title=f"{len(rows)} models", right=["params", "active", "context"])
-    )
+    title = f"{len(rows)} models (capabilities: T tools, J json, R reasoning, ~ toggle, V vision)"
+    console.print(table(columns, body, title=title, right=["params", "active", "context"]))
+
+
+CAPABILITY_FLAGS = {
+    "tools": "T",
+    "json_mode": "J",
+    "reasoning": "R",
+    "reasoning_toggle": "~",
+    "vision": "V",
+}
+
+
+def _capability_flags(names: list[str]) -> str:
+    return "".join(CAPABILITY_FLAGS[n] for n in CAPABILITY_FLAGS if n in names)
 
 
 @app.command()
@@ -208,7 +222,7 @@ def _render_claims(model: Model, cite) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for group in groups:
         flag = "[yellow]DISAGREE[/]" if group.disagreement else ""
-        values = "  vs  ".join(f"{c.value} {cite(c.ref.source)}" for c in group.claims)
+        values = "  vs  ".join(f"{_claim_value(c)} {cite(c.ref.source)}" for c in group.claims)
         conditions = "; ".join(c.conditions for c in group.claims if c.conditions)
         rows.append([group.metric, values, conditions, flag])
     console.print(table(["metric", "value [source]", "conditions", ""], rows, title="Claims"))
@@ -274,9 +288,20 @@ def _attention_kind(model: Model) -> str:
     return kind + (" MoE" if arch.moe else "")
 
 
+def _claim_value(claim: Claim) -> str:
+    """A claim's value as people read it: 78.5B, 128k, 88.5."""
+    value = claim.value
+    if isinstance(value, str):
+        return value
+    if claim.metric in ("params_total", "params_active"):
+        return human_count(value)
+    if claim.metric == "context_window":
+        return human_tokens(int(value))
+    return f"{value:,.6g}"
+
+
 def _claim_cell(model: Model, metric: str) -> str:
-    values = [str(c.value) for c in model.claims if c.metric == metric]
-    return " / ".join(values)
+    return " / ".join(_claim_value(c) for c in model.claims if c.metric == metric)
 
 
 @app.command()
@@ -317,3 +342,27 @@ def apis(
             right=["$/M in", "$/M cached", "$/M out"],
         )
     )
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="GGUF file, config.json, or a folder with one")],
+    id_: Annotated[str | None, typer.Option("-i", "--id", help="Catalog id to give it")] = None,
+    license_: Annotated[
+        str | None, typer.Option("-l", "--license", help="License id, when the file states none")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Import a model from a Hugging Face config.json or a GGUF header into your catalog
+
+    \b
+    Examples:
+      yard models import ~/models/SmolLM2-135M-Instruct.Q4_1.gguf
+      yard models import ./Qwen3-30B-A3B/config.json --id qwen3-30b-a3b-local --license apache-2.0
+    """
+    model = import_model(path, id_, license_)
+    if json_:
+        print_json({"model": model, "param_check": check_params(model)})
+        return
+    console.print(f"Imported [bold]{model.id}[/] into {user_catalog_dir() / 'models'}")
+    _render_architecture(model, lambda _source: "")

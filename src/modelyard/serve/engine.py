@@ -1,0 +1,151 @@
+"""The local engine: llama.cpp's OpenAI-compatible server (xllamacpp) in a child process.
+
+The gateway starts one LocalEngine per ``local`` backend, sends it OpenAI requests at the URL
+``start()`` returns, checks ``healthy()`` and calls ``stop()`` on shutdown. The engine runs in its
+own process so that token generation never blocks the gateway's event loop and a crash in
+llama.cpp takes down only the engine. The child also exits when the parent dies (its stdin closes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO, Any
+
+from modelyard.errors import BackendError, MissingExtraError
+
+
+class LocalEngine:
+    """One llama.cpp server process serving one GGUF model on 127.0.0.1.
+
+    Args:
+        gguf_path: the model file (see ``modelyard.serve.pull``).
+        ctx_size: context tokens each request slot gets.
+        threads: CPU threads for generation; None lets llama.cpp choose.
+        parallel: request slots decoded together (continuous batching).
+        alias: model name the server reports in /v1/models and responses.
+        gpu_layers: layers to offload to a GPU; None keeps llama.cpp's default.
+        startup_timeout: seconds to wait for the model to load.
+        log_path: file for the engine's log; a temporary file by default.
+    """
+
+    def __init__(
+        self,
+        gguf_path: Path,
+        ctx_size: int = 4096,
+        threads: int | None = None,
+        parallel: int = 2,
+        alias: str | None = None,
+        gpu_layers: int | None = None,
+        startup_timeout: float = 120.0,
+        log_path: Path | None = None,
+    ) -> None:
+        self.gguf_path = Path(gguf_path)
+        self.settings: dict[str, Any] = {
+            "model": str(self.gguf_path),
+            "ctx_size": ctx_size,
+            "threads": threads,
+            "parallel": parallel,
+            "alias": alias,
+            "gpu_layers": gpu_layers,
+        }
+        self.startup_timeout = startup_timeout
+        self.log_path = log_path
+        self.url: str | None = None
+        """Base URL of the OpenAI API (``http://127.0.0.1:PORT/v1``) while running."""
+        self._process: subprocess.Popen[str] | None = None
+
+    async def start(self) -> str:
+        """Start the server, wait until the model is loaded, return its ``.../v1`` base URL.
+
+        Raises:
+            MissingExtraError: xllamacpp is not installed.
+            BackendError: the model file is missing, or the server died or hung while loading.
+        """
+        if self._process is not None and self.url is not None:
+            return self.url
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise MissingExtraError("xllamacpp", "serve", "The local llama.cpp engine")
+        if not self.gguf_path.is_file():
+            raise BackendError(f"{self.gguf_path}: model file not found; fetch it with `yard pull`")
+        self._process = self._spawn()
+        try:
+            url = await asyncio.wait_for(asyncio.to_thread(self._read_url), self.startup_timeout)
+        except TimeoutError:
+            await self.stop()
+            raise BackendError(
+                self._failure(f"did not load in {self.startup_timeout:g}s")
+            ) from None
+        if url is None:
+            await self.stop()
+            raise BackendError(self._failure("exited while loading the model"))
+        self.url = url + "/v1"
+        return self.url
+
+    def _read_url(self) -> str | None:
+        """The URL the child announces on stdout; None if it exits first."""
+        for line in self._process.stdout:  # type: ignore[union-attr]
+            if line.startswith('{"url"'):
+                return str(json.loads(line)["url"])
+        return None
+
+    def _spawn(self) -> subprocess.Popen[str]:
+        if self.log_path is None:
+            handle, name = tempfile.mkstemp(prefix="yard-engine-", suffix=".log")
+            self.log_path = Path(name)
+            log: IO[str] = open(handle, "w")  # noqa: SIM115 (the child keeps writing to it)
+        else:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = self.log_path.open("w")
+        command = [sys.executable, "-m", "modelyard.serve._llama_server", json.dumps(self.settings)]
+        with log:
+            return subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
+            )
+
+    def _failure(self, what: str) -> str:
+        tail = ""
+        if self.log_path is not None and self.log_path.exists():
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            tail = "; last log lines:\n  " + "\n  ".join(lines) if lines else ""
+        return f"local engine for {self.gguf_path} {what} (log: {self.log_path}){tail}"
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running engine, if any."""
+        return self._process.pid if self._process is not None else None
+
+    def healthy(self) -> bool:
+        """Whether the process runs and its ``GET /health`` answers 200 (model loaded)."""
+        if self._process is None or self._process.poll() is not None or self.url is None:
+            return False
+        health = self.url.removesuffix("/v1") + "/health"
+        try:
+            with urllib.request.urlopen(health, timeout=2.0) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server and wait for the process to exit (killing it after ``timeout``)."""
+        process, self._process, self.url = self._process, None, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError):
+            process.stdin.close()  # type: ignore[union-attr]
+        if process.poll() is None:
+            process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+        process.stdout.close()  # type: ignore[union-attr]
