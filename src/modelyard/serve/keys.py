@@ -1,0 +1,355 @@
+"""Virtual API keys: stored hashed, checked in memory on every request, with budgets and limits.
+
+A raw key (``sk-yard-`` + 256 random bits) is shown once, at creation; the database keeps only
+``sha256(pepper + key)``. Keys this random cannot be guessed from their hash, so a slow password
+hash (scrypt) would add milliseconds per request and no safety; the optional pepper, kept outside
+the database, makes a stolen database alone useless for checking candidate keys.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass, replace
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from ulid import ULID
+
+from modelyard.errors import YardError
+from modelyard.serve.errors import GatewayError
+from modelyard.serve.ledger import utc_now
+from modelyard.serve.limits import RateLimiter, Refusal, SlidingWindowLimiter
+from modelyard.serve.migrations import reflect
+
+KEY_PREFIX = "sk-yard-"
+ADMIN_KEY_ID = "admin"
+SHOWN_CHARS = len(KEY_PREFIX) + 4
+
+
+@dataclass
+class KeyInfo:
+    """A virtual key as the gateway and its operators see it (never the raw key or its hash)."""
+
+    id: str
+    """ULID of the key; the ledger's ``key_id``."""
+    name: str
+    """Who or what the key is for."""
+    prefix: str
+    """The first characters of the raw key, to recognise it."""
+    models: tuple[str, ...] | None = None
+    """Model names or glob patterns (``openai/*``) it may use; None means every model."""
+    budget_usd: float | None = None
+    """Total spend allowed, in USD, over the key's life; None means no budget."""
+    rpm: int | None = None
+    """Requests per minute; None means unlimited."""
+    tpm: int | None = None
+    """Tokens (prompt + completion) per minute; None means unlimited."""
+    created_utc: str = ""
+    """When it was created (ISO 8601, UTC)."""
+    revoked_utc: str | None = None
+    """When it was revoked; a revoked key is refused."""
+    spent_usd: float = 0.0
+    """Spend so far, from the ledger plus requests settled since the gateway started."""
+
+    def allows(self, model: str) -> bool:
+        """Whether this key may use ``model`` (exact name or glob match)."""
+        return self.models is None or any(fnmatch.fnmatchcase(model, p) for p in self.models)
+
+
+def hash_key(raw_key: str, pepper: str = "") -> str:
+    """The stored form of a raw key."""
+    return hashlib.sha256((pepper + raw_key).encode()).hexdigest()
+
+
+def bearer_token(authorization_header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    if not authorization_header:
+        return None
+    scheme, _, token = authorization_header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+class KeyStore:
+    """All virtual keys in memory, mirrored to the ``keys`` table; spend from the ledger."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        admin_key: str | None = None,
+        pepper: str = "",
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.engine = engine
+        self._admin_key = admin_key or None
+        self._pepper = pepper
+        self._limiter = limiter or SlidingWindowLimiter()
+        self._by_hash: dict[str, KeyInfo] = {}
+        self._spent: dict[str, float] = {}
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        engine: Engine,
+        *,
+        admin_key: str | None = None,
+        pepper: str = "",
+        limiter: RateLimiter | None = None,
+    ) -> KeyStore:
+        """Load every key, and each key's spend summed from the ledger.
+
+        Args:
+            engine: The (migrated) ledger database, e.g. ``Ledger.engine``.
+            admin_key: The operator's key; it passes every check and guards ``/admin``.
+            pepper: Secret mixed into every key hash; changing it invalidates all keys.
+            limiter: Where RPM/TPM windows live; in-process by default.
+        """
+        store = cls(engine, admin_key=admin_key, pepper=pepper, limiter=limiter)
+        store.refresh()
+        return store
+
+    def refresh(self) -> None:
+        """Reload key definitions (e.g. after ``yard keys`` changed them); spend is kept."""
+        keys_table = reflect(self.engine, "keys")
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(keys_table)).mappings().all()
+            unseen = {r["id"] for r in rows} - self._spent.keys()
+            spent = _spend_by_key(conn, unseen) if unseen else {}
+        for key_id in unseen:
+            self._spent.setdefault(key_id, spent.get(key_id, 0.0))
+        self._by_hash = {r["key_hash"]: _key_from_row(r) for r in rows}
+
+    def create(
+        self,
+        name: str,
+        models: list[str] | None = None,
+        budget_usd: float | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+    ) -> tuple[KeyInfo, str]:
+        """Make a new key; the raw key is returned here and never again.
+
+        Raises:
+            YardError: a field is out of range.
+        """
+        _check_new_key(name, models, budget_usd, rpm, tpm)
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        info = KeyInfo(
+            id=str(ULID()),
+            name=name,
+            prefix=raw[:SHOWN_CHARS],
+            models=tuple(models) if models is not None else None,
+            budget_usd=budget_usd,
+            rpm=rpm,
+            tpm=tpm,
+            created_utc=utc_now(),
+        )
+        key_hash = hash_key(raw, self._pepper)
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(reflect(self.engine, "keys")).values(_row_from_key(info, key_hash))
+            )
+        self._spent[info.id] = 0.0
+        self._by_hash = {**self._by_hash, key_hash: info}
+        return info, raw
+
+    def revoke(self, key_id: str) -> KeyInfo:
+        """Refuse this key from now on (its ledger rows and spend stay).
+
+        Raises:
+            YardError: no key has this id.
+        """
+        found = self._find(key_id)
+        if not found:
+            self.refresh()  # made by `yard keys create` since this store loaded
+            found = self._find(key_id)
+        if not found:
+            raise YardError(f"no key with id {key_id!r}; `yard keys list` shows the ids")
+        key_hash, info = found[0]
+        revoked = replace(info, revoked_utc=info.revoked_utc or utc_now())
+        table = reflect(self.engine, "keys")
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                sa.update(table).where(table.c.id == key_id).values(revoked_utc=revoked.revoked_utc)
+            )
+        self._by_hash = {**self._by_hash, key_hash: revoked}
+        return self._with_spend(revoked)
+
+    def list(self) -> list[KeyInfo]:
+        """Every key, oldest first, with its spend."""
+        keys = sorted(self._by_hash.values(), key=lambda k: k.id)
+        return [self._with_spend(k) for k in keys]
+
+    @property
+    def open_access(self) -> bool:
+        """True when no key was ever created and no admin key is set: anyone may call."""
+        return not self._by_hash and self._admin_key is None
+
+    def authorize(self, authorization_header: str | None, model: str | None) -> KeyInfo | None:
+        """Check a request's key against revocation, allow-list, budget and rate limits.
+
+        Args:
+            authorization_header: The request's ``Authorization`` header value.
+            model: The model the client asked for; None skips the allow-list (``/v1/models``).
+
+        Returns:
+            The caller's key, or None when the gateway is open (see ``open_access``).
+
+        Raises:
+            GatewayError: 401 missing/unknown/revoked key, 403 model not allowed,
+                429 ``insufficient_quota`` budget spent, 429 ``rate_limit_exceeded``.
+        """
+        if self.open_access:
+            return None
+        info = self._identify(bearer_token(authorization_header))
+        if info.id == ADMIN_KEY_ID:
+            return info
+        if model is not None and not info.allows(model):
+            raise _forbidden(info, model)
+        spent = self._spent.get(info.id, 0.0)
+        if info.budget_usd is not None and spent >= info.budget_usd:
+            raise _over_budget(info, spent)
+        refusal = self._limiter.admit(info.id, info.rpm, info.tpm)
+        if refusal is not None:
+            raise _rate_limited(info, refusal)
+        return info
+
+    def settle(self, key_id: str | None, tokens: int, cost_usd: float | None) -> None:
+        """Charge a finished request to its key: spend for budgets, tokens for TPM."""
+        if key_id is None:
+            return
+        if cost_usd:
+            self._spent[key_id] = self._spent.get(key_id, 0.0) + cost_usd
+        self._limiter.consume(key_id, tokens)
+
+    def _identify(self, token: str | None) -> KeyInfo:
+        if token is None:
+            raise GatewayError(
+                401,
+                "Missing API key: send 'Authorization: Bearer <key>' "
+                "(create one with `yard keys create NAME`).",
+                code="invalid_api_key",
+            )
+        if self._admin_key is not None and hmac.compare_digest(
+            token.encode(), self._admin_key.encode()
+        ):
+            return KeyInfo(id=ADMIN_KEY_ID, name="admin", prefix="")
+        # a lookup keyed by the hash leaks no timing about stored keys: the caller cannot steer
+        # the hash of what it sends towards a stored one
+        info = self._by_hash.get(hash_key(token, self._pepper))
+        if info is None:
+            raise GatewayError(401, "Incorrect API key provided.", code="invalid_api_key")
+        if info.revoked_utc is not None:
+            raise GatewayError(401, "This API key has been revoked.", code="invalid_api_key")
+        return info
+
+    def _find(self, key_id: str) -> list[tuple[str, KeyInfo]]:
+        return [(h, k) for h, k in self._by_hash.items() if k.id == key_id]
+
+    def _with_spend(self, info: KeyInfo) -> KeyInfo:
+        return replace(info, spent_usd=round(self._spent.get(info.id, 0.0), 10))
+
+
+def _spend_by_key(conn: sa.Connection, key_ids: set[str]) -> dict[str, float]:
+    requests = sa.table("requests", sa.column("key_id"), sa.column("cost_usd"))
+    query = (
+        sa.select(requests.c.key_id, sa.func.coalesce(sa.func.sum(requests.c.cost_usd), 0.0))
+        .where(requests.c.key_id.in_(sorted(key_ids)))
+        .group_by(requests.c.key_id)
+    )
+    return {key_id: float(total) for key_id, total in conn.execute(query)}
+
+
+def _key_from_row(row: sa.RowMapping) -> KeyInfo:
+    models = orjson.loads(row["models_json"]) if row["models_json"] is not None else None
+    return KeyInfo(
+        id=row["id"],
+        name=row["name"],
+        prefix=row["key_prefix"],
+        models=tuple(models) if models is not None else None,
+        budget_usd=row["budget_usd"],
+        rpm=row["rpm"],
+        tpm=row["tpm"],
+        created_utc=row["created_utc"],
+        revoked_utc=row["revoked_utc"],
+    )
+
+
+def _row_from_key(info: KeyInfo, key_hash: str) -> dict[str, object]:
+    models = orjson.dumps(list(info.models)).decode() if info.models is not None else None
+    return {
+        "id": info.id,
+        "name": info.name,
+        "key_hash": key_hash,
+        "key_prefix": info.prefix,
+        "models_json": models,
+        "budget_usd": info.budget_usd,
+        "rpm": info.rpm,
+        "tpm": info.tpm,
+        "created_utc": info.created_utc,
+        "revoked_utc": None,
+    }
+
+
+def _check_new_key(
+    name: str,
+    models: list[str] | None,
+    budget_usd: float | None,
+    rpm: int | None,
+    tpm: int | None,
+) -> None:
+    if not name or not name.strip():
+        raise YardError("key name: must not be empty; e.g. `yard keys create team-search`")
+    if models is not None and (not models or not all(isinstance(m, str) and m for m in models)):
+        raise YardError(f"models: {models!r}: give one or more model names (globs like 'openai/*')")
+    if budget_usd is not None and budget_usd < 0:
+        raise YardError(f"budget_usd: {budget_usd}: must be 0 or more (USD)")
+    for field, value in (("rpm", rpm), ("tpm", tpm)):
+        if value is not None and value < 1:
+            raise YardError(f"{field}: {value}: must be a positive whole number per minute")
+
+
+def _forbidden(info: KeyInfo, model: str) -> GatewayError:
+    allowed = ", ".join(info.models or ())
+    return GatewayError(
+        403,
+        f"Key {info.name!r} may not use model {model!r}; it may use: {allowed}.",
+        type="permission_error",
+        param="model",
+        code="model_not_allowed",
+    )
+
+
+def _over_budget(info: KeyInfo, spent: float) -> GatewayError:
+    # OpenAI answers an exhausted quota with 429 insufficient_quota; its SDKs retry 429s
+    # unless told not to, and no retry can help here
+    return GatewayError(
+        429,
+        f"Key {info.name!r} has spent ${spent:.4f} of its ${info.budget_usd:g} budget; "
+        "ask the operator for a new budget.",
+        type="insufficient_quota",
+        code="insufficient_quota",
+        headers={"x-should-retry": "false"},
+    )
+
+
+def _rate_limited(info: KeyInfo, refusal: Refusal) -> GatewayError:
+    return GatewayError(
+        429,
+        f"Rate limit reached for key {info.name!r}: {refusal.limit} {refusal.kind} per minute; "
+        f"retry in {refusal.retry_after_header}s.",
+        type=refusal.kind,
+        code="rate_limit_exceeded",
+        headers={
+            "Retry-After": refusal.retry_after_header,
+            "retry-after-ms": str(max(1, round(refusal.retry_after_s * 1000))),
+        },
+    )

@@ -1,0 +1,181 @@
+"""Virtual keys: hashed at rest, every auth outcome, budgets, RPM/TPM limits and /admin/keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.testclient import TestClient
+
+from modelyard.serve.admin import admin_routes
+from modelyard.serve.errors import GatewayError
+from modelyard.serve.keys import KeyStore
+from modelyard.serve.ledger import Ledger, connect, new_entry
+from modelyard.serve.limits import SlidingWindowLimiter
+from modelyard.serve.middleware.errors import ErrorMiddleware
+
+ADMIN = "admin-secret-for-tests"
+
+
+@pytest.fixture
+def store(yard_home: Path) -> KeyStore:
+    return KeyStore.open(connect(None, yard_home))
+
+
+def refused(store: KeyStore, header: str | None, model: str | None = "m") -> GatewayError:
+    with pytest.raises(GatewayError) as caught:
+        store.authorize(header, model)
+    return caught.value
+
+
+def test_no_keys_and_no_admin_key_means_an_open_gateway(store: KeyStore) -> None:
+    assert store.authorize(None, "any-model") is None
+    assert store.authorize("Bearer whatever", "any-model") is None
+
+
+def test_auth_outcomes(store: KeyStore) -> None:
+    info, raw = store.create("alice")
+    assert raw.startswith("sk-yard-") and len(raw) > 40
+    assert store.authorize(f"Bearer {raw}", "m") == info
+    assert store.authorize(f"bearer   {raw} ", "m") == info
+    for header in (None, "", "Bearer", f"Basic {raw}"):
+        assert refused(store, header).status == 401
+    wrong = refused(store, "Bearer sk-yard-nope")
+    assert wrong.status == 401 and "sk-yard-nope" not in wrong.message
+    store.revoke(info.id)
+    assert "revoked" in refused(store, f"Bearer {raw}").message
+    assert not store.open_access, "revoking every key must not open the gateway"
+
+
+def test_keys_are_hashed_at_rest(store: KeyStore, yard_home: Path) -> None:
+    _, raw = store.create("bob")
+    stored = b"".join(p.read_bytes() for p in yard_home.glob("ledger.db*"))
+    assert raw.encode() not in stored
+    assert raw.removeprefix("sk-yard-").encode() not in stored
+    again = KeyStore.open(connect(None, yard_home))
+    assert again.authorize(f"Bearer {raw}", "m") is not None
+
+
+def test_pepper_is_part_of_the_hash(yard_home: Path) -> None:
+    engine = connect(None, yard_home)
+    _, raw = KeyStore.open(engine, pepper="one").create("carol")
+    assert refused(KeyStore.open(engine, pepper="two"), f"Bearer {raw}").status == 401
+
+
+def test_model_allow_list_with_globs(store: KeyStore) -> None:
+    _, raw = store.create("dave", models=["qwen*", "openai/gpt-4o-mini"])
+    assert store.authorize(f"Bearer {raw}", "qwen3-8b") is not None
+    assert store.authorize(f"Bearer {raw}", "openai/gpt-4o-mini") is not None
+    assert store.authorize(f"Bearer {raw}", None) is not None
+    error = refused(store, f"Bearer {raw}", "openai/gpt-4o")
+    assert (error.status, error.param, error.code) == (403, "model", "model_not_allowed")
+
+
+def test_admin_key_passes_everything_and_closes_the_gateway(yard_home: Path) -> None:
+    store = KeyStore.open(connect(None, yard_home), admin_key=ADMIN)
+    assert not store.open_access
+    assert store.authorize(f"Bearer {ADMIN}", "anything").id == "admin"
+    assert refused(store, None).status == 401
+    assert refused(store, "Bearer ümlaut").status == 401
+
+
+def test_budget_is_enforced_and_survives_a_restart(yard_home: Path) -> None:
+    ledger = Ledger.open(None, yard_home)
+    store = KeyStore.open(ledger.engine)
+    info, raw = store.create("erin", budget_usd=0.01)
+    for _ in range(2):
+        assert store.authorize(f"Bearer {raw}", "m") is not None
+        ledger.record(new_entry(key_id=info.id, cost_usd=0.006))
+        store.settle(info.id, tokens=10, cost_usd=0.006)
+    error = refused(store, f"Bearer {raw}")
+    assert (error.status, error.type, error.code) == (
+        429,
+        "insufficient_quota",
+        "insufficient_quota",
+    )
+    assert error.headers == {"x-should-retry": "false"}
+    ledger.close()
+    restarted = KeyStore.open(connect(None, yard_home))
+    assert restarted.list()[0].spent_usd == pytest.approx(0.012)
+    assert refused(restarted, f"Bearer {raw}").code == "insufficient_quota"
+
+
+def test_rpm_limit_answers_429_with_retry_after(store: KeyStore) -> None:
+    _, raw = store.create("frank", rpm=2)
+    store.authorize(f"Bearer {raw}", "m")
+    store.authorize(f"Bearer {raw}", "m")
+    error = refused(store, f"Bearer {raw}")
+    assert (error.status, error.type, error.code) == (429, "requests", "rate_limit_exceeded")
+    assert 1 <= int(error.headers["Retry-After"]) <= 60
+    assert int(error.headers["retry-after-ms"]) <= 60_000
+
+
+def test_tpm_limit_counts_settled_tokens(store: KeyStore) -> None:
+    info, raw = store.create("grace", tpm=100)
+    store.authorize(f"Bearer {raw}", "m")
+    store.settle(info.id, tokens=99, cost_usd=None)
+    store.authorize(f"Bearer {raw}", "m")
+    store.settle(info.id, tokens=5, cost_usd=None)
+    assert refused(store, f"Bearer {raw}").type == "tokens"
+
+
+def test_sliding_window_frees_room_as_time_passes() -> None:
+    now = [1000.0]
+    limiter = SlidingWindowLimiter(clock=lambda: now[0])
+    assert limiter.admit("k", rpm=1, tpm=None) is None
+    now[0] += 20
+    refusal = limiter.admit("k", rpm=1, tpm=None)
+    assert refusal is not None and refusal.retry_after_s == pytest.approx(40)
+    now[0] += 40
+    assert limiter.admit("k", rpm=1, tpm=None) is None
+    limiter.consume("k", 50)
+    now[0] += 30
+    limiter.consume("k", 60)
+    refusal = limiter.admit("k", rpm=None, tpm=100)
+    assert refusal is not None and refusal.retry_after_s == pytest.approx(30)
+    now[0] += 30
+    assert limiter.admit("k", rpm=None, tpm=100) is None
+
+
+def test_create_rejects_bad_fields(store: KeyStore) -> None:
+    from modelyard.errors import YardError
+
+    for kwargs in ({"name": " "}, {"name": "x", "rpm": 0}, {"name": "x", "models": []}):
+        with pytest.raises(YardError):
+            store.create(**kwargs)
+
+
+@pytest.fixture
+def admin(store: KeyStore) -> TestClient:
+    app = Starlette(routes=admin_routes(store, ADMIN), middleware=[Middleware(ErrorMiddleware)])
+    return TestClient(app, raise_server_exceptions=True)
+
+
+def test_admin_endpoints(admin: TestClient, store: KeyStore) -> None:
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    assert admin.get("/admin/keys").status_code == 401
+    assert admin.get("/admin/keys", headers={"Authorization": "Bearer nope"}).status_code == 401
+    made = admin.post("/admin/keys", json={"name": "hank", "models": ["m"], "rpm": 5}, headers=auth)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["key"].startswith("sk-yard-") and body["models"] == ["m"]
+    assert store.authorize(f"Bearer {body['key']}", "m") is not None
+    listed = admin.get("/admin/keys", headers=auth).json()["data"]
+    assert [k["name"] for k in listed] == ["hank"]
+    assert body["key"] not in admin.get("/admin/keys", headers=auth).text
+    assert "key_hash" not in listed[0] and "key" not in listed[0]
+    gone = admin.delete(f"/admin/keys/{body['id']}", headers=auth)
+    assert gone.status_code == 200 and gone.json()["revoked_utc"]
+    assert refused(store, f"Bearer {body['key']}").status == 401
+
+
+def test_admin_errors_use_the_openai_schema(admin: TestClient) -> None:
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    bad = admin.post("/admin/keys", json={"name": "x", "api_base": "http://evil"}, headers=auth)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "api_base"
+    assert admin.post("/admin/keys", json={"rpm": 1}, headers=auth).status_code == 400
+    assert admin.post("/admin/keys", json={"name": "x", "rpm": 0}, headers=auth).status_code == 400
+    missing = admin.delete("/admin/keys/01J00000000000000000000000", headers=auth)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "key_not_found"
