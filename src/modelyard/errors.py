@@ -30,3 +30,11 @@ class MissingExtraError(YardError):
 
     def __init__(self, package: str, extra: str, purpose: str) -> None:
         super().__init__(f"{purpose} needs {package}: pip install 'modelyard[{extra}]'")
+
+
+class EvalError(YardError):
+    """An eval suite, scorer or target is wrong."""
+
+
+class MeasureError(YardError):
+    """A measurement cannot run (no device, bad grid) or a calibration file is wrong."""

@@ -13,6 +13,7 @@ from modelyard.cli.models import load
 from modelyard.plan import (
     Cluster,
     Deployment,
+    MeasuredCheck,
     ModelPlan,
     Ranking,
     detect_cluster,
@@ -165,6 +166,8 @@ def render_plan(p: ModelPlan) -> None:
     console.print(table(["memory (per GPU)", "value"], rows, title=title))
     console.print(Panel("\n".join(m.basis), title="memory basis"))
     _render_speed(p)
+    for check in p.measured:
+        _render_measured(check)
     if p.cost is not None:
         _render_cost(p)
     for recipe in p.recipes:
@@ -196,6 +199,24 @@ def _render_speed(p: ModelPlan) -> None:
     console.print(table(cols, rows, right=cols[1:]))
     basis = p.decode_batch.basis + (p.prefill.basis if p.prefill else [])
     console.print(Panel("\n".join(basis), title="speed basis"))
+
+
+def _render_measured(c: MeasuredCheck) -> None:
+    layers = f", {c.layers} of {c.model_layers} layers" if c.layers < c.model_layers else ""
+    weights = f"{c.weights_measured_gib:.2f} GiB"
+    rows = [["weights", weights, f"{c.weights_estimated_gib:.2f} GiB", ""]]
+    rows += [
+        [
+            f"decode batch {d.batch} @ {d.context:,} (tok/s per seq)",
+            f"{d.measured_tok_s:,.1f}",
+            f"{d.estimated_tok_s:,.1f} ({d.error:+.0%})",
+            f"{d.achieved_eta_bw:.2f}",
+        ]
+        for d in c.decode
+    ]
+    cols = ["measured vs estimated", "measured", "estimated", "achieved eta_bw"]
+    title = f"yard measure: {c.source}{layers} (estimates without engine step overhead)"
+    console.print(table(cols, rows, title=title, right=cols[1:]))
 
 
 def _render_cost(p: ModelPlan) -> None:

@@ -14,6 +14,7 @@ from modelyard.plan.cost import (
 from modelyard.plan.engines import ENGINES, Engine, Factor, get_engine, load_engines
 from modelyard.plan.fit import auto_quant, candidate_formats, does_not_fit, native_format
 from modelyard.plan.formats import FORMATS, KV_BYTES, WeightFormat, kv_bytes, weight_format
+from modelyard.plan.measured import MeasuredCheck, MeasuredDecode, compare, measured_checks
 from modelyard.plan.memory import (
     GIB,
     Deployment,
@@ -46,6 +47,8 @@ __all__ = [
     "Excluded",
     "Factor",
     "HybridCost",
+    "MeasuredCheck",
+    "MeasuredDecode",
     "MemoryPlan",
     "ModelPlan",
     "PrefillEstimate",
@@ -58,6 +61,7 @@ __all__ = [
     "Workload",
     "auto_quant",
     "candidate_formats",
+    "compare",
     "decode",
     "detect_cluster",
     "does_not_fit",
@@ -70,6 +74,7 @@ __all__ = [
     "kv_bytes_per_token",
     "kv_layer_bytes",
     "load_engines",
+    "measured_checks",
     "native_format",
     "parse_amount",
     "parse_cluster",

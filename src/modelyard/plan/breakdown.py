@@ -11,6 +11,7 @@ from modelyard.plan.cluster import Cluster
 from modelyard.plan.cost import CostEstimate, Workload, estimate_cost
 from modelyard.plan.fit import NODE_GPUS, auto_quant, does_not_fit, nodes_needed
 from modelyard.plan.formats import FORMATS
+from modelyard.plan.measured import MeasuredCheck, measured_checks
 from modelyard.plan.memory import Deployment, MemoryPlan, plan_memory
 from modelyard.plan.recipes import Recipe, multinode, recipes
 from modelyard.plan.speed import DecodeEstimate, PrefillEstimate, decode, peak_tflops, prefill
@@ -33,6 +34,8 @@ class ModelPlan:
     cost: CostEstimate | None
     recipes: list[Recipe] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    measured: list[MeasuredCheck] = field(default_factory=list)
+    """`yard measure` calibrations of this model on this GPU, beside the estimates."""
 
 
 def plan_model(
@@ -107,6 +110,7 @@ def _single(
         cost=cost,
         recipes=extra or recipes(model, mem),
         notes=notes or [],
+        measured=measured_checks(model, cluster.gpu, dep.engine),
     )
 
 

@@ -1,0 +1,34 @@
+"""`yard measure`: build a model's architecture with random weights and time it on a device.
+
+Only the calibration documents load without torch; the builder and the timers import torch
+when ``measure`` runs (``pip install 'modelyard[measure]'``).
+"""
+
+from modelyard.measure.calibration import (
+    Calibration,
+    DecodePoint,
+    PrefillPoint,
+    calibration_dir,
+    calibration_filename,
+    load_calibration,
+    load_calibrations,
+    measured_architecture,
+    save_calibration,
+)
+from modelyard.measure.run import DTYPES, Grid, measure, parse_grid
+
+__all__ = [
+    "DTYPES",
+    "Calibration",
+    "DecodePoint",
+    "Grid",
+    "PrefillPoint",
+    "calibration_dir",
+    "calibration_filename",
+    "load_calibration",
+    "load_calibrations",
+    "measure",
+    "measured_architecture",
+    "parse_grid",
+    "save_calibration",
+]

@@ -1,0 +1,96 @@
+"""Estimates held against `yard measure` calibrations of the same model on the same GPU.
+
+A calibration times the bare model (random weights, CUDA-graphed decode, no scheduler), so its
+decode steps are compared with the planner's step *without* the engine's fixed step overhead.
+For each point the achieved share of peak bandwidth (eta_bw) is derived as
+bytes read / (bandwidth × measured step): the figure engines.yaml's eta_bw estimates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from modelyard.catalog.schema import GPU, Model
+from modelyard.errors import PlanError
+from modelyard.measure.calibration import Calibration, load_calibrations, measured_architecture
+from modelyard.plan.cluster import Cluster
+from modelyard.plan.engines import Engine
+from modelyard.plan.formats import weight_format
+from modelyard.plan.memory import GIB, Deployment, weight_bytes
+from modelyard.plan.speed import decode
+
+
+@dataclass(frozen=True)
+class MeasuredDecode:
+    """One decode point: measured beside estimated."""
+
+    batch: int
+    context: int
+    measured_tok_s: float
+    """Per sequence."""
+    estimated_tok_s: float
+    """Per sequence, engine step overhead excluded."""
+    error: float
+    """estimated / measured - 1."""
+    achieved_eta_bw: float
+    """Bytes the planner counts for this step / (GPU bandwidth × measured step time)."""
+
+
+@dataclass(frozen=True)
+class MeasuredCheck:
+    """One calibration of this model on this GPU, with the planner's figures beside it."""
+
+    source: str
+    """The calibration: device, dtype, torch version and date."""
+    dtype: str
+    layers: int
+    model_layers: int
+    weights_measured_gib: float
+    weights_estimated_gib: float
+    """The planner's weights for the layers that were built, extra_params excluded."""
+    decode: list[MeasuredDecode] = field(default_factory=list)
+
+
+def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> MeasuredCheck:
+    """The planner's estimates for exactly what ``cal`` measured, beside the measurements."""
+    if model.architecture is None:
+        raise PlanError(f"model {model.id!r} has no architecture; nothing to compare")
+    arch = measured_architecture(model.architecture, cal.layers)
+    built = model.model_copy(update={"architecture": arch})
+    fmt = weight_format(cal.dtype)
+    cluster = Cluster(gpu)
+    rows = []
+    for point in cal.decode:
+        if point.step_ms is None:
+            continue
+        dep = Deployment(engine, fmt, cal.dtype, point.context, point.batch)
+        est = decode(built, cluster, dep, point.batch, point.context)
+        kernel_ms = est.step_ms - est.overhead_ms
+        rows.append(
+            MeasuredDecode(
+                batch=point.batch,
+                context=point.context,
+                measured_tok_s=1e3 / point.step_ms,
+                estimated_tok_s=1e3 / kernel_ms,
+                error=point.step_ms / kernel_ms - 1,
+                achieved_eta_bw=est.memory_ms * engine.eta_bw.value / point.step_ms,
+            )
+        )
+    return MeasuredCheck(
+        source=f"{cal.device_name}, {cal.dtype}, torch {cal.torch_version}, {cal.date:%Y-%m-%d}",
+        dtype=cal.dtype,
+        layers=cal.layers,
+        model_layers=cal.model_layers,
+        weights_measured_gib=cal.weights_gib,
+        weights_estimated_gib=weight_bytes(built, fmt, engine).total / GIB,
+        decode=rows,
+    )
+
+
+def measured_checks(model: Model, gpu: GPU, engine: Engine) -> list[MeasuredCheck]:
+    """A check per calibration of ``model`` on ``gpu`` in a dtype the planner knows."""
+    return [
+        compare(model, cal, gpu, engine)
+        for cal in load_calibrations()
+        if cal.model_id == model.id and cal.gpu_id == gpu.id and cal.dtype in ("bf16", "fp16")
+    ]
