@@ -8,4 +8,3 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[serve,dev]"
-.venv/bin/python -m pip install --quiet torch==2.13.0  # CPU wheel: tests/measure (modelyard[measure])
