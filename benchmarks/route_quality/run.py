@@ -1,0 +1,56 @@
+"""Cross-validated routing quality on the shared label files (the issue's goals).
+
+RouteLLM MMLU and GSM8K (GPT-4 vs Mixtral, contaminated rows dropped): share of GPT-4 calls
+needed for 95% of GPT-4's quality, per fold, for the router and every baseline. LLMRouter
+(9 models, prices from default_llm.json): cost at 95% of the best single model's quality.
+
+    python benchmarks/route_quality/run.py [--folds 5] [--only mmlu,gsm8k,llmrouter] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from modelyard.route import TrainSpec, evaluate
+from modelyard.route.report import write
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+PAIR = ("mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview")
+SPECS = {
+    "mmlu": TrainSpec(SHARED / "routellm" / "mmlu.jsonl", PAIR),
+    "gsm8k": TrainSpec(SHARED / "routellm" / "gsm8k.jsonl", PAIR),
+    "mt_bench": TrainSpec(SHARED / "routellm" / "mt_bench.jsonl", PAIR),
+    "llmrouter": TrainSpec(
+        SHARED / "llmrouter" / "train.jsonl", prices=SHARED / "llmrouter" / "default_llm.json"
+    ),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--only", default="mmlu,gsm8k,llmrouter")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/route_quality/results"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.only.split(","):
+        result = evaluate(
+            SPECS[name], args.folds, progress=lambda m, n=name: print(f"{n}: {m}", flush=True)
+        )
+        (args.out / f"{name}.json").write_text(
+            json.dumps(result.to_json(), indent=1, default=float)
+        )
+        write(result, args.out / f"{name}.html")
+        print(
+            json.dumps(
+                {"data": name, "spread": result.spread, "calibrated": result.calibrated},
+                indent=1,
+                default=float,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""`yard route`: train a router from per-prompt labels and evaluate it against baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelyard.cli._render import console, err_console, print_json, table
+from modelyard.route import Target, TrainSpec, evaluate, train
+from modelyard.route import report as route_report
+
+app = typer.Typer(help="Train and evaluate the model: auto router.", no_args_is_help=True)
+
+DataArg = Annotated[Path, typer.Argument(help="Labels JSONL: {id, prompt, labels: {model: score}}")]
+ModelsOpt = Annotated[
+    str | None, typer.Option("-m", "--models", help="Candidates cheapest first, comma-separated")
+]
+StrongOpt = Annotated[str | None, typer.Option("--strong", help="The dearer of two models")]
+WeakOpt = Annotated[str | None, typer.Option("--weak", help="The cheaper of two models")]
+PricesOpt = Annotated[
+    Path | None, typer.Option("-p", "--prices", help="default_llm.json with USD per 1M tokens")
+]
+QualityOpt = Annotated[
+    float, typer.Option("-q", "--quality", help="Target share of the best model's quality")
+]
+BudgetOpt = Annotated[
+    float | None, typer.Option("--max-cost", help="Target USD per 1k requests instead")
+]
+LimitOpt = Annotated[int | None, typer.Option("--limit", help="Use only the first N rows")]
+
+
+def _spec(
+    data: Path,
+    models: str | None,
+    strong: str | None,
+    weak: str | None,
+    prices: Path | None,
+    quality: float,
+    max_cost: float | None,
+    limit: int | None,
+) -> TrainSpec:
+    if (strong is None) != (weak is None):
+        raise typer.BadParameter("give both --strong and --weak, or neither", param_hint="--strong")
+    names = (
+        [weak, strong]
+        if strong and weak
+        else [m.strip() for m in (models or "").split(",") if m.strip()]
+    )
+    target = Target("cost", max_cost) if max_cost is not None else Target("quality", quality)
+    return TrainSpec(data, tuple(names), prices, target, limit)
+
+
+@app.command("train")
+def train_command(
+    data: DataArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Router file to write")] = Path(
+        "router.json"
+    ),
+    models: ModelsOpt = None,
+    strong: StrongOpt = None,
+    weak: WeakOpt = None,
+    prices: PricesOpt = None,
+    quality: QualityOpt = 0.95,
+    max_cost: BudgetOpt = None,
+    limit: LimitOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Output as JSON")] = False,
+) -> None:
+    """Train a router on per-prompt labels and write it as a small JSON file
+
+    \b
+    Examples:
+      yard route train mmlu.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview
+      yard route train train.jsonl --prices default_llm.json -o router.json
+    """
+    art = train(_spec(data, models, strong, weak, prices, quality, max_cost, limit), out)
+    summary = {
+        "out": str(out),
+        "candidates": art.candidates,
+        "threshold": art.threshold,
+        "data_sha256": art.data_sha256,
+        "rows": art.data_rows,
+        "target": art.target,
+    }
+    if json_:
+        print_json(summary)
+        return
+    console.print(table(["field", "value"], [(k, v) for k, v in summary.items()], title="router"))
+
+
+@app.command("eval")
+def eval_command(
+    data: DataArg,
+    folds: Annotated[int, typer.Option("-k", "--folds", help="Cross-validation folds")] = 5,
+    models: ModelsOpt = None,
+    strong: StrongOpt = None,
+    weak: WeakOpt = None,
+    prices: PricesOpt = None,
+    quality: QualityOpt = 0.95,
+    limit: LimitOpt = None,
+    report: Annotated[
+        Path | None, typer.Option("-r", "--report", help="Write an HTML report")
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Output as JSON")] = False,
+) -> None:
+    """Cross-validate the router and its baselines: PGR, APGR, CPT, cost at 95% quality
+
+    \b
+    Examples:
+      yard route eval gsm8k.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview -k 5
+      yard route eval train.jsonl --prices default_llm.json --report route.html --json
+    """
+    spec = _spec(data, models, strong, weak, prices, quality, None, limit)
+    result = evaluate(spec, folds, progress=lambda msg: err_console.print(msg, style="dim"))
+    if report is not None:
+        route_report.write(result, report)
+    if json_:
+        print_json(result.to_json())
+        return
+    rows = [
+        (m, *(f"{v['mean']:.3f} ± {v['std']:.3f}" for v in s.values()))
+        for m, s in result.spread.items()
+    ]
+    columns = ["method", *next(iter(result.spread.values())).keys()]
+    console.print(table(columns, rows, title=f"{data} ({folds}-fold, mean ± std)"))

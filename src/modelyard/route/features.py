@@ -1,0 +1,104 @@
+"""Prompt features for the quality model: a sentence embedding plus a few cheap text statistics.
+
+The statistics carry what a mean of token vectors loses: how long the prompt is, how much
+arithmetic, code or structure it holds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+CODE = re.compile(r"```|\bdef |\bclass |\breturn\b|[{};]\s*$|#include|=>|\bfunction\b", re.M)
+MATH = re.compile(r"[=+*/^<>%$]|\\frac|\\sqrt")
+CHOICE = re.compile(r"^\s*\(?[A-Ea-e][.)]\s", re.M)
+STATS = (
+    "log_chars",
+    "log_tokens",
+    "log_numbers",
+    "digit_share",
+    "log_lines",
+    "code_marks",
+    "math_marks",
+    "questions",
+    "choices",
+)
+"""Names of the text statistics, in feature order (after the embedding)."""
+
+
+class Embedder(Protocol):
+    """What features need from an embedder (StaticEmbedder satisfies it)."""
+
+    name: str
+
+    def token_ids(self, text: str) -> list[int]: ...
+
+    def embed_ids(self, ids: list[int]) -> np.ndarray: ...
+
+
+def prompt_text(messages: Sequence[dict[str, Any]]) -> str:
+    """The text a decision is made on: the last user message (string or text parts).
+
+    The labelled data holds single first-turn prompts, so the router scores the latest user turn.
+    """
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return content_text(message.get("content"))
+    return ""
+
+
+def content_text(content: Any) -> str:
+    """Text of an OpenAI message ``content`` (a string or a list of typed parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def text_stats(text: str, n_tokens: int) -> np.ndarray:
+    """The STATS values of one prompt."""
+    numbers = NUMBER.findall(text)
+    digits = sum(c.isdigit() for c in text)
+    return np.array(
+        [
+            math.log1p(len(text)),
+            math.log1p(n_tokens),
+            math.log1p(len(numbers)),
+            digits / max(len(text), 1),
+            math.log1p(text.count("\n")),
+            math.log1p(len(CODE.findall(text))),
+            math.log1p(len(MATH.findall(text))),
+            math.log1p(text.count("?")),
+            math.log1p(len(CHOICE.findall(text))),
+        ],
+        dtype=np.float32,
+    )
+
+
+class Featurizer:
+    """Turns prompts into feature vectors: embedding (384) followed by STATS."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    @property
+    def names(self) -> list[str]:
+        """Feature names, for reports and the artifact."""
+        return [f"emb{i}" for i in range(len(self.embedder.embed_ids([0])))] + list(STATS)
+
+    def one(self, text: str) -> tuple[np.ndarray, int]:
+        """Features of one prompt and its token count."""
+        ids = self.embedder.token_ids(text)
+        vec = np.concatenate([self.embedder.embed_ids(ids), text_stats(text, len(ids))])
+        return vec, len(ids)
+
+    def many(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(len(texts), n_features) matrix and the token count of each prompt."""
+        pairs = [self.one(t) for t in texts]
+        return np.stack([p[0] for p in pairs]), np.array([p[1] for p in pairs])

@@ -1,0 +1,85 @@
+"""Training, the router file and per-request decisions, on a subsample of the real labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modelyard.policy import Policy
+from modelyard.route import Candidate, NoCandidateError, Router, RouterFileError, TrainSpec, train
+from modelyard.route.artifact import load
+from modelyard.route.features import Featurizer
+
+STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
+ASK = [{"role": "user", "content": "Natalia sold clips to 48 of her friends. How many in all?"}]
+
+
+@pytest.fixture(scope="module")
+def router_file(
+    shared_data: Path, featurizer: Featurizer, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    spec = TrainSpec(shared_data / "routellm" / "gsm8k.jsonl", (WEAK, STRONG), limit=300)
+    out = tmp_path_factory.mktemp("router") / "router.json"
+    train(spec, out, featurizer)
+    return out
+
+
+def test_router_file_is_small_and_records_provenance(router_file: Path, shared_data: Path) -> None:
+    import hashlib
+
+    body = json.loads(router_file.read_text())
+    assert router_file.stat().st_size < 100_000
+    assert body["version"] == 1 and body["candidates"] == [WEAK, STRONG]
+    data = (shared_data / "routellm" / "gsm8k.jsonl").read_bytes()
+    assert body["data_sha256"] == hashlib.sha256(data).hexdigest()
+    assert 0.0 <= body["threshold"] <= 1.0
+
+
+def test_wrong_version_fails_loudly(router_file: Path, tmp_path: Path) -> None:
+    body = json.loads(router_file.read_text())
+    body["version"] = 99
+    other = tmp_path / "old.json"
+    other.write_text(json.dumps(body))
+    with pytest.raises(RouterFileError, match="version 99"):
+        load(other)
+
+
+def test_untrained_backend_fails_loudly(router_file: Path, featurizer: Featurizer) -> None:
+    with pytest.raises(RouterFileError, match="not for claude"):
+        Router.load(router_file, candidates=[WEAK, "claude"])
+    router = Router(load(router_file), featurizer)
+    with pytest.raises(RouterFileError):
+        router.decide(ASK, [Candidate("claude")])
+
+
+def test_decision_names_a_model_and_why(router_file: Path, featurizer: Featurizer) -> None:
+    router = Router(load(router_file), featurizer)
+    cands = [Candidate(WEAK, local=True), Candidate(STRONG, 10.0, 30.0)]
+    decision = router.decide(ASK, cands)
+    assert decision.model in (WEAK, STRONG)
+    assert set(decision.estimates) == {WEAK, STRONG}
+    assert "predicted quality" in decision.reason
+
+
+def test_private_prompt_stays_local(router_file: Path, featurizer: Featurizer) -> None:
+    router = Router(load(router_file), featurizer)
+    cands = [Candidate(WEAK, local=True), Candidate(STRONG, 10.0, 30.0)]
+    secret = [{"role": "user", "content": "Prove Fermat's last theorem. Mail me: a.b@corp.example"}]
+    decision = router.decide(secret, cands)
+    assert decision.model == WEAK and decision.private == ["email"]
+    assert "self-hosted" in decision.excluded[STRONG][0]
+    with pytest.raises(NoCandidateError, match="self-hosted"):
+        router.decide(secret, [Candidate(STRONG, 10.0, 30.0)])
+
+
+def test_hard_constraints_exclude(router_file: Path, featurizer: Featurizer) -> None:
+    router = Router(load(router_file), featurizer)
+    cands = [Candidate(WEAK, local=True, context_window=64), Candidate(STRONG, 10.0, 30.0)]
+    decision = router.decide(ASK, cands, max_tokens=100)
+    assert decision.model == STRONG and "context" in decision.excluded[WEAK][0]
+    with pytest.raises(NoCandidateError, match="budget"):
+        router.decide(ASK, [Candidate(STRONG, 10.0, 30.0)], budget=1e-9)
+    with pytest.raises(NoCandidateError, match="lacks tools"):
+        router.decide(ASK, [Candidate(STRONG, 10.0, 30.0)], policy=Policy(capabilities=("tools",)))
