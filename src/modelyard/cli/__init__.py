@@ -7,7 +7,19 @@ import sys
 import typer
 
 from modelyard import __version__
-from modelyard.cli import models
+from modelyard.cli import (
+    bench,
+    eval,
+    gpus,
+    keys,
+    measure,
+    models,
+    plan,
+    pull,
+    route,
+    serve,
+    usage,
+)
 from modelyard.config import raise_errors
 from modelyard.errors import YardError
 
@@ -19,6 +31,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(models.app, name="models")
+app.add_typer(keys.app, name="keys")
+app.add_typer(usage.app, name="usage")
+app.add_typer(gpus.app, name="gpus")
+app.add_typer(route.app, name="route")
+app.command(name="plan")(plan.plan)
+app.command("pull")(pull.pull_command)
+app.command("bench")(bench.bench)
+app.command("eval")(eval.eval_command)
+app.command("serve")(serve.serve_command)
+app.command("chat")(serve.chat_command)
+app.command("measure")(measure.measure_command)
 
 
 @app.command()

@@ -1,0 +1,189 @@
+"""The gateway's YAML configuration: backends, public model names, server options.
+
+Secrets are written as ``${ENV_NAME}`` and resolved when the file is read; every error
+names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from modelyard.config import env
+from modelyard.errors import ConfigError
+from modelyard.yamlfile import line_of, read_yaml, validate
+
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+DEFAULT_MODEL = "smollm2"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(Strict):
+    """How long to wait on an upstream, in seconds."""
+
+    connect: float = Field(5.0, gt=0)
+    """Opening the TCP connection."""
+    first_token: float = Field(60.0, gt=0)
+    """From sending a streaming request to its first chunk (prefill and queueing)."""
+    total: float = Field(600.0, gt=0)
+    """The whole exchange; a non-streaming request has only this one."""
+
+
+class Breaker(Strict):
+    """When to take a failing backend out, and when to probe it back."""
+
+    failures: int = Field(5, ge=1)
+    """Consecutive failures (connection errors, timeouts, 5xx) that open the breaker."""
+    cooldown_s: float = Field(30.0, gt=0)
+    """Seconds the breaker stays open before one probe request is let through."""
+
+
+class BackendConfig(Strict):
+    """One upstream: an OpenAI-compatible server (with replicas) or a local GGUF model."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    """Name used in `models:` chains, metrics and the ledger."""
+    kind: Literal["openai", "local"] = "openai"
+    """`openai`: any OpenAI-compatible server; `local`: a GGUF the gateway runs itself."""
+    base_url: str | None = Field(None, pattern=r"^https?://")
+    """Upstream base URL including /v1 (http://10.0.0.5:8000/v1)."""
+    replicas: list[str] = Field(default_factory=list)
+    """Further base URLs serving the same model; balanced by least in-flight requests."""
+    api_key: str | None = None
+    """Sent as a bearer token to the upstream; write ${ENV_NAME}, never the key itself."""
+    model: str | None = None
+    """Model name the upstream expects; defaults to the public name the client asked for."""
+    gguf: str | None = None
+    """Local backends: a .gguf path or a model name `yard pull` knows (smollm2)."""
+    context_size: int = Field(4096, ge=256)
+    """Local backends: context window the engine allocates."""
+    threads: int | None = Field(None, ge=1)
+    """Local backends: CPU threads for the engine (default: the engine's choice)."""
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    """Connect, first-token and total timeouts."""
+    max_retries: int = Field(2, ge=0, le=10)
+    """Retries on this backend before falling back to the next in the chain."""
+    retry_backoff_s: float = Field(0.25, ge=0)
+    """First backoff delay; doubles on each retry (with jitter) unless Retry-After says more."""
+    max_retry_wait_s: float = Field(10.0, ge=0)
+    """A Retry-After longer than this skips straight to the next backend."""
+    breaker: Breaker = Field(default_factory=Breaker)
+    """Circuit breaker settings."""
+    price: str | None = None
+    """Catalog API offer id whose per-token prices cost this backend's requests."""
+    usd_per_hour: float = Field(0.0, ge=0)
+    """Self-hosted share: dollars per hour of request time (0 = free)."""
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> BackendConfig:
+        if self.kind == "openai" and not (self.base_url or self.replicas):
+            raise ValueError("an openai backend needs base_url (or replicas)")
+        if self.kind == "local" and not self.gguf:
+            raise ValueError("a local backend needs gguf (a .gguf path or a model name)")
+        if self.kind == "local" and (self.base_url or self.replicas):
+            raise ValueError("a local backend gets its URL from the engine; drop base_url")
+        return self
+
+    @property
+    def urls(self) -> list[str]:
+        """Every base URL of this backend (empty for a local one until its engine starts)."""
+        return [u.rstrip("/") for u in ([self.base_url] if self.base_url else []) + self.replicas]
+
+
+class ServerConfig(Strict):
+    """Options of the gateway process itself."""
+
+    host: str = "127.0.0.1"
+    """Interface to listen on."""
+    port: int = Field(4000, ge=1, le=65535)
+    """TCP port."""
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    """Largest request body accepted (413 above it)."""
+    log_prompts: bool = False
+    """Store request and response bodies in the ledger (off: only counts and timings)."""
+    ledger_url: str | None = None
+    """SQLAlchemy URL of the ledger; default SQLite in YARD_HOME."""
+    admin_key: str | None = None
+    """Bearer key for /admin endpoints; write ${ENV_NAME}. Unset: no admin API."""
+
+
+class GatewayConfig(Strict):
+    """The whole file: `server`, `backends`, `models`."""
+
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    """Gateway process options."""
+    backends: list[BackendConfig] = Field(min_length=1)
+    """Upstreams."""
+    models: dict[str, list[str]] = Field(min_length=1)
+    """Public model name -> backend names, tried in order (the fallback chain)."""
+
+    @model_validator(mode="after")
+    def _references(self) -> GatewayConfig:
+        names = [b.name for b in self.backends]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"backend names must be unique: {', '.join(dupes)}")
+        for model, chain in self.models.items():
+            unknown = [n for n in chain if n not in names]
+            if unknown:
+                raise ValueError(f"models.{model}: unknown backend {', '.join(unknown)}")
+            if not chain:
+                raise ValueError(f"models.{model}: list at least one backend")
+        return self
+
+    def backend(self, name: str) -> BackendConfig:
+        """The backend called ``name``."""
+        return next(b for b in self.backends if b.name == name)
+
+
+def default_config() -> GatewayConfig:
+    """The embedded default: SmolLM2-135M on the local engine, as `smollm2` and `default`."""
+    local = BackendConfig(name="local", kind="local", gguf=DEFAULT_MODEL, context_size=2048)
+    return GatewayConfig(backends=[local], models={DEFAULT_MODEL: ["local"], "default": ["local"]})
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read, resolve ``${ENV}`` references in, and validate one gateway config file.
+
+    Raises:
+        ConfigError: every problem, one per line, as ``file:line: field: message``.
+    """
+    data, node = read_yaml(path, ConfigError)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with backends: and models:")
+    missing: list[str] = []
+    data = _resolve_env(data, (), missing, path, node)
+    if missing:
+        raise ConfigError("\n".join(missing))
+    config, errors = validate(GatewayConfig, data, path, node)
+    if config is None:
+        raise ConfigError(f"{path}: invalid gateway config:\n" + "\n".join(errors))
+    return config
+
+
+def _resolve_env(value: Any, loc: tuple, missing: list[str], path: Path, node: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve_env(v, (*loc, k), missing, path, node) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, (*loc, i), missing, path, node) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def lookup(match: re.Match[str]) -> str:
+        found = env(match.group(1))
+        if found is None:
+            field = ".".join(str(p) for p in loc)
+            missing.append(
+                f"{path}:{line_of(node, loc)}: {field}: environment variable "
+                f"{match.group(1)} is not set; export it or edit the file"
+            )
+            return ""
+        return found
+
+    return ENV_REF.sub(lookup, value)

@@ -1,0 +1,96 @@
+"""Prometheus metrics: counters and histograms on the request path, gauges read at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+if TYPE_CHECKING:
+    from modelyard.serve.backends import Backend
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1)
+BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class BackendCollector:
+    """In-flight requests and breaker state per backend, computed only when scraped."""
+
+    def __init__(self, backends: Mapping[str, Backend]) -> None:
+        self.backends = backends
+
+    def collect(self) -> Iterable[Metric]:
+        in_flight = GaugeMetricFamily(
+            "yard_backend_in_flight", "Requests in flight per backend", labels=["backend"]
+        )
+        breaker = GaugeMetricFamily(
+            "yard_backend_breaker_state",
+            "Circuit breaker: 0 closed, 1 half-open, 2 open",
+            labels=["backend"],
+        )
+        for name, backend in self.backends.items():
+            in_flight.add_metric([name], backend.balancer.in_flight)
+            breaker.add_metric([name], BREAKER_VALUE[backend.breaker.state])
+        yield in_flight
+        yield breaker
+
+
+class GatewayMetrics:
+    """The gateway's metrics in their own registry (one per app, so tests can build many)."""
+
+    def __init__(self, backends: Mapping[str, Backend]) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "yard_requests", "Requests answered", ["model", "backend", "status"], registry=r
+        )
+        self.duration = Histogram(
+            "yard_request_seconds",
+            "Request duration",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "yard_ttft_seconds", "Streaming time to first token", ["model"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.overhead = Histogram(
+            "yard_gateway_overhead_seconds",
+            "Request time not spent waiting on the upstream",
+            buckets=OVERHEAD_BUCKETS,
+            registry=r,
+        )
+        self.upstream_failures = Counter(
+            "yard_upstream_failures", "Failed upstream attempts", ["backend", "kind"], registry=r
+        )
+        self.tokens = Counter("yard_tokens", "Tokens", ["model", "direction"], registry=r)
+        r.register(BackendCollector(backends))
+        self._children: dict[tuple[str, str, int], tuple] = {}
+
+    def request(
+        self, model: str, backend: str, status: int, seconds: float, prompt: int, completion: int
+    ) -> None:
+        """Count one answered request (labelled children are looked up once per label set)."""
+        key = (model, backend, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(model, backend, str(status)),
+                self.duration.labels(model),
+                self.tokens.labels(model, "in"),
+                self.tokens.labels(model, "out"),
+            )
+        count, duration, tokens_in, tokens_out = children
+        count.inc()
+        duration.observe(seconds)
+        if prompt or completion:
+            tokens_in.inc(prompt)
+            tokens_out.inc(completion)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,7 @@
+"""Plain ASGI middleware; each passes scopes other than HTTP straight through."""
+
+from modelyard.serve.middleware.body_limit import BodyLimitMiddleware
+from modelyard.serve.middleware.errors import ErrorMiddleware
+from modelyard.serve.middleware.request_id import RequestIdMiddleware
+
+__all__ = ["BodyLimitMiddleware", "ErrorMiddleware", "RequestIdMiddleware"]

@@ -1,0 +1,202 @@
+"""One client request sent upstream: retries, backoff and fallback until something answers.
+
+Everything here happens before a byte reaches the client, which is what makes a retry safe.
+A streaming attempt counts as answered once its first chunk has arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from modelyard.serve.backends import Backend
+from modelyard.serve.balancer import Replica
+from modelyard.serve.errors import GatewayError
+from modelyard.serve.metrics import GatewayMetrics
+from modelyard.serve.resilience import RETRYABLE_STATUS, backoff_delay, retry_after_seconds
+
+
+class Failure(Exception):
+    """An attempt that may be retried or fallen back from."""
+
+    def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.retry_after = retry_after
+
+    @property
+    def breaks(self) -> bool:
+        """Whether it counts against the backend's breaker (a 429 is the upstream's policy)."""
+        return self.kind != "rate_limited"
+
+
+@dataclass
+class Upstream:
+    """The upstream answer the client will get."""
+
+    backend: Backend
+    replica: Replica | None
+    response: aiohttp.ClientResponse | None
+    status: int
+    body: bytes
+    """A non-streaming response's body, or a stream's first chunk."""
+    data: Any = None
+    """The parsed body of a successful non-streaming response."""
+    deadline: float = 0.0
+    """Event-loop time at which the backend's total timeout ends."""
+    attempts: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Give the connection back and the replica's in-flight slot."""
+        if self.response is not None:
+            self.response.release()
+            self.response = None
+        if self.replica is not None:
+            self.replica.in_flight -= 1
+            self.replica = None
+
+
+async def open_upstream(
+    session: aiohttp.ClientSession,
+    chain: list[Backend],
+    path: str,
+    payload: dict[str, Any],
+    stream: bool,
+    metrics: GatewayMetrics,
+) -> Upstream:
+    """Try each backend of ``chain`` in order, each up to its retry budget.
+
+    Raises:
+        GatewayError: every backend failed or was skipped (429, 502, 503 or 504).
+    """
+    trail: list[str] = []
+    last: Failure | None = None
+    requested = payload["model"]
+    for backend in chain:
+        if not backend.breaker.allow():
+            trail.append(f"{backend.name}: breaker open")
+            continue
+        payload["model"] = backend.upstream_model(requested)
+        body = orjson.dumps(payload)
+        for attempt in range(backend.config.max_retries + 1):
+            try:
+                answer = await _attempt(session, backend, path, body, stream)
+            except Failure as failure:
+                last = failure
+                trail.append(f"{backend.name}: {failure}")
+                metrics.upstream_failures.labels(backend.name, failure.kind).inc()
+                if failure.breaks:
+                    backend.breaker.failure()
+                if not await _wait_retry(backend, attempt, failure):
+                    break
+                continue
+            backend.breaker.success()
+            answer.attempts = trail
+            return answer
+    payload["model"] = requested
+    raise _exhausted(requested, last, trail)
+
+
+async def _wait_retry(backend: Backend, attempt: int, failure: Failure) -> bool:
+    """Sleep before the next attempt on ``backend``; False when it should be left instead."""
+    config = backend.config
+    if attempt >= config.max_retries:
+        return False
+    delay = backoff_delay(attempt, config.retry_backoff_s, failure.retry_after)
+    if delay > config.max_retry_wait_s:
+        return False
+    await asyncio.sleep(delay)
+    return backend.breaker.allow()
+
+
+async def _attempt(
+    session: aiohttp.ClientSession, backend: Backend, path: str, body: bytes, stream: bool
+) -> Upstream:
+    replica = backend.pick()
+    replica.in_flight += 1
+    try:
+        return await _exchange(session, backend, replica, path, body, stream)
+    except BaseException:
+        replica.in_flight -= 1
+        raise
+
+
+async def _exchange(
+    session: aiohttp.ClientSession,
+    backend: Backend,
+    replica: Replica,
+    path: str,
+    body: bytes,
+    stream: bool,
+) -> Upstream:
+    limits = backend.config.timeouts
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limits.total
+    try:
+        async with asyncio.timeout(limits.first_token if stream else limits.total):
+            response = await session.post(
+                replica.url + path, data=body, headers=backend.headers, timeout=backend.timeout
+            )
+            try:
+                return await _read(backend, replica, response, stream, deadline)
+            except BaseException:
+                response.release()
+                raise
+    except TimeoutError as exc:
+        raise Failure(
+            "timeout", "timed out" + (" before the first token" if stream else "")
+        ) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise Failure("connect", f"cannot connect ({exc.os_error.strerror or exc})") from exc
+    except aiohttp.ClientError as exc:
+        raise Failure("disconnect", f"connection lost ({type(exc).__name__})") from exc
+
+
+async def _read(
+    backend: Backend,
+    replica: Replica,
+    response: aiohttp.ClientResponse,
+    stream: bool,
+    deadline: float,
+) -> Upstream:
+    status = response.status
+    if status in RETRYABLE_STATUS:
+        await response.read()
+        kind = "rate_limited" if status == 429 else "status"
+        after = retry_after_seconds(response.headers.get("Retry-After"))
+        raise Failure(kind, f"HTTP {status}", after)
+    if stream and status == 200:
+        first = await response.content.readany()
+        if not first:
+            raise Failure("disconnect", "stream ended before the first chunk")
+        return Upstream(backend, replica, response, status, first, deadline=deadline)
+    raw = await response.read()
+    data = None
+    if status == 200:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise Failure("malformed", "malformed JSON in a 200 answer") from exc
+    response.release()
+    return Upstream(backend, replica, None, status, raw, data=data, deadline=deadline)
+
+
+def _exhausted(model: str, last: Failure | None, trail: list[str]) -> GatewayError:
+    why = "; ".join(trail)
+    if last is None:
+        return GatewayError(
+            503, f"no backend available for model {model!r}: {why}", "server_error",
+            code="backend_unavailable", headers={"Retry-After": "1"},
+        )  # fmt: skip
+    message = f"all backends failed for model {model!r}: {why}"
+    if last.kind == "rate_limited":
+        after = {"Retry-After": str(round(last.retry_after))} if last.retry_after else {}
+        return GatewayError(429, message, "rate_limit_error", code="upstream_rate_limited",
+                            headers=after)  # fmt: skip
+    if last.kind == "timeout":
+        return GatewayError(504, message, "server_error", code="upstream_timeout")
+    return GatewayError(502, message, "server_error", code="upstream_error")

@@ -1,0 +1,82 @@
+"""Circuit breaker and retry timing for upstream backends."""
+
+from __future__ import annotations
+
+import random
+import time
+from email.utils import parsedate_to_datetime
+from typing import Literal
+
+BreakerState = Literal["closed", "open", "half_open"]
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+"""Upstream answers worth another try (elsewhere or later) while nothing reached the client."""
+
+
+class CircuitBreaker:
+    """Opens after ``failures`` consecutive failures; after ``cooldown_s`` lets one probe through.
+
+    A successful probe closes it again; a failed probe reopens it for another cooldown.
+    """
+
+    def __init__(self, failures: int, cooldown_s: float, clock=time.monotonic) -> None:
+        self.threshold = failures
+        self.cooldown_s = cooldown_s
+        self.clock = clock
+        self.consecutive = 0
+        self.opened_at: float | None = None
+        self.probing = False
+
+    @property
+    def state(self) -> BreakerState:
+        """closed, open, or half_open (cooldown over, a probe may go or is in flight)."""
+        if self.opened_at is None:
+            return "closed"
+        return "half_open" if self.clock() - self.opened_at >= self.cooldown_s else "open"
+
+    def allow(self) -> bool:
+        """Whether a request may go to this backend now (claims the probe when half-open)."""
+        state = self.state
+        if state == "closed":
+            return True
+        if state == "half_open" and not self.probing:
+            self.probing = True
+            return True
+        return False
+
+    def success(self) -> None:
+        """An exchange worked: close."""
+        self.consecutive, self.opened_at, self.probing = 0, None, False
+
+    def failure(self) -> None:
+        """An exchange failed: count it; open (or reopen after a failed probe) at the threshold."""
+        self.consecutive += 1
+        if self.probing or self.consecutive >= self.threshold:
+            self.opened_at, self.probing = self.clock(), False
+
+    def release(self) -> None:
+        """A probe ended without telling success from failure (client left): allow another."""
+        self.probing = False
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def backoff_delay(attempt: int, base_s: float, retry_after: float | None) -> float:
+    """Delay before retry number ``attempt`` (0-based): Retry-After, else jittered doubling."""
+    if retry_after is not None:
+        return retry_after
+    return base_s * (2**attempt) * random.uniform(0.5, 1.0)

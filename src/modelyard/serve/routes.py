@@ -1,0 +1,370 @@
+"""The gateway's endpoints: /v1/* proxied upstream, /v1/models, /health, /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+import orjson
+
+from modelyard.serve.backends import Backend, Backends
+from modelyard.serve.config import GatewayConfig
+from modelyard.serve.errors import GatewayError
+from modelyard.serve.ledger import LedgerEntry
+from modelyard.serve.metrics import GatewayMetrics
+from modelyard.serve.middleware.request_id import request_id
+from modelyard.serve.pricing import Rate
+from modelyard.serve.proxy import Upstream, open_upstream
+from modelyard.serve.responses import JSON, send_bytes, send_json
+from modelyard.serve.sse import SseRelay, usage_counts
+from modelyard.serve.types import Headers, Receive, Scope, Send
+
+URL_FIELDS = ("api_base", "base_url", "api_key", "azure_endpoint", "api_version", "upstream_url")
+"""Fields some gateways obey to pick an upstream; refused here (SSRF, key theft)."""
+SSE_HEADERS: Headers = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+METRICS_TYPE = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
+
+
+class KeyInfoLike(Protocol):
+    id: str
+
+
+class KeyAuthority(Protocol):
+    """What the gateway needs from the key store (serve/keys.py)."""
+
+    def authorize(self, authorization: str | None, model: str | None) -> KeyInfoLike | None: ...
+    def settle(self, key_id: str | None, tokens: int, cost_usd: float | None) -> None: ...
+
+
+class LedgerLike(Protocol):
+    def record(self, entry: LedgerEntry) -> None: ...
+
+
+@dataclass
+class GatewayState:
+    """What every request handler reads; built once per worker by ``app.create_app``."""
+
+    config: GatewayConfig
+    backends: Backends
+    metrics: GatewayMetrics
+    rates: dict[str, Rate]
+    models_json: bytes
+    ledger: LedgerLike | None = None
+    keys: KeyAuthority | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One proxied OpenAI endpoint."""
+
+    name: str
+    upstream_path: str
+    required: str
+    can_stream: bool
+
+
+CHAT = Endpoint("chat.completions", "/chat/completions", "messages", True)
+COMPLETIONS = Endpoint("completions", "/completions", "prompt", True)
+EMBEDDINGS = Endpoint("embeddings", "/embeddings", "input", False)
+
+
+class ClientGone(Exception):
+    """The client disconnected; the upstream request was cancelled."""
+
+
+class DisconnectWatch:
+    """Cancels the handling task when the client disconnects (which closes the upstream)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.gone = False
+
+    async def __aenter__(self) -> DisconnectWatch:
+        self.task = asyncio.current_task()
+        self.watcher = asyncio.get_running_loop().create_task(self._watch())
+        return self
+
+    async def _watch(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+        self.gone = True
+        self.task.cancel()  # type: ignore[union-attr]
+
+    async def __aexit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> None:
+        self.watcher.cancel()
+        if self.gone and kind is asyncio.CancelledError:
+            self.task.uncancel()  # type: ignore[union-attr]
+            raise ClientGone from None
+
+
+class Call:
+    """One proxied request, from its body to its ledger row."""
+
+    def __init__(self, state: GatewayState, endpoint: Endpoint, scope: Scope) -> None:
+        self.state = state
+        self.endpoint = endpoint
+        self.scope = scope
+        self.started = time.perf_counter()
+        self.entry = LedgerEntry(id=request_id(scope), endpoint=endpoint.name)
+        self.key_id: str | None = None
+        self.client_usage = False
+        self.body = b""
+        self.label = "unknown"
+        self.rate = Rate()
+        self.upstream_s = 0.0
+
+    async def run(self, receive: Receive, send: Send) -> None:
+        """Validate, authorize, forward with retries and fallback, answer, record."""
+        try:
+            payload, chain = self._admit(await read_body(receive))
+            async with DisconnectWatch(receive):
+                upstream = await self._open(chain, payload)
+                try:
+                    await self._respond(upstream, send)
+                finally:
+                    upstream.close()
+        except GatewayError as exc:
+            self._finish(exc.status, exc.code or exc.type)
+            raise
+        except ClientGone:
+            self._finish(499, "client_disconnected")
+
+    def _admit(self, body: bytes) -> tuple[dict[str, Any], list[Backend]]:
+        self.body = body
+        payload = parse_request(body, self.endpoint)
+        model = payload["model"]
+        entry = self.entry
+        entry.requested_model, entry.stream = model, payload.get("stream") is True
+        keys = self.state.keys
+        if keys is not None:
+            key = keys.authorize(header(self.scope, b"authorization"), model)
+            self.key_id = entry.key_id = key.id if key is not None else None
+        chain = self.state.backends.chain(model)
+        if chain is None:
+            raise unknown_model(model, self.state.config)
+        self.label = model
+        self.client_usage = _client_wants_usage(payload)
+        if entry.stream and not self.client_usage:
+            payload["stream_options"] = {
+                **(payload.get("stream_options") or {}),
+                "include_usage": True,
+            }
+        return payload, chain
+
+    async def _open(self, chain: list[Backend], payload: dict[str, Any]) -> Upstream:
+        session = self.state.backends.session
+        assert session is not None, "the gateway's lifespan has not started"
+        t0 = time.perf_counter()
+        upstream = await open_upstream(
+            session, chain, self.endpoint.upstream_path, payload, self.entry.stream,
+            self.state.metrics,
+        )  # fmt: skip
+        self.upstream_s = time.perf_counter() - t0
+        backend = upstream.backend
+        self.entry.backend = backend.name
+        self.entry.served_model = backend.upstream_model(self.entry.requested_model or "")
+        self.entry.route_reason = "; ".join(upstream.attempts) or "first in chain"
+        self.rate = self.state.rates[backend.name]
+        return upstream
+
+    async def _respond(self, upstream: Upstream, send: Send) -> None:
+        backend = (b"x-yard-backend", upstream.backend.name.encode())
+        if upstream.response is not None:
+            await self._relay(upstream, send, backend)
+            return
+        if upstream.status != 200:
+            _check_upstream_error(upstream)
+            self._finish(upstream.status, f"upstream_{upstream.status}")
+        else:
+            data = upstream.data if isinstance(upstream.data, dict) else {}
+            self._usage(data.get("usage"))
+            self._finish(200, None, upstream.body)
+            self.state.metrics.overhead.observe(self._elapsed() - self.upstream_s)
+        await send_bytes(send, upstream.status, upstream.body, [JSON, backend])
+
+    async def _relay(self, upstream: Upstream, send: Send, backend: tuple[bytes, bytes]) -> None:
+        relay = SseRelay(drop_usage_chunk=not self.client_usage)
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, backend]}
+        )
+        status, error = 200, None
+        try:
+            await self._forward(relay.feed(upstream.body), send)
+            async with asyncio.timeout_at(upstream.deadline):
+                async for chunk in upstream.response.content.iter_any():  # type: ignore[union-attr]
+                    await self._forward(relay.feed(chunk), send)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            timed_out = isinstance(exc, TimeoutError)
+            status, error = (
+                (504, "upstream_timeout") if timed_out else (502, "upstream_disconnected")
+            )
+            await self._forward(stream_error(error, upstream.backend.name), send)
+        self._usage(relay.usage)
+        self._finish(status, error)
+        tail = b"data: [DONE]\n\n" if relay.done and error is None else b""
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    async def _forward(self, data: bytes, send: Send) -> None:
+        if not data:
+            return
+        if self.entry.ttft_ms is None:
+            self.entry.ttft_ms = round(self._elapsed() * 1000)
+            self.state.metrics.ttft.labels(self.label).observe(self._elapsed())
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+
+    def _usage(self, usage: dict[str, Any] | None) -> None:
+        entry = self.entry
+        entry.prompt_tokens, entry.completion_tokens, entry.cached_tokens = usage_counts(usage)
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def _finish(self, status: int, error: str | None, response: bytes | None = None) -> None:
+        """Fill in the ledger row, record it (before the client gets the last byte), count it."""
+        entry, state = self.entry, self.state
+        elapsed = self._elapsed()
+        prompt, completion = entry.prompt_tokens or 0, entry.completion_tokens or 0
+        entry.status, entry.error_type = status, error
+        entry.duration_ms = round(elapsed * 1000)
+        entry.cost_usd = self.rate.cost(prompt, completion, entry.cached_tokens or 0, elapsed)
+        if state.config.server.log_prompts:
+            entry.request_json = self.body.decode("utf-8", "replace")
+            entry.response_json = response.decode("utf-8", "replace") if response else None
+        if state.ledger is not None:
+            state.ledger.record(entry)
+        if state.keys is not None and self.key_id is not None:
+            state.keys.settle(self.key_id, prompt + completion, entry.cost_usd)
+        backend = entry.backend or "none"
+        state.metrics.request(self.label, backend, status, elapsed, prompt, completion)
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body."""
+    message = await receive()
+    body = message.get("body", b"")
+    while message.get("more_body"):
+        message = await receive()
+        body += message.get("body", b"")
+    return body
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """One request header's value, decoded."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, or a 400 that says why not."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise GatewayError(
+            400, f"request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
+
+
+def parse_request(body: bytes, endpoint: Endpoint) -> dict[str, Any]:
+    """The request as a dict, checked for the few fields the gateway routes on."""
+    payload = parse_json(body)
+    if not isinstance(payload, dict):
+        raise GatewayError(400, "request body must be a JSON object", code="invalid_json")
+    if not isinstance(payload.get("model"), str) or not payload["model"]:
+        raise GatewayError(400, "you must provide a model parameter (a string)", param="model")
+    if endpoint.required not in payload:
+        raise GatewayError(400, f"missing required parameter: '{endpoint.required}'",
+                           param=endpoint.required, code="missing_required_parameter")  # fmt: skip
+    if endpoint.required == "messages" and not (
+        isinstance(payload["messages"], list) and payload["messages"]
+    ):
+        raise GatewayError(400, "'messages' must be a non-empty array", param="messages")
+    _check_stream(payload, endpoint)
+    for field in URL_FIELDS:
+        if field in payload:
+            raise GatewayError(
+                400, f"'{field}' is not accepted: the gateway's config chooses upstreams and keys",
+                param=field, code="forbidden_parameter",
+            )  # fmt: skip
+    return payload
+
+
+def _check_stream(payload: dict[str, Any], endpoint: Endpoint) -> None:
+    stream = payload.get("stream", False)
+    if not isinstance(stream, bool):
+        raise GatewayError(400, "'stream' must be true or false", param="stream")
+    if stream and not endpoint.can_stream:
+        raise GatewayError(400, f"{endpoint.name} does not stream", param="stream")
+
+
+def _client_wants_usage(payload: dict[str, Any]) -> bool:
+    options = payload.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def unknown_model(model: str, config: GatewayConfig) -> GatewayError:
+    """The 404 OpenAI answers for a model it does not serve, listing ours."""
+    served = ", ".join(sorted(config.models))
+    return GatewayError(
+        404, f"The model '{model}' does not exist on this gateway; it serves: {served}",
+        param="model", code="model_not_found",
+    )  # fmt: skip
+
+
+def _check_upstream_error(upstream: Upstream) -> None:
+    """Pass an upstream's OpenAI-style error through; wrap anything else."""
+    try:
+        data = orjson.loads(upstream.body)
+    except orjson.JSONDecodeError:
+        data = None
+    if not (isinstance(data, dict) and isinstance(data.get("error"), dict | str)):
+        raise GatewayError(
+            upstream.status, f"backend {upstream.backend.name} answered HTTP {upstream.status}",
+            "upstream_error", code=f"upstream_{upstream.status}",
+        )  # fmt: skip
+
+
+def stream_error(code: str, backend: str) -> bytes:
+    """An SSE event carrying an OpenAI error, sent when a stream breaks after it started."""
+    message = f"backend {backend} failed mid-stream ({code}); the answer is incomplete"
+    error = GatewayError(502, message, "server_error", code=code)
+    return b"data: " + orjson.dumps(error.to_openai()) + b"\n\n"
+
+
+def route_for(endpoint: Endpoint):
+    """The ASGI-style handler proxying ``endpoint``."""
+
+    async def handle(state: GatewayState, scope: Scope, receive: Receive, send: Send) -> None:
+        await Call(state, endpoint, scope).run(receive, send)
+
+    return handle
+
+
+async def list_models(state: GatewayState, scope: Scope, receive: Receive, send: Send) -> None:
+    """GET /v1/models: public names and, where the catalog knows it, the context window."""
+    if state.keys is not None:
+        state.keys.authorize(header(scope, b"authorization"), None)
+    await send_bytes(send, 200, state.models_json, [JSON])
+
+
+async def health(state: GatewayState, scope: Scope, receive: Receive, send: Send) -> None:
+    """GET /health: 200 while every model has a backend to try, else 503; per-backend detail."""
+    backends = state.backends
+    detail = {name: b.health() for name, b in backends.by_name.items()}
+    usable = {n for n, info in detail.items() if info["breaker"] != "open"}
+    ok = all(any(b.name in usable for b in chain) for chain in backends.chains.values())
+    body = {"status": "ok" if ok else "degraded", "backends": detail}
+    await send_json(send, 200 if ok else 503, body)
+
+
+async def metrics(state: GatewayState, scope: Scope, receive: Receive, send: Send) -> None:
+    """GET /metrics: Prometheus text format."""
+    await send_bytes(send, 200, state.metrics.render(), [METRICS_TYPE])

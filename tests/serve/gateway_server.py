@@ -1,0 +1,71 @@
+"""Run the real gateway under uvicorn (uvloop + httptools) on a free loopback port, in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from modelyard.catalog import Catalog, load_catalog
+from modelyard.serve.app import create_app
+from modelyard.serve.config import GatewayConfig
+
+
+def gateway_config(backends: list[dict[str, Any]], models: dict[str, list[str]],
+                   **server: Any) -> GatewayConfig:  # fmt: skip
+    """A validated config with fast test-friendly retry defaults."""
+    fast = {"retry_backoff_s": 0.01, "max_retries": 2}
+    return GatewayConfig.model_validate(
+        {"backends": [{**fast, **b} for b in backends], "models": models, "server": server}
+    )
+
+
+@cache
+def shipped_catalog() -> Catalog:
+    """The shipped catalog, loaded once per test session (YARD_HOME changes per test)."""
+    return load_catalog()
+
+
+class RunningGateway:
+    """A started gateway: its base URL and the uvicorn server behind it."""
+
+    def __init__(self, server: uvicorn.Server, port: int) -> None:
+        self.server = server
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    @property
+    def app(self) -> Any:
+        return self.server.config.loaded_app
+
+
+@contextmanager
+def running_gateway(config: GatewayConfig, home: Path | None = None) -> Iterator[RunningGateway]:
+    """Start the gateway for ``config``; stop it (draining the ledger) on exit."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = create_app(config, home, catalog=shipped_catalog())
+    uv = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
+                        log_level="warning", access_log=False)  # fmt: skip
+    server = uvicorn.Server(uv)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("gateway did not start")
+        time.sleep(0.01)
+    try:
+        yield RunningGateway(server, port)
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        sock.close()
