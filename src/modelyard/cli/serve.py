@@ -54,7 +54,7 @@ def chat_command(
     key: Annotated[str | None, typer.Option("-k", "--key", envvar="YARD_API_KEY",
                                             help="Gateway API key")] = None,
     max_tokens: Annotated[int | None, typer.Option("-n", "--max-tokens",
-                                                   help="Longest answer, in tokens")] = None,
+                                                   help="Longest answer, in tokens")] = 512,
 ) -> None:  # fmt: skip
     """Ask the gateway one question and stream the answer
 
