@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import pytest
 
 from modelyard.bench import BenchJob, Load, Stop, Target, endpoint, run_job
 from modelyard.serve.engine import LocalEngine
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
-from fake_openai import FakeOpenAI
-from gateway_server import gateway_config, running_gateway
+from tests.bench.fake_openai import FakeOpenAI
+from tests.serve.gateway_server import gateway_config, running_gateway
 
 pytestmark = pytest.mark.slow
 

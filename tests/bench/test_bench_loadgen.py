@@ -6,7 +6,6 @@ import itertools
 import statistics
 
 import pytest
-from fake_openai import FakeOpenAI
 
 from modelyard.bench import (
     BenchSpec,
@@ -21,6 +20,7 @@ from modelyard.bench import (
     token_counter,
 )
 from modelyard.errors import YardError
+from tests.bench.fake_openai import FakeOpenAI
 
 COUNTER = token_counter()
 PROMPTS = synthetic_prompts(30, 50, 16, COUNTER)

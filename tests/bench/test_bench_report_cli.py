@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAI
 from typer.testing import CliRunner
 
 from modelyard.bench import BenchResult, compare_plan
 from modelyard.cli import app
 from modelyard.errors import YardError
+from tests.bench.fake_openai import FakeOpenAI
 
 
 def yard(*args: str):

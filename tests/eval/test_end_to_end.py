@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
-
-from gateway_server import gateway_config, running_gateway
-
 from modelyard.eval import EvalRequest, run_eval
 from modelyard.serve.engine import LocalEngine
+from tests.serve.gateway_server import gateway_config, running_gateway
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAI
 from typer.testing import CliRunner
 
 from modelyard.cli import app
@@ -26,6 +25,7 @@ from modelyard.eval import (
     run_eval,
     run_suite,
 )
+from tests.eval.fake_openai import FakeOpenAI
 
 ARITH = load_suite_file(example_suites()["arithmetic"])
 ANSWERS = {i.prompt: str(i.reference) for i in ARITH.items}

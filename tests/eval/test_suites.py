@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAI
 from typer.testing import CliRunner
 
 from modelyard.cli import app
 from modelyard.errors import EvalError
 from modelyard.eval import example_suites, load_suite_file, resolve_suite
 from modelyard.eval.adapters import MGSM_PREFIX
+from tests.eval.fake_openai import FakeOpenAI
 
 
 def test_examples_load_cleanly() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-from fault_upstream import FaultUpstream
-from gateway_server import gateway_config, running_gateway
+
+from tests.serve.fault_upstream import FaultUpstream
+from tests.serve.gateway_server import gateway_config, running_gateway
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fault_upstream import FaultUpstream
 
 from modelyard.serve.ledger import Ledger
+from tests.serve.fault_upstream import FaultUpstream
 
 pytestmark = pytest.mark.slow
 

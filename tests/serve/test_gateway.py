@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from fault_upstream import FaultUpstream
-from gateway_server import gateway_config, running_gateway
+
+from tests.serve.fault_upstream import FaultUpstream
+from tests.serve.gateway_server import gateway_config, running_gateway
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -166,10 +167,10 @@ def test_request_ids_are_unique_time_ordered_ulids():
 
 
 def test_models_list_takes_context_windows_from_the_catalog():
-    from gateway_server import shipped_catalog
-
     from modelyard.serve.app import models_json
     from modelyard.serve.config import default_config
+    from tests.serve.gateway_server import shipped_catalog
 
     listed = orjson.loads(models_json(default_config(), shipped_catalog()))["data"]
-    assert {m["id"]: m["context_window"] for m in listed} == {"smollm2": 8192, "default": 8192}
+    windows = {m["id"]: m["context_window"] for m in listed}
+    assert windows == {"smollm2": 8192, "default": 8192, "auto": 8192}

@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from gateway_server import running_gateway
 
 from modelyard.serve.client import chat
 from modelyard.serve.config import default_config
+from tests.serve.gateway_server import running_gateway
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,11 @@ import time
 
 import httpx
 import pytest
-from fault_upstream import FaultUpstream
-from gateway_server import gateway_config, running_gateway
 
 from modelyard.serve.balancer import LeastInFlight
 from modelyard.serve.resilience import CircuitBreaker, backoff_delay, retry_after_seconds
+from tests.serve.fault_upstream import FaultUpstream
+from tests.serve.gateway_server import gateway_config, running_gateway
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 

@@ -14,6 +14,7 @@ from modelyard.catalog import Catalog, cached_catalog
 from modelyard.config import user_catalog_dir, yard_home
 from modelyard.serve import routes
 from modelyard.serve.admin import admin_routes
+from modelyard.serve.auto import AutoRouter
 from modelyard.serve.backends import Backends
 from modelyard.serve.config import GatewayConfig
 from modelyard.serve.errors import GatewayError
@@ -23,6 +24,7 @@ from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.middleware import BodyLimitMiddleware, ErrorMiddleware, RequestIdMiddleware
 from modelyard.serve.pricing import context_window, rate_for
 from modelyard.serve.routes import GatewayState
+from modelyard.serve.shared import RedisState, open_shared
 from modelyard.serve.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("modelyard.serve")
@@ -47,6 +49,7 @@ class Gateway:
         self.home = home
         self.ledger = None
         self.admin: ASGIApp | None = None
+        self.shared: RedisState | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -80,7 +83,8 @@ class Gateway:
                 return
 
     async def startup(self) -> None:
-        """Open the ledger, the upstream session and local engines."""
+        """Open shared state (Redis), the ledger, the upstream session and local engines."""
+        self.shared = open_shared(self.state.config.state, self.state.backends)
         if self.home is not None:
             self._open_ledger()
         await self.state.backends.start()
@@ -94,7 +98,13 @@ class Gateway:
         """The ledger, and the key store kept in the same database (with /admin when keyed)."""
         server = self.state.config.server
         self.ledger = Ledger.open(server.ledger_url, self.home, log_prompts=server.log_prompts)
-        keys = KeyStore.open(self.ledger.engine, admin_key=server.admin_key)
+        shared = self.shared
+        keys = KeyStore.open(
+            self.ledger.engine,
+            admin_key=server.admin_key,
+            limiter=shared.limiter() if shared else None,
+            budgets=shared.budgets() if shared else None,
+        )
         self.state.ledger, self.state.keys = self.ledger, keys
         if server.admin_key:
             self.admin = Router(routes=admin_routes(keys, server.admin_key))
@@ -102,6 +112,8 @@ class Gateway:
     async def shutdown(self) -> None:
         """Stop engines, close the session, drain the ledger."""
         await self.state.backends.close()
+        if self.shared is not None:
+            self.shared.close()
         if self.ledger is not None:
             self.ledger.close()
             self.state.ledger = self.ledger = None
@@ -117,16 +129,22 @@ def build_state(config: GatewayConfig, catalog: Catalog) -> GatewayState:
         metrics=GatewayMetrics(backends.by_name),
         rates=rates,
         models_json=models_json(config, catalog),
+        auto=AutoRouter.build(config, backends, rates, catalog),
     )
 
 
 def models_json(config: GatewayConfig, catalog: Catalog) -> bytes:
-    """The /v1/models body: every public name, with the catalog's context window when known."""
-    data = []
+    """The /v1/models body: every public name, with the catalog's context window when known
+    (for `auto`, the largest of its candidates')."""
+    windows: dict[str, int | None] = {}
     for name, chain in config.models.items():
-        backends = [config.backend(b) for b in chain]
-        upstream = [b.model or b.gguf for b in backends]
-        window = context_window([name, *(m for m in upstream if m)], catalog)
+        upstream = [config.backend(b).model or config.backend(b).gguf for b in chain]
+        windows[name] = context_window([name, *(m for m in upstream if m)], catalog)
+    if config.auto is not None:
+        known = [windows[e.model] for e in config.auto.entries(list(config.models))]
+        windows[config.auto.name] = max((w for w in known if w), default=None)
+    data = []
+    for name, window in windows.items():
         entry = {"id": name, "object": "model", "created": 0, "owned_by": "modelyard"}
         data.append({**entry, "context_window": window} if window else entry)
     return orjson.dumps({"object": "list", "data": data})

@@ -79,6 +79,9 @@ class BackendConfig(Strict):
     """Catalog API offer id whose per-token prices cost this backend's requests."""
     usd_per_hour: float = Field(0.0, ge=0)
     """Self-hosted share: dollars per hour of request time (0 = free)."""
+    self_hosted: bool = False
+    """An openai backend you run yourself (vLLM on your network): `auto` may send private
+    requests to it. Local backends are always self-hosted."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> BackendConfig:
@@ -89,6 +92,11 @@ class BackendConfig(Strict):
         if self.kind == "local" and (self.base_url or self.replicas):
             raise ValueError("a local backend gets its URL from the engine; drop base_url")
         return self
+
+    @property
+    def local(self) -> bool:
+        """Self-hosted: a local engine or an operator-marked `self_hosted` URL."""
+        return self.kind == "local" or self.self_hosted
 
     @property
     def urls(self) -> list[str]:
@@ -113,6 +121,52 @@ class ServerConfig(Strict):
     """Bearer key for /admin endpoints; write ${ENV_NAME}. Unset: no admin API."""
 
 
+class StateConfig(Strict):
+    """Where rate windows, budgets and breakers live when several replicas serve together."""
+
+    redis_url: str | None = Field(None, pattern=r"^(redis|rediss|unix)://")
+    """Redis shared by every replica (redis://host:6379/0); unset: in-process state."""
+    prefix: str = "yard:"
+    """Prepended to every Redis key, so several gateways can share one Redis."""
+
+
+class AutoCandidate(Strict):
+    """One model `auto` may choose, with what the catalog cannot tell about it."""
+
+    model: str
+    """A public name from `models:`."""
+    input_per_mtok: float | None = Field(None, ge=0)
+    """USD per 1M prompt tokens; overrides the catalog price of its first backend."""
+    output_per_mtok: float | None = Field(None, ge=0)
+    """USD per 1M completion tokens; overrides the catalog price of its first backend."""
+    capabilities: list[Literal["tools", "json_mode", "vision"]] | None = None
+    """What it can do; default: the catalog model's capabilities (unknown model: none)."""
+    label: str | None = None
+    """Its name in the router file's training labels (default: `model`)."""
+
+
+class AutoConfig(Strict):
+    """The `auto` public model: each request goes to the cheapest candidate that can take it."""
+
+    name: str = "auto"
+    """Public model name clients ask for."""
+    candidates: list[str | AutoCandidate] = Field(default_factory=list)
+    """Model names (or entries with prices/capabilities) to choose from; default every model."""
+    router: Path | None = None
+    """Trained router file (`yard route train`); unset: the cheapest allowed candidate."""
+    cascade: bool = False
+    """Non-streaming only: answer with the cheapest candidate and escalate to the next one
+    when the reply is empty, or not valid JSON although JSON output was asked for."""
+    session_pins: int = Field(10_000, ge=0)
+    """Sessions (x-yard-session header or `user` field) remembered to pin a conversation to
+    one model; least recently used forgotten first; 0 turns pinning off."""
+
+    def entries(self, models: list[str]) -> list[AutoCandidate]:
+        """Every candidate as an entry; ``models`` (all public names) when none are listed."""
+        listed = self.candidates or models
+        return [AutoCandidate(model=c) if isinstance(c, str) else c for c in listed]
+
+
 class GatewayConfig(Strict):
     """The whole file: `server`, `backends`, `models`."""
 
@@ -122,6 +176,10 @@ class GatewayConfig(Strict):
     """Upstreams."""
     models: dict[str, list[str]] = Field(min_length=1)
     """Public model name -> backend names, tried in order (the fallback chain)."""
+    auto: AutoConfig | None = None
+    """The routed public model (`auto: {}` for the defaults); unset: no routing."""
+    state: StateConfig = Field(default_factory=StateConfig)
+    """Shared state for several replicas (Redis); default: each process keeps its own."""
 
     @model_validator(mode="after")
     def _references(self) -> GatewayConfig:
@@ -135,7 +193,17 @@ class GatewayConfig(Strict):
                 raise ValueError(f"models.{model}: unknown backend {', '.join(unknown)}")
             if not chain:
                 raise ValueError(f"models.{model}: list at least one backend")
+        if self.auto is not None:
+            self._check_auto(self.auto)
         return self
+
+    def _check_auto(self, auto: AutoConfig) -> None:
+        if auto.name in self.models:
+            raise ValueError(f"auto.name {auto.name!r} is also in models:; rename one of them")
+        entries = auto.entries(list(self.models))
+        unknown = [e.model for e in entries if e.model not in self.models]
+        if unknown:
+            raise ValueError(f"auto.candidates: unknown model {', '.join(unknown)}")
 
     def backend(self, name: str) -> BackendConfig:
         """The backend called ``name``."""
@@ -145,7 +213,11 @@ class GatewayConfig(Strict):
 def default_config() -> GatewayConfig:
     """The embedded default: SmolLM2-135M on the local engine, as `smollm2` and `default`."""
     local = BackendConfig(name="local", kind="local", gguf=DEFAULT_MODEL, context_size=2048)
-    return GatewayConfig(backends=[local], models={DEFAULT_MODEL: ["local"], "default": ["local"]})
+    return GatewayConfig(
+        backends=[local],
+        models={DEFAULT_MODEL: ["local"], "default": ["local"]},
+        auto=AutoConfig(candidates=[DEFAULT_MODEL]),
+    )
 
 
 def load_config(path: Path) -> GatewayConfig:
@@ -164,7 +236,17 @@ def load_config(path: Path) -> GatewayConfig:
     config, errors = validate(GatewayConfig, data, path, node)
     if config is None:
         raise ConfigError(f"{path}: invalid gateway config:\n" + "\n".join(errors))
-    return config
+    return _anchor_router(config, path.parent)
+
+
+def _anchor_router(config: GatewayConfig, folder: Path) -> GatewayConfig:
+    """A relative `auto.router` path is read from the config file's folder."""
+    auto = config.auto
+    if auto is None or auto.router is None or auto.router.is_absolute():
+        return config
+    return config.model_copy(
+        update={"auto": auto.model_copy(update={"router": folder / auto.router})}
+    )
 
 
 def _resolve_env(value: Any, loc: tuple, missing: list[str], path: Path, node: Any) -> Any:

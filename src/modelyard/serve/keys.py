@@ -14,6 +14,7 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import orjson
 import sqlalchemy as sa
@@ -61,6 +62,18 @@ class KeyInfo:
         return self.models is None or any(fnmatch.fnmatchcase(model, p) for p in self.models)
 
 
+class SharedBudgets(Protocol):
+    """Budget spend kept outside the process (``serve/shared.py``), reserved before forwarding."""
+
+    def reserve(self, key_id: str, budget_usd: float, known_usd: float) -> tuple[bool, float]:
+        """Admit a request and reserve its estimated cost: (admitted, shared spend)."""
+        ...
+
+    def settle(self, key_id: str, cost_usd: float, known_usd: float) -> None:
+        """Release a reservation of ``key_id`` and add the real cost."""
+        ...
+
+
 def hash_key(raw_key: str, pepper: str = "") -> str:
     """The stored form of a raw key."""
     return hashlib.sha256((pepper + raw_key).encode()).hexdigest()
@@ -86,8 +99,10 @@ class KeyStore:
         admin_key: str | None = None,
         pepper: str = "",
         limiter: RateLimiter | None = None,
+        budgets: SharedBudgets | None = None,
     ) -> None:
         self.engine = engine
+        self._budgets = budgets
         self._admin_key = admin_key or None
         self._pepper = pepper
         self._limiter = limiter or SlidingWindowLimiter()
@@ -103,6 +118,7 @@ class KeyStore:
         admin_key: str | None = None,
         pepper: str = "",
         limiter: RateLimiter | None = None,
+        budgets: SharedBudgets | None = None,
     ) -> KeyStore:
         """Load every key, and each key's spend summed from the ledger.
 
@@ -111,8 +127,9 @@ class KeyStore:
             admin_key: The operator's key; it passes every check and guards ``/admin``.
             pepper: Secret mixed into every key hash; changing it invalidates all keys.
             limiter: Where RPM/TPM windows live; in-process by default.
+            budgets: Spend shared with other replicas; None counts this process's own.
         """
-        store = cls(engine, admin_key=admin_key, pepper=pepper, limiter=limiter)
+        store = cls(engine, admin_key=admin_key, pepper=pepper, limiter=limiter, budgets=budgets)
         store.refresh()
         return store
 
@@ -220,7 +237,26 @@ class KeyStore:
         refusal = self._limiter.admit(info.id, info.rpm, info.tpm)
         if refusal is not None:
             raise _rate_limited(info, refusal)
+        if model is not None:
+            self._reserve(info)
         return info
+
+    def _reserve(self, info: KeyInfo) -> None:
+        """Hold the request's estimated cost against the shared budget (after the limiter, which
+        would otherwise refuse a request holding a reservation nothing releases)."""
+        if self._budgets is None or info.budget_usd is None:
+            return
+        known = self._spent.get(info.id, 0.0)
+        admitted, shared = self._budgets.reserve(info.id, info.budget_usd, known)
+        self._spent[info.id] = spent = max(known, shared)
+        if not admitted:
+            raise _over_budget(info, spent)
+
+    def remaining_usd(self, info: KeyInfo) -> float | None:
+        """What ``info``'s key may still spend, in USD; None when it has no budget."""
+        if info.budget_usd is None:
+            return None
+        return info.budget_usd - self._spent.get(info.id, 0.0)
 
     def settle(self, key_id: str | None, tokens: int, cost_usd: float | None) -> None:
         """Charge a finished request to its key: spend for budgets, tokens for TPM."""
@@ -228,6 +264,8 @@ class KeyStore:
             return
         if cost_usd:
             self._spent[key_id] = self._spent.get(key_id, 0.0) + cost_usd
+        if self._budgets is not None:
+            self._budgets.settle(key_id, cost_usd or 0.0, self._spent.get(key_id, 0.0))
         self._limiter.consume(key_id, tokens)
 
     def _identify(self, token: str | None) -> KeyInfo:

@@ -1,9 +1,9 @@
 """Per-key request and token rate limits over a sliding 60-second window, held in memory.
 
 The gateway asks ``admit()`` before a request and reports tokens with ``consume()`` after it,
-both without I/O. ``RateLimiter`` is the seam for a shared (Redis) implementation: it keeps the
-same in-memory answers and syncs window counts with other replicas in the background, so no
-network call lands on the request path either.
+both without I/O. ``RateLimiter`` is the seam for the shared implementation in
+``serve/shared.py``, which keeps the windows in Redis (one atomic script per call) so several
+replicas count together.
 """
 
 from __future__ import annotations

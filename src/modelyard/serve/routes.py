@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import aiohttp
 import orjson
 
+from modelyard.serve.auto import AutoRouter, any_model
 from modelyard.serve.backends import Backend, Backends
 from modelyard.serve.config import GatewayConfig
 from modelyard.serve.errors import GatewayError
@@ -35,12 +36,15 @@ METRICS_TYPE = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
 class KeyInfoLike(Protocol):
     id: str
 
+    def allows(self, model: str) -> bool: ...
+
 
 class KeyAuthority(Protocol):
     """What the gateway needs from the key store (serve/keys.py)."""
 
     def authorize(self, authorization: str | None, model: str | None) -> KeyInfoLike | None: ...
     def settle(self, key_id: str | None, tokens: int, cost_usd: float | None) -> None: ...
+    def remaining_usd(self, info: Any) -> float | None: ...
 
 
 class LedgerLike(Protocol):
@@ -58,6 +62,7 @@ class GatewayState:
     models_json: bytes
     ledger: LedgerLike | None = None
     keys: KeyAuthority | None = None
+    auto: AutoRouter | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,9 @@ class Call:
         self.scope = scope
         self.started = time.perf_counter()
         self.entry = LedgerEntry(id=request_id(scope), endpoint=endpoint.name)
+        self.key: KeyInfoLike | None = None
         self.key_id: str | None = None
+        self.route_header: list[tuple[bytes, bytes]] = []
         self.client_usage = False
         self.body = b""
         self.label = "unknown"
@@ -144,11 +151,14 @@ class Call:
         entry.requested_model, entry.stream = model, payload.get("stream") is True
         keys = self.state.keys
         if keys is not None:
-            key = keys.authorize(header(self.scope, b"authorization"), model)
-            self.key_id = entry.key_id = key.id if key is not None else None
+            self.key = keys.authorize(header(self.scope, b"authorization"), model)
+            self.key_id = entry.key_id = self.key.id if self.key is not None else None
         chain = self.state.backends.chain(model)
-        if chain is None:
+        auto = self.state.auto
+        if chain is None and not (auto is not None and model == auto.name):
             raise unknown_model(model, self.state.config)
+        if chain is None and self.endpoint is EMBEDDINGS:
+            raise GatewayError(400, f"'{model}' routes chat and completions only", param="model")
         self.label = model
         self.client_usage = _client_wants_usage(payload)
         if entry.stream and not self.client_usage:
@@ -158,24 +168,49 @@ class Call:
             }
         return payload, chain
 
-    async def _open(self, chain: list[Backend], payload: dict[str, Any]) -> Upstream:
+    async def _open(self, chain: list[Backend] | None, payload: dict[str, Any]) -> Upstream:
         session = self.state.backends.session
         assert session is not None, "the gateway's lifespan has not started"
+        if chain is None:
+            return await self._open_auto(session, payload)
         t0 = time.perf_counter()
         upstream = await open_upstream(
             session, chain, self.endpoint.upstream_path, payload, self.entry.stream,
             self.state.metrics,
         )  # fmt: skip
         self.upstream_s = time.perf_counter() - t0
-        backend = upstream.backend
-        self.entry.backend = backend.name
-        self.entry.served_model = backend.upstream_model(self.entry.requested_model or "")
+        self.entry.served_model = upstream.backend.upstream_model(self.entry.requested_model or "")
         self.entry.route_reason = "; ".join(upstream.attempts) or "first in chain"
-        self.rate = self.state.rates[backend.name]
+        return self._served_by(upstream)
+
+    async def _open_auto(self, session: aiohttp.ClientSession, payload: dict[str, Any]) -> Upstream:
+        """`auto`: decide (off the upstream clock, so the overhead metric counts it), then send."""
+        auto, key, keys = self.state.auto, self.key, self.state.keys
+        assert auto is not None
+        budget = keys.remaining_usd(key) if keys is not None and key is not None else None
+        allows = key.allows if key is not None else any_model
+        plan = await auto.plan(payload, self.scope, budget, allows, self.key_id)
+        self.entry.route_reason = plan.ledger_json()
+        if not plan.order:
+            raise plan.refusal()
+        t0 = time.perf_counter()
+        try:
+            routed = await auto.open(session, plan, self.endpoint.upstream_path, payload,
+                                     self.entry.stream, self.state.metrics)  # fmt: skip
+        finally:
+            self.upstream_s = time.perf_counter() - t0
+            self.entry.route_reason = plan.ledger_json()
+        self.entry.served_model = routed.model
+        self.route_header = [(b"x-yard-route", routed.header.encode("latin-1", "replace"))]
+        return self._served_by(routed.upstream)
+
+    def _served_by(self, upstream: Upstream) -> Upstream:
+        self.entry.backend = upstream.backend.name
+        self.rate = self.state.rates[upstream.backend.name]
         return upstream
 
     async def _respond(self, upstream: Upstream, send: Send) -> None:
-        backend = (b"x-yard-backend", upstream.backend.name.encode())
+        backend = [(b"x-yard-backend", upstream.backend.name.encode()), *self.route_header]
         if upstream.response is not None:
             await self._relay(upstream, send, backend)
             return
@@ -187,12 +222,12 @@ class Call:
             self._usage(data.get("usage"))
             self._finish(200, None, upstream.body)
             self.state.metrics.overhead.observe(self._elapsed() - self.upstream_s)
-        await send_bytes(send, upstream.status, upstream.body, [JSON, backend])
+        await send_bytes(send, upstream.status, upstream.body, [JSON, *backend])
 
-    async def _relay(self, upstream: Upstream, send: Send, backend: tuple[bytes, bytes]) -> None:
+    async def _relay(self, upstream: Upstream, send: Send, backend: Headers) -> None:
         relay = SseRelay(drop_usage_chunk=not self.client_usage)
         await send(
-            {"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, backend]}
+            {"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *backend]}
         )
         status, error = 200, None
         try:
@@ -312,7 +347,7 @@ def _client_wants_usage(payload: dict[str, Any]) -> bool:
 
 def unknown_model(model: str, config: GatewayConfig) -> GatewayError:
     """The 404 OpenAI answers for a model it does not serve, listing ours."""
-    served = ", ".join(sorted(config.models))
+    served = ", ".join(sorted([*config.models, *([config.auto.name] if config.auto else [])]))
     return GatewayError(
         404, f"The model '{model}' does not exist on this gateway; it serves: {served}",
         param="model", code="model_not_found",

@@ -1,0 +1,300 @@
+"""`model: "auto"` against two real loopback upstreams: one self-hosted, one cheaper remote API."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+import pytest
+
+from modelyard.serve.app import create_app
+from modelyard.serve.auto import TokenCounter
+from tests.serve.fault_upstream import FaultUpstream
+from tests.serve.gateway_server import gateway_config, running_gateway, shipped_catalog
+from tests.serve.test_gateway import ledger_rows
+
+MODEL_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "models"
+IBAN = "DE89 3704 0044 0532 0130 00"
+CARD = "4111 1111 1111 1111"
+TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+ADMIN = {"Authorization": "Bearer sk-admin"}
+
+
+def ask(text: str, **extra) -> dict:
+    return {"model": "auto", "messages": [{"role": "user", "content": text}], **extra}
+
+
+@pytest.fixture
+def home_up():
+    with FaultUpstream("home") as up:
+        yield up
+
+
+@pytest.fixture
+def remote_up():
+    with FaultUpstream("remote") as up:
+        yield up
+
+
+def auto_config(home: FaultUpstream, remote: FaultUpstream, **auto):
+    """`big` self-hosted (llama-3.1-8b: tools, 128k) dearer than `cheap` (smollm2: no tools, 8k)."""
+    backends = [
+        {"name": "home", "base_url": home.url, "model": "llama-3.1-8b-instruct",
+         "self_hosted": True},
+        {"name": "remote", "base_url": remote.url, "model": "smollm2-135m-instruct",
+         "api_key": "sk-remote"},
+    ]  # fmt: skip
+    candidates = [
+        {"model": "big", "input_per_mtok": 1.0, "output_per_mtok": 2.0},
+        {"model": "cheap", "input_per_mtok": 0.1, "output_per_mtok": 0.2},
+    ]
+    config = gateway_config(backends, {"big": ["home"], "cheap": ["remote"]})
+    raw = config.model_dump()
+    raw["auto"] = {"candidates": candidates, **auto}
+    return type(config).model_validate(raw)
+
+
+class Gateway:
+    """A running `auto` gateway and its client; ``rows()`` stops it and reads the ledger."""
+
+    def __init__(self, config, home: Path) -> None:
+        self.stack = ExitStack()
+        gw = self.stack.enter_context(running_gateway(config))
+        self.client = self.stack.enter_context(httpx.Client(base_url=gw.url, timeout=10))
+        self.home = home
+
+    def post(self, body: dict, **kwargs) -> httpx.Response:
+        return self.client.post("/v1/chat/completions", json=body, **kwargs)
+
+    def stream(self, body: dict):
+        return self.client.stream("POST", "/v1/chat/completions", json=body)
+
+    def rows(self) -> list[dict]:
+        self.stack.close()  # the ledger is written in batches; stopping drains it
+        return ledger_rows(self.home)
+
+
+@pytest.fixture
+def client(home_up, remote_up, yard_home):
+    gateway = Gateway(auto_config(home_up, remote_up), yard_home)
+    yield gateway
+    gateway.stack.close()
+
+
+def route(reply: httpx.Response) -> str:
+    assert reply.status_code == 200, reply.text
+    return reply.headers["x-yard-route"]
+
+
+def test_plain_prompt_goes_to_the_cheaper_allowed_model(client, home_up, remote_up, yard_home):
+    reply = client.post(ask("What is 2 + 2?"))
+    assert route(reply) == "cheap; reason=cheapest allowed"
+    assert reply.json()["choices"][0]["message"]["content"] == "hello from remote"
+    assert remote_up.requests[0]["model"] == "smollm2-135m-instruct" and not home_up.requests
+    row = client.rows()[-1]
+    assert (row["requested_model"], row["served_model"], row["backend"]) == (
+        "auto",
+        "cheap",
+        "remote",
+    )
+    reason = orjson.loads(row["route_reason"])
+    assert reason["chosen"] == "cheap" and reason["private"] == [] and reason["excluded"] == {}
+    assert set(reason["estimates"]) == {"cheap", "big"}
+    assert reason["estimates"]["cheap"]["cost_usd"] < reason["estimates"]["big"]["cost_usd"]
+
+
+@pytest.mark.parametrize("secret", [f"My IBAN is {IBAN}", f"Charge card {CARD} please"])
+def test_private_prompt_stays_self_hosted(client, home_up, remote_up, yard_home, secret):
+    reply = client.post(ask(secret))
+    assert route(reply).startswith("big; reason=private data, self-hosted only")
+    assert len(home_up.requests) == 1 and remote_up.requests == []
+    reason = orjson.loads(client.rows()[-1]["route_reason"])
+    assert reason["private"] in (["iban"], ["card"])
+    assert "private data must stay on a self-hosted backend" in reason["excluded"]["cheap"]
+
+
+def test_private_header_and_tool_call_arguments_count(client, home_up, remote_up):
+    headers = {"x-yard-private": "1"}
+    assert route(client.post(ask("hi"), headers=headers)).startswith("big;")
+    call = {"name": "pay", "arguments": orjson.dumps({"card": CARD}).decode()}
+    turn = {"role": "assistant", "content": None,
+            "tool_calls": [{"id": "1", "type": "function", "function": call}]}  # fmt: skip
+    body = {"model": "auto", "messages": [{"role": "user", "content": "pay it"}, turn]}
+    assert route(client.post(body)).startswith("big;")
+    assert remote_up.requests == []
+
+
+def test_private_request_fails_rather_than_leave_home(client, home_up, remote_up, yard_home):
+    home_up.plan("503", "503", "503")
+    reply = client.post(ask(f"IBAN {IBAN}"))
+    assert reply.status_code == 502
+    assert "big: all backends failed" in reply.json()["error"]["message"]
+    assert len(home_up.requests) == 3 and remote_up.requests == []
+    reason = orjson.loads(client.rows()[-1]["route_reason"])
+    assert reason["attempts"] and reason["excluded"]["cheap"]
+
+
+def test_plain_request_falls_back_to_the_next_candidate(client, home_up, remote_up):
+    remote_up.plan("503", "503", "503")
+    reply = client.post(ask("hello"))
+    assert route(reply) == "big; reason=cheapest allowed; fell back from cheap"
+    assert len(remote_up.requests) == 3 and len(home_up.requests) == 1
+
+
+def test_capabilities_and_context_exclude_candidates(client, home_up, remote_up, yard_home):
+    assert route(client.post(ask("weather?", tools=TOOLS))).startswith("big;")
+    image = [{"type": "text", "text": "what is this"},
+             {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]  # fmt: skip
+    refused = client.post(ask(image))
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "no_route"
+    assert "lacks vision" in refused.json()["error"]["message"]
+    assert route(client.post(ask("x", max_tokens=9000))).startswith("big;")
+    assert remote_up.requests == []
+    rows = client.rows()
+    assert orjson.loads(rows[0]["route_reason"])["excluded"]["cheap"] == ["lacks tools"]
+    assert "context is 8,192" in orjson.loads(rows[2]["route_reason"])["excluded"]["cheap"][0]
+
+
+def test_session_pins_to_the_first_choice_while_allowed(client, home_up, remote_up):
+    pin = {"x-yard-session": "conv-1"}
+    assert route(client.post(ask("q", tools=TOOLS), headers=pin))[:4] == "big;"
+    assert route(client.post(ask("plain"), headers=pin)) == ("big; reason=pinned to session")
+    assert route(client.post(ask("plain"))).startswith("cheap;")
+    user = ask("plain", user="alice")
+    assert route(client.post(user)).startswith("cheap;")
+    secret = ask(f"card {CARD}", user="alice")  # the pinned model may not take it: moves, pin kept
+    assert route(client.post(secret)).startswith("big;")
+    assert route(client.post(user)) == "cheap; reason=pinned to session"
+
+
+def test_streaming_carries_the_route_header(client, remote_up):
+    with client.stream(ask("hi", stream=True)) as s:
+        s.read()
+        assert s.headers["x-yard-route"] == "cheap; reason=cheapest allowed"
+    assert remote_up.requests[0]["stream"] is True
+
+
+def test_key_budget_and_allow_list(home_up, remote_up, yard_home):
+    config = auto_config(home_up, remote_up)
+    config = type(config).model_validate(
+        {**config.model_dump(), "server": {**config.server.model_dump(), "admin_key": "sk-admin"}}
+    )
+    gw = Gateway(config, yard_home)
+    spec = {"name": "t", "models": ["auto", "big"], "budget_usd": 0.01}
+    made = gw.client.post("/admin/keys", headers=ADMIN, json=spec).json()
+    key = {"Authorization": f"Bearer {made['key']}"}
+    assert route(gw.post(ask("hi"), headers=key)).startswith("big;")
+    refused = gw.post(ask("hi", max_tokens=6000), headers=key)
+    gw.stack.close()
+    assert refused.status_code == 400
+    message = refused.json()["error"]["message"]
+    assert "cheap: the key may not use it" in message and "exceeds the remaining budget" in message
+    assert remote_up.requests == []
+
+
+def test_cascade_escalates_when_json_is_invalid(home_up, remote_up, yard_home):
+    gw = Gateway(auto_config(home_up, remote_up, cascade=True), yard_home)
+    reply = gw.post(ask("give json", response_format={"type": "json_object"}))
+    plain = gw.post(ask("no json needed"))
+    rows = gw.rows()
+    assert route(reply) == "big; reason=cascade, cheapest first; escalated from cheap"
+    assert len(remote_up.requests) == 2 and len(home_up.requests) == 1
+    assert route(plain) == "cheap; reason=cascade, cheapest first"
+    assert (
+        "cheap: reply is not valid JSON, escalated"
+        in orjson.loads(rows[0]["route_reason"])["attempts"]
+    )
+
+
+def test_default_config_has_auto_over_the_local_model():
+    from modelyard.serve.config import default_config
+
+    auto = create_app(default_config(), ledger=False, catalog=shipped_catalog())
+    state = auto.app.app.app.state  # error -> request id -> body limit -> gateway
+    (choice,) = state.auto.choices
+    assert choice.model == "smollm2" and choice.candidate.local
+    assert choice.candidate.context_window == 2048  # the engine's allocation, not the catalog's
+
+
+def test_router_trained_for_other_models_fails_at_startup(home_up, remote_up, tmp_path):
+    from modelyard.route import RouterFileError
+    from modelyard.route.artifact import RouterArtifact, save
+    from modelyard.route.quality import QualityModel
+
+    quality = QualityModel(np.zeros(3), np.ones(3), np.zeros((4, 2)))
+    path = save(RouterArtifact(["gpt-4", "mixtral"], quality, 0.1, "0" * 64, 10, "e", {}),
+                tmp_path / "router.json")  # fmt: skip
+    with pytest.raises(RouterFileError, match=r"router\.json.*trained for gpt-4, mixtral.*big"):
+        create_app(auto_config(home_up, remote_up, router=str(path)), ledger=False,
+                   catalog=shipped_catalog())  # fmt: skip
+
+
+def test_token_counter_uses_the_cached_tokenizer_else_overestimates(tmp_path):
+    estimate = TokenCounter.find(tmp_path)
+    assert estimate.method == "estimate"
+    text = "The quick brown fox jumps over the lazy dog. " * 200
+    if not (MODEL_CACHE / "minilm-l6-v2" / "tokenizer.json").is_file():
+        pytest.skip("all-MiniLM-L6-v2 tokenizer not in the repo's model cache")
+    wordpiece = TokenCounter.find(MODEL_CACHE)
+    assert wordpiece.method == "wordpiece"
+    exact = wordpiece.count([text])
+    assert exact > 256 * 5  # not truncated at the embedder's 256 tokens
+    assert exact < estimate.count([text]) < 2 * exact
+
+
+def test_trained_router_picks_by_predicted_quality(home_up, remote_up, yard_home, tmp_path,
+                                                   monkeypatch):  # fmt: skip
+    if not any((MODEL_CACHE / "minilm-l6-v2").glob("static-*")):
+        pytest.skip("all-MiniLM-L6-v2 static table not in the repo's model cache")
+    from modelyard.route.artifact import RouterArtifact, save
+    from modelyard.route.embed import static_embedder
+    from modelyard.route.features import Featurizer
+    from modelyard.route.quality import QualityModel
+
+    monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
+    dim = Featurizer(static_embedder()).one("x")[0].size
+    weights = np.zeros((dim + 1, 2))
+    weights[-1] = [3.0, -3.0]  # big answers well (0.95), cheap does not (0.05), whatever the prompt
+    quality = QualityModel(np.zeros(dim), np.ones(dim), weights)
+    art = RouterArtifact(["big", "cheap"], quality, 0.1, "0" * 64, 10, "minilm-l6-v2-static", {})
+    path = save(art, tmp_path / "router.json")
+    gw = Gateway(auto_config(home_up, remote_up, router=str(path)), yard_home)
+    reply = gw.post(ask("Prove that there are infinitely many primes."))
+    reason = orjson.loads(gw.rows()[-1]["route_reason"])
+    assert route(reply) == "big; reason=router, cheapest within 0.100 of best"
+    assert (
+        reason["estimates"]["big"]["quality"] > 0.9 > 0.1 > reason["estimates"]["cheap"]["quality"]
+    )
+    assert remote_up.requests == []
+
+
+@pytest.mark.parametrize(
+    ("auto", "message"),
+    [
+        ("auto: {name: m}\n", r"auto.name 'm' is also in models"),
+        ("auto: {candidates: [m, nope]}\n", r"auto.candidates: unknown model nope"),
+        ("auto: {candidates: [{model: m, capabilities: [telepathy]}]}\n", r"capabilities"),
+    ],
+)
+def test_auto_config_errors(tmp_path, auto, message):
+    from modelyard.errors import ConfigError
+    from modelyard.serve.config import load_config
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        f"backends:\n  - {{name: a, base_url: http://x/v1}}\nmodels: {{m: [a]}}\n{auto}"
+    )
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_router_path_is_relative_to_the_config_file(tmp_path):
+    from modelyard.serve.config import load_config
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text("backends:\n  - {name: a, base_url: http://x/v1}\nmodels: {m: [a]}\n"
+                    "auto: {router: r/router.json}\n")  # fmt: skip
+    assert load_config(path).auto.router == tmp_path / "r" / "router.json"

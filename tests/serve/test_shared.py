@@ -1,0 +1,96 @@
+"""Redis-shared rate windows, budgets and breakers: several RedisState objects act as replicas."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from ulid import ULID
+
+from modelyard.serve.shared import RedisState
+from tests.serve.services import redis_url
+
+
+@pytest.fixture
+def replicas() -> list[RedisState]:
+    """Three independent connections (as three gateway processes have), on a fresh key prefix."""
+    prefix = f"test:{ULID()}:"
+    states = [RedisState(redis_url(), prefix) for _ in range(3)]
+    yield states
+    states[0].client.delete(*(states[0].client.keys(prefix + "*") or ["none"]))
+    for state in states:
+        state.close()
+
+
+def test_rpm_is_exact_across_replicas(replicas: list[RedisState]) -> None:
+    limiters = [r.limiter() for r in replicas]
+    admitted: list[int] = []
+
+    def hammer(limiter) -> None:
+        admitted.extend(1 for _ in range(40) if limiter.admit("k", 25, None) is None)
+
+    threads = [threading.Thread(target=hammer, args=(lim,)) for lim in limiters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(admitted) == 25
+    refusal = limiters[0].admit("k", 25, None)
+    assert refusal is not None and refusal.kind == "requests" and 0 < refusal.retry_after_s <= 60
+
+
+def test_tpm_counts_tokens_from_every_replica(replicas: list[RedisState]) -> None:
+    a, b = replicas[0].limiter(), replicas[1].limiter()
+    assert a.admit("k", None, 100) is None
+    a.consume("k", 60)
+    b.consume("k", 40)
+    refusal = b.admit("k", None, 100)
+    assert refusal is not None and refusal.kind == "tokens" and refusal.limit == 100
+
+
+def test_budget_reservations_bound_concurrent_spend(replicas: list[RedisState]) -> None:
+    books = [r.budgets() for r in replicas]
+    assert books[0].reserve("k", 1.0, 0.0) == (True, 0.0)
+    books[0].settle("k", 0.1, 0.1)  # now the estimate for the next requests is $0.10
+    held = [book for book in books * 5 if book.reserve("k", 1.0, 0.0)[0]]
+    assert len(held) == 9  # 0.1 spent + 9 x 0.1 reserved reach the $1 budget
+    for book in held:
+        book.settle("k", 0.1, 0.0)
+    admitted, spent = books[2].reserve("k", 1.0, 0.0)
+    assert not admitted and spent == pytest.approx(1.0)
+
+
+def test_budget_is_seeded_from_the_ledger_figure(replicas: list[RedisState]) -> None:
+    admitted, spent = replicas[0].budgets().reserve("k", 1.0, 2.5)
+    assert (admitted, spent) == (False, 2.5)
+
+
+def test_breaker_opens_for_every_replica_and_one_probe_goes(replicas: list[RedisState]) -> None:
+    breakers = [r.breaker("b", failures=3, cooldown_s=0.3) for r in replicas]
+    for breaker in breakers:
+        assert breaker.allow()
+        breaker.failure()
+    assert [b.state for b in breakers] == ["open"] * 3
+    assert not any(b.allow() for b in breakers)
+    threading.Event().wait(0.35)
+    assert [b.allow() for b in breakers].count(True) == 1
+    probe = next(b for b in breakers if b.state == "half_open" and b._dirty)
+    probe.success()
+    assert all(b.state == "closed" and b.allow() for b in breakers)
+
+
+def test_success_on_another_replica_resets_the_count(replicas: list[RedisState]) -> None:
+    a, b = (r.breaker("b", failures=2, cooldown_s=30) for r in replicas[:2])
+    a.failure()
+    assert b.allow()
+    b.success()
+    a.failure()
+    assert a.state == "closed"
+
+
+def test_unreachable_redis_falls_back_to_local_state() -> None:
+    down = RedisState("redis://127.0.0.1:1/0")
+    limiter = down.limiter()
+    assert [limiter.admit("k", 2, None) is None for _ in range(3)] == [True, True, False]
+    assert down.budgets().reserve("k", 1.0, 0.5) == (True, 0.5)
+    assert down.failures == 1  # later calls skip Redis until RETRY_S has passed
