@@ -5,6 +5,10 @@ needed for 95% of GPT-4's quality, per fold, for the router and every baseline. 
 (9 models, prices from default_llm.json): cost at 95% of the best single model's quality.
 
     python benchmarks/route_quality/run.py [--folds 5] [--only mmlu,gsm8k,llmrouter] [--out DIR]
+        [--embedder static|full]
+
+``--embedder full`` trains and tests on the full model's embeddings, read from the cache that
+full_embeddings.py writes (to compare with the static ones the router serves with).
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import argparse
 import json
 from pathlib import Path
 
+from full_embeddings import CachedFullEmbedder
+
 from modelyard.route import TrainSpec, evaluate
+from modelyard.route.features import Featurizer
 from modelyard.route.report import write
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -33,12 +40,21 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--only", default="mmlu,gsm8k,llmrouter")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/route_quality/results"))
+    parser.add_argument("--embedder", choices=["static", "full"], default="static")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.only.split(","):
+        featurizer = None
+        if args.embedder == "full":
+            label_file = str(SPECS[name].data.relative_to(SHARED))
+            featurizer = Featurizer(CachedFullEmbedder([label_file]))
         result = evaluate(
-            SPECS[name], args.folds, progress=lambda m, n=name: print(f"{n}: {m}", flush=True)
+            SPECS[name],
+            args.folds,
+            featurizer,
+            progress=lambda m, n=name: print(f"{n}: {m}", flush=True),
         )
+        name = name if args.embedder == "static" else f"{name}-full"
         (args.out / f"{name}.json").write_text(
             json.dumps(result.to_json(), indent=1, default=float)
         )

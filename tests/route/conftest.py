@@ -1,4 +1,4 @@
-"""Route fixtures: the real distilled embedder, built once into <repo>/.cache/models."""
+"""Route fixtures: the real static embedder, its token vectors cached in <repo>/.cache/models."""
 
 from __future__ import annotations
 
@@ -14,5 +14,5 @@ MODEL_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "models"
 
 @pytest.fixture(scope="session")
 def featurizer() -> Featurizer:
-    """The distilled all-MiniLM-L6-v2 featurizer (first run: download, then ~2 min to distill)."""
+    """The static all-MiniLM-L6-v2 featurizer (a fresh cache computes only the tokens met)."""
     return Featurizer(StaticEmbedder(model_files(MODEL_CACHE)))

@@ -31,7 +31,7 @@ def test_router_file_is_small_and_records_provenance(router_file: Path, shared_d
 
     body = json.loads(router_file.read_text())
     assert router_file.stat().st_size < 100_000
-    assert body["version"] == 1 and body["candidates"] == [WEAK, STRONG]
+    assert body["version"] == 2 and body["candidates"] == [WEAK, STRONG]
     data = (shared_data / "routellm" / "gsm8k.jsonl").read_bytes()
     assert body["data_sha256"] == hashlib.sha256(data).hexdigest()
     assert 0.0 <= body["threshold"] <= 1.0
@@ -83,3 +83,17 @@ def test_hard_constraints_exclude(router_file: Path, featurizer: Featurizer) -> 
         router.decide(ASK, [Candidate(STRONG, 10.0, 30.0)], budget=1e-9)
     with pytest.raises(NoCandidateError, match="lacks tools"):
         router.decide(ASK, [Candidate(STRONG, 10.0, 30.0)], policy=Policy(capabilities=("tools",)))
+
+
+def test_long_prompt_is_counted_past_the_embedding_window(
+    router_file: Path, featurizer: Featurizer
+) -> None:
+    router = Router(load(router_file), featurizer)
+    long_ask = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "why " * 900},
+    ]
+    cands = [Candidate(WEAK, local=True, context_window=950), Candidate(STRONG, 10.0, 30.0)]
+    decision = router.decide(long_ask, cands, max_tokens=50)
+    # 900 word pieces + 3 for the system prompt + 50 to answer: more than the 950 window
+    assert decision.model == STRONG and "needs 953 tokens" in decision.excluded[WEAK][0]

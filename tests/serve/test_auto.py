@@ -222,9 +222,8 @@ def test_default_config_has_auto_over_the_local_model():
 def test_router_trained_for_other_models_fails_at_startup(home_up, remote_up, tmp_path):
     from modelyard.route import RouterFileError
     from modelyard.route.artifact import RouterArtifact, save
-    from modelyard.route.quality import QualityModel
 
-    quality = QualityModel(np.zeros(3), np.ones(3), np.zeros((4, 2)))
+    quality = _constant_quality(16, [0.5, 0.5])
     path = save(RouterArtifact(["gpt-4", "mixtral"], quality, 0.1, "0" * 64, 10, "e", {}),
                 tmp_path / "router.json")  # fmt: skip
     with pytest.raises(RouterFileError, match=r"router\.json.*trained for gpt-4, mixtral.*big"):
@@ -252,13 +251,11 @@ def test_trained_router_picks_by_predicted_quality(home_up, remote_up, yard_home
     from modelyard.route.artifact import RouterArtifact, save
     from modelyard.route.embed import static_embedder
     from modelyard.route.features import Featurizer
-    from modelyard.route.quality import QualityModel
 
     monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
     dim = Featurizer(static_embedder()).one("x")[0].size
-    weights = np.zeros((dim + 1, 2))
-    weights[-1] = [3.0, -3.0]  # big answers well (0.95), cheap does not (0.05), whatever the prompt
-    quality = QualityModel(np.zeros(dim), np.ones(dim), weights)
+    # big answers well (0.95), cheap does not (0.05), whatever the prompt
+    quality = _constant_quality(dim, [0.95, 0.05])
     art = RouterArtifact(["big", "cheap"], quality, 0.1, "0" * 64, 10, "minilm-l6-v2-static", {})
     path = save(art, tmp_path / "router.json")
     gw = Gateway(auto_config(home_up, remote_up, router=str(path)), yard_home)
@@ -298,3 +295,16 @@ def test_router_path_is_relative_to_the_config_file(tmp_path):
     path.write_text("backends:\n  - {name: a, base_url: http://x/v1}\nmodels: {m: [a]}\n"
                     "auto: {router: r/router.json}\n")  # fmt: skip
     assert load_config(path).auto.router == tmp_path / "r" / "router.json"
+
+
+def _constant_quality(features: int, quality: list[float]):
+    """A quality model that predicts the same quality per candidate for every prompt."""
+    from modelyard.route.features import STATS
+    from modelyard.route.quality import ClusterPrior, Logistic, QualityModel
+
+    p = np.asarray(quality)
+    weights = np.zeros((features + 1, len(p)))
+    weights[-1] = np.log(p / (1 - p))  # the bias alone sets the logistic's probability
+    embedding = features - len(STATS)
+    prior = ClusterPrior(np.ones((1, embedding)) / np.sqrt(embedding), p[None, :])
+    return QualityModel(Logistic(np.zeros(features), np.ones(features), weights), prior)

@@ -10,6 +10,7 @@ import typer
 from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.route import Target, TrainSpec, evaluate, train
 from modelyard.route import report as route_report
+from modelyard.route.embed import token_table
 
 app = typer.Typer(help="Train and evaluate the model: auto router.", no_args_is_help=True)
 
@@ -124,3 +125,24 @@ def eval_command(
     ]
     columns = ["method", *next(iter(result.spread.values())).keys()]
     console.print(table(columns, rows, title=f"{data} ({folds}-fold, mean ± std)"))
+
+
+@app.command("embed-table")
+def embed_table_command(
+    build: Annotated[
+        bool, typer.Option("--build", help="Compute every vocabulary token's vector now")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Output as JSON")] = False,
+) -> None:
+    """Show, or prebuild, the static embedder's token vectors (else computed as tokens are met)
+
+    \b
+    Examples:
+      yard route embed-table
+      yard route embed-table --build
+    """
+    summary = token_table(build)
+    if json_:
+        print_json(summary)
+        return
+    console.print(table(["field", "value"], list(summary.items()), title="static embedder"))

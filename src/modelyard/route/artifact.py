@@ -19,7 +19,7 @@ from modelyard.route.features import STATS
 from modelyard.route.quality import QualityModel
 
 FORMAT = "modelyard-router"
-VERSION = 1
+VERSION = 2
 
 
 class RouterFileError(YardError):
@@ -113,7 +113,7 @@ def _build(path: Path, raw: dict[str, Any]) -> RouterArtifact:
         ) from None
     if raw.get("features") != list(STATS):
         raise RouterFileError(f"{path}: trained on other prompt features; retrain the router")
-    if quality.weights.shape[1] != len(fields["candidates"]):
+    if quality.candidates != len(fields["candidates"]):
         raise RouterFileError(
             f"{path}: weights do not match the {len(fields['candidates'])} candidates"
         )

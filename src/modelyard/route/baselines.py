@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from modelyard.route.features import STATS
-from modelyard.route.quality import QualityModel
+from modelyard.route.quality import Logistic, QualityModel
 
 WORD = re.compile(r"[a-z0-9]+")
 KNN_K = 50
@@ -41,14 +41,14 @@ class Fold:
 
 
 def router(train: Fold, test: Fold) -> np.ndarray:
-    """The router's own quality model (embedding + text statistics)."""
+    """The router's own quality model (route/quality.py)."""
     return QualityModel.fit(train.x, train.y).predict(test.x)
 
 
 def length(train: Fold, test: Fold) -> np.ndarray:
     """Quality from prompt length only."""
     col = [train.x.shape[1] - len(STATS) + STATS.index("log_tokens")]
-    return QualityModel.fit(train.x[:, col], train.y).predict(test.x[:, col])
+    return Logistic.fit(train.x[:, col], train.y).predict(test.x[:, col])
 
 
 def knn(train: Fold, test: Fold, k: int = KNN_K) -> np.ndarray:
@@ -79,7 +79,7 @@ def tfidf_lr(train: Fold, test: Fold) -> np.ndarray:
         out *= idf
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
-    return QualityModel.fit(matrix(train.texts), train.y).predict(matrix(test.texts))
+    return Logistic.fit(matrix(train.texts), train.y).predict(matrix(test.texts))
 
 
 PREDICTORS: dict[str, Callable[[Fold, Fold], np.ndarray]] = {

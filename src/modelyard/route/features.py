@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+NO_DIGITS = str.maketrans("", "", "0123456789")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CODE = re.compile(r"```|\bdef |\bclass |\breturn\b|[{};]\s*$|#include|=>|\bfunction\b", re.M)
 MATH = re.compile(r"[=+*/^<>%$]|\\frac|\\sqrt")
@@ -32,9 +33,10 @@ STATS = (
 
 
 class Embedder(Protocol):
-    """What features need from an embedder (StaticEmbedder satisfies it)."""
+    """What features need from an embedder (both embedders in route/embed.py satisfy it)."""
 
     name: str
+    dim: int
 
     def token_ids(self, text: str) -> list[int]: ...
 
@@ -64,7 +66,7 @@ def content_text(content: Any) -> str:
 def text_stats(text: str, n_tokens: int) -> np.ndarray:
     """The STATS values of one prompt."""
     numbers = NUMBER.findall(text)
-    digits = sum(c.isdigit() for c in text)
+    digits = len(text) - len(text.translate(NO_DIGITS))
     return np.array(
         [
             math.log1p(len(text)),
@@ -82,7 +84,7 @@ def text_stats(text: str, n_tokens: int) -> np.ndarray:
 
 
 class Featurizer:
-    """Turns prompts into feature vectors: embedding (384) followed by STATS."""
+    """Turns prompts into feature vectors: the embedding followed by STATS."""
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
@@ -90,7 +92,7 @@ class Featurizer:
     @property
     def names(self) -> list[str]:
         """Feature names, for reports and the artifact."""
-        return [f"emb{i}" for i in range(len(self.embedder.embed_ids([0])))] + list(STATS)
+        return [f"emb{i}" for i in range(self.embedder.dim)] + list(STATS)
 
     def one(self, text: str) -> tuple[np.ndarray, int]:
         """Features of one prompt and its token count."""

@@ -143,11 +143,13 @@ class Router:
             NoCandidateError: every candidate fails a hard constraint.
         """
         check_candidates(self.artifact, [c.name for c in candidates], "router")
-        quality, tokens = self.predict(prompt_text(messages))
-        full = "\n".join(content_text(m.get("content")) for m in messages)
+        scored = prompt_text(messages)
+        quality, tokens = self.predict(scored)
+        texts = [content_text(m.get("content")) for m in messages]
+        full = "\n".join(texts)
         kinds = private_kinds(full) if private is None else (["declared"] if private else [])
         answer = max_tokens or OUTPUT_TOKENS
-        needed = len(self.featurizer.embedder.token_ids(full)) + answer
+        needed = tokens + answer + self._other_tokens(texts, scored)
         allowed, excluded, costs = [], {}, {}
         for c in candidates:
             costs[c.name] = c.cost(tokens, answer)
@@ -157,6 +159,13 @@ class Router:
             detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in excluded.items())
             raise NoCandidateError(f"no backend can take this request ({detail})")
         return self._pick(quality, allowed, costs, excluded, kinds)
+
+    def _other_tokens(self, texts: list[str], scored: str) -> int:
+        """Word pieces of every message but the scored one (already counted once)."""
+        others = list(texts)
+        if scored in others:
+            others.remove(scored)
+        return sum(len(self.featurizer.embedder.token_ids(t)) for t in others if t)
 
     def _pick(
         self,
