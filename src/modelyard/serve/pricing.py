@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modelyard.catalog import Catalog, find_api, find_model
+from modelyard.catalog import ApiOffer, Catalog, find_api, find_model
 from modelyard.errors import CatalogError, ConfigError
 from modelyard.serve.config import BackendConfig
 
@@ -19,6 +19,17 @@ class Rate:
     usd_per_hour: float = 0.0
     source: str = "free"
     """Where the prices come from: a catalog API offer id, `usd_per_hour`, or `free`."""
+
+    @classmethod
+    def of_offer(cls, offer: ApiOffer) -> Rate:
+        """An API offer's per-token prices (cached input at the full price when not discounted)."""
+        cached = offer.cached_input_per_mtok
+        return cls(
+            input_per_mtok=offer.input_per_mtok,
+            cached_input_per_mtok=offer.input_per_mtok if cached is None else cached,
+            output_per_mtok=offer.output_per_mtok,
+            source=offer.id,
+        )
 
     def cost(self, prompt: int, completion: int, cached: int, duration_s: float) -> float:
         """Dollars for one request; cached prompt tokens at the cached price."""
@@ -39,24 +50,13 @@ def rate_for(backend: BackendConfig, catalog: Catalog) -> Rate:
     """
     if backend.price:
         try:
-            return _offer_rate(find_api(catalog, backend.price).id, catalog)
+            return Rate.of_offer(find_api(catalog, backend.price))
         except CatalogError as exc:
             raise ConfigError(f"backends.{backend.name}.price: {exc}") from exc
     if backend.usd_per_hour or backend.kind == "local":
         return Rate(usd_per_hour=backend.usd_per_hour, source="usd_per_hour")
-    offers = [a.id for a in catalog.apis.values() if a.model_name == backend.model]
-    return _offer_rate(offers[0], catalog) if len(offers) == 1 else Rate()
-
-
-def _offer_rate(offer_id: str, catalog: Catalog) -> Rate:
-    offer = catalog.apis[offer_id]
-    cached = offer.cached_input_per_mtok
-    return Rate(
-        input_per_mtok=offer.input_per_mtok,
-        cached_input_per_mtok=offer.input_per_mtok if cached is None else cached,
-        output_per_mtok=offer.output_per_mtok,
-        source=offer.id,
-    )
+    offers = [a for a in catalog.apis.values() if a.model_name == backend.model]
+    return Rate.of_offer(offers[0]) if len(offers) == 1 else Rate()
 
 
 def context_window(names: list[str], catalog: Catalog) -> int | None:

@@ -127,7 +127,7 @@ def summarize(engine: Engine, since: str | None = None, vs: ApiOffer | None = No
         vs: An API offer to compare with: every request's tokens priced at its rates (prompt
             tokens include cached ones, which get the offer's cached price when it has one).
     """
-    rate = _rate(vs) if vs else None
+    rate = Rate.of_offer(vs) if vs else None
     day = sa.func.substr(_requests.c.datetime_utc, 1, 10)
     model = sa.func.coalesce(_requests.c.served_model, _requests.c.requested_model, "?")
     with engine.connect() as conn:
@@ -171,16 +171,6 @@ def status(engine: Engine, url: str, home: Path) -> StoreStatus:
         migrations=applied(engine),
         journal_dir=str(journal_dir),
         journal_segments=len(segments),
-    )
-
-
-def _rate(offer: ApiOffer) -> Rate:
-    cached = offer.cached_input_per_mtok
-    return Rate(
-        input_per_mtok=offer.input_per_mtok,
-        cached_input_per_mtok=offer.input_per_mtok if cached is None else cached,
-        output_per_mtok=offer.output_per_mtok,
-        source=offer.id,
     )
 
 
