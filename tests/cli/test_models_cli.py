@@ -25,7 +25,7 @@ def test_list_json_has_stable_fields() -> None:
     expected = {
         "id", "name", "family", "vendor", "verified", "params_total", "params_active",
         "context_window", "license", "languages", "capabilities", "hf_repo", "ollama_tag",
-        "released", "excluded_because",
+        "released", "excluded_because", "fits_as",
     }  # fmt: skip
     assert set(rows[0]) == expected
     assert all(r["verified"] for r in rows), "unverified models need --all"
@@ -58,3 +58,29 @@ def test_excluded_models_say_why() -> None:
 def test_bad_sort_key_is_a_clear_error() -> None:
     with pytest.raises(Exception, match="--sort 'speed': choose one of"):
         runner.invoke(app, ["models", "list", "--sort", "speed"], catch_exceptions=False)
+
+
+def test_fits_keeps_what_fits_and_says_how() -> None:
+    rows = json.loads(
+        run("models", "list", "--fits", "1xRTX-4090", "--fit-context", "32k", "--json")
+    )
+    ids = {r["id"]: r for r in rows}
+    assert "llama-3.1-8b-instruct" in ids and ids["llama-3.1-8b-instruct"]["fits_as"]
+    assert "llama-3.1-405b-instruct" not in ids  # ~200 GiB even at 4 bits
+    assert "gemma-2-27b-it" not in ids  # an 8k window cannot hold a 32k sequence
+
+
+def test_fits_show_excluded_says_why() -> None:
+    rows = json.loads(
+        run("models", "list", "--fits", "rtx-4090", "--fit-context", "32k", "--show-excluded",
+            "--json")
+    )  # fmt: skip
+    reasons = {r["id"]: r["excluded_because"] for r in rows}
+    assert reasons["llama-3.1-405b-instruct"] == ["does not fit rtx-4090 at 32k context"]
+    assert reasons["gemma-2-27b-it"] == ["context window 8k < 32k"]
+
+
+def test_kind_api_lists_offers() -> None:
+    offers = json.loads(run("models", "list", "--kind", "api", "--json"))
+    assert any(o["id"].startswith("openai/") for o in offers)
+    assert all("output_per_mtok" in o for o in offers)

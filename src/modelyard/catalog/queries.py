@@ -37,6 +37,8 @@ class ModelRow:
     released: str | None
     excluded_because: list[str] = field(default_factory=list)
     """Policy reasons, when listing with --show-excluded."""
+    fits_as: str | None = None
+    """With --fits: the least lossy quantization and engine that hold the model on that GPU."""
 
 
 def model_row(model: Model, verdict: Verdict | None = None) -> ModelRow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from modelyard.catalog import Catalog, Claim, Model, cached_catalog, find_model
 from modelyard.catalog.importers import import_model
 from modelyard.catalog.queries import (
     SORT_KEYS,
+    ModelRow,
     check_params,
     claims_by_metric,
     list_apis,
@@ -21,6 +23,7 @@ from modelyard.catalog.queries import (
 from modelyard.cli._render import console, human_count, human_tokens, print_json, table
 from modelyard.config import user_catalog_dir
 from modelyard.errors import YardError
+from modelyard.plan import best_fit, parse_cluster
 from modelyard.policy import LICENSE_POLICIES, Policy, parse_languages, parse_tokens
 
 app = typer.Typer(help="Browse the catalog of models, each fact with its source.")
@@ -55,6 +58,15 @@ def list_(
     excluded: Annotated[
         bool, typer.Option("--show-excluded", help="Also list excluded models and why")
     ] = False,
+    fits: Annotated[
+        str | None, typer.Option("--fits", help="Only models that fit this GPU, e.g. 1xH100, 4090")
+    ] = None,
+    fit_context: Annotated[
+        str, typer.Option("--fit-context", help="Context one sequence needs, for --fits")
+    ] = "8k",
+    kind: Annotated[
+        str, typer.Option("-k", "--kind", help="open (self-hostable models) or api (API offers)")
+    ] = "open",
     json_: JsonOpt = False,
 ) -> None:
     """List models that satisfy the given constraints
@@ -63,7 +75,14 @@ def list_(
     Examples:
       yard models list --license commercial --language fr,de
       yard models list --min-context 128k --capability tools --sort params
+      yard models list --fits 1xRTX-4090 --fit-context 32k
+      yard models list --kind api
     """
+    if kind == "api":
+        apis(provider=None, json_=json_)
+        return
+    if kind != "open":
+        raise YardError(f"--kind {kind!r}: choose open or api")
     if sort not in SORT_KEYS:
         raise YardError(f"--sort {sort!r}: choose one of {', '.join(SORT_KEYS)}")
     policy = Policy(
@@ -74,18 +93,47 @@ def list_(
         capabilities=tuple(capability or ()),
         include_unverified=all_,
     )
-    rows = list_models(load(), policy, family, sort, show_excluded=excluded)
+    catalog = load()
+    rows = list_models(catalog, policy, family, sort, show_excluded=excluded)
+    if fits:
+        rows = _fitting(rows, catalog, fits, parse_tokens(fit_context), excluded)
     if json_:
         print_json(rows)
         return
+    _render_rows(rows, excluded, bool(fits))
+
+
+def _fitting(
+    rows: list[ModelRow], catalog: Catalog, gpu: str, context: int, keep_excluded: bool
+) -> list[ModelRow]:
+    """Rows that fit ``gpu`` at ``context`` (with how); the others dropped, or kept with why."""
+    cluster = parse_cluster(catalog, gpu)
+    kept, dropped = [], []
+    for row in rows:
+        too_short = (row.context_window or 0) < context
+        mem = None if too_short else best_fit(catalog.models[row.id], cluster, context)
+        if mem is not None:
+            kept.append(replace(row, fits_as=f"{mem.quant} ({mem.engine})"))
+        elif keep_excluded:
+            reason = (
+                f"context window {human_tokens(row.context_window)} < {human_tokens(context)}"
+                if too_short
+                else f"does not fit {gpu} at {human_tokens(context)} context"
+            )
+            dropped.append(replace(row, excluded_because=[*row.excluded_because, reason]))
+    return [r for r in kept if not r.excluded_because] + [
+        r for r in [*kept, *dropped] if r.excluded_because
+    ]
+
+
+def _render_rows(rows: list[ModelRow], excluded: bool, fits: bool) -> None:
     columns = ["id", "params", "active", "context", "license", "langs", "caps"]
-    if excluded:
-        columns.append("excluded because")
+    columns += ["fits as"] if fits else []
+    columns += ["excluded because"] if excluded else []
     body = []
     for r in rows:
-        mark = "" if r.verified else " [unverified]"
         line = [
-            r.id + mark,
+            r.id + ("" if r.verified else " [unverified]"),
             human_count(r.params_total),
             human_count(r.params_active),
             human_tokens(r.context_window),
@@ -93,6 +141,7 @@ def list_(
             str(len(r.languages)) if r.languages else "",
             _capability_flags(r.capabilities),
         ]
+        line += [r.fits_as or ""] if fits else []
         body.append([*line, "; ".join(r.excluded_because)] if excluded else line)
     title = f"{len(rows)} models (capabilities: T tools, J json, R reasoning, ~ toggle, V vision)"
     console.print(table(columns, body, title=title, right=["params", "active", "context"]))

@@ -12,7 +12,13 @@ from modelyard.plan.cost import (
     workload,
 )
 from modelyard.plan.engines import ENGINES, Engine, Factor, get_engine, load_engines
-from modelyard.plan.fit import auto_quant, candidate_formats, does_not_fit, native_format
+from modelyard.plan.fit import (
+    auto_quant,
+    best_fit,
+    candidate_formats,
+    does_not_fit,
+    native_format,
+)
 from modelyard.plan.formats import FORMATS, KV_BYTES, WeightFormat, kv_bytes, weight_format
 from modelyard.plan.measured import MeasuredCheck, MeasuredDecode, compare, measured_checks
 from modelyard.plan.memory import (
@@ -60,6 +66,7 @@ __all__ = [
     "WeightFormat",
     "Workload",
     "auto_quant",
+    "best_fit",
     "candidate_formats",
     "compare",
     "decode",

@@ -8,11 +8,14 @@ from modelyard.catalog.loader import Catalog
 from modelyard.catalog.schema import Model
 from modelyard.errors import PlanError
 from modelyard.plan.cluster import Cluster
+from modelyard.plan.engines import get_engine
 from modelyard.plan.formats import FORMATS, QUALITY_ORDER, WeightFormat
 from modelyard.plan.memory import Deployment, MemoryPlan, plan_memory
 
 NODE_GPUS = 8
 """GPUs in the largest single node the planner considers (HGX / DGX boards)."""
+FIT_ENGINES = ("vllm", "llamacpp")
+"""Engines `best_fit` tries: vLLM's FP8/AWQ formats, then llama.cpp's GGUF quants."""
 
 
 def candidate_formats(model: Model, engine_id: str) -> list[WeightFormat]:
@@ -48,6 +51,21 @@ def auto_quant(model: Model, cluster: Cluster, dep: Deployment) -> MemoryPlan | 
     for fmt in formats[formats.index(start) if start in formats else 0 :]:
         mem = plan_memory(model, cluster, replace(dep, fmt=fmt))
         if mem.fits:
+            return mem
+    return None
+
+
+def best_fit(
+    model: Model, cluster: Cluster, context: int = 8192, engines: tuple[str, ...] = FIT_ENGINES
+) -> MemoryPlan | None:
+    """The least lossy plan holding one ``context``-token sequence of ``model`` entirely on
+    ``cluster``, trying each engine in turn; None when nothing fits (or no architecture)."""
+    if model.architecture is None:
+        return None
+    for engine_id in engines:
+        dep = Deployment(get_engine(engine_id), native_format(model, engine_id), context=context)
+        mem = auto_quant(model, cluster, dep)
+        if mem is not None and mem.gpu_layers == mem.layers:
             return mem
     return None
 
