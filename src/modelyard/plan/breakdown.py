@@ -103,7 +103,7 @@ def _single(
         engine=dep.engine.id,
         memory=mem,
         decode_single=decode(model, cluster, dep, 1, dep.context),
-        decode_batch=decode(model, cluster, dep, dep.batch, dep.context),
+        decode_batch=decode(model, cluster, dep, _full_batch(dep, mem), dep.context),
         prefill=prefill(model, cluster, dep, min(dep.context, 4096))
         if peak_tflops(cluster, dep)
         else None,
@@ -127,3 +127,9 @@ def _multinode_plan(model: Model, cluster: Cluster, dep: Deployment, catalog: Ca
     extra = multinode(model, mem, nodes, NODE_GPUS) if nodes > 1 else None
     note = f"{message}. Planned instead on {nodes} node(s) of {NODE_GPUS}×{cluster.gpu.name}."
     return _single(model, node_cluster, staged, mem, catalog, None, {}, extra, [note])
+
+
+def _full_batch(dep: Deployment, mem: MemoryPlan) -> int:
+    """The batch to show beside batch 1: the one asked for, else as many sequences as the KV
+    pool holds at the planned context."""
+    return dep.batch if dep.batch > 1 else max(1, mem.max_sessions)
