@@ -1,9 +1,12 @@
-"""A trained router on disk: one small JSON file with a version and its provenance.
+"""A trained router on disk: one JSON file with a version and its provenance.
 
 The file records the format version, the sha256 of the label file it was trained on, the
 candidate names (cheapest first), the embedder, the feature list, the quality model's weights
-and the calibrated threshold. Loading checks all of it: a file of another version, another
-embedder, or one used for candidates it was not trained on fails with a RouterFileError.
+(numpy arrays as base64 float32/int32) and the calibrated threshold. Version 3 added the n-gram
+predictor and the blender (route/quality.py); changing the n-gram hashing (route/ngrams.py)
+changes the meaning of the stored buckets and needs a new version too. Loading checks all of
+it: a file of another version, another embedder, or one used for candidates it was not trained
+on fails with a RouterFileError.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from modelyard.route.features import STATS
 from modelyard.route.quality import QualityModel
 
 FORMAT = "modelyard-router"
-VERSION = 2
+VERSION = 3
 
 
 class RouterFileError(YardError):

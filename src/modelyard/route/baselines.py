@@ -42,7 +42,7 @@ class Fold:
 
 def router(train: Fold, test: Fold) -> np.ndarray:
     """The router's own quality model (route/quality.py)."""
-    return QualityModel.fit(train.x, train.y).predict(test.x)
+    return QualityModel.fit(train.x, train.y, train.texts).predict(test.x, test.texts)
 
 
 def length(train: Fold, test: Fold) -> np.ndarray:

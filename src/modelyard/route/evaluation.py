@@ -18,9 +18,9 @@ import numpy as np
 
 from modelyard.route import metrics
 from modelyard.route.baselines import PREDICTORS, Fold
-from modelyard.route.calibrate import Target, calibrate, operating_point, sweep
+from modelyard.route.calibrate import Target, operating_point, sweep
 from modelyard.route.datasets import LabelSet
-from modelyard.route.training import _take, fold_ids, out_of_fold
+from modelyard.route.training import _take, fit, fold_ids
 
 CURVE_POINTS = 101
 
@@ -122,12 +122,12 @@ def _calibrated(
     train: Fold, test: Fold, train_costs: np.ndarray, test_costs: np.ndarray, target: Target
 ) -> dict[str, float]:
     """The threshold chosen on the training folds, and what it really gives on the test fold."""
-    threshold = calibrate(out_of_fold(train), train.y, train_costs, target)
-    predicted = PREDICTORS["router"](train, test)
-    point = operating_point(predicted, test.y, test_costs, threshold)
+    trained = fit(train, train_costs, target)
+    predicted = trained.quality.predict(test.x, test.texts)
+    point = operating_point(predicted, test.y, test_costs, trained.threshold)
     best = float(test.y.mean(0).max())
     return {
-        "threshold": threshold,
+        "threshold": trained.threshold,
         "cost": point.cost,
         "quality": point.quality,
         "quality_share_of_best": point.quality / best,

@@ -1,20 +1,28 @@
 """The quality model: for each candidate, the probability that it answers a prompt well.
 
-An equal blend of two predictors, both fitted in numpy:
+A stack of three predictors, each fitted in numpy (the n-gram one with scipy's L-BFGS):
 
 - one L2-regularised logistic regression per candidate over the standardised prompt features
   (embedding + text statistics), by Newton's method; labels may be fractional (soft labels);
 - cluster priors: the training prompts are grouped by spherical k-means on their embeddings,
   each cluster keeps its mean labels shrunk towards the global mean, and a prompt gets the
   similarity-weighted priors of its TOP nearest clusters (a kNN smoothing that fits in the
-  router file, unlike the training set itself).
+  router file, unlike the training set itself);
+- one logistic regression per candidate on hashed word uni- and bigrams, TF-IDF weighted
+  (route/ngrams.py): exact terms that an averaged embedding blurs.
 
-Hyper-parameters (L2, rows per cluster, TOP, blend) were chosen by 5-fold cross-validation on
-the RouteLLM MMLU and GSM8K labels (docs/PERFORMANCE.md); thresholds never see a test fold.
+A blender combines them: a logistic regression on the three predictors' logits (one weight
+per predictor, one bias per candidate), fitted on their out-of-fold predictions (STACK_FOLDS
+folds of the training rows), so the blend weights are learned from prompts the predictors did
+not see, never from a test fold.
+The same out-of-fold predictions, blended, are what the routing threshold is calibrated on.
+The predictors' own hyper-parameters (L2, rows per cluster, TOP, n-gram L2 and MIN_DF) are
+fixed constants chosen by exploratory 5-fold cross-validation (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,16 +30,20 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from modelyard.route.features import STATS
+from modelyard.route.ngrams import NgramLogistic
 
 NEWTON_STEPS = 12
-L2 = 100.0
+L2 = 1000.0
 """Ridge strength on the summed log-loss."""
 ROWS_PER_CLUSTER, MAX_CLUSTERS = 40, 256
 TOP, SHARPNESS, SHRINK_ROWS = 5, 20.0, 20.0
 """Clusters averaged per prompt; softmax sharpness on cosine; pseudo-rows of global mean."""
-BLEND = 0.5
-"""Weight of the logistic regression against the cluster priors."""
 KMEANS_STEPS = 15
+STACK_FOLDS, STACK_SEED = 3, 1
+BLEND_L2 = 1.0
+"""Ridge on the blender's few weights (it sees thousands of rows: barely binding)."""
+EPS = 1e-4
+"""Probabilities are clipped to [EPS, 1 - EPS] before taking logits."""
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -122,39 +134,82 @@ class Logistic:
 
 
 @dataclass
+class Blender:
+    """A logistic regression on the base predictors' logits, shared by every candidate.
+
+    One weight per predictor (how far to trust it) and one bias per candidate: few parameters,
+    so a blend learned on one data set's out-of-fold rows carries to its held-out prompts.
+    """
+
+    weights: np.ndarray
+    """(n_predictors,) weight of each predictor's logit."""
+    bias: np.ndarray
+    """(n_candidates,) intercept per candidate."""
+
+    @classmethod
+    def fit(cls, logits: np.ndarray, y: np.ndarray) -> Blender:
+        """Fit on (n, predictors, m) out-of-fold logits and labels (n, m)."""
+        n, p, m = logits.shape
+        which = np.repeat(np.eye(m)[:, 1:], n, axis=0)
+        design = np.hstack([logits.transpose(2, 0, 1).reshape(n * m, p), which])
+        with threadpool_limits(1, user_api="blas"):
+            w = fit_logistic(design, y.T.reshape(-1), BLEND_L2)
+        return cls(w[:p], w[-1] + np.concatenate([[0.0], w[p:-1]]))
+
+    def predict(self, logits: np.ndarray) -> np.ndarray:
+        """(n, m) blended probabilities for (n, predictors, m) logits."""
+        return _sigmoid(np.einsum("npm,p->nm", logits, self.weights) + self.bias)
+
+
+@dataclass
 class QualityModel:
-    """Logistic regressions on all features blended with cluster priors on the embedding."""
+    """Logistic regressions, cluster priors and n-gram regressions, stacked by a blender."""
 
     logistic: Logistic
     clusters: ClusterPrior
+    ngrams: NgramLogistic
+    blender: Blender
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray) -> QualityModel:
-        """Fit on features ``x`` (n, embedding + STATS) and quality labels ``y`` (n, m)."""
-        return cls(Logistic.fit(x, y), ClusterPrior.fit(_embedding(x), y))
+    def fit(cls, x: np.ndarray, y: np.ndarray, texts: list[str]) -> QualityModel:
+        """Fit on features ``x`` (n, embedding + STATS), prompts and quality labels ``y`` (n, m)."""
+        return fit_stacked(x, y, texts)[0]
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """(n, m) probabilities for features (n, d), or (m,) for one feature vector (d,)."""
-        priors = self.clusters.predict(_embedding(np.atleast_2d(x)))
-        blended = BLEND * self.logistic.predict(x) + (1 - BLEND) * priors
+    def predict(self, x: np.ndarray, texts: list[str]) -> np.ndarray:
+        """(n, m) probabilities for features (n, d) and their prompts; (m,) for one row (d,)."""
+        blended = self.blender.predict(_base_logits(self._bases(), np.atleast_2d(x), texts))
         return blended[0] if x.ndim == 1 else blended
 
+    def _bases(self) -> tuple[Logistic, ClusterPrior, NgramLogistic]:
+        return self.logistic, self.clusters, self.ngrams
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain lists for the JSON artifact."""
-        return {
-            "mean": self.logistic.mean.tolist(),
-            "scale": self.logistic.scale.tolist(),
-            "weights": self.logistic.weights.tolist(),
-            "centroids": self.clusters.centroids.tolist(),
-            "priors": self.clusters.priors.tolist(),
+        """Arrays packed as base64 (float32, int32 bucket ids) for the JSON artifact."""
+        arrays = {
+            "mean": self.logistic.mean,
+            "scale": self.logistic.scale,
+            "weights": self.logistic.weights,
+            "centroids": self.clusters.centroids,
+            "priors": self.clusters.priors,
+            "ngram_idf": self.ngrams.idf,
+            "ngram_weights": self.ngrams.weights,
+            "blend_weights": self.blender.weights,
+            "blend_bias": self.blender.bias,
         }
+        packed: dict[str, Any] = {k: _pack(v, np.float32) for k, v in arrays.items()}
+        packed["ngram_kept"] = _pack(self.ngrams.kept, np.int32)
+        return packed
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> QualityModel:
         """Inverse of ``to_dict``."""
-        a = {k: np.asarray(v, dtype=np.float64) for k, v in raw.items()}
-        logistic = Logistic(a["mean"], a["scale"], a["weights"])
-        return cls(logistic, ClusterPrior(a["centroids"], a["priors"]))
+        a = {k: _unpack(v) for k, v in raw.items()}
+        return cls(
+            Logistic(a["mean"], a["scale"], a["weights"]),
+            ClusterPrior(a["centroids"], a["priors"]),
+            NgramLogistic(a["ngram_kept"], a["ngram_idf"], a["ngram_weights"]),
+            Blender(a["blend_weights"], a["blend_bias"]),
+        )
 
     @property
     def candidates(self) -> int:
@@ -162,5 +217,54 @@ class QualityModel:
         return self.logistic.weights.shape[1]
 
 
+def fit_stacked(x: np.ndarray, y: np.ndarray, texts: list[str]) -> tuple[QualityModel, np.ndarray]:
+    """The fitted model and its blended out-of-fold predictions (n, m) for the training rows.
+
+    The base predictors are fitted STACK_FOLDS times on the other folds to predict each fold,
+    the blender on those out-of-fold logits, then the base predictors once more on every row.
+    """
+    fold = np.random.default_rng(STACK_SEED).permutation(len(y)) % STACK_FOLDS
+    oof = np.zeros((len(y), 3, y.shape[1]))
+    for k in range(STACK_FOLDS):
+        train, test = fold != k, fold == k
+        bases = _fit_bases(x[train], y[train], _select(texts, train))
+        oof[test] = _base_logits(bases, x[test], _select(texts, test))
+    blender = Blender.fit(oof, y)
+    model = QualityModel(*_fit_bases(x, y, texts), blender)
+    return model, blender.predict(oof)
+
+
+def _fit_bases(
+    x: np.ndarray, y: np.ndarray, texts: list[str]
+) -> tuple[Logistic, ClusterPrior, NgramLogistic]:
+    return Logistic.fit(x, y), ClusterPrior.fit(_embedding(x), y), NgramLogistic.fit(texts, y)
+
+
+def _base_logits(
+    bases: tuple[Logistic, ClusterPrior, NgramLogistic], x: np.ndarray, texts: list[str]
+) -> np.ndarray:
+    """(n, 3, m) logits of the three base predictors."""
+    logistic, clusters, ngrams = bases
+    probs = np.stack(
+        [logistic.predict(x), clusters.predict(_embedding(x)), ngrams.predict(texts)], 1
+    )
+    p = np.clip(probs, EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def _select(texts: list[str], mask: np.ndarray) -> list[str]:
+    return [texts[i] for i in np.flatnonzero(mask)]
+
+
 def _embedding(x: np.ndarray) -> np.ndarray:
     return x[:, : x.shape[1] - len(STATS)]
+
+
+def _pack(a: np.ndarray, dtype: type) -> dict[str, Any]:
+    data = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"dtype": data.dtype.str, "shape": list(a.shape), "b64": base64.b64encode(data).decode()}
+
+
+def _unpack(raw: dict[str, Any]) -> np.ndarray:
+    data = np.frombuffer(base64.b64decode(raw["b64"]), dtype=np.dtype(raw["dtype"]))
+    return data.reshape(raw["shape"]).astype(np.float64 if data.dtype.kind == "f" else np.int64)

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from modelyard.route.baselines import Fold, router
+from modelyard.route.baselines import Fold
 from modelyard.route.calibrate import Target, calibrate
 from modelyard.route.datasets import LabelSet, Price
 from modelyard.route.features import Featurizer
-from modelyard.route.quality import QualityModel
+from modelyard.route.quality import QualityModel, fit_stacked
 
 OUTPUT_TOKENS = 256
 """Assumed answer length when turning $/1M-token prices into $ per request."""
-CALIBRATION_FOLDS = 3
 
 
 def request_costs(tokens: np.ndarray, prices: list[Price] | None, n_models: int) -> np.ndarray:
@@ -37,16 +36,6 @@ def request_costs(tokens: np.ndarray, prices: list[Price] | None, n_models: int)
 def fold_ids(n: int, folds: int, seed: int = 0) -> np.ndarray:
     """A fold number per row, shuffled reproducibly."""
     return np.random.default_rng(seed).permutation(n) % folds
-
-
-def out_of_fold(fold: Fold, folds: int = CALIBRATION_FOLDS, seed: int = 1) -> np.ndarray:
-    """The router's predictions for each row from a model that did not see that row."""
-    ids = fold_ids(len(fold.y), folds, seed)
-    predicted = np.zeros_like(fold.y, dtype=float)
-    for k in range(folds):
-        train, test = ids != k, ids == k
-        predicted[test] = router(_take(fold, train), _take(fold, test))
-    return predicted
 
 
 def _take(fold: Fold, mask: np.ndarray) -> Fold:
@@ -64,9 +53,13 @@ class Trained:
 
 
 def fit(fold: Fold, costs: np.ndarray, target: Target) -> Trained:
-    """Calibrate the threshold on out-of-fold predictions, then fit on every row."""
-    threshold = calibrate(out_of_fold(fold), fold.y, costs, target)
-    return Trained(QualityModel.fit(fold.x, fold.y), threshold)
+    """Fit the quality model on every row; calibrate the threshold on its out-of-fold predictions.
+
+    Those are the blended predictions for each row from base predictors that did not see it
+    (quality.fit_stacked); the blender's few weights did see them, a negligible optimism.
+    """
+    quality, held_out = fit_stacked(fold.x, fold.y, fold.texts)
+    return Trained(quality, calibrate(held_out, fold.y, costs, target))
 
 
 def featurize(labels: LabelSet, featurizer: Featurizer) -> tuple[Fold, np.ndarray]:
