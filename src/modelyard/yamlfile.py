@@ -74,7 +74,8 @@ def format_validation(
     """One line per error: ``file:line: field.path: message``."""
     lines = []
     for err in exc.errors(include_url=False):
-        loc = [*prefix, *err["loc"]]
+        # a validator that checks fields below its own model names them in ctx["at"]
+        loc = [*prefix, *err["loc"], *err.get("ctx", {}).get("at", ())]
         line = line_of(node, loc)
         where = f"{path}:{line}" if line else str(path)
         field = ".".join(str(p) for p in loc) or "(top level)"

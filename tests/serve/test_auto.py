@@ -213,7 +213,7 @@ def test_default_config_has_auto_over_the_local_model():
     from modelyard.serve.config import default_config
 
     auto = create_app(default_config(), ledger=False, catalog=shipped_catalog())
-    state = auto.app.app.app.state  # error -> request id -> body limit -> gateway
+    state = auto.app.app.app.app.state  # error, request id, failed logins, body limit, gateway
     (choice,) = state.auto.choices
     assert choice.model == "smollm2" and choice.candidate.local
     assert choice.candidate.context_window == 2048  # the engine's allocation, not the catalog's
@@ -298,13 +298,18 @@ def test_router_path_is_relative_to_the_config_file(tmp_path):
 
 
 def _constant_quality(features: int, quality: list[float]):
-    """A quality model that predicts the same quality per candidate for every prompt."""
+    """A quality model that predicts the same quality per candidate for every prompt: the
+    logistic's bias sets it and the blender trusts the logistic alone."""
     from modelyard.route.features import STATS
-    from modelyard.route.quality import ClusterPrior, Logistic, QualityModel
+    from modelyard.route.ngrams import NgramLogistic
+    from modelyard.route.quality import Blender, ClusterPrior, Logistic, QualityModel
 
     p = np.asarray(quality)
     weights = np.zeros((features + 1, len(p)))
-    weights[-1] = np.log(p / (1 - p))  # the bias alone sets the logistic's probability
+    weights[-1] = np.log(p / (1 - p))
     embedding = features - len(STATS)
     prior = ClusterPrior(np.ones((1, embedding)) / np.sqrt(embedding), p[None, :])
-    return QualityModel(Logistic(np.zeros(features), np.ones(features), weights), prior)
+    ngrams = NgramLogistic(np.zeros(0, np.int64), np.zeros(0), np.zeros((1, len(p))))
+    blender = Blender(np.array([1.0, 0.0, 0.0]), np.zeros(len(p)))
+    logistic = Logistic(np.zeros(features), np.ones(features), weights)
+    return QualityModel(logistic, prior, ngrams, blender)

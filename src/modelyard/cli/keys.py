@@ -29,6 +29,9 @@ def create(
     budget: Annotated[float | None, typer.Option("-b", "--budget", help="Total USD budget")] = None,
     rpm: Annotated[int | None, typer.Option("--rpm", help="Requests per minute")] = None,
     tpm: Annotated[int | None, typer.Option("--tpm", help="Tokens per minute")] = None,
+    private: Annotated[
+        bool, typer.Option("-p", "--private", help="Only self-hosted backends may answer it")
+    ] = False,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -38,8 +41,9 @@ def create(
     Examples:
       yard keys create team-search --model 'qwen*' --budget 25 --rpm 60
       yard keys create ci --tpm 100000 --json
+      yard keys create hr-assistant --private
     """
-    info, raw = _store(db).create(name, model or None, budget, rpm, tpm)
+    info, raw = _store(db).create(name, model or None, budget, rpm, tpm, private)
     if json_:
         print_json({**vars(info), "key": raw})
         return
@@ -70,12 +74,14 @@ def revoke(
 
 
 def _table(keys: list[KeyInfo]) -> Table:
-    columns = ["id", "name", "prefix", "models", "budget $", "spent $", "rpm", "tpm", "revoked"]
+    columns = [
+        "id", "name", "prefix", "models", "budget $", "spent $", "rpm", "tpm", "private", "revoked",
+    ]  # fmt: skip
     rows = [
         [
             k.id, k.name, k.prefix + "…", ",".join(k.models) if k.models else "any",
             "" if k.budget_usd is None else f"{k.budget_usd:g}", f"{k.spent_usd:.4f}",
-            k.rpm, k.tpm, k.revoked_utc or "",
+            k.rpm, k.tpm, "yes" if k.private else "", k.revoked_utc or "",
         ]
         for k in keys
     ]  # fmt: skip

@@ -24,6 +24,7 @@ from modelyard.route.datasets import LabelSet, Price, read_labels, read_prices
 from modelyard.route.embed import static_embedder
 from modelyard.route.evaluation import Evaluation, cross_validate
 from modelyard.route.features import Featurizer
+from modelyard.route.language import LanguageRule, LanguageRules, detect_language
 from modelyard.route.privacy import Finding, find_private, private_kinds
 from modelyard.route.router import Candidate, Decision, NoCandidateError, Router
 from modelyard.route.training import featurize, fit, request_costs
@@ -33,12 +34,15 @@ __all__ = [
     "Decision",
     "Evaluation",
     "Finding",
+    "LanguageRule",
+    "LanguageRules",
     "NoCandidateError",
     "Router",
     "RouterArtifact",
     "RouterFileError",
     "Target",
     "TrainSpec",
+    "detect_language",
     "evaluate",
     "find_private",
     "private_kinds",

@@ -2,7 +2,7 @@
 
 ``Router.load(path).decide(messages, candidates, policy, budget)`` does no I/O: the embedder and
 the quality model are loaded once, and a decision is a tokenizer call, a table lookup, a few
-regular expressions and a small matrix product.
+regular expressions, a few hundred word-n-gram hashes and small matrix products.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from modelyard.route.artifact import RouterArtifact, check_candidates, load
 from modelyard.route.calibrate import choose
 from modelyard.route.embed import static_embedder
 from modelyard.route.features import Featurizer, content_text, prompt_text
+from modelyard.route.language import Applied, LanguageRules
 from modelyard.route.privacy import private_kinds
 from modelyard.route.training import OUTPUT_TOKENS
 
@@ -75,6 +76,8 @@ class Decision:
     """Per excluded candidate: the hard constraints it failed."""
     private: list[str] = field(default_factory=list)
     """Kinds of private data found in the request (empty when none)."""
+    language: str | None = None
+    """The prompt's language when language rules were given and it was recognised."""
 
 
 def exclusions(
@@ -84,9 +87,12 @@ def exclusions(
     policy: Policy | None,
     cost: float,
     budget: float | None,
+    language: Applied | None = None,
 ) -> list[str]:
     """The hard constraints candidate ``c`` fails for this request."""
     reasons = []
+    if language is not None and (why := language.excludes(c.name)):
+        reasons.append(why)
     if private and not c.local:
         reasons.append("private data must stay on a self-hosted backend")
     if c.context_window is not None and needed_tokens > c.context_window:
@@ -117,7 +123,7 @@ class Router:
     def predict(self, text: str) -> tuple[np.ndarray, int]:
         """Predicted quality per trained candidate for one prompt, and its token count."""
         x, tokens = self.featurizer.one(text)
-        return self.artifact.quality.predict(x.astype(np.float64)), tokens
+        return self.artifact.quality.predict(x.astype(np.float64), [text]), tokens
 
     def decide(
         self,
@@ -127,6 +133,7 @@ class Router:
         budget: float | None = None,
         max_tokens: int | None = None,
         private: bool | None = None,
+        languages: LanguageRules | None = None,
     ) -> Decision:
         """Choose the backend for one chat request.
 
@@ -137,6 +144,7 @@ class Router:
             budget: the caller's remaining USD; dearer candidates are excluded.
             max_tokens: the request's answer limit (default OUTPUT_TOKENS) for context and cost.
             private: force (True) or waive (False) the private-data rule; None detects it.
+            languages: per-language allow and prefer lists, applied to the scored message.
 
         Raises:
             RouterFileError: a candidate the router was not trained for.
@@ -144,6 +152,7 @@ class Router:
         """
         check_candidates(self.artifact, [c.name for c in candidates], "router")
         scored = prompt_text(messages)
+        language, applied = languages.apply(scored) if languages else (None, None)
         quality, tokens = self.predict(scored)
         texts = [content_text(m.get("content")) for m in messages]
         full = "\n".join(texts)
@@ -153,12 +162,14 @@ class Router:
         allowed, excluded, costs = [], {}, {}
         for c in candidates:
             costs[c.name] = c.cost(tokens, answer)
-            reasons = exclusions(c, bool(kinds), needed, policy, costs[c.name], budget)
+            reasons = exclusions(c, bool(kinds), needed, policy, costs[c.name], budget, applied)
             (excluded.__setitem__(c.name, reasons) if reasons else allowed.append(c))
         if not allowed:
             detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in excluded.items())
             raise NoCandidateError(f"no backend can take this request ({detail})")
-        return self._pick(quality, allowed, costs, excluded, kinds)
+        decision = self._pick(quality, allowed, costs, excluded, kinds, applied)
+        decision.language = language
+        return decision
 
     def _other_tokens(self, texts: list[str], scored: str) -> int:
         """Word pieces of every message but the scored one (already counted once)."""
@@ -174,6 +185,7 @@ class Router:
         costs: dict[str, float],
         excluded: dict[str, list[str]],
         kinds: list[str],
+        applied: Applied | None = None,
     ) -> Decision:
         names = self.artifact.candidates
         q = np.array([quality[names.index(c.name)] for c in allowed])
@@ -183,6 +195,9 @@ class Router:
         pick = allowed[
             order[choose(q[order], np.arange(len(order), dtype=float), self.artifact.threshold)]
         ]
+        good = [allowed[i].name for i in order if q[i] >= q.max() - self.artifact.threshold]
+        favourite = applied.preferred(good) if applied else None
+        pick = next(c for c in allowed if c.name == favourite) if favourite else pick
         best = allowed[int(q.argmax())]
         reason = (
             f"cheapest allowed with predicted quality within {self.artifact.threshold:.3f} "
@@ -191,6 +206,8 @@ class Router:
         )
         if kinds:
             reason += f"; private data ({', '.join(kinds)}): self-hosted only"
+        if favourite and applied:
+            reason += f"; {applied.label}: prefer {favourite}"
         estimates = {
             c.name: {"quality": round(float(qi), 4), "cost": costs[c.name]}
             for c, qi in zip(allowed, q, strict=True)

@@ -1,14 +1,16 @@
 """`model: "auto"`: each request goes to the cheapest configured model that may and can answer it.
 
 Hard constraints come first, for every candidate, on every request (pinned or not): private data
-(detector over all message text, the ``x-yard-private: 1`` header) only goes to candidates whose
-backends are all self-hosted, and the fallback chain is filtered the same way; the prompt's
+(detector over all message text, the ``x-yard-private: 1`` header, a key marked private) only goes
+to candidates whose backends are all self-hosted, and the fallback chain is filtered the same way;
+a language rule's allow list (``auto.languages``) must name the candidate; the prompt's
 tokens plus ``max_tokens`` fit the candidate's context window; the capabilities the request
 needs (tools, JSON output, images) are the candidate's; its estimated cost fits the key's
 remaining budget; the key may use it. Among what is left: the model pinned to the session, else
-the trained router's pick (``auto.router``), else the cheapest. The other allowed candidates follow
-as fallbacks (cheapest first); with ``auto.cascade`` a non-streaming reply that fails its
-validator moves on to the next one.
+the cheapest candidate the language rule prefers among those good enough (within the router's
+threshold), else the trained router's pick (``auto.router``), else the cheapest. The other allowed
+candidates follow as fallbacks (cheapest first); with ``auto.cascade`` a non-streaming reply
+that fails its validator moves on to the next one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
 
 from modelyard.catalog import Catalog, find_model
@@ -30,7 +31,8 @@ from modelyard.catalog.schema import Model
 from modelyard.config import model_cache_dir
 from modelyard.errors import CatalogError
 from modelyard.policy import Policy
-from modelyard.route.features import content_text
+from modelyard.route.features import content_text, prompt_text
+from modelyard.route.language import Applied, LanguageRule, LanguageRules
 from modelyard.route.privacy import private_kinds
 from modelyard.route.router import Candidate, Router, exclusions
 from modelyard.route.training import OUTPUT_TOKENS
@@ -41,6 +43,7 @@ from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.pricing import Rate
 from modelyard.serve.proxy import Upstream, open_upstream
 from modelyard.serve.types import Scope
+from modelyard.serve.upstream_http import HttpPool
 
 TOKENIZER_DIR = "minilm-l6-v2"
 """Model-cache folder of the route package's embedder, whose tokenizer counts prompt tokens."""
@@ -114,6 +117,16 @@ class Asked:
     json_output: bool
     declared_private: bool
     session: str | None
+    key_private: bool = False
+    """The caller's key is marked private: every request of it is."""
+
+    def private_kinds(self) -> list[str]:
+        """Why the request is private: ``key``, ``declared`` or the kinds of data found."""
+        if self.key_private:
+            return ["key"]
+        if self.declared_private:
+            return ["declared"]
+        return private_kinds("\n".join(self.texts))
 
 
 @dataclass
@@ -189,6 +202,7 @@ class AutoRouter:
         self.router = router
         self.counter = counter or TokenCounter.find()
         self.pins = SessionPins(config.session_pins)
+        self.languages = language_rules(config, choices)
 
     @classmethod
     def build(
@@ -216,6 +230,7 @@ class AutoRouter:
         budget: float | None = None,
         allows: Callable[[str], bool] = any_model,
         key_id: str | None = None,
+        private: bool = False,
     ) -> Plan:
         """Decide where a request goes; long prompts are assessed in a worker thread.
 
@@ -225,8 +240,9 @@ class AutoRouter:
             budget: The key's remaining USD, None when unlimited.
             allows: Whether the key may use a public model name.
             key_id: The caller's key, so sessions of different keys never share a pin.
+            private: The caller's key is marked private (self-hosted candidates only).
         """
-        asked = read_request(payload, scope)
+        asked = read_request(payload, scope, private)
         session = f"{key_id}:{asked.session}" if asked.session else None
         pinned = self.pins.get(session)
         decide = partial(self.decide, asked, budget, allows, pinned)
@@ -241,8 +257,8 @@ class AutoRouter:
         self, asked: Asked, budget: float | None, allows: Callable[[str], bool], pinned: str | None
     ) -> Plan:
         """The plan for ``asked``: constraints on every candidate, then the pick. No I/O."""
-        full = "\n".join(asked.texts)
-        kinds = ["declared"] if asked.declared_private else private_kinds(full)
+        kinds = asked.private_kinds()
+        language, applied = self.languages.apply(prompt_text(asked.messages))
         tokens = self.counter.count(asked.texts)
         answer = asked.max_tokens or OUTPUT_TOKENS
         policy = Policy(capabilities=asked.needs) if asked.needs else None
@@ -251,7 +267,7 @@ class AutoRouter:
             c = choice.candidate
             costs[choice.model] = c.cost(tokens, answer)
             reasons = exclusions(c, bool(kinds), tokens + answer, policy, costs[choice.model],
-                                 budget)  # fmt: skip
+                                 budget, applied)  # fmt: skip
             if policy is not None and not choice.known:
                 reasons = [r + " (capabilities unknown: set them in auto.candidates)"
                            if r.startswith("lacks") else r for r in reasons]  # fmt: skip
@@ -260,42 +276,62 @@ class AutoRouter:
             (excluded.__setitem__(choice.model, reasons) if reasons else allowed.append(choice))
         allowed.sort(key=lambda ch: costs[ch.model])
         verdict = {
-            "private": kinds, "needs": list(asked.needs), "prompt_tokens": tokens,
+            "private": kinds, "language": language, "needs": list(asked.needs),
+            "prompt_tokens": tokens,
             "token_count": self.counter.method, "max_tokens": answer,
             "estimates": {ch.model: {"cost_usd": costs[ch.model]} for ch in allowed},
             "excluded": excluded,
         }  # fmt: skip
-        first, reason = self._pick(asked, allowed, pinned, verdict) if allowed else (None, "")
+        first, reason = (
+            self._pick(asked, allowed, pinned, verdict, applied) if allowed else (None, "")
+        )
         order = [first, *(ch for ch in allowed if ch is not first)] if first else []
         if kinds:
-            reason = f"private data, self-hosted only; {reason}"
+            why = "key is private" if kinds == ["key"] else "private data"
+            reason = f"{why}, self-hosted only; {reason}"
         verdict.update(chosen=first.model if first else None, reason=reason)
         return Plan(order, reason, verdict, bool(kinds), asked.json_output)
 
     def _pick(
-        self, asked: Asked, allowed: list[Choice], pinned: str | None, verdict: dict[str, Any]
+        self,
+        asked: Asked,
+        allowed: list[Choice],
+        pinned: str | None,
+        verdict: dict[str, Any],
+        applied: Applied | None,
     ) -> tuple[Choice, str]:
         """The first candidate to try among ``allowed`` (cheapest first), and why."""
         stays = next((ch for ch in allowed if ch.model == pinned), None)
         if stays is not None:
             return stays, "pinned to session"
-        if self.config.cascade:
-            return allowed[0], "cascade, cheapest first"
-        if self.router is None or len(allowed) == 1:
-            return allowed[0], "cheapest allowed"
+        if self.config.cascade or self.router is None or len(allowed) == 1:
+            favourite = self._favourite(allowed, applied)
+            if favourite is not None and applied is not None:
+                return favourite, f"{applied.label}: prefer {favourite.model}"
+            cheapest = "cascade, cheapest first" if self.config.cascade else "cheapest allowed"
+            return allowed[0], cheapest
         decision = self.router.decide(
             asked.messages, [ch.candidate for ch in allowed], max_tokens=asked.max_tokens,
-            private=False,
+            private=False, languages=self.languages or None,
         )  # fmt: skip
         for label, estimate in decision.estimates.items():
             verdict["estimates"][self.by_label[label].model]["quality"] = estimate["quality"]
         verdict["router"] = decision.reason
         threshold = self.router.artifact.threshold
-        return self.by_label[decision.model], f"router, cheapest within {threshold:.3f} of best"
+        picked = self.by_label[decision.model]
+        how = f"router, cheapest within {threshold:.3f} of best"
+        if applied is not None and self._favourite([picked], applied):
+            how += f"; {applied.label}: prefer {picked.model}"  # the router applied it
+        return picked, how
+
+    def _favourite(self, good: list[Choice], applied: Applied | None) -> Choice | None:
+        """The first of ``good`` (in the order to try) the language rule prefers, or None."""
+        name = applied.preferred(ch.candidate.name for ch in good) if applied else None
+        return None if name is None else self.by_label[name]
 
     async def open(
         self,
-        session: aiohttp.ClientSession,
+        pool: HttpPool,
         plan: Plan,
         path: str,
         payload: dict[str, Any],
@@ -316,7 +352,7 @@ class AutoRouter:
             )
             payload["model"] = choice.model
             try:
-                upstream = await open_upstream(session, chain, path, payload, stream, metrics)
+                upstream = await open_upstream(pool, chain, path, payload, stream, metrics)
             except GatewayError as exc:
                 last = exc
                 plan.attempts.append(f"{choice.model}: {exc.message}")
@@ -339,8 +375,8 @@ class AutoRouter:
         return f"{served}; reason={reason}"
 
 
-def read_request(payload: dict[str, Any], scope: Scope) -> Asked:
-    """What the constraints need from a chat or completions request."""
+def read_request(payload: dict[str, Any], scope: Scope, key_private: bool = False) -> Asked:
+    """What the constraints need from a chat or completions request (and the caller's key)."""
     messages = payload.get("messages")
     if not isinstance(messages, list):
         prompt = payload.get("prompt")
@@ -360,6 +396,7 @@ def read_request(payload: dict[str, Any], scope: Scope) -> Asked:
         json_output=json_output,
         declared_private=headers.get("x-yard-private", "").strip().lower() in TRUE,
         session=str(session) if session else None,
+        key_private=key_private,
     )
 
 
@@ -408,6 +445,20 @@ def reply_flaw(upstream: Upstream, json_output: bool) -> str | None:
         except orjson.JSONDecodeError:
             return "reply is not valid JSON"
     return None
+
+
+def language_rules(config: AutoConfig, choices: list[Choice]) -> LanguageRules:
+    """``config.languages`` with each candidate named by its router label, as the router is."""
+    label = {ch.model: ch.candidate.name for ch in choices}
+    return LanguageRules(
+        {
+            key: LanguageRule(
+                None if rule.allow is None else tuple(label[m] for m in rule.allow),
+                tuple(label[m] for m in rule.prefer),
+            )
+            for key, rule in config.languages.items()
+        }
+    )
 
 
 def _choice(
