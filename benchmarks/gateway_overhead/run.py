@@ -37,6 +37,8 @@ ROOT = HERE.parents[1]
 YARD = ROOT / ".venv" / "bin" / "yard"
 LITELLM = HERE / ".venv" / "bin" / "litellm"
 SWEEP = (1, 2, 4, 8, 16, 32, 64)
+FLOORS = {"python-floor": "aiohttp", "floor-own-client": "own"}
+"""Floor gateways (floor_gateway.py) by the upstream client each uses."""
 
 
 def free_port() -> int:
@@ -195,12 +197,13 @@ def run_all(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict:
     procs["modelyard"] = stack.enter_context(
         process(yard_cmd, 1, {"YARD_HOME": str(work / "home")}, work / "yard.log")
     )
-    ports["python-floor"] = free_port()
-    floor = [str(ROOT / ".venv/bin/uvicorn"), "floor_gateway:app", "--app-dir", str(HERE),
-             "--port", str(ports["python-floor"]), "--loop", "uvloop", "--http", "httptools",
-             "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    floor_env = {"UPSTREAM": f"http://127.0.0.1:{upstream}/v1"}
-    procs["python-floor"] = stack.enter_context(process(floor, 1, floor_env, work / "floor.log"))
+    for name, client in FLOORS.items():
+        ports[name] = free_port()
+        floor = [str(ROOT / ".venv/bin/uvicorn"), "floor_gateway:app", "--app-dir", str(HERE),
+                 "--port", str(ports[name]), "--loop", "uvloop", "--http", "httptools",
+                 "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        env = {"UPSTREAM": f"http://127.0.0.1:{upstream}/v1", "FLOOR_CLIENT": client}
+        procs[name] = stack.enter_context(process(floor, 1, env, work / f"{name}.log"))
     if not args.no_litellm:
         ports["litellm"] = free_port()
         cmd = [str(LITELLM), "--config", str(litellm_config(upstream, work)),

@@ -39,7 +39,7 @@ def client(gateway):
 def ledger_rows(home: Path) -> list[dict]:
     with sqlite3.connect(home / "ledger.db") as db:
         db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("select * from requests order by id")]
+        return [dict(r) for r in db.execute("select * from requests order by rowid")]
 
 
 def test_chat_passes_through_with_upstream_model_and_key(client, upstream):

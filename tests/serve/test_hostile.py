@@ -70,7 +70,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
     home = tmp_path_factory.mktemp("hostile-home")
     with FaultUpstream("a") as upstream, FaultUpstream("canary") as canary:
         backend = {"name": "a", "base_url": upstream.url, "api_key": UPSTREAM_SECRET}
-        config = gateway_config([backend], {"m": ["a"]}, admin_key=ADMIN, max_body_bytes=65536)
+        # these tests send wrong keys by the score: no failed-login 429s
+        server = {"admin_key": ADMIN, "max_body_bytes": 65536, "failed_logins_per_minute": 0}
+        config = gateway_config([backend], {"m": ["a"]}, **server)
         with running_gateway(config, home) as gateway:
             hostile = Hostile(gateway.url, upstream, canary)
             yield hostile

@@ -27,4 +27,4 @@ def test_default_config_serves_smollm2(smollm2_gguf: Path, monkeypatch: pytest.M
         pieces = list(chat(gw.url, "smollm2", "Count to three", max_tokens=12))
         assert len(pieces) > 1 and "".join(pieces).strip()
         health = httpx.get(gw.url + "/health").json()
-    assert health["backends"]["local"]["engine_healthy"] is True
+    assert health["backends"]["local"]["engine"]["running"] is True

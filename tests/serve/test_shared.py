@@ -7,6 +7,7 @@ import threading
 import pytest
 from ulid import ULID
 
+from modelyard.serve.limits import Admission
 from modelyard.serve.shared import RedisState
 from tests.serve.services import redis_url
 
@@ -22,12 +23,16 @@ def replicas() -> list[RedisState]:
         state.close()
 
 
+def admit(quotas, rpm=None, tpm=None, budget=None, known=0.0) -> Admission:
+    return quotas.admit("k", rpm, tpm, budget, known)
+
+
 def test_rpm_is_exact_across_replicas(replicas: list[RedisState]) -> None:
-    limiters = [r.limiter() for r in replicas]
+    limiters = [r.quotas() for r in replicas]
     admitted: list[int] = []
 
     def hammer(limiter) -> None:
-        admitted.extend(1 for _ in range(40) if limiter.admit("k", 25, None) is None)
+        admitted.extend(1 for _ in range(40) if admit(limiter, rpm=25).refusal is None)
 
     threads = [threading.Thread(target=hammer, args=(lim,)) for lim in limiters]
     for thread in threads:
@@ -35,34 +40,46 @@ def test_rpm_is_exact_across_replicas(replicas: list[RedisState]) -> None:
     for thread in threads:
         thread.join()
     assert len(admitted) == 25
-    refusal = limiters[0].admit("k", 25, None)
+    refusal = admit(limiters[0], rpm=25).refusal
     assert refusal is not None and refusal.kind == "requests" and 0 < refusal.retry_after_s <= 60
 
 
 def test_tpm_counts_tokens_from_every_replica(replicas: list[RedisState]) -> None:
-    a, b = replicas[0].limiter(), replicas[1].limiter()
-    assert a.admit("k", None, 100) is None
-    a.consume("k", 60)
-    b.consume("k", 40)
-    refusal = b.admit("k", None, 100)
+    a, b = replicas[0].quotas(), replicas[1].quotas()
+    assert admit(a, tpm=100) == admit(b, tpm=100) == Admission()
+    a.settle("k", 60, 0.0, 0.0)
+    b.settle("k", 40, 0.0, 0.0)
+    refusal = admit(b, tpm=100).refusal
     assert refusal is not None and refusal.kind == "tokens" and refusal.limit == 100
 
 
+def test_one_call_counts_the_request_then_reserves(replicas: list[RedisState]) -> None:
+    quotas = replicas[0].quotas()
+    assert admit(quotas, rpm=1, budget=1.0) == Admission(spent_usd=0.0)
+    refused = admit(quotas, rpm=1, budget=1.0)  # the window refuses before any reservation
+    assert refused.refusal is not None and refused.refusal.kind == "requests"
+    quotas.settle("k", 10, 0.4, 0.4)
+    assert admit(replicas[1].quotas(), budget=1.0) == Admission(spent_usd=pytest.approx(0.4))
+    assert admit(replicas[1].quotas(), rpm=5, budget=0.4) == Admission(
+        spent_usd=pytest.approx(0.4), over_budget=True
+    )
+
+
 def test_budget_reservations_bound_concurrent_spend(replicas: list[RedisState]) -> None:
-    books = [r.budgets() for r in replicas]
-    assert books[0].reserve("k", 1.0, 0.0) == (True, 0.0)
-    books[0].settle("k", 0.1, 0.1)  # now the estimate for the next requests is $0.10
-    held = [book for book in books * 5 if book.reserve("k", 1.0, 0.0)[0]]
+    books = [r.quotas() for r in replicas]
+    assert admit(books[0], budget=1.0) == Admission(spent_usd=0.0)
+    books[0].settle("k", 0, 0.1, 0.1)  # now the estimate for the next requests is $0.10
+    held = [book for book in books * 5 if not admit(book, budget=1.0).over_budget]
     assert len(held) == 9  # 0.1 spent + 9 x 0.1 reserved reach the $1 budget
     for book in held:
-        book.settle("k", 0.1, 0.0)
-    admitted, spent = books[2].reserve("k", 1.0, 0.0)
-    assert not admitted and spent == pytest.approx(1.0)
+        book.settle("k", 0, 0.1, 0.0)
+    assert admit(books[2], budget=1.0) == Admission(spent_usd=pytest.approx(1.0), over_budget=True)
 
 
 def test_budget_is_seeded_from_the_ledger_figure(replicas: list[RedisState]) -> None:
-    admitted, spent = replicas[0].budgets().reserve("k", 1.0, 2.5)
-    assert (admitted, spent) == (False, 2.5)
+    assert admit(replicas[0].quotas(), budget=1.0, known=2.5) == Admission(
+        spent_usd=2.5, over_budget=True
+    )
 
 
 def test_breaker_opens_for_every_replica_and_one_probe_goes(replicas: list[RedisState]) -> None:
@@ -90,7 +107,7 @@ def test_success_on_another_replica_resets_the_count(replicas: list[RedisState])
 
 def test_unreachable_redis_falls_back_to_local_state() -> None:
     down = RedisState("redis://127.0.0.1:1/0")
-    limiter = down.limiter()
-    assert [limiter.admit("k", 2, None) is None for _ in range(3)] == [True, True, False]
-    assert down.budgets().reserve("k", 1.0, 0.5) == (True, 0.5)
+    quotas = down.quotas()
+    assert [admit(quotas, rpm=2).refusal is None for _ in range(3)] == [True, True, False]
+    assert admit(quotas, budget=1.0, known=0.5) == Admission(spent_usd=0.5)
     assert down.failures == 1  # later calls skip Redis until RETRY_S has passed

@@ -22,6 +22,10 @@ def serve_command(
                                              help="Interface (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option("-p", "--port", envvar="YARD_PORT",
                                              help="Port (default 4000)")] = None,
+    workers: Annotated[str | None, typer.Option(
+        "-w", "--workers", envvar="YARD_WORKERS",
+        help="Processes sharing the port: a number, or auto (one per CPU); default 1",
+    )] = None,
 ) -> None:  # fmt: skip
     """Serve one OpenAI-compatible endpoint over local and remote models
 
@@ -32,6 +36,7 @@ def serve_command(
     Examples:
       yard serve
       yard serve --config gateway.yaml --port 8080
+      yard serve --config gateway.yaml --workers auto
     """
     from modelyard.serve.app import serve
     from modelyard.serve.config import default_config, load_config
@@ -42,7 +47,7 @@ def serve_command(
         f"modelyard gateway on {address}/v1 - models: {', '.join(settings.models)}\n"
         f'  try: yard chat --url {address} "Hello"   or point the OpenAI SDK at {address}/v1'
     )
-    serve(settings, host, port)
+    serve(settings, host, port, workers)
 
 
 def chat_command(

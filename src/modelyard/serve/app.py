@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
-from collections.abc import Awaitable, Callable
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
+from typing import Any
 
 import orjson
 from starlette.routing import Router
@@ -13,19 +17,37 @@ from starlette.routing import Router
 from modelyard.catalog import Catalog, cached_catalog
 from modelyard.config import user_catalog_dir, yard_home
 from modelyard.serve import routes
-from modelyard.serve.admin import admin_routes
+from modelyard.serve.admin import Reload, admin_routes
 from modelyard.serve.auto import AutoRouter
 from modelyard.serve.backends import Backends
-from modelyard.serve.config import GatewayConfig
+from modelyard.serve.config import GatewayConfig, load_config
 from modelyard.serve.errors import GatewayError
+from modelyard.serve.http_server import CoalescingHttpToolsProtocol
+from modelyard.serve.hub import HubState
 from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import Ledger
 from modelyard.serve.metrics import GatewayMetrics
-from modelyard.serve.middleware import BodyLimitMiddleware, ErrorMiddleware, RequestIdMiddleware
+from modelyard.serve.middleware import (
+    BodyLimitMiddleware,
+    ErrorMiddleware,
+    FailedLoginMiddleware,
+    LoginThrottle,
+    RequestIdMiddleware,
+)
 from modelyard.serve.pricing import context_window, rate_for
+from modelyard.serve.reload import (
+    Generation,
+    announce,
+    effective,
+    reload_logged,
+    report,
+    retire,
+    source_of,
+)
 from modelyard.serve.routes import GatewayState
 from modelyard.serve.shared import RedisState, open_shared
 from modelyard.serve.types import ASGIApp, Receive, Scope, Send
+from modelyard.serve.workers import run_workers, worker_count
 
 log = logging.getLogger("modelyard.serve")
 
@@ -42,14 +64,31 @@ ROUTES: dict[str, tuple[str, Handler]] = {
 
 
 class Gateway:
-    """Dispatches by path, answers lifespan events (start/stop backends, open/close the ledger)."""
+    """Dispatches by path, answers lifespan events (start/stop backends, open/close the ledger),
+    and swaps to a re-read config between requests (``reload``: POST /admin/reload, SIGHUP)."""
 
-    def __init__(self, state: GatewayState, home: Path | None) -> None:
-        self.state = state
+    def __init__(
+        self, state: GatewayState, home: Path | None, catalog: Catalog, reload: Reload | None = None
+    ) -> None:
+        self.generation = Generation(state)
         self.home = home
+        self.catalog = catalog
         self.ledger = None
+        self.keys: KeyStore | None = None
         self.admin: ASGIApp | None = None
-        self.shared: RedisState | None = None
+        self.shared: RedisState | HubState | None = None
+        self.draining: list[Generation] = []
+        """Older generations with requests still in flight."""
+        self._reloading = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sighup = False
+        self.reloader: Reload = reload or self.reload
+        """What POST /admin/reload and SIGHUP run: ``reload``, or a worker's ask to its parent."""
+
+    @property
+    def state(self) -> GatewayState:
+        """What new requests are served with."""
+        return self.generation.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -62,7 +101,12 @@ class Gateway:
                 allow = {"Allow": route[0]}
                 message = f"{scope['path']} accepts {route[0]} only"
                 raise GatewayError(405, message, code="method_not_allowed", headers=allow)
-            await route[1](self.state, scope, receive, send)
+            generation = self.generation
+            generation.active += 1
+            try:
+                await route[1](generation.state, scope, receive, send)
+            finally:
+                generation.active -= 1
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -83,11 +127,15 @@ class Gateway:
                 return
 
     async def startup(self) -> None:
-        """Open shared state (Redis), the ledger, the upstream session and local engines."""
+        """Open shared state (Redis), the ledger, the upstream pool and local engines."""
         self.shared = open_shared(self.state.config.state, self.state.backends)
         if self.home is not None:
             self._open_ledger()
+        server = self.state.config.server
+        if server.admin_key:
+            self.admin = Router(routes=admin_routes(self.keys, server.admin_key, self.reloader))
         await self.state.backends.start()
+        self._watch_sighup()
         # Everything alive now (catalog, config, modules) lives as long as the process; freezing
         # it keeps full GC passes from walking it (tens of ms per pass, a p99 spike every few
         # hundred requests).
@@ -95,22 +143,87 @@ class Gateway:
         gc.freeze()
 
     def _open_ledger(self) -> None:
-        """The ledger, and the key store kept in the same database (with /admin when keyed)."""
+        """The ledger, and the key store kept in the same database."""
         server = self.state.config.server
         self.ledger = Ledger.open(server.ledger_url, self.home, log_prompts=server.log_prompts)
         shared = self.shared
-        keys = KeyStore.open(
+        self.keys = KeyStore.open(
             self.ledger.engine,
             admin_key=server.admin_key,
-            limiter=shared.limiter() if shared else None,
-            budgets=shared.budgets() if shared else None,
+            quotas=shared.quotas() if shared else None,
         )
-        self.state.ledger, self.state.keys = self.ledger, keys
-        if server.admin_key:
-            self.admin = Router(routes=admin_routes(keys, server.admin_key))
+        self.state.ledger, self.state.keys = self.ledger, self.keys
+
+    def _watch_sighup(self) -> None:
+        """SIGHUP reloads the config; only a loop in the main thread can take signals."""
+        if threading.current_thread() is threading.main_thread():
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
+            self._sighup = True
+
+    def _on_sighup(self) -> None:
+        self._spawn(reload_logged(self.reloader))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def reload(self) -> dict[str, Any]:
+        """Re-read the config file and serve it from the next request on.
+
+        Backends whose settings are unchanged are taken over as they are (breaker, replicas,
+        running engine); new local engines start before the swap; dropped or changed backends
+        stop once the requests admitted before it have finished. `server` and `state` settings
+        take effect only at restart: the answer lists those that differ.
+
+        Returns:
+            What changed (``reload.report``).
+
+        Raises:
+            NoConfigFile: the gateway was started without a config file.
+            YardError: the file is invalid, or a new engine or router failed to start; the
+                previous config keeps serving.
+        """
+        async with self._reloading:
+            old = self.state
+            loaded = await asyncio.to_thread(load_config, source_of(old.config))
+            state = build_state(effective(old.config, loaded), self.catalog, previous=old)
+            self._share_breakers(state.backends, old.backends)
+            await state.backends.start()
+            self._swap(state, old.backends)
+        answer = report(old.config, loaded)
+        announce(answer)
+        return answer
+
+    def _share_breakers(self, backends: Backends, old: Backends) -> None:
+        """New backends get breakers shared through Redis, as those from the start did."""
+        if not isinstance(self.shared, RedisState):
+            return
+        kept = {id(b) for b in old.by_name.values()}
+        for backend in backends.by_name.values():
+            if id(backend) not in kept:
+                limits = backend.config.breaker
+                backend.breaker = self.shared.breaker(backend.name, limits.failures,
+                                                      limits.cooldown_s)  # fmt: skip
+
+    def _swap(self, state: GatewayState, old: Backends) -> None:
+        """Serve ``state`` from the next request on; stop the backends it dropped once no older
+        request can still use them."""
+        current = state.backends.by_name
+        dropped = [b for b in old.by_name.values() if current.get(b.name) is not b]
+        self.draining = [g for g in (*self.draining, self.generation) if g.active]
+        state.metrics.backend_gauges.backends = current
+        self.generation = Generation(state)
+        if dropped:
+            self._spawn(retire(dropped, list(self.draining)))
 
     async def shutdown(self) -> None:
-        """Stop engines, close the session, drain the ledger."""
+        """Stop engines (also those a reload dropped), close the pool, drain the ledger."""
+        if self._sighup:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.state.backends.close()
         if self.shared is not None:
             self.shared.close()
@@ -119,16 +232,27 @@ class Gateway:
             self.state.ledger = self.ledger = None
 
 
-def build_state(config: GatewayConfig, catalog: Catalog) -> GatewayState:
-    """Backends, metrics, per-backend prices and the /v1/models answer for ``config``."""
-    backends = Backends(config)
+def build_state(
+    config: GatewayConfig, catalog: Catalog, previous: GatewayState | None = None
+) -> GatewayState:
+    """Backends, metrics, per-backend prices and the /v1/models answer for ``config``.
+
+    Args:
+        config: What to serve.
+        catalog: Prices and context windows.
+        previous: The state a reload replaces: its unchanged backends, connection pool,
+            metrics, ledger and keys are taken over.
+    """
+    backends = Backends(config, previous.backends if previous is not None else None)
     rates = {b.name: rate_for(b, catalog) for b in config.backends}
     return GatewayState(
         config=config,
         backends=backends,
-        metrics=GatewayMetrics(backends.by_name),
+        metrics=previous.metrics if previous is not None else GatewayMetrics(backends.by_name),
         rates=rates,
         models_json=models_json(config, catalog),
+        ledger=previous.ledger if previous is not None else None,
+        keys=previous.keys if previous is not None else None,
         auto=AutoRouter.build(config, backends, rates, catalog),
     )
 
@@ -156,6 +280,8 @@ def create_app(
     *,
     ledger: bool = True,
     catalog: Catalog | None = None,
+    engines: Mapping[str, Any] | None = None,
+    reload: Reload | None = None,
 ) -> ASGIApp:
     """The gateway ASGI app for ``config``.
 
@@ -164,29 +290,59 @@ def create_app(
         home: Where the ledger lives; defaults to YARD_HOME.
         ledger: Record every request in the ledger (and check keys kept beside it).
         catalog: Prices and context windows; defaults to the shipped plus the user's catalog.
+        engines: Engines another process runs, by local backend name (a worker's parent
+            runs them once, ``serve/workers.py``); those backends start none of their own.
+        reload: What POST /admin/reload and SIGHUP run instead of re-reading the file here
+            (a worker asks its parent, ``hub.ask_reload``).
     """
-    state = build_state(config, catalog or cached_catalog(user_catalog_dir()))
-    core = Gateway(state, (home or yard_home()) if ledger else None)
+    catalog = catalog or cached_catalog(user_catalog_dir())
+    state = build_state(config, catalog)
+    for name, engine in (engines or {}).items():
+        state.backends.by_name[name].engine = engine
+    core = Gateway(state, (home or yard_home()) if ledger else None, catalog, reload)
     limited = BodyLimitMiddleware(core, config.server.max_body_bytes)
-    return ErrorMiddleware(RequestIdMiddleware(limited))
+    throttle = LoginThrottle(config.server.failed_logins_per_minute)
+    throttled = FailedLoginMiddleware(limited, lambda: core.shared, throttle)
+    return ErrorMiddleware(RequestIdMiddleware(throttled))
 
 
-def serve(config: GatewayConfig, host: str | None = None, port: int | None = None) -> None:
-    """Run the gateway in this process under uvicorn (uvloop + httptools) until SIGINT/SIGTERM.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "loop": "uvloop",
+    "http": CoalescingHttpToolsProtocol,
+    "access_log": False,
+    "proxy_headers": False,
+    "server_header": False,
+    "log_level": "info",
+    "timeout_graceful_shutdown": 30,
+}
+"""How every gateway process runs uvicorn."""
+
+
+def serve(
+    config: GatewayConfig,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | str | None = None,
+) -> None:
+    """Run the gateway until SIGINT/SIGTERM: in this process under uvicorn (uvloop +
+    httptools), or as several worker processes sharing the port (``serve/workers.py``).
 
     SIGTERM stops accepting, lets in-flight requests finish, then drains the ledger.
+
+    Args:
+        config: The gateway config.
+        host: Interface; default ``server.host``.
+        port: TCP port; default ``server.port``.
+        workers: Processes; default ``server.workers``; 0 or ``auto``: one per CPU.
+
+    Raises:
+        YardError: a bad worker count, or (several workers) the port is taken or a worker
+            failed to start.
     """
+    host, port = host or config.server.host, port or config.server.port
+    count = worker_count(config.server.workers if workers is None else workers)
+    if count > 1:
+        return run_workers(config, host, port, count)
     import uvicorn
 
-    uvicorn.run(
-        create_app(config),
-        host=host or config.server.host,
-        port=port or config.server.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        log_level="info",
-        timeout_graceful_shutdown=30,
-    )
+    uvicorn.run(create_app(config), host=host, port=port, **UVICORN_OPTIONS)

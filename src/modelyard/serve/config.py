@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
 
 from modelyard.config import env
 from modelyard.errors import ConfigError
+from modelyard.route.language import GROUPS, SUPPORTED, known_keys
 from modelyard.yamlfile import line_of, read_yaml, validate
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -113,12 +115,17 @@ class ServerConfig(Strict):
     """TCP port."""
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     """Largest request body accepted (413 above it)."""
+    failed_logins_per_minute: int = Field(20, ge=0)
+    """Invalid-key requests one client address may make per minute before it gets 429 for the
+    rest of the minute (docs/gateway.md, *Ledger, keys, usage*); 0: no limit."""
     log_prompts: bool = False
     """Store request and response bodies in the ledger (off: only counts and timings)."""
     ledger_url: str | None = None
     """SQLAlchemy URL of the ledger; default SQLite in YARD_HOME."""
     admin_key: str | None = None
     """Bearer key for /admin endpoints; write ${ENV_NAME}. Unset: no admin API."""
+    workers: Annotated[int, Field(ge=0)] | Literal["auto"] = 1
+    """Worker processes sharing the port (one core each); 0 or `auto`: one per CPU."""
 
 
 class StateConfig(Strict):
@@ -128,6 +135,9 @@ class StateConfig(Strict):
     """Redis shared by every replica (redis://host:6379/0); unset: in-process state."""
     prefix: str = "yard:"
     """Prepended to every Redis key, so several gateways can share one Redis."""
+    hub: Path | None = None
+    """Set by `yard serve --workers` for its workers, never in a file: the socket of the
+    parent's in-memory windows and budgets (used when redis_url is unset)."""
 
 
 class AutoCandidate(Strict):
@@ -145,6 +155,16 @@ class AutoCandidate(Strict):
     """Its name in the router file's training labels (default: `model`)."""
 
 
+class AutoLanguage(Strict):
+    """What `auto` does with requests written in one language (or language group)."""
+
+    allow: list[str] | None = Field(None, min_length=1)
+    """Only these candidates (public model names) may answer; unset: any candidate."""
+    prefer: list[str] = Field(default_factory=list)
+    """Among the candidates that pass every other rule (and the router's quality threshold),
+    the cheapest of these answers, even when a candidate not listed is cheaper."""
+
+
 class AutoConfig(Strict):
     """The `auto` public model: each request goes to the cheapest candidate that can take it."""
 
@@ -160,11 +180,37 @@ class AutoConfig(Strict):
     session_pins: int = Field(10_000, ge=0)
     """Sessions (x-yard-session header or `user` field) remembered to pin a conversation to
     one model; least recently used forgotten first; 0 turns pinning off."""
+    languages: dict[str, AutoLanguage] = Field(default_factory=dict)
+    """Per language code (fr, zh...) or group (european, cjk): `allow` and `prefer` lists of
+    candidates; a language's own entry wins over its group's."""
 
     def entries(self, models: list[str]) -> list[AutoCandidate]:
         """Every candidate as an entry; ``models`` (all public names) when none are listed."""
         listed = self.candidates or models
         return [AutoCandidate(model=c) if isinstance(c, str) else c for c in listed]
+
+    def check_languages(self, candidates: list[str]) -> None:
+        """Every `languages` key is a language or group, every name in it a candidate.
+
+        Raises:
+            PydanticCustomError: located at the offending key or list item (``ctx["at"]``).
+        """
+        for key, rule in self.languages.items():
+            at = ("auto", "languages", key)
+            if key not in SUPPORTED and key not in GROUPS:
+                raise _located(at, f"unknown language {key!r}; {known_keys()}")
+            for field, names in (("allow", rule.allow or []), ("prefer", rule.prefer)):
+                for i, name in enumerate(names):
+                    if name not in candidates:
+                        raise _located((*at, field, i), f"unknown candidate {name!r}; "
+                                       f"candidates: {', '.join(candidates)}")  # fmt: skip
+                    if field == "prefer" and rule.allow is not None and name not in rule.allow:
+                        raise _located((*at, field, i), f"{name!r} is not in allow")
+
+
+def _located(at: tuple[str | int, ...], message: str) -> PydanticCustomError:
+    """A validation error for the field at ``at`` (yamlfile renders that field's line)."""
+    return PydanticCustomError("config_reference", "{message}", {"message": message, "at": at})
 
 
 class GatewayConfig(Strict):
@@ -180,6 +226,12 @@ class GatewayConfig(Strict):
     """The routed public model (`auto: {}` for the defaults); unset: no routing."""
     state: StateConfig = Field(default_factory=StateConfig)
     """Shared state for several replicas (Redis); default: each process keeps its own."""
+    _source: Path | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file ``load_config`` read (what a reload re-reads); None for one built in code."""
+        return self._source
 
     @model_validator(mode="after")
     def _references(self) -> GatewayConfig:
@@ -204,6 +256,7 @@ class GatewayConfig(Strict):
         unknown = [e.model for e in entries if e.model not in self.models]
         if unknown:
             raise ValueError(f"auto.candidates: unknown model {', '.join(unknown)}")
+        auto.check_languages([e.model for e in entries])
 
     def backend(self, name: str) -> BackendConfig:
         """The backend called ``name``."""
@@ -236,7 +289,9 @@ def load_config(path: Path) -> GatewayConfig:
     config, errors = validate(GatewayConfig, data, path, node)
     if config is None:
         raise ConfigError(f"{path}: invalid gateway config:\n" + "\n".join(errors))
-    return _anchor_router(config, path.parent)
+    config = _anchor_router(config, path.parent)
+    config._source = path.absolute()
+    return config
 
 
 def _anchor_router(config: GatewayConfig, folder: Path) -> GatewayConfig:

@@ -1,9 +1,10 @@
 """The local engine: llama.cpp's OpenAI-compatible server (xllamacpp) in a child process.
 
 The gateway starts one LocalEngine per ``local`` backend, sends it OpenAI requests at the URL
-``start()`` returns, checks ``healthy()`` and calls ``stop()`` on shutdown. The engine runs in its
-own process so that token generation never blocks the gateway's event loop and a crash in
-llama.cpp takes down only the engine. The child also exits when the parent dies (its stdin closes).
+``start()`` returns, and calls ``stop()`` on shutdown; ``serve.supervisor`` watches ``exit_code()``
+and calls ``restart()`` when the child died. The engine runs in its own process so that token
+generation never blocks the gateway's event loop and a crash in llama.cpp takes down only the
+engine. The child also exits when the parent dies (its stdin closes).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class LocalEngine:
         alias: model name the server reports in /v1/models and responses.
         gpu_layers: layers to offload to a GPU; None keeps llama.cpp's default.
         startup_timeout: seconds to wait for the model to load.
-        log_path: file for the engine's log; a temporary file by default.
+        log_path: file for the engine's log (appended to across restarts); a temporary file by
+            default.
     """
 
     def __init__(
@@ -104,24 +106,50 @@ class LocalEngine:
             log: IO[str] = open(handle, "w")  # noqa: SIM115 (the child keeps writing to it)
         else:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = self.log_path.open("w")
+            log = self.log_path.open("a")
         command = [sys.executable, "-m", "modelyard.serve._llama_server", json.dumps(self.settings)]
         with log:
             return subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
             )
 
+    async def restart(self) -> str:
+        """Stop what is left of the server (a dead child is reaped) and start it again.
+
+        Returns:
+            The new ``.../v1`` base URL (the port changes).
+
+        Raises:
+            BackendError: as for ``start()``.
+        """
+        await self.stop()
+        return await self.start()
+
     def _failure(self, what: str) -> str:
-        tail = ""
-        if self.log_path is not None and self.log_path.exists():
-            lines = self.log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            tail = "; last log lines:\n  " + "\n  ".join(lines) if lines else ""
+        tail = self.log_tail()
+        tail = "; last log lines:\n  " + tail.replace("\n", "\n  ") if tail else ""
         return f"local engine for {self.gguf_path} {what} (log: {self.log_path}){tail}"
+
+    def log_tail(self, lines: int = 5) -> str:
+        """The last ``lines`` lines of the engine's log ("" when there is none)."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").strip().splitlines()[-lines:])
 
     @property
     def pid(self) -> int | None:
         """Process id of the running engine, if any."""
         return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the child is alive and has announced its URL (the model is loaded)."""
+        return self.url is not None and self.exit_code() is None
+
+    def exit_code(self) -> int | None:
+        """The child's exit status once it has exited (``-9`` after SIGKILL); None while it runs
+        or when no child was started. Costs one ``waitpid`` call, no I/O."""
+        return self._process.poll() if self._process is not None else None
 
     def healthy(self) -> bool:
         """Whether the process runs and its ``GET /health`` answers 200 (model loaded)."""

@@ -73,6 +73,9 @@ def orphans(directory: Path) -> Iterator[tuple[Path, int]]:
         except BlockingIOError:
             os.close(fd)
             continue
+        if os.fstat(fd).st_nlink == 0:  # another process replayed and deleted it meanwhile
+            os.close(fd)
+            continue
         yield path, fd
 
 

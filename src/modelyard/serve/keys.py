@@ -14,7 +14,6 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import orjson
 import sqlalchemy as sa
@@ -24,7 +23,7 @@ from ulid import ULID
 from modelyard.errors import YardError
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.ledger import utc_now
-from modelyard.serve.limits import RateLimiter, Refusal, SlidingWindowLimiter
+from modelyard.serve.limits import LocalQuotas, Quotas, Refusal
 from modelyard.serve.migrations import reflect
 
 KEY_PREFIX = "sk-yard-"
@@ -56,22 +55,13 @@ class KeyInfo:
     """When it was revoked; a revoked key is refused."""
     spent_usd: float = 0.0
     """Spend so far, from the ledger plus requests settled since the gateway started."""
+    private: bool = False
+    """Every request is private: `auto` sends it to self-hosted candidates only, and a model
+    named directly must be self-hosted."""
 
     def allows(self, model: str) -> bool:
         """Whether this key may use ``model`` (exact name or glob match)."""
         return self.models is None or any(fnmatch.fnmatchcase(model, p) for p in self.models)
-
-
-class SharedBudgets(Protocol):
-    """Budget spend kept outside the process (``serve/shared.py``), reserved before forwarding."""
-
-    def reserve(self, key_id: str, budget_usd: float, known_usd: float) -> tuple[bool, float]:
-        """Admit a request and reserve its estimated cost: (admitted, shared spend)."""
-        ...
-
-    def settle(self, key_id: str, cost_usd: float, known_usd: float) -> None:
-        """Release a reservation of ``key_id`` and add the real cost."""
-        ...
 
 
 def hash_key(raw_key: str, pepper: str = "") -> str:
@@ -98,14 +88,12 @@ class KeyStore:
         *,
         admin_key: str | None = None,
         pepper: str = "",
-        limiter: RateLimiter | None = None,
-        budgets: SharedBudgets | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
         self.engine = engine
-        self._budgets = budgets
         self._admin_key = admin_key or None
         self._pepper = pepper
-        self._limiter = limiter or SlidingWindowLimiter()
+        self._quotas = quotas or LocalQuotas()
         self._by_hash: dict[str, KeyInfo] = {}
         self._spent: dict[str, float] = {}
         self._write_lock = threading.Lock()
@@ -117,8 +105,7 @@ class KeyStore:
         *,
         admin_key: str | None = None,
         pepper: str = "",
-        limiter: RateLimiter | None = None,
-        budgets: SharedBudgets | None = None,
+        quotas: Quotas | None = None,
     ) -> KeyStore:
         """Load every key, and each key's spend summed from the ledger.
 
@@ -126,10 +113,10 @@ class KeyStore:
             engine: The (migrated) ledger database, e.g. ``Ledger.engine``.
             admin_key: The operator's key; it passes every check and guards ``/admin``.
             pepper: Secret mixed into every key hash; changing it invalidates all keys.
-            limiter: Where RPM/TPM windows live; in-process by default.
-            budgets: Spend shared with other replicas; None counts this process's own.
+            quotas: Where RPM/TPM windows and budget reservations live (Redis, a workers' hub);
+                in-process by default, where the budget is this process's own spend.
         """
-        store = cls(engine, admin_key=admin_key, pepper=pepper, limiter=limiter, budgets=budgets)
+        store = cls(engine, admin_key=admin_key, pepper=pepper, quotas=quotas)
         store.refresh()
         return store
 
@@ -151,6 +138,7 @@ class KeyStore:
         budget_usd: float | None = None,
         rpm: int | None = None,
         tpm: int | None = None,
+        private: bool = False,
     ) -> tuple[KeyInfo, str]:
         """Make a new key; the raw key is returned here and never again.
 
@@ -168,6 +156,7 @@ class KeyStore:
             rpm=rpm,
             tpm=tpm,
             created_utc=utc_now(),
+            private=private,
         )
         key_hash = hash_key(raw, self._pepper)
         with self._write_lock, self.engine.begin() as conn:
@@ -234,23 +223,21 @@ class KeyStore:
         spent = self._spent.get(info.id, 0.0)
         if info.budget_usd is not None and spent >= info.budget_usd:
             raise _over_budget(info, spent)
-        refusal = self._limiter.admit(info.id, info.rpm, info.tpm)
-        if refusal is not None:
-            raise _rate_limited(info, refusal)
-        if model is not None:
-            self._reserve(info)
+        self._admit(info, info.budget_usd if model is not None else None)
         return info
 
-    def _reserve(self, info: KeyInfo) -> None:
-        """Hold the request's estimated cost against the shared budget (after the limiter, which
-        would otherwise refuse a request holding a reservation nothing releases)."""
-        if self._budgets is None or info.budget_usd is None:
-            return
+    def _admit(self, info: KeyInfo, budget_usd: float | None) -> None:
+        """Count the request in the key's rate windows, then hold its estimated cost against the
+        shared budget: one call to the quotas (the windows first, since a refused request
+        must not hold a reservation that nothing releases)."""
         known = self._spent.get(info.id, 0.0)
-        admitted, shared = self._budgets.reserve(info.id, info.budget_usd, known)
-        self._spent[info.id] = spent = max(known, shared)
-        if not admitted:
-            raise _over_budget(info, spent)
+        admission = self._quotas.admit(info.id, info.rpm, info.tpm, budget_usd, known)
+        if admission.refusal is not None:
+            raise _rate_limited(info, admission.refusal)
+        if admission.spent_usd is not None:
+            self._spent[info.id] = known = max(known, admission.spent_usd)
+        if admission.over_budget:
+            raise _over_budget(info, known)
 
     def remaining_usd(self, info: KeyInfo) -> float | None:
         """What ``info``'s key may still spend, in USD; None when it has no budget."""
@@ -264,9 +251,7 @@ class KeyStore:
             return
         if cost_usd:
             self._spent[key_id] = self._spent.get(key_id, 0.0) + cost_usd
-        if self._budgets is not None:
-            self._budgets.settle(key_id, cost_usd or 0.0, self._spent.get(key_id, 0.0))
-        self._limiter.consume(key_id, tokens)
+        self._quotas.settle(key_id, tokens, cost_usd or 0.0, self._spent.get(key_id, 0.0))
 
     def _identify(self, token: str | None) -> KeyInfo:
         if token is None:
@@ -318,6 +303,7 @@ def _key_from_row(row: sa.RowMapping) -> KeyInfo:
         tpm=row["tpm"],
         created_utc=row["created_utc"],
         revoked_utc=row["revoked_utc"],
+        private=bool(row["private"]),
     )
 
 
@@ -334,6 +320,7 @@ def _row_from_key(info: KeyInfo, key_hash: str) -> dict[str, object]:
         "tpm": info.tpm,
         "created_utc": info.created_utc,
         "revoked_utc": None,
+        "private": info.private,
     }
 
 
@@ -363,6 +350,18 @@ def _forbidden(info: KeyInfo, model: str) -> GatewayError:
         type="permission_error",
         param="model",
         code="model_not_allowed",
+    )
+
+
+def private_refusal(key_name: str, model: str, remote: list[str]) -> GatewayError:
+    """The 403 for a private key naming a model that is not self-hosted (``remote`` backends)."""
+    return GatewayError(
+        403,
+        f"Key {key_name!r} is private: model {model!r} is not self-hosted (remote backend "
+        f"{', '.join(remote)}); ask for a self-hosted model or for 'auto'.",
+        type="permission_error",
+        param="model",
+        code="model_not_self_hosted",
     )
 
 

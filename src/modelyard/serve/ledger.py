@@ -9,6 +9,7 @@ crashed gateway left behind are replayed, idempotently by ``id``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import threading
@@ -133,20 +134,29 @@ def insert_rows(engine: Engine, rows: list[dict[str, Any]]) -> None:
     """Insert rows in one transaction, skipping ids already present (so replay is idempotent)."""
     if not rows:
         return
-    table = reflect(engine, "requests")
+    sql, columns = _insert_sql(engine)
+    # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing cost
+    # ~25 µs per row here, in a thread that holds the GIL while the gateway serves.
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql, [tuple(row.get(c) for c in columns) for row in rows])
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_sql(engine: Engine) -> tuple[str, tuple[str, ...]]:
+    """The idempotent INSERT for ``requests`` as the database has it, and its column order."""
     dialect = engine.dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
+    if dialect not in ("sqlite", "postgresql"):
         raise ConfigError(
             f"ledger: database {dialect!r} is not supported; use SQLite or PostgreSQL"
         )
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["id"])
-    known = set(table.c.keys())
-    with engine.begin() as conn:
-        conn.execute(stmt, [{k: v for k, v in row.items() if k in known} for row in rows])
+    known = set(reflect(engine, "requests").c.keys())
+    columns = tuple(c for c in COLUMNS if c in known)
+    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    values = ", ".join([mark] * len(columns))
+    sql = (
+        f"INSERT INTO requests ({', '.join(columns)}) VALUES ({values}) ON CONFLICT (id) DO NOTHING"
+    )
+    return sql, columns
 
 
 def replay(engine: Engine, directory: Path) -> int:

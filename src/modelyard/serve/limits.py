@@ -1,9 +1,10 @@
 """Per-key request and token rate limits over a sliding 60-second window, held in memory.
 
-The gateway asks ``admit()`` before a request and reports tokens with ``consume()`` after it,
-both without I/O. ``RateLimiter`` is the seam for the shared implementation in
-``serve/shared.py``, which keeps the windows in Redis (one atomic script per call) so several
-replicas count together.
+The key store asks its ``Quotas`` once before a request (``admit``: rate windows, then the
+budget reservation) and once after it (``settle``: tokens and cost). ``LocalQuotas`` keeps the
+windows of one process without I/O; ``serve/shared.py`` keeps windows and budgets in Redis (one
+atomic script per call) so several replicas count together, and ``serve/hub.py`` keeps them in
+the parent of `yard serve --workers`.
 """
 
 from __future__ import annotations
@@ -35,15 +36,41 @@ class Refusal:
         return str(max(1, math.ceil(self.retry_after_s)))
 
 
-class RateLimiter(Protocol):
-    """What the key store needs from a rate limiter."""
+@dataclass(frozen=True)
+class Admission:
+    """What ``Quotas.admit`` decided about one request."""
 
-    def admit(self, key_id: str, rpm: int | None, tpm: int | None) -> Refusal | None:
-        """Count one request for ``key_id`` and return None, or a Refusal without counting it."""
+    refusal: Refusal | None = None
+    """A rate limit refused it; nothing was counted or reserved."""
+    spent_usd: float | None = None
+    """The key's shared spend, when a shared budget was checked."""
+    over_budget: bool = False
+    """The shared budget refused it (its request was still counted in the rate window)."""
+
+
+ADMITTED = Admission()
+
+
+class Quotas(Protocol):
+    """Rate windows and budget spend, asked once before and once after each keyed request."""
+
+    def admit(
+        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
+        known_usd: float,
+    ) -> Admission:  # fmt: skip
+        """Count one request in ``key_id``'s rate windows, then reserve its estimated cost.
+
+        Args:
+            key_id: The key.
+            rpm: Requests per minute, or None.
+            tpm: Tokens per minute, or None.
+            budget_usd: The budget to reserve against; None reserves nothing.
+            known_usd: The key store's own figure for the spend (it seeds shared state).
+        """
         ...
 
-    def consume(self, key_id: str, tokens: int) -> None:
-        """Add the tokens a finished request used to ``key_id``'s window."""
+    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
+        """Add a finished request's tokens and cost; release what ``admit`` reserved for it."""
         ...
 
 
@@ -98,3 +125,21 @@ class SlidingWindowLimiter:
             if total < tpm:
                 return stamp + self._window
         return self._clock()
+
+
+class LocalQuotas:
+    """``Quotas`` of one process: windows in memory; the key store's own spend is the budget's."""
+
+    def __init__(self, window_s: float = WINDOW_S) -> None:
+        self.limiter = SlidingWindowLimiter(window_s)
+
+    def admit(
+        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
+        known_usd: float,
+    ) -> Admission:  # fmt: skip
+        """Count one request unless a window is full (the key store checks the budget)."""
+        return Admission(self.limiter.admit(key_id, rpm, tpm))
+
+    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
+        """Add the request's tokens to the key's window."""
+        self.limiter.consume(key_id, tokens)

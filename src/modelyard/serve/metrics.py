@@ -68,7 +68,9 @@ class GatewayMetrics:
             "yard_upstream_failures", "Failed upstream attempts", ["backend", "kind"], registry=r
         )
         self.tokens = Counter("yard_tokens", "Tokens", ["model", "direction"], registry=r)
-        r.register(BackendCollector(backends))
+        self.backend_gauges = BackendCollector(backends)
+        """Set its ``backends`` to follow a config reload."""
+        r.register(self.backend_gauges)
         self._children: dict[tuple[str, str, int], tuple] = {}
 
     def request(

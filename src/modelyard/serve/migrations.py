@@ -1,12 +1,14 @@
 """The ledger schema, one numbered migration per change; a shipped migration is never edited.
 
 ``migrate(engine)`` runs at every open and records each applied migration's name in
-``_yard_migrations``, so a database created by any older release upgrades in place.
+``_yard_migrations``, so a database created by any older release upgrades in place. Replicas
+starting together on one fresh database migrate it one at a time (``_locked``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -15,6 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[Migration] = []
+LOCK_ID = int.from_bytes(b"yardmig", "big")
+"""PostgreSQL advisory lock key held while migrating (the same in every release)."""
 
 _applied = sa.Table(
     "_yard_migrations",
@@ -48,21 +52,44 @@ def reflect(engine: Engine, name: str) -> sa.Table:
 def migrate(engine: Engine) -> list[str]:
     """Run every registered migration this database lacks, each in its own transaction.
 
+    Each transaction holds the database's migration lock and re-reads what has run, so
+    processes migrating one database at once run and record each migration exactly once.
+
     Returns:
         The names of the migrations run now (empty when the schema was current).
     """
-    _applied.create(engine, checkfirst=True)
-    done = set(applied(engine))
+    with _locked(engine) as conn:
+        _applied.create(conn, checkfirst=True)
+        done = _done(conn)
     ran = []
     for fn in MIGRATIONS:
         if fn.__name__ in done:
             continue
-        with engine.begin() as conn:
+        with _locked(engine) as conn:
+            if fn.__name__ in _done(conn):
+                continue  # another process ran it meanwhile
             fn(conn)
             now = datetime.now(UTC).isoformat(timespec="microseconds")
             conn.execute(sa.insert(_applied).values(name=fn.__name__, applied_utc=now))
         ran.append(fn.__name__)
     return ran
+
+
+@contextmanager
+def _locked(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the database-wide migration lock until it ends: a
+    transaction-level advisory lock on PostgreSQL, the write lock on SQLite."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_ID)))
+        elif conn.dialect.name == "sqlite":
+            # pysqlite has not begun yet (it begins before DML only): take the lock up front
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
+
+
+def _done(conn: Connection) -> set[str]:
+    return set(conn.execute(sa.select(_applied.c.name)).scalars())
 
 
 @migration
@@ -115,6 +142,12 @@ def m003_request_indexes(conn: Connection) -> None:
     # `yard usage --since` and budget sums at open scan by time and by key
     conn.execute(sa.text("CREATE INDEX ix_requests_datetime_utc ON requests (datetime_utc)"))
     conn.execute(sa.text("CREATE INDEX ix_requests_key_id ON requests (key_id)"))
+
+
+@migration
+def m004_key_private(conn: Connection) -> None:
+    # a private key's requests only ever reach self-hosted backends
+    conn.execute(sa.text("ALTER TABLE keys ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
 def schema_sql(engine: Engine) -> str:

@@ -10,7 +10,6 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import orjson
 
 from modelyard.serve.backends import Backend
@@ -18,6 +17,7 @@ from modelyard.serve.balancer import Replica
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.resilience import RETRYABLE_STATUS, backoff_delay, retry_after_seconds
+from modelyard.serve.upstream_http import ConnectFailed, HttpError, HttpPool, Response
 
 
 class Failure(Exception):
@@ -40,7 +40,7 @@ class Upstream:
 
     backend: Backend
     replica: Replica | None
-    response: aiohttp.ClientResponse | None
+    response: Response | None
     status: int
     body: bytes
     """A non-streaming response's body, or a stream's first chunk."""
@@ -61,7 +61,7 @@ class Upstream:
 
 
 async def open_upstream(
-    session: aiohttp.ClientSession,
+    pool: HttpPool,
     chain: list[Backend],
     path: str,
     payload: dict[str, Any],
@@ -77,14 +77,14 @@ async def open_upstream(
     last: Failure | None = None
     requested = payload["model"]
     for backend in chain:
-        if not backend.breaker.allow():
-            trail.append(f"{backend.name}: breaker open")
+        if backend.down is not None or not backend.breaker.allow():
+            trail.append(f"{backend.name}: {backend.down or 'breaker open'}")
             continue
         payload["model"] = backend.upstream_model(requested)
         body = orjson.dumps(payload)
         for attempt in range(backend.config.max_retries + 1):
             try:
-                answer = await _attempt(session, backend, path, body, stream)
+                answer = await _attempt(pool, backend, path, body, stream)
             except Failure as failure:
                 last = failure
                 trail.append(f"{backend.name}: {failure}")
@@ -114,19 +114,19 @@ async def _wait_retry(backend: Backend, attempt: int, failure: Failure) -> bool:
 
 
 async def _attempt(
-    session: aiohttp.ClientSession, backend: Backend, path: str, body: bytes, stream: bool
+    pool: HttpPool, backend: Backend, path: str, body: bytes, stream: bool
 ) -> Upstream:
     replica = backend.pick()
     replica.in_flight += 1
     try:
-        return await _exchange(session, backend, replica, path, body, stream)
+        return await _exchange(pool, backend, replica, path, body, stream)
     except BaseException:
         replica.in_flight -= 1
         raise
 
 
 async def _exchange(
-    session: aiohttp.ClientSession,
+    pool: HttpPool,
     backend: Backend,
     replica: Replica,
     path: str,
@@ -138,9 +138,7 @@ async def _exchange(
     deadline = loop.time() + limits.total
     try:
         async with asyncio.timeout(limits.first_token if stream else limits.total):
-            response = await session.post(
-                replica.url + path, data=body, headers=backend.headers, timeout=backend.timeout
-            )
+            response = await pool.post(replica.url + path, backend.headers, body, limits.connect)
             try:
                 return await _read(backend, replica, response, stream, deadline)
             except BaseException:
@@ -150,16 +148,16 @@ async def _exchange(
         raise Failure(
             "timeout", "timed out" + (" before the first token" if stream else "")
         ) from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise Failure("connect", f"cannot connect ({exc.os_error.strerror or exc})") from exc
-    except aiohttp.ClientError as exc:
-        raise Failure("disconnect", f"connection lost ({type(exc).__name__})") from exc
+    except ConnectFailed as exc:
+        raise Failure("connect", f"cannot connect ({exc})") from exc
+    except HttpError as exc:
+        raise Failure("disconnect", f"connection lost ({exc})") from exc
 
 
 async def _read(
     backend: Backend,
     replica: Replica,
-    response: aiohttp.ClientResponse,
+    response: Response,
     stream: bool,
     deadline: float,
 ) -> Upstream:
@@ -167,10 +165,10 @@ async def _read(
     if status in RETRYABLE_STATUS:
         await response.read()
         kind = "rate_limited" if status == 429 else "status"
-        after = retry_after_seconds(response.headers.get("Retry-After"))
+        after = retry_after_seconds(response.headers.get("retry-after"))
         raise Failure(kind, f"HTTP {status}", after)
     if stream and status == 200:
-        first = await response.content.readany()
+        first = await response.read_chunk()
         if not first:
             raise Failure("disconnect", "stream ended before the first chunk")
         return Upstream(backend, replica, response, status, first, deadline=deadline)

@@ -7,13 +7,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import aiohttp
 import orjson
 
 from modelyard.serve.auto import AutoRouter, any_model
 from modelyard.serve.backends import Backend, Backends
 from modelyard.serve.config import GatewayConfig
 from modelyard.serve.errors import GatewayError
+from modelyard.serve.keys import private_refusal
 from modelyard.serve.ledger import LedgerEntry
 from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.middleware.request_id import request_id
@@ -22,6 +22,7 @@ from modelyard.serve.proxy import Upstream, open_upstream
 from modelyard.serve.responses import JSON, send_bytes, send_json
 from modelyard.serve.sse import SseRelay, usage_counts
 from modelyard.serve.types import Headers, Receive, Scope, Send
+from modelyard.serve.upstream_http import HttpError, HttpPool
 
 URL_FIELDS = ("api_base", "base_url", "api_key", "azure_endpoint", "api_version", "upstream_url")
 """Fields some gateways obey to pick an upstream; refused here (SSRF, key theft)."""
@@ -31,10 +32,13 @@ SSE_HEADERS: Headers = [
     (b"x-accel-buffering", b"no"),
 ]
 METRICS_TYPE = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
+FREE = Rate()
 
 
 class KeyInfoLike(Protocol):
     id: str
+    name: str
+    private: bool
 
     def allows(self, model: str) -> bool: ...
 
@@ -124,7 +128,7 @@ class Call:
         self.client_usage = False
         self.body = b""
         self.label = "unknown"
-        self.rate = Rate()
+        self.rate = FREE
         self.upstream_s = 0.0
 
     async def run(self, receive: Receive, send: Send) -> None:
@@ -159,6 +163,9 @@ class Call:
             raise unknown_model(model, self.state.config)
         if chain is None and self.endpoint is EMBEDDINGS:
             raise GatewayError(400, f"'{model}' routes chat and completions only", param="model")
+        remote = [b.name for b in chain or () if not b.config.local]
+        if self.key is not None and self.key.private and remote:
+            raise private_refusal(self.key.name, model, remote)
         self.label = model
         self.client_usage = _client_wants_usage(payload)
         if entry.stream and not self.client_usage:
@@ -169,13 +176,13 @@ class Call:
         return payload, chain
 
     async def _open(self, chain: list[Backend] | None, payload: dict[str, Any]) -> Upstream:
-        session = self.state.backends.session
-        assert session is not None, "the gateway's lifespan has not started"
+        pool = self.state.backends.pool
+        assert pool is not None, "the gateway's lifespan has not started"
         if chain is None:
-            return await self._open_auto(session, payload)
+            return await self._open_auto(pool, payload)
         t0 = time.perf_counter()
         upstream = await open_upstream(
-            session, chain, self.endpoint.upstream_path, payload, self.entry.stream,
+            pool, chain, self.endpoint.upstream_path, payload, self.entry.stream,
             self.state.metrics,
         )  # fmt: skip
         self.upstream_s = time.perf_counter() - t0
@@ -183,19 +190,20 @@ class Call:
         self.entry.route_reason = "; ".join(upstream.attempts) or "first in chain"
         return self._served_by(upstream)
 
-    async def _open_auto(self, session: aiohttp.ClientSession, payload: dict[str, Any]) -> Upstream:
+    async def _open_auto(self, pool: HttpPool, payload: dict[str, Any]) -> Upstream:
         """`auto`: decide (off the upstream clock, so the overhead metric counts it), then send."""
         auto, key, keys = self.state.auto, self.key, self.state.keys
         assert auto is not None
         budget = keys.remaining_usd(key) if keys is not None and key is not None else None
         allows = key.allows if key is not None else any_model
-        plan = await auto.plan(payload, self.scope, budget, allows, self.key_id)
+        private = key is not None and key.private
+        plan = await auto.plan(payload, self.scope, budget, allows, self.key_id, private)
         self.entry.route_reason = plan.ledger_json()
         if not plan.order:
             raise plan.refusal()
         t0 = time.perf_counter()
         try:
-            routed = await auto.open(session, plan, self.endpoint.upstream_path, payload,
+            routed = await auto.open(pool, plan, self.endpoint.upstream_path, payload,
                                      self.entry.stream, self.state.metrics)  # fmt: skip
         finally:
             self.upstream_s = time.perf_counter() - t0
@@ -214,15 +222,20 @@ class Call:
         if upstream.response is not None:
             await self._relay(upstream, send, backend)
             return
-        if upstream.status != 200:
+        status = upstream.status
+        if status != 200:
             _check_upstream_error(upstream)
-            self._finish(upstream.status, f"upstream_{upstream.status}")
+            elapsed = self._record(status, f"upstream_{status}")
         else:
             data = upstream.data if isinstance(upstream.data, dict) else {}
             self._usage(data.get("usage"))
-            self._finish(200, None, upstream.body)
-            self.state.metrics.overhead.observe(self._elapsed() - self.upstream_s)
-        await send_bytes(send, upstream.status, upstream.body, [JSON, *backend])
+            elapsed = self._record(200, None, upstream.body)
+        try:
+            await send_bytes(send, status, upstream.body, [JSON, *backend])
+        finally:
+            self._count(status, elapsed)
+        if status == 200:
+            self.state.metrics.overhead.observe(elapsed - self.upstream_s)
 
     async def _relay(self, upstream: Upstream, send: Send, backend: Headers) -> None:
         relay = SseRelay(drop_usage_chunk=not self.client_usage)
@@ -232,27 +245,34 @@ class Call:
         status, error = 200, None
         try:
             await self._forward(relay.feed(upstream.body), send)
+            response = upstream.response
             async with asyncio.timeout_at(upstream.deadline):
-                async for chunk in upstream.response.content.iter_any():  # type: ignore[union-attr]
+                while chunk := await response.read_chunk():  # type: ignore[union-attr]
                     await self._forward(relay.feed(chunk), send)
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, HttpError) as exc:
             timed_out = isinstance(exc, TimeoutError)
             status, error = (
                 (504, "upstream_timeout") if timed_out else (502, "upstream_disconnected")
             )
             await self._forward(stream_error(error, upstream.backend.name), send)
         self._usage(relay.usage)
-        self._finish(status, error)
+        elapsed = self._record(status, error)
         tail = b"data: [DONE]\n\n" if relay.done and error is None else b""
-        await send({"type": "http.response.body", "body": tail, "more_body": False})
+        try:
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
+        finally:
+            self._count(status, elapsed)
 
     async def _forward(self, data: bytes, send: Send) -> None:
         if not data:
             return
-        if self.entry.ttft_ms is None:
-            self.entry.ttft_ms = round(self._elapsed() * 1000)
-            self.state.metrics.ttft.labels(self.label).observe(self._elapsed())
+        if self.entry.ttft_ms is not None:
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+            return
+        ttft = self._elapsed()
+        self.entry.ttft_ms = round(ttft * 1000)
         await send({"type": "http.response.body", "body": data, "more_body": True})
+        self.state.metrics.ttft.labels(self.label).observe(ttft)
 
     def _usage(self, usage: dict[str, Any] | None) -> None:
         entry = self.entry
@@ -261,8 +281,16 @@ class Call:
     def _elapsed(self) -> float:
         return time.perf_counter() - self.started
 
-    def _finish(self, status: int, error: str | None, response: bytes | None = None) -> None:
-        """Fill in the ledger row, record it (before the client gets the last byte), count it."""
+    def _finish(self, status: int, error: str | None) -> None:
+        """Record the request and count it (an error answer, sent after this returns)."""
+        self._count(status, self._record(status, error))
+
+    def _record(self, status: int, error: str | None, response: bytes | None = None) -> float:
+        """Fill in the ledger row and journal it: the client gets the last byte only after.
+
+        Returns:
+            Seconds since the request arrived.
+        """
         entry, state = self.entry, self.state
         elapsed = self._elapsed()
         prompt, completion = entry.prompt_tokens or 0, entry.completion_tokens or 0
@@ -274,6 +302,17 @@ class Call:
             entry.response_json = response.decode("utf-8", "replace") if response else None
         if state.ledger is not None:
             state.ledger.record(entry)
+        return elapsed
+
+    def _count(self, status: int, elapsed: float) -> None:
+        """Settle the key's budget and count the request in the metrics.
+
+        A successful answer goes out first, taking this off its latency: nothing else runs
+        between the last send and this (a send yields only when the client stops reading), so
+        the next request still sees the settled budget.
+        """
+        entry, state = self.entry, self.state
+        prompt, completion = entry.prompt_tokens or 0, entry.completion_tokens or 0
         if state.keys is not None and self.key_id is not None:
             state.keys.settle(self.key_id, prompt + completion, entry.cost_usd)
         backend = entry.backend or "none"
@@ -394,7 +433,7 @@ async def health(state: GatewayState, scope: Scope, receive: Receive, send: Send
     """GET /health: 200 while every model has a backend to try, else 503; per-backend detail."""
     backends = state.backends
     detail = {name: b.health() for name, b in backends.by_name.items()}
-    usable = {n for n, info in detail.items() if info["breaker"] != "open"}
+    usable = {n for n, info in detail.items() if info["available"]}
     ok = all(any(b.name in usable for b in chain) for chain in backends.chains.values())
     body = {"status": "ok" if ok else "degraded", "backends": detail}
     await send_json(send, 200 if ok else 503, body)

@@ -2,9 +2,10 @@
 
 Each check is one Lua script, so it is atomic across replicas and costs one loopback round trip
 (a blocking call with a short timeout; it runs on the event loop, where a thread hop would cost
-more than the call). When Redis does not answer, each replica falls back to its own in-process
-state for ``RETRY_S`` and then tries again: requests keep flowing, limits then count only the
-replica's own traffic until Redis is back.
+more than the call). A keyed request makes at most two: rate windows and budget reservation
+before forwarding, token window and settlement after. When Redis does not answer, each replica
+falls back to its own in-process state for ``RETRY_S`` and then tries again: requests keep
+flowing, limits then count only the replica's own traffic until Redis is back.
 
 Budgets reserve before forwarding: a request is admitted while ``spent + reserved < budget``,
 and reserves the key's last settled cost; when it ends the reservation is released and the real
@@ -17,13 +18,21 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import time
-from collections import defaultdict, deque
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import MissingExtraError
-from modelyard.serve.limits import Refusal, SlidingWindowLimiter
+from modelyard.serve.hub import HubState
+from modelyard.serve.limits import (
+    ADMITTED,
+    WINDOW_S,
+    Admission,
+    Refusal,
+    SlidingWindowLimiter,
+)
 from modelyard.serve.resilience import BreakerState, CircuitBreaker
 
 if TYPE_CHECKING:
@@ -69,39 +78,36 @@ if rpm > 0 then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
 end
-return false
-"""
-
-CONSUME_LUA = """
-local now_t = redis.call('TIME')
-local now = tonumber(now_t[1]) + tonumber(now_t[2]) / 1e6
-redis.call('ZADD', KEYS[1], now, ARGV[2] .. ':' .. ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
-"""
-
-RESERVE_LUA = """
-if redis.call('HEXISTS', KEYS[1], 'spent') == 0 then
-  redis.call('HSET', KEYS[1], 'spent', ARGV[2])
+if ARGV[5] == '' then return false end
+if redis.call('HEXISTS', KEYS[3], 'spent') == 0 then
+  redis.call('HSET', KEYS[3], 'spent', ARGV[6])
 end
-local spent = tonumber(redis.call('HGET', KEYS[1], 'spent'))
-local reserved = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0'))
-if spent + reserved >= tonumber(ARGV[1]) then return {0, tostring(spent), '0'} end
-local estimate = redis.call('HGET', KEYS[1], 'last') or '0'
-redis.call('HINCRBYFLOAT', KEYS[1], 'reserved', estimate)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {1, tostring(spent), estimate}
+local spent = tonumber(redis.call('HGET', KEYS[3], 'spent'))
+local reserved = math.max(0, tonumber(redis.call('HGET', KEYS[3], 'reserved') or '0'))
+if spent + reserved >= tonumber(ARGV[5]) then return {'budget', 0, tostring(spent), '0'} end
+local estimate = redis.call('HGET', KEYS[3], 'last') or '0'
+redis.call('HINCRBYFLOAT', KEYS[3], 'reserved', estimate)
+redis.call('PEXPIRE', KEYS[3], ARGV[7])
+return {'budget', 1, tostring(spent), estimate}
 """
 
 SETTLE_LUA = """
-if redis.call('HEXISTS', KEYS[1], 'spent') == 0 then
-  redis.call('HSET', KEYS[1], 'spent', ARGV[3])
-else
-  redis.call('HINCRBYFLOAT', KEYS[1], 'spent', ARGV[2])
+if ARGV[3] ~= '0' then
+  local now_t = redis.call('TIME')
+  local now = tonumber(now_t[1]) + tonumber(now_t[2]) / 1e6
+  redis.call('ZADD', KEYS[1], now, ARGV[2] .. ':' .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
 end
-local reserved = tonumber(redis.call('HINCRBYFLOAT', KEYS[1], 'reserved', -tonumber(ARGV[1])))
-if reserved < 0 then redis.call('HSET', KEYS[1], 'reserved', 0) end
-if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], 'last', ARGV[2]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[4] == '' then return end
+if redis.call('HEXISTS', KEYS[2], 'spent') == 0 then
+  redis.call('HSET', KEYS[2], 'spent', ARGV[6])
+else
+  redis.call('HINCRBYFLOAT', KEYS[2], 'spent', ARGV[5])
+end
+local reserved = tonumber(redis.call('HINCRBYFLOAT', KEYS[2], 'reserved', -tonumber(ARGV[4])))
+if reserved < 0 then redis.call('HSET', KEYS[2], 'reserved', 0) end
+if tonumber(ARGV[5]) > 0 then redis.call('HSET', KEYS[2], 'last', ARGV[5]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
 """
 
 BREAKER_ALLOW_LUA = """
@@ -132,6 +138,16 @@ local now_t = redis.call('TIME')
 local now = tonumber(now_t[1]) + tonumber(now_t[2]) / 1e6
 if now - tonumber(opened) < tonumber(ARGV[1]) then return 'open' end
 return 'half_open'
+"""
+
+COUNT_LUA = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
 """
 
 CLOSE_LUA = """
@@ -168,10 +184,9 @@ class RedisState:
         self.scripts = {
             name: self.client.register_script(text)
             for name, text in (
-                ("admit", ADMIT_LUA), ("consume", CONSUME_LUA), ("reserve", RESERVE_LUA),
-                ("settle", SETTLE_LUA), ("allow", BREAKER_ALLOW_LUA),
+                ("admit", ADMIT_LUA), ("settle", SETTLE_LUA), ("allow", BREAKER_ALLOW_LUA),
                 ("failure", BREAKER_FAILURE_LUA), ("state", BREAKER_STATE_LUA),
-                ("close", CLOSE_LUA), ("release", RELEASE_LUA),
+                ("close", CLOSE_LUA), ("release", RELEASE_LUA), ("count", COUNT_LUA),
             )
         }  # fmt: skip
 
@@ -191,13 +206,16 @@ class RedisState:
             log.warning("redis %s failed (%s); local state for %.0fs", script, exc, RETRY_S)
             return False, None
 
-    def limiter(self) -> RedisLimiter:
-        """RPM/TPM windows shared by every replica."""
-        return RedisLimiter(self)
+    def count(self, name: str, window_s: float) -> tuple[int, float] | None:
+        """Add one to the counter ``name``, which every replica sees and which resets
+        ``window_s`` after its first count: (count, seconds left), or None while Redis is
+        unreachable."""
+        ok, result = self.call("count", [self.prefix + name], [math.ceil(window_s * 1000)])
+        return (int(result[0]), int(result[1]) / 1000) if ok else None
 
-    def budgets(self) -> RedisBudgets:
-        """Budget spend and reservations shared by every replica."""
-        return RedisBudgets(self)
+    def quotas(self) -> RedisQuotas:
+        """RPM/TPM windows, budget spend and reservations shared by every replica."""
+        return RedisQuotas(self)
 
     def breaker(self, backend: str, failures: int, cooldown_s: float) -> SharedBreaker:
         """A circuit breaker for ``backend`` whose state every replica sees."""
@@ -208,84 +226,89 @@ class RedisState:
         self.client.close()
 
 
-class RedisLimiter:
-    """``RateLimiter`` over Redis sorted sets, with an in-process fallback while Redis is down."""
+class RedisQuotas:
+    """``Quotas`` in Redis: one script before a request (rate windows, then the budget
+    reservation) and at most one after it; in-process windows while Redis is unreachable.
 
-    def __init__(self, state: RedisState, window_s: float = 60.0) -> None:
+    This replica remembers what it reserved per key, and which keys have a TPM limit (only
+    their tokens are written after a request).
+    """
+
+    def __init__(self, state: RedisState, window_s: float = WINDOW_S) -> None:
         self.state = state
         self.window_s = window_s
         self.local = SlidingWindowLimiter(window_s)
+        self._held: dict[str, deque[float]] = {}
+        self._tpm_keys: set[str] = set()
 
-    def admit(self, key_id: str, rpm: int | None, tpm: int | None) -> Refusal | None:
-        """Count one request unless the key's shared window is full (see ``RateLimiter``)."""
-        if rpm is None and tpm is None:
-            return None
-        keys = [self._key("rpm", key_id), self._key("tpm", key_id)]
-        args = [self.window_s, rpm or 0, tpm or 0, self.state.unique()]
-        ok, result = self.state.call("admit", keys, args)
+    def admit(
+        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
+        known_usd: float,
+    ) -> Admission:  # fmt: skip
+        """Count one request in the key's shared windows, then reserve its estimated cost.
+
+        The reservation admits while ``spent + reserved < budget_usd`` and holds the key's
+        last settled cost; ``known_usd`` seeds the shared spend when Redis has none (first
+        use, or Redis lost its data), and stands for it while Redis is unreachable.
+        """
+        if rpm is None and tpm is None and budget_usd is None:
+            return ADMITTED
+        if tpm is not None:
+            self._tpm_keys.add(key_id)
+        if budget_usd is not None:  # from now on this key's costs are settled in Redis
+            self._held.setdefault(key_id, deque())
+        args = [self.window_s, rpm or 0, tpm or 0, self.state.unique(), _arg(budget_usd)]
+        ok, result = self.state.call("admit", self._keys(key_id), [*args, known_usd, IDLE_TTL_MS])
         if not ok:
-            return self.local.admit(key_id, rpm, tpm)
-        if not result:
-            return None
-        kind, limit = result[0].decode(), rpm if result[0] == b"requests" else tpm
-        return Refusal(kind, limit or 0, max(0.0, float(result[1])))  # type: ignore[arg-type]
+            return self._admit_locally(key_id, rpm, tpm, budget_usd, known_usd)
+        return self._admission(key_id, rpm, tpm, result)
 
-    def consume(self, key_id: str, tokens: int) -> None:
-        """Add a finished request's tokens to the key's shared window."""
-        if tokens <= 0:
+    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
+        """Add the tokens of a key with a TPM limit to its window; release this replica's
+        oldest reservation on a key with a budget and add the real cost."""
+        tokens = tokens if tokens > 0 and key_id in self._tpm_keys else 0
+        held = self._held.get(key_id)  # None: a key without a budget, spend is the ledger's
+        reserved = held.popleft() if held else 0.0  # none when Redis was down at admission
+        budget = held is not None and bool(reserved or cost_usd)
+        if not tokens and not budget:
             return
-        args = [self.window_s, self.state.unique(), tokens]
-        ok, _ = self.state.call("consume", [self._key("tpm", key_id)], args)
-        if not ok:
+        release = _arg(reserved if budget else None)
+        args = [self.window_s, self.state.unique(), tokens, release, cost_usd, known_usd]
+        ok, _ = self.state.call("settle", self._keys(key_id)[1:], [*args, IDLE_TTL_MS])
+        if not ok and tokens:
             self.local.consume(key_id, tokens)
 
-    def _key(self, kind: str, key_id: str) -> str:
-        return f"{self.state.prefix}{kind}:{key_id}"
+    def _admission(
+        self, key_id: str, rpm: int | None, tpm: int | None, result: list[Any] | None
+    ) -> Admission:
+        if not result:
+            return ADMITTED
+        kind = result[0].decode()
+        if kind == "budget":
+            admitted, spent, estimate = int(result[1]), float(result[2]), float(result[3])
+            if admitted:
+                self._held[key_id].append(estimate)
+            return Admission(spent_usd=spent, over_budget=not admitted)
+        limit = rpm if kind == "requests" else tpm
+        return Admission(Refusal(kind, limit or 0, max(0.0, float(result[1]))))
+
+    def _admit_locally(
+        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
+        known_usd: float,
+    ) -> Admission:  # fmt: skip
+        refusal = self.local.admit(key_id, rpm, tpm)
+        if refusal is not None or budget_usd is None:
+            return Admission(refusal)
+        return Admission(spent_usd=known_usd, over_budget=known_usd >= budget_usd)
+
+    def _keys(self, key_id: str) -> list[str]:
+        """The key's request window, token window and budget hash."""
+        return [f"{self.state.prefix}{kind}:{key_id}" for kind in ("rpm", "tpm", "budget")]
 
 
-class RedisBudgets:
-    """Atomic spend reservation per key; this replica remembers what it reserved per key."""
-
-    def __init__(self, state: RedisState) -> None:
-        self.state = state
-        self._held: defaultdict[str, deque[float]] = defaultdict(deque)
-
-    def reserve(self, key_id: str, budget_usd: float, known_usd: float) -> tuple[bool, float]:
-        """Admit a request against ``key_id``'s shared budget, reserving its estimated cost.
-
-        Args:
-            key_id: The key.
-            budget_usd: Its budget.
-            known_usd: This replica's own figure for the spend, used to seed Redis when it has
-                none (first use, or Redis lost its data).
-
-        Returns:
-            (admitted, spent): refused when spend plus reservations reached the budget;
-            ``spent`` is the shared spend, or ``known_usd`` while Redis is unreachable.
-        """
-        held = self._held[key_id]  # from now on this key's costs are settled in Redis
-        args = [budget_usd, known_usd, IDLE_TTL_MS]
-        ok, result = self.state.call("reserve", [self._key(key_id)], args)
-        if not ok:
-            return known_usd < budget_usd, known_usd
-        admitted, spent, estimate = int(result[0]), float(result[1]), float(result[2])
-        if admitted:
-            held.append(estimate)
-        return bool(admitted), spent
-
-    def settle(self, key_id: str, cost_usd: float, known_usd: float) -> None:
-        """Release this replica's oldest reservation on ``key_id`` and add the real cost."""
-        held = self._held.get(key_id)
-        if held is None:
-            return  # a key without a budget: its spend only matters to the ledger
-        reserved = held.popleft() if held else 0.0  # none when Redis was down at admission
-        if not reserved and not cost_usd:
-            return
-        args = [reserved, cost_usd, known_usd, IDLE_TTL_MS]
-        self.state.call("settle", [self._key(key_id)], args)
-
-    def _key(self, key_id: str) -> str:
-        return f"{self.state.prefix}budget:{key_id}"
+def _arg(value: float | None) -> float | str:
+    """A script argument that may be absent ('')."""
+    return "" if value is None else value
 
 
 class SharedBreaker(CircuitBreaker):
@@ -348,10 +371,11 @@ class SharedBreaker(CircuitBreaker):
         self.shared.call("release", self.keys[1:], [self.shared.token])
 
 
-def open_shared(config: StateConfig, backends: Backends) -> RedisState | None:
-    """Redis state for ``config`` with every backend's breaker shared; None without a URL."""
+def open_shared(config: StateConfig, backends: Backends) -> RedisState | HubState | None:
+    """Redis state for ``config`` with every backend's breaker shared; without a URL, the
+    parent's hub for a `yard serve --workers` worker (``serve/hub.py``), else None."""
     if config.redis_url is None:
-        return None
+        return HubState(config.hub) if config.hub is not None else None
     shared = RedisState(config.redis_url, config.prefix)
     for backend in backends.by_name.values():
         settings = backend.config.breaker

@@ -2,6 +2,13 @@
 
 from modelyard.serve.middleware.body_limit import BodyLimitMiddleware
 from modelyard.serve.middleware.errors import ErrorMiddleware
+from modelyard.serve.middleware.failed_logins import FailedLoginMiddleware, LoginThrottle
 from modelyard.serve.middleware.request_id import RequestIdMiddleware
 
-__all__ = ["BodyLimitMiddleware", "ErrorMiddleware", "RequestIdMiddleware"]
+__all__ = [
+    "BodyLimitMiddleware",
+    "ErrorMiddleware",
+    "FailedLoginMiddleware",
+    "LoginThrottle",
+    "RequestIdMiddleware",
+]

@@ -1,0 +1,177 @@
+"""What the workers of one `yard serve --workers N` ask their parent: rate windows and budget
+spend, and config reloads.
+
+Without Redis, the parent process keeps the state one gateway process would keep (a
+``SlidingWindowLimiter`` and each key's spend) and serves it to its workers over a Unix socket
+(a ``multiprocessing`` manager). Each worker's key store asks it as it would ask Redis, so N
+workers admit exactly what one process admits. A call is one loopback round trip (about 0.1 ms
+on the event loop), made only for keys that have an RPM/TPM limit or a budget.
+
+A worker's ``POST /admin/reload`` (or SIGHUP) goes over the same socket (``ask_reload``): the
+parent re-reads the file and replaces its workers, so the answer is the parent's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from multiprocessing.managers import BaseManager
+from pathlib import Path
+from typing import Any
+
+from modelyard.serve.limits import ADMITTED, Admission, SlidingWindowLimiter
+
+SOCKET_NAME = "hub.sock"
+AUTHKEY_NAME = "hub.key"
+
+
+Reload = Callable[[int], dict[str, Any]]
+"""The parent's reload, called from a hub thread with the asking worker's pid."""
+
+
+class Hub:
+    """The shared state itself; it lives in the parent and serves one call at a time.
+
+    Args:
+        reload: Reloads the parent's config (``workers.Supervisor``) and returns its answer.
+    """
+
+    def __init__(self, reload: Reload) -> None:
+        self._lock = threading.Lock()
+        self._limiter = SlidingWindowLimiter()
+        self._spent: dict[str, float] = {}
+        self._reload = reload
+
+    def reload(self, pid: int) -> dict[str, Any]:
+        """Reload the parent's config for the worker ``pid`` (replaced last, once answered).
+
+        Raises:
+            YardError: the parent's refusal, which reaches the worker as raised.
+        """
+        return self._reload(pid)
+
+    def admit(
+        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
+        known_usd: float,
+    ) -> Admission:  # fmt: skip
+        """Count one request unless its window is full, then admit while the key's spend is
+        under ``budget_usd``, as one gateway process does (``Quotas``); the first worker to
+        ask seeds the spend with ``known_usd``."""
+        with self._lock:
+            refusal = self._limiter.admit(key_id, rpm, tpm)
+            if refusal is not None or budget_usd is None:
+                return Admission(refusal)
+            spent = self._spent.setdefault(key_id, known_usd)
+        return Admission(spent_usd=spent, over_budget=spent >= budget_usd)
+
+    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
+        """Add a finished request's tokens and cost (``known_usd``, which includes the cost,
+        seeds a key new to the hub)."""
+        with self._lock:
+            self._limiter.consume(key_id, tokens)
+            if cost_usd:
+                spent = self._spent.get(key_id)
+                self._spent[key_id] = known_usd if spent is None else spent + cost_usd
+
+
+class _HubManager(BaseManager):
+    """A worker's connection: ``hub()`` returns a proxy of the parent's ``Hub``."""
+
+
+_HubManager.register("hub")
+
+
+class HubServer:
+    """The parent's side: a ``Hub`` served on ``directory/hub.sock`` from a daemon thread.
+
+    Args:
+        directory: A private (0700) folder; the socket and its random auth key go there.
+        reload: The parent's reload, for ``Hub.reload``.
+    """
+
+    def __init__(self, directory: Path, reload: Reload) -> None:
+        self.address = directory / SOCKET_NAME
+        authkey = secrets.token_bytes(32)
+        (directory / AUTHKEY_NAME).write_bytes(authkey)
+        hub = Hub(reload)
+        # a class of its own: a manager's registry is per class, and each server has its own hub
+        serving = type("_HubServing", (BaseManager,), {})
+        serving.register("hub", callable=lambda: hub)
+        self._server = serving(address=str(self.address), authkey=authkey).get_server()
+        threading.Thread(target=self._server.serve_forever, name="yard-hub", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop serving and remove the socket."""
+        self._server.stop_event.set()
+        self._server.listener.close()
+
+
+class HubState:
+    """A worker's side, shaped like ``shared.RedisState`` for the key store.
+
+    Args:
+        address: The hub's socket (``StateConfig.hub``); its auth key lies beside it.
+    """
+
+    def __init__(self, address: Path) -> None:
+        self._client = HubClient(_connect(address))
+
+    def quotas(self) -> HubClient:
+        """RPM/TPM windows and budget spend shared by every worker."""
+        return self._client
+
+    def close(self) -> None:
+        """Nothing to release: the connection closes with the process."""
+
+
+def _connect(address: Path) -> Any:
+    """A proxy of the parent's ``Hub`` at ``address`` (its auth key lies beside it)."""
+    authkey = (address.parent / AUTHKEY_NAME).read_bytes()
+    manager = _HubManager(address=str(address), authkey=authkey)
+    manager.connect()
+    return manager.hub()  # type: ignore[attr-defined]
+
+
+async def ask_reload(address: Path) -> dict[str, Any]:
+    """Have the parent at ``address`` reload its config; a worker's ``Gateway`` reload.
+
+    Returns:
+        The parent's answer (``reload.report``).
+
+    Raises:
+        YardError: the parent refused (invalid file, engine failed to load); it still serves
+            the previous config.
+    """
+    return await asyncio.to_thread(lambda: _connect(address).reload(os.getpid()))
+
+
+class HubClient:
+    """``Quotas`` over the hub; keys without limits cost no call."""
+
+    def __init__(self, hub: Any) -> None:
+        self._hub = hub
+        self._tpm_keys: set[str] = set()
+        self._budget_keys: set[str] = set()
+
+    def admit(
+        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
+        known_usd: float,
+    ) -> Admission:  # fmt: skip
+        """Count one request in the shared window and check the shared spend (``Hub.admit``)."""
+        if rpm is None and tpm is None and budget_usd is None:
+            return ADMITTED
+        if tpm is not None:
+            self._tpm_keys.add(key_id)
+        if budget_usd is not None:
+            self._budget_keys.add(key_id)
+        return self._hub.admit(key_id, rpm, tpm, budget_usd, known_usd)
+
+    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
+        """Add the tokens of a key with a TPM limit and the cost of a key with a budget."""
+        tokens = tokens if tokens > 0 and key_id in self._tpm_keys else 0
+        cost_usd = cost_usd if key_id in self._budget_keys else 0.0
+        if tokens or cost_usd:
+            self._hub.settle(key_id, tokens, cost_usd, known_usd)

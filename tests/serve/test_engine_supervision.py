@@ -1,0 +1,143 @@
+"""A local engine that dies is noticed, reported on /health and restarted with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modelyard.errors import BackendError
+from modelyard.serve.supervisor import EngineSupervisor
+from tests.serve.gateway_server import gateway_config, running_gateway
+
+CHAT = {"model": "smollm2", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 4}
+
+
+class CrashingEngine:
+    """Injects faults: the child 'exits' when told, and the next restarts fail ``fails`` times."""
+
+    def __init__(self, fails: int) -> None:
+        self.fails = fails
+        self.code: int | None = None
+        self.tries: list[float] = []
+        self.pid: int | None = 100
+        self.port = 1
+
+    @property
+    def running(self) -> bool:
+        return self.code is None
+
+    def exit_code(self) -> int | None:
+        return self.code
+
+    def log_tail(self, lines: int = 5) -> str:
+        return "llama: out of memory"
+
+    async def restart(self) -> str:
+        self.tries.append(time.monotonic())
+        if len(self.tries) <= self.fails:
+            raise BackendError("local engine exited while loading the model")
+        self.code, self.port = None, self.port + 1
+        return f"http://127.0.0.1:{self.port}/v1"
+
+
+def test_restarts_back_off_exponentially_then_reset(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> tuple[EngineSupervisor, list[str]]:
+        engine, events = CrashingEngine(fails=2), []
+        supervisor = EngineSupervisor(
+            "local", engine, lambda why: events.append(f"down: {why}"),
+            lambda url: events.append(f"up: {url}"),
+            poll_s=0.005, first_delay_s=0.05, max_delay_s=0.15, stable_s=0.3,
+        )  # fmt: skip
+        supervisor.start()
+        engine.code = -9
+        await asyncio.sleep(0.02)
+        health = supervisor.health()
+        assert health["running"] is False and health["last_exit_code"] == -9
+        assert health["next_restart_at"] is not None and health["restarts"] == 0
+        while not events[-1].startswith("up"):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.4)  # stayed up longer than stable_s: the next crash waits 0.05 s
+        engine.code, engine.fails, engine.tries = -6, 0, []
+        crashed = time.monotonic()
+        while len(events) < 4:
+            await asyncio.sleep(0.005)
+        await supervisor.stop()
+        return supervisor, [*events, f"{engine.tries[0] - crashed:.3f}"]
+
+    supervisor, events = asyncio.run(scenario())
+    assert events[:2] == [
+        "down: local engine exited with code -9; restarting (see /health)",
+        "up: http://127.0.0.1:2/v1",
+    ]
+    assert events[2].startswith("down: local engine exited with code -6")
+    assert 0.04 <= float(events[-1]) < 0.14  # reset; else it would wait max_delay_s (0.15)
+    assert supervisor.restarts == 2 and supervisor.last_exit_code == -6
+    assert supervisor.health()["next_restart_at"] is None
+    assert "exited with code -9" in caplog.text and "llama: out of memory" in caplog.text
+    assert "restart failed, next try in" in caplog.text
+
+
+def test_failed_restarts_wait_1_2_4_times_the_first_delay_up_to_the_cap() -> None:
+    async def scenario() -> list[float]:
+        engine = CrashingEngine(fails=4)
+        supervisor = EngineSupervisor(
+            "local", engine, lambda why: None, lambda url: None,
+            poll_s=0.005, first_delay_s=0.04, max_delay_s=0.12,
+        )  # fmt: skip
+        supervisor.start()
+        engine.code = 1
+        while len(engine.tries) < 5:
+            await asyncio.sleep(0.005)
+        await supervisor.stop()
+        return [b - a for a, b in zip(engine.tries, engine.tries[1:], strict=False)]
+
+    gaps = asyncio.run(scenario())
+    expected = [0.08, 0.12, 0.12, 0.12]
+    assert all(e <= g < e + 0.1 for g, e in zip(gaps, expected, strict=True)), gaps
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_engine_is_reported_and_healed(
+    smollm2_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YARD_MODEL_CACHE", str(smollm2_gguf.parents[2]))
+    local = {"name": "local", "kind": "local", "gguf": "smollm2", "context_size": 512,
+             "threads": 1}  # fmt: skip
+    with running_gateway(gateway_config([local], {"smollm2": ["local"]})) as gw:
+        engine = httpx.get(f"{gw.url}/health").json()["backends"]["local"]["engine"]
+        assert engine["running"] is True and engine["restarts"] == 0
+        os.kill(engine["pid"], signal.SIGKILL)
+        health = wait_health(gw.url, lambda h: h["status"] == "degraded", expect=503)
+        down = health["backends"]["local"]
+        assert down["available"] is False and down["engine"]["last_exit_code"] == -9
+        assert down["engine"]["next_restart_at"] is not None
+        t0 = time.monotonic()
+        refused = httpx.post(f"{gw.url}/v1/chat/completions", json=CHAT, timeout=10)
+        assert time.monotonic() - t0 < 0.5  # answered at once: no hang, no retry storm
+        assert refused.status_code == 503
+        error = refused.json()["error"]
+        assert error["code"] == "backend_unavailable"
+        assert "local engine exited with code -9" in error["message"]
+        health = wait_health(gw.url, lambda h: h["status"] == "ok", expect=200)
+        up = health["backends"]["local"]["engine"]
+        assert up["running"] is True and up["restarts"] == 1 and up["pid"] != engine["pid"]
+        answer = httpx.post(f"{gw.url}/v1/chat/completions", json=CHAT, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["usage"]["completion_tokens"] > 0
+
+
+def wait_health(url: str, condition, expect: int, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = httpx.get(f"{url}/health")
+        if condition(reply.json()):
+            assert reply.status_code == expect
+            return reply.json()
+        time.sleep(0.05)
+    raise AssertionError(f"/health never matched; last: {reply.text}")

@@ -1,0 +1,228 @@
+"""`yard serve --workers 2`: one port, two processes, one ledger, limits that hold across both."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modelyard.errors import YardError
+from modelyard.serve.keys import KeyStore
+from modelyard.serve.ledger import Ledger
+from modelyard.serve.workers import worker_count
+from tests.serve.fault_upstream import FaultUpstream
+from tests.serve.replicas import CHAT, YARD, free_port
+from tests.serve.test_replicas import request_cost
+
+pytestmark = pytest.mark.slow
+
+COUNT = re.compile(rb"^yard_requests_total\{.*\} ([0-9.]+)$", re.MULTILINE)
+
+
+class Gateway:
+    """A `yard serve --workers N` process and its address."""
+
+    def __init__(self, proc: subprocess.Popen, port: int) -> None:
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}"
+        self.chat = self.url + "/v1/chat/completions"
+
+    def workers(self) -> set[int]:
+        """Pids of the worker processes (the parent's children)."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        return {int(pid) for pid in children.split()}
+
+    def counts_seen(self, tries: int = 30) -> set[float]:
+        """Requests answered, as each worker's own /metrics says (fresh connection each)."""
+        seen = set()
+        for _ in range(tries):
+            body = httpx.get(self.url + "/metrics", headers={"Connection": "close"}).content
+            seen.add(sum(float(v) for v in COUNT.findall(body)))
+        return seen
+
+    def stop(self) -> int:
+        """SIGTERM the parent; its exit status."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(60)
+
+
+@contextmanager
+def gateway(tmp_path: Path, home: Path, upstream: FaultUpstream, workers: int = 2,
+            price: str = "") -> Iterator[Gateway]:  # fmt: skip
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"backends:\n  - {{name: a, base_url: '{upstream.url}'{price}}}\n"
+                      "models:\n  m: [a]\n")  # fmt: skip
+    running = start(tmp_path, home, config, workers)
+    proc = running.proc
+    try:
+        wait_ready(running, workers)
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def start(tmp_path: Path, home: Path, config: Path, workers: int) -> Gateway:
+    port = free_port()
+    command = [str(YARD), "serve", "-c", str(config), "-p", str(port), "-w", str(workers)]
+    with (tmp_path / "serve.log").open("wb") as log:
+        proc = subprocess.Popen(command, env={**os.environ, "YARD_HOME": str(home)}, stderr=log)
+    return Gateway(proc, port)
+
+
+def wait_ready(gateway: Gateway, workers: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert gateway.proc.poll() is None, "yard serve exited while starting"
+        try:
+            healthy = httpx.get(gateway.url + "/health").status_code == 200
+            if healthy and len(gateway.workers()) == workers:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gateway did not start")
+
+
+def post(url: str, key: str | None = None) -> tuple[int, str]:
+    """One chat request on a fresh connection (so the kernel may pick any worker)."""
+    headers = {"Connection": "close"} | ({"Authorization": f"Bearer {key}"} if key else {})
+    reply = httpx.post(url, json=CHAT, headers=headers, timeout=20)
+    return reply.status_code, reply.headers["x-request-id"]
+
+
+def stored_ids(home: Path) -> list[str]:
+    ledger = Ledger.open(None, home)  # replays any journal a killed worker left
+    try:
+        with ledger.engine.connect() as conn:
+            return [row[0] for row in conn.exec_driver_sql("select id from requests")]
+    finally:
+        ledger.close()
+
+
+def test_two_workers_record_every_request_exactly_once(tmp_path: Path, yard_home: Path):
+    with FaultUpstream("a") as upstream, gateway(tmp_path, yard_home, upstream) as running:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _: post(running.chat), range(300)))
+        per_worker = running.counts_seen()
+        assert running.stop() == 0
+    assert [status for status, _ in answers] == [200] * 300
+    assert len(per_worker) >= 2 and min(per_worker) > 0  # both workers served
+    stored = stored_ids(yard_home)
+    assert len(stored) == len(set(stored)) == 300
+    assert set(stored) == {rid for _, rid in answers}
+
+
+def hammer(url: str, acknowledged: list[str], stop: threading.Event) -> None:
+    with httpx.Client(timeout=10) as client:
+        while not stop.is_set():
+            try:
+                reply = client.post(url, json=CHAT, headers={"Connection": "close"})
+            except httpx.HTTPError:
+                continue  # the killed worker's connections; the next one reaches a live worker
+            if reply.status_code == 200:
+                acknowledged.append(reply.headers["x-request-id"])
+
+
+def test_kill_9_of_a_worker_loses_nothing_acknowledged(tmp_path: Path, yard_home: Path):
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    with FaultUpstream("a") as upstream, gateway(tmp_path, yard_home, upstream) as running:
+        threads = [threading.Thread(target=hammer, args=(running.chat, acknowledged, stop))
+                   for _ in range(4)]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        victim = min(running.workers())
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while victim in running.workers() or len(running.workers()) < 2:
+            assert time.monotonic() < deadline, "the killed worker was not replaced"
+            time.sleep(0.1)
+        before = len(acknowledged)
+        time.sleep(1.5)
+        stop.set()
+        for thread in threads:
+            thread.join(20)
+        assert len(acknowledged) > before  # served on after the kill
+        assert running.stop() == 0
+    assert len(acknowledged) > 50
+    assert set(acknowledged) <= set(stored_ids(yard_home))
+
+
+def test_rpm_and_budget_hold_across_workers_as_in_one_process(tmp_path: Path, yard_home: Path):
+    ledger = Ledger.open(None, yard_home)
+    store = KeyStore.open(ledger.engine)
+    _, limited = store.create("rpm", rpm=20)
+    _, budgeted = store.create("budget", budget_usd=5.5 * request_cost())
+    ledger.close()
+    price = ", price: openai/gpt-4o"
+    with FaultUpstream("a") as upstream, gateway(tmp_path, yard_home, upstream, 2, price) as gw:
+        with ThreadPoolExecutor(8) as pool:
+            rpm = [s for s, _ in pool.map(lambda _: post(gw.chat, limited), range(40))]
+        budget = [post(gw.chat, budgeted)[0] for _ in range(10)]
+        per_worker = gw.counts_seen()
+        assert gw.stop() == 0
+    assert len(per_worker) >= 2 and min(per_worker) > 0  # both workers served
+    assert (rpm.count(200), rpm.count(429)) == (20, 20)
+    # one process admits while spend < budget: the 6th request crosses it, the 7th is refused
+    assert budget == [200] * 6 + [429] * 4
+
+
+def test_local_engines_start_once_in_the_parent(
+    tmp_path: Path, yard_home: Path, smollm2_gguf: Path
+):
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"backends:\n  - {{name: l, kind: local, gguf: '{smollm2_gguf}', "
+                      "context_size: 512}\nmodels:\n  m: [l]\n")  # fmt: skip
+    running = start(tmp_path, yard_home, config, 2)
+    proc = running.proc
+    try:
+        wait_ready(running, 3, timeout=180)  # two workers and one engine
+        engines = [p for p in running.workers() if b"_llama_server" in _cmdline(p)]
+        body = {**CHAT, "max_tokens": 4}
+        replies = [httpx.post(running.chat, json=body, headers={"Connection": "close"},
+                              timeout=60) for _ in range(6)]  # fmt: skip
+        assert running.stop() == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(engines) == 1
+    assert [r.status_code for r in replies] == [200] * 6
+    assert not Path(f"/proc/{engines[0]}").exists()  # stopped with the parent
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+@pytest.mark.parametrize(("value", "expected"), [(3, 3), ("2", 2), ("auto", None), (0, None)])
+def test_worker_count(value: int | str, expected: int | None):
+    assert worker_count(value) == (expected or len(os.sched_getaffinity(0)))
+
+
+def test_worker_count_refuses_nonsense():
+    with pytest.raises(YardError, match="workers: 'many'"):
+        worker_count("many")
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path: Path, yard_home: Path):
+    with FaultUpstream("a") as upstream, gateway(tmp_path, yard_home, upstream) as running:
+        port = running.url.rsplit(":", 1)[1]
+        config = tmp_path / "gateway.yaml"
+        taken = subprocess.run([str(YARD), "serve", "-c", str(config), "-p", port, "-w", "2"],
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert running.stop() == 0
+    assert taken.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr
