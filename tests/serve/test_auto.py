@@ -27,18 +27,6 @@ def ask(text: str, **extra) -> dict:
     return {"model": "auto", "messages": [{"role": "user", "content": text}], **extra}
 
 
-@pytest.fixture
-def home_up():
-    with FaultUpstream("home") as up:
-        yield up
-
-
-@pytest.fixture
-def remote_up():
-    with FaultUpstream("remote") as up:
-        yield up
-
-
 def auto_config(home: FaultUpstream, remote: FaultUpstream, **auto):
     """`big` self-hosted (llama-3.1-8b: tools, 128k) dearer than `cheap` (smollm2: no tools, 8k)."""
     backends = [

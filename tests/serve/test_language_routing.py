@@ -9,7 +9,6 @@ import pytest
 
 from modelyard.errors import ConfigError
 from modelyard.serve.config import load_config
-from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.test_auto import MODEL_CACHE, Gateway, _constant_quality, ask, auto_config, route
 
 FRENCH = "Bonjour ! Peux-tu m'expliquer pourquoi le ciel est bleu pendant la journée ?"
@@ -22,18 +21,6 @@ RULES = {
     "de": {"allow": ["cheap"]},
     "cjk": {"allow": ["big"]},
 }
-
-
-@pytest.fixture
-def home_up():
-    with FaultUpstream("home") as up:
-        yield up
-
-
-@pytest.fixture
-def remote_up():
-    with FaultUpstream("remote") as up:
-        yield up
 
 
 @pytest.fixture

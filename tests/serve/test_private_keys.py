@@ -12,21 +12,7 @@ from typer.testing import CliRunner
 from modelyard.cli import app
 from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import connect
-from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.test_auto import ADMIN, Gateway, ask, auto_config, route
-
-
-@pytest.fixture
-def home_up():
-    with FaultUpstream("home") as up:
-        yield up
-
-
-@pytest.fixture
-def remote_up():
-    """The remote API: every test checks it received nothing from a private key."""
-    with FaultUpstream("remote") as up:
-        yield up
 
 
 @pytest.fixture
