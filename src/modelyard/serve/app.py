@@ -197,14 +197,9 @@ class Gateway:
 
     def _share_breakers(self, backends: Backends, old: Backends) -> None:
         """New backends get breakers shared through Redis, as those from the start did."""
-        if not isinstance(self.shared, RedisState):
-            return
-        kept = {id(b) for b in old.by_name.values()}
-        for backend in backends.by_name.values():
-            if id(backend) not in kept:
-                limits = backend.config.breaker
-                backend.breaker = self.shared.breaker(backend.name, limits.failures,
-                                                      limits.cooldown_s)  # fmt: skip
+        if isinstance(self.shared, RedisState):
+            kept = {id(b) for b in old.by_name.values()}
+            self.shared.share_breakers(b for b in backends.by_name.values() if id(b) not in kept)
 
     def _swap(self, state: GatewayState, old: Backends) -> None:
         """Serve ``state`` from the next request on; stop the backends it dropped once no older

@@ -36,7 +36,9 @@ from modelyard.serve.limits import (
 from modelyard.serve.resilience import BreakerState, CircuitBreaker
 
 if TYPE_CHECKING:
-    from modelyard.serve.backends import Backends
+    from collections.abc import Iterable
+
+    from modelyard.serve.backends import Backend, Backends
     from modelyard.serve.config import StateConfig
 
 log = logging.getLogger("modelyard.serve")
@@ -221,6 +223,12 @@ class RedisState:
         """A circuit breaker for ``backend`` whose state every replica sees."""
         return SharedBreaker(self, backend, failures, cooldown_s)
 
+    def share_breakers(self, backends: Iterable[Backend]) -> None:
+        """Give each of ``backends`` a circuit breaker kept in Redis (shared by replicas)."""
+        for backend in backends:
+            settings = backend.config.breaker
+            backend.breaker = self.breaker(backend.name, settings.failures, settings.cooldown_s)
+
     def close(self) -> None:
         """Close the connection pool."""
         self.client.close()
@@ -377,7 +385,5 @@ def open_shared(config: StateConfig, backends: Backends) -> RedisState | HubStat
     if config.redis_url is None:
         return HubState(config.hub) if config.hub is not None else None
     shared = RedisState(config.redis_url, config.prefix)
-    for backend in backends.by_name.values():
-        settings = backend.config.breaker
-        backend.breaker = shared.breaker(backend.name, settings.failures, settings.cooldown_s)
+    shared.share_breakers(backends.by_name.values())
     return shared
