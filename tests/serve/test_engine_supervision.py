@@ -1,4 +1,4 @@
-"""A local engine that dies is noticed, reported on /health and restarted with backoff."""
+"""A local engine that dies or hangs is noticed, reported on /health and restarted with backoff."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from modelyard.errors import BackendError
+from modelyard.serve.engine import LocalEngine
 from modelyard.serve.supervisor import EngineSupervisor
 from tests.serve.gateway_server import gateway_config, running_gateway
 
@@ -27,6 +28,7 @@ class CrashingEngine:
         self.tries: list[float] = []
         self.pid: int | None = 100
         self.port = 1
+        self.health_url: str | None = None  # not probed: these tests are about exits
 
     @property
     def running(self) -> bool:
@@ -37,6 +39,9 @@ class CrashingEngine:
 
     def log_tail(self, lines: int = 5) -> str:
         return "llama: out of memory"
+
+    def kill(self) -> None:
+        self.code = -9
 
     async def restart(self) -> str:
         self.tries.append(time.monotonic())
@@ -59,6 +64,7 @@ def test_restarts_back_off_exponentially_then_reset(caplog: pytest.LogCaptureFix
         await asyncio.sleep(0.02)
         health = supervisor.health()
         assert health["running"] is False and health["last_exit_code"] == -9
+        assert health["last_failure"] == "exited"
         assert health["next_restart_at"] is not None and health["restarts"] == 0
         while not events[-1].startswith("up"):
             await asyncio.sleep(0.01)
@@ -102,6 +108,157 @@ def test_failed_restarts_wait_1_2_4_times_the_first_delay_up_to_the_cap() -> Non
     assert all(e <= g < e + 0.1 for g, e in zip(gaps, expected, strict=True)), gaps
 
 
+class HangingEngine:
+    """A child with a real loopback /health: it answers ``status`` until told to hang, then
+    accepts and never replies; ``kill()`` ends it and ``restart()`` takes ``restart_s``."""
+
+    def __init__(self, status: int = 200, restart_s: float = 0.0) -> None:
+        self.status = status
+        self.restart_s = restart_s
+        self.hung = False
+        self.code: int | None = None
+        self.pid: int | None = 100
+        self.requests: list[bytes] = []
+        self.kills: list[float] = []
+        self.held: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def serve(self) -> None:
+        self.server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.requests.append(await reader.readuntil(b"\r\n\r\n"))
+        if self.hung:
+            self.held.append(writer)
+            return
+        writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\n\r\n".encode())
+        writer.close()
+
+    @property
+    def health_url(self) -> str:
+        port = self.server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return f"http://127.0.0.1:{port}/health"
+
+    @property
+    def running(self) -> bool:
+        return self.code is None
+
+    def exit_code(self) -> int | None:
+        return self.code
+
+    def log_tail(self, lines: int = 5) -> str:
+        return "srv  update_slots: all slots are idle"
+
+    def kill(self) -> None:
+        self.kills.append(time.monotonic())
+        self.code = -9
+
+    async def restart(self) -> str:
+        await asyncio.sleep(self.restart_s)  # still hung meanwhile: probes now would miss
+        self.hung, self.code, self.pid = False, None, 101
+        return "http://127.0.0.1:2/v1"
+
+    def close(self) -> None:
+        for writer in self.held:
+            writer.close()
+        self.server.close()  # type: ignore[union-attr]
+
+
+def probed(engine: HangingEngine, events: list[str], probe_failures: int) -> EngineSupervisor:
+    return EngineSupervisor(
+        "local", engine, lambda why: events.append(f"down: {why}"),
+        lambda url: events.append(f"up: {url}"), poll_s=0.01, first_delay_s=0.05,
+        probe_every_s=0.03, probe_timeout_s=0.05, probe_failures=probe_failures,
+    )  # fmt: skip
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never met"
+        await asyncio.sleep(0.005)
+
+
+def test_a_hung_engine_is_killed_after_3_missed_probes_and_restarted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> tuple[EngineSupervisor, HangingEngine, list[str], dict, float]:
+        engine, events = HangingEngine(restart_s=0.3), []
+        await engine.serve()
+        supervisor = probed(engine, events, probe_failures=3)
+        supervisor.start()
+        await asyncio.sleep(0.2)
+        assert len(engine.requests) >= 3 and not engine.kills  # probed, answered, left alone
+        engine.hung, hung_at = True, time.monotonic()
+        await until(lambda: events)
+        down = supervisor.health()
+        await until(lambda: len(events) == 2)
+        await asyncio.sleep(0.2)  # answering again: no second kill
+        await supervisor.stop()
+        engine.close()
+        return supervisor, engine, events, down, engine.kills[0] - hung_at
+
+    supervisor, engine, events, down, killed_after = asyncio.run(scenario())
+    # three 0.05 s timeouts with two 0.03 s gaps at least; well under a second
+    assert 0.2 <= killed_after < 0.8, killed_after
+    assert len(engine.kills) == 1  # no probe counted while the restart took 0.3 s
+    assert engine.requests[0].startswith(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert down["running"] is False and down["last_failure"] == "hung"
+    assert down["last_exit_code"] == -9 and down["next_restart_at"] is not None
+    assert events == [
+        "down: local engine did not answer /health 3 times and was killed; restarting"
+        " (see /health)",
+        "up: http://127.0.0.1:2/v1",
+    ]
+    health = supervisor.health()
+    assert health["running"] is True and health["restarts"] == 1 and health["pid"] == 101
+    assert "(pid 100) did not answer /health 3 times; killing it" in caplog.text
+    assert "all slots are idle" in caplog.text
+
+
+@pytest.mark.parametrize("status", [200, 503])
+def test_an_engine_that_answers_is_never_killed(status: int) -> None:
+    """Any answer counts, llama.cpp's 503 while loading too; one miss would kill here."""
+
+    async def scenario() -> tuple[EngineSupervisor, HangingEngine]:
+        engine = HangingEngine(status)
+        await engine.serve()
+        supervisor = probed(engine, [], probe_failures=1)
+        supervisor.start()
+        await asyncio.sleep(0.5)
+        await supervisor.stop()
+        engine.close()
+        return supervisor, engine
+
+    supervisor, engine = asyncio.run(scenario())
+    assert len(engine.requests) >= 8 and engine.kills == []
+    assert supervisor.restarts == 0 and supervisor.health()["last_failure"] is None
+
+
+@pytest.mark.slow
+def test_sigstop_of_the_real_engine_is_noticed_and_healed(smollm2_gguf: Path) -> None:
+    async def scenario() -> tuple[dict, int, bool]:
+        engine = LocalEngine(smollm2_gguf, ctx_size=512, threads=1, parallel=1)
+        await engine.start()
+        supervisor = EngineSupervisor(
+            "local", engine, lambda why: None, lambda url: None, poll_s=0.05,
+            first_delay_s=0.1, probe_every_s=0.3, probe_timeout_s=1.0, probe_failures=2,
+        )  # fmt: skip
+        supervisor.start()
+        stopped = engine.pid or 0
+        try:
+            os.kill(stopped, signal.SIGSTOP)
+            await until(lambda: supervisor.restarts == 1, timeout=60)
+            return supervisor.health(), stopped, await asyncio.to_thread(engine.healthy)
+        finally:
+            await supervisor.stop()
+            await engine.stop()
+
+    health, stopped, healthy = asyncio.run(scenario())
+    assert health["last_failure"] == "hung" and health["last_exit_code"] == -9
+    assert health["running"] is True and health["pid"] != stopped and healthy
+
+
 @pytest.mark.slow
 def test_kill_9_of_the_engine_is_reported_and_healed(
     smollm2_gguf: Path, monkeypatch: pytest.MonkeyPatch
@@ -116,6 +273,7 @@ def test_kill_9_of_the_engine_is_reported_and_healed(
         health = wait_health(gw.url, lambda h: h["status"] == "degraded", expect=503)
         down = health["backends"]["local"]
         assert down["available"] is False and down["engine"]["last_exit_code"] == -9
+        assert down["engine"]["last_failure"] == "exited"
         assert down["engine"]["next_restart_at"] is not None
         t0 = time.monotonic()
         refused = httpx.post(f"{gw.url}/v1/chat/completions", json=CHAT, timeout=10)

@@ -42,6 +42,8 @@ class EngineAt:
         self.url = url
         self.pid = None
         self.running = True
+        self.health_url = None
+        """None: the parent, not this worker, probes the engine."""
 
     async def start(self) -> str:
         """The engine's ``.../v1`` URL (it already runs)."""
@@ -51,6 +53,9 @@ class EngineAt:
 
     def exit_code(self) -> None:
         """None: the parent, not this worker, watches the process."""
+
+    def kill(self) -> None:
+        """Nothing: the parent kills a hung engine."""
 
     def log_tail(self, lines: int = 5) -> str:
         """Nothing: the log is the parent's."""

@@ -2,9 +2,10 @@
 
 The gateway starts one LocalEngine per ``local`` backend, sends it OpenAI requests at the URL
 ``start()`` returns, and calls ``stop()`` on shutdown; ``serve.supervisor`` watches ``exit_code()``
-and calls ``restart()`` when the child died. The engine runs in its own process so that token
-generation never blocks the gateway's event loop and a crash in llama.cpp takes down only the
-engine. The child also exits when the parent dies (its stdin closes).
+and probes ``health_url``, calls ``kill()`` when the child hung and ``restart()`` once it died.
+The engine runs in its own process so that token generation never blocks the gateway's event
+loop and a crash in llama.cpp takes down only the engine. The child also exits when the parent
+dies (its stdin closes).
 """
 
 from __future__ import annotations
@@ -151,11 +152,21 @@ class LocalEngine:
         or when no child was started. Costs one ``waitpid`` call, no I/O."""
         return self._process.poll() if self._process is not None else None
 
+    @property
+    def health_url(self) -> str | None:
+        """llama.cpp's ``GET /health`` URL while the engine serves (None before it loaded)."""
+        return self.url.removesuffix("/v1") + "/health" if self.url is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL the child (a hung or stopped one dies too); ``restart()`` reaps it."""
+        if self._process is not None:
+            self._process.kill()
+
     def healthy(self) -> bool:
         """Whether the process runs and its ``GET /health`` answers 200 (model loaded)."""
-        if self._process is None or self._process.poll() is not None or self.url is None:
+        health = self.health_url
+        if self._process is None or self._process.poll() is not None or health is None:
             return False
-        health = self.url.removesuffix("/v1") + "/health"
         try:
             with urllib.request.urlopen(health, timeout=2.0) as response:
                 return response.status == 200

@@ -1,8 +1,11 @@
-"""Keeps a local engine serving: notices its child died and restarts it with backoff.
+"""Keeps a local engine serving: notices its child died or hung and restarts it with backoff.
 
 A crash, an OOM kill or a ``kill -9`` of the llama.cpp child is seen within ``poll_s`` (one
-``waitpid`` call per poll, no I/O). The supervisor then logs the exit code and the log's last
-lines, tells its backend the engine is down (requests skip it: fallback along the chain or a
+``waitpid`` call per poll, no I/O). A child that lives but stops answering (deadlock, stuck GPU,
+SIGSTOP) is seen by a liveness probe: every ``probe_every_s`` an async ``GET /health`` with a
+``probe_timeout_s`` timeout; after ``probe_failures`` consecutive probes without an answer the
+child gets SIGKILL and is handled as a crash. The supervisor then logs the reason and the log's
+last lines, tells its backend the engine is down (requests skip it: fallback along the chain or a
 503 naming the reason), and restarts it after 1, 2, 4 ... ``max_delay_s`` seconds until the model
 loads again. An engine that stayed up ``stable_s`` seconds starts the next crash at 1 s again.
 """
@@ -15,7 +18,8 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from modelyard.errors import YardError
 
@@ -29,6 +33,12 @@ MAX_DELAY_S = 30.0
 """Longest wait between restarts."""
 STABLE_S = 60.0
 """An engine up this long counts as healthy again: the next crash waits ``FIRST_DELAY_S``."""
+PROBE_EVERY_S = 5.0
+"""How often the engine's ``GET /health`` is probed."""
+PROBE_TIMEOUT_S = 2.0
+"""How long a probe waits for the status line."""
+PROBE_FAILURES = 3
+"""Consecutive unanswered probes after which the engine counts as hung and is killed."""
 
 
 class Engine(Protocol):
@@ -39,7 +49,10 @@ class Engine(Protocol):
     @property
     def running(self) -> bool: ...
     def exit_code(self) -> int | None: ...
+    @property
+    def health_url(self) -> str | None: ...
     def log_tail(self, lines: int = 5) -> str: ...
+    def kill(self) -> None: ...
     async def restart(self) -> str: ...
 
 
@@ -55,6 +68,9 @@ class EngineSupervisor:
         first_delay_s: First wait before a restart.
         max_delay_s: Longest wait before a restart.
         stable_s: Uptime after which the wait starts again at ``first_delay_s``.
+        probe_every_s: Seconds between liveness probes of the engine's ``/health``.
+        probe_timeout_s: How long one probe waits for an answer.
+        probe_failures: Consecutive unanswered probes after which the engine is killed.
     """
 
     def __init__(
@@ -68,6 +84,9 @@ class EngineSupervisor:
         first_delay_s: float = FIRST_DELAY_S,
         max_delay_s: float = MAX_DELAY_S,
         stable_s: float = STABLE_S,
+        probe_every_s: float = PROBE_EVERY_S,
+        probe_timeout_s: float = PROBE_TIMEOUT_S,
+        probe_failures: int = PROBE_FAILURES,
     ) -> None:
         self.name = name
         self.engine = engine
@@ -77,19 +96,31 @@ class EngineSupervisor:
         self.first_delay_s = first_delay_s
         self.max_delay_s = max_delay_s
         self.stable_s = stable_s
+        self.probe_every_s = probe_every_s
+        self.probe_timeout_s = probe_timeout_s
+        self.probe_failures = probe_failures
         self.restarts = 0
         """Successful restarts since the gateway started the engine."""
         self.last_exit_code: int | None = None
         """The exit status of the last crash (negative: killed by that signal)."""
+        self.last_failure: Literal["exited", "hung"] | None = None
+        """Why the engine last went down: it exited, or it stopped answering and was killed."""
         self.next_restart_at: float | None = None
         """Unix time of the next restart attempt while the engine is down."""
         self._delay = first_delay_s
-        self._up_since = time.monotonic()
         self._task: asyncio.Task[None] | None = None
+        self._serving()
+
+    def _serving(self) -> None:
+        """Start counting uptime and probe misses afresh (the engine has just come up)."""
+        self._up_since = time.monotonic()
+        self._next_probe_at = self._up_since + self.probe_every_s
+        self._misses = 0
+        self._killed = False
 
     def start(self) -> None:
         """Start watching (call from the serving event loop)."""
-        self._up_since = time.monotonic()
+        self._serving()
         self._task = asyncio.get_running_loop().create_task(
             self._watch(), name=f"supervise engine {self.name}"
         )
@@ -103,13 +134,15 @@ class EngineSupervisor:
                 await task
 
     def health(self) -> dict[str, Any]:
-        """``running``, ``pid``, ``restarts``, ``last_exit_code`` and ``next_restart_at`` (UTC)."""
+        """``running``, ``pid``, ``restarts``, ``last_exit_code``, ``last_failure`` (``exited`` or
+        ``hung``) and ``next_restart_at`` (UTC)."""
         when = self.next_restart_at
         return {
             "running": self.engine.running,
             "pid": self.engine.pid,
             "restarts": self.restarts,
             "last_exit_code": self.last_exit_code,
+            "last_failure": self.last_failure,
             "next_restart_at": (
                 datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds")
                 if when is not None
@@ -123,23 +156,52 @@ class EngineSupervisor:
             code = self.engine.exit_code()
             if code is not None:
                 await self._recover(code)
-            elif time.monotonic() - self._up_since >= self.stable_s:
+                continue
+            if time.monotonic() - self._up_since >= self.stable_s:
                 self._delay = self.first_delay_s
+            await self._probe()
+
+    async def _probe(self) -> None:
+        """Probe ``/health`` when due; kill the engine after ``probe_failures`` misses in a row.
+
+        The probe runs only while the engine serves (never during a restart, when llama.cpp
+        answers 503 or nothing while loading), and any HTTP answer counts as alive.
+        """
+        url = self.engine.health_url
+        if self._killed or url is None or time.monotonic() < self._next_probe_at:
+            return
+        answered = await _answers(url, self.probe_timeout_s)
+        self._next_probe_at = time.monotonic() + self.probe_every_s
+        self._misses = 0 if answered else self._misses + 1
+        if self._misses >= self.probe_failures:
+            log.error(
+                "backend %s: local engine (pid %s) did not answer /health %d times; killing it",
+                self.name, self.engine.pid, self._misses,
+            )  # fmt: skip
+            self._killed = True
+            self.engine.kill()
+
+    def _failure(self, code: int) -> str:
+        """Why the engine went down, as the log and the 503s say it."""
+        if self.last_failure == "hung":
+            return f"did not answer /health {self.probe_failures} times and was killed"
+        return f"exited with code {code}"
 
     async def _recover(self, code: int) -> None:
         """Report the crash, then restart until the model loads again."""
         self.last_exit_code = code
-        tail = self.engine.log_tail()
+        self.last_failure = "hung" if self._killed else "exited"
+        why, tail = self._failure(code), self.engine.log_tail()
         log.error(
-            "backend %s: local engine (pid %s) exited with code %s; restarting in %gs%s",
-            self.name, self.engine.pid, code, self._delay,
+            "backend %s: local engine (pid %s) %s; restarting in %gs%s",
+            self.name, self.engine.pid, why, self._delay,
             "; last log lines:\n  " + tail.replace("\n", "\n  ") if tail else "",
         )  # fmt: skip
-        self.on_down(f"local engine exited with code {code}; restarting (see /health)")
+        self.on_down(f"local engine {why}; restarting (see /health)")
         url = await self._restart()
         self.next_restart_at = None
         self.restarts += 1
-        self._up_since = time.monotonic()
+        self._serving()
         log.warning("backend %s: local engine restarted at %s", self.name, url)
         self.on_up(url)
 
@@ -156,3 +218,25 @@ class EngineSupervisor:
                     "backend %s: local engine restart failed, next try in %gs: %s",
                     self.name, self._delay, exc,
                 )  # fmt: skip
+
+
+async def _answers(url: str, timeout: float) -> bool:
+    """Whether ``GET url`` gets an HTTP status line within ``timeout`` seconds (any status).
+
+    A plain socket exchange on the event loop: a hung engine costs this task ``timeout``
+    seconds and blocks nothing else.
+    """
+    parts = urlsplit(url)
+    request = (
+        f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            try:
+                writer.write(request.encode("latin-1"))
+                return (await reader.readline()).startswith(b"HTTP/")
+            finally:
+                writer.close()
+    except (OSError, TimeoutError):
+        return False
