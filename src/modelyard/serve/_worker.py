@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import orjson
@@ -69,11 +70,23 @@ class WorkerServer(uvicorn.Server):
     """uvicorn, telling the parent on stdout when it serves."""
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
         if self.started:
             sys.stdout.write("ready\n")
             sys.stdout.flush()
             os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe from now
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop accepting now, not at uvicorn's next 0.1 s tick: once the parent has answered a
+        reload, no new connection may reach a worker that serves the previous config."""
+        super().handle_exit(sig, frame)
+        if self.started:
+            self.loop.call_soon_threadsafe(self._stop_accepting)
+
+    def _stop_accepting(self) -> None:
+        for server in self.servers:
+            server.close()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Stop accepting, wait ``ACCEPT_GRACE_S``, then drain as uvicorn does.
@@ -83,8 +96,7 @@ class WorkerServer(uvicorn.Server):
         "server disconnected". The grace lets such requests arrive; the other workers accept
         every new connection meanwhile.
         """
-        for server in self.servers:
-            server.close()
+        self._stop_accepting()
         await asyncio.sleep(ACCEPT_GRACE_S)
         await super().shutdown(sockets)
 
