@@ -53,8 +53,9 @@ def running_gateway(config: GatewayConfig, home: Path | None = None) -> Iterator
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(config, home, catalog=shipped_catalog())
+    # proxy_headers as `yard serve` has it: uvicorn's default rewrites the client address
     uv = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
-                        log_level="warning", access_log=False)  # fmt: skip
+                        log_level="warning", access_log=False, proxy_headers=False)  # fmt: skip
     server = uvicorn.Server(uv)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -29,6 +29,7 @@ from modelyard.serve.ledger import Ledger
 from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.middleware import (
     BodyLimitMiddleware,
+    ClientAddress,
     ErrorMiddleware,
     FailedLoginMiddleware,
     LoginThrottle,
@@ -297,7 +298,8 @@ def create_app(
     core = Gateway(state, (home or yard_home()) if ledger else None, catalog, reload)
     limited = BodyLimitMiddleware(core, config.server.max_body_bytes)
     throttle = LoginThrottle(config.server.failed_logins_per_minute)
-    throttled = FailedLoginMiddleware(limited, lambda: core.shared, throttle)
+    address = ClientAddress(config.server.trusted_proxies)
+    throttled = FailedLoginMiddleware(limited, lambda: core.shared, throttle, address)
     return ErrorMiddleware(RequestIdMiddleware(throttled))
 
 

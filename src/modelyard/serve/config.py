@@ -7,10 +7,11 @@ names the file, the line and the field.
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 from modelyard.config import env
@@ -106,6 +107,19 @@ class BackendConfig(Strict):
         return [u.rstrip("/") for u in ([self.base_url] if self.base_url else []) + self.replicas]
 
 
+def _network(value: object) -> IPv4Network | IPv6Network:
+    """An IP address (a one-address network) or a CIDR network, from its text."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected an IP address or CIDR network as text, got {value!r}")
+    try:
+        return ip_network(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; write an address (10.0.0.7) or a network (10.0.0.0/8)") from None
+
+
+Network = Annotated[IPv4Network | IPv6Network, BeforeValidator(_network)]
+
+
 class ServerConfig(Strict):
     """Options of the gateway process itself."""
 
@@ -118,6 +132,9 @@ class ServerConfig(Strict):
     failed_logins_per_minute: int = Field(20, ge=0)
     """Invalid-key requests one client address may make per minute before it gets 429 for the
     rest of the minute (docs/gateway.md, *Ledger, keys, usage*); 0: no limit."""
+    trusted_proxies: list[Network] = Field(default_factory=list)
+    """Load balancers (addresses or CIDR networks) whose X-Forwarded-For names the client
+    address; empty: the TCP peer is the client (the header is never read)."""
     log_prompts: bool = False
     """Store request and response bodies in the ledger (off: only counts and timings)."""
     ledger_url: str | None = None

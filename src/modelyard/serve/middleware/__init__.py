@@ -1,12 +1,14 @@
 """Plain ASGI middleware; each passes scopes other than HTTP straight through."""
 
 from modelyard.serve.middleware.body_limit import BodyLimitMiddleware
+from modelyard.serve.middleware.client_address import ClientAddress
 from modelyard.serve.middleware.errors import ErrorMiddleware
 from modelyard.serve.middleware.failed_logins import FailedLoginMiddleware, LoginThrottle
 from modelyard.serve.middleware.request_id import RequestIdMiddleware
 
 __all__ = [
     "BodyLimitMiddleware",
+    "ClientAddress",
     "ErrorMiddleware",
     "FailedLoginMiddleware",
     "LoginThrottle",

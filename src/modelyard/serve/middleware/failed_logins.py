@@ -1,13 +1,13 @@
 """Slow down clients that keep sending invalid API keys: 429 per address, before any key check.
 
-Every 401 ``invalid_api_key`` counts one failure against the client's address (the TCP peer,
-``scope["client"]``). Once an address reaches ``server.failed_logins_per_minute`` failures
-(``FAILURES`` by default) within a ``WINDOW_S`` window, its
-requests to guarded paths are answered 429 without reaching the key check until the window
-ends, and one warning is logged (the address, never the key). With Redis (``state.redis_url``)
-the count is shared by every replica: a failure costs one Redis call, a request from an
-address this replica does not know as blocked costs none. Without Redis each process counts
-its own. Other addresses, and so their valid keys, are never affected.
+Every 401 ``invalid_api_key`` counts one failure against the client's address (the TCP peer, or
+behind a proxy in ``server.trusted_proxies`` the address it forwards: ``client_address.py``).
+Once an address reaches ``server.failed_logins_per_minute`` failures (``FAILURES`` by default)
+within a ``WINDOW_S`` window, its requests to guarded paths are answered 429 without reaching
+the key check until the window ends, and one warning is logged (the address, never the key).
+With Redis (``state.redis_url``) the count is shared by every replica: a failure costs one Redis
+call, a request from an address this replica does not know as blocked costs none. Without Redis
+each process counts its own. Other addresses, and so their valid keys, are never affected.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from modelyard.serve.config import ServerConfig
 from modelyard.serve.errors import GatewayError
+from modelyard.serve.middleware.client_address import ClientAddress
 from modelyard.serve.shared import RedisState
 from modelyard.serve.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,20 +93,26 @@ class FailedLoginMiddleware:
         app: The app that checks keys.
         shared: The gateway's shared state once started (Redis counts for every replica).
         throttle: The counts; a new ``LoginThrottle`` by default.
+        client_address: Who sent a request; by default the TCP peer.
     """
 
     def __init__(
-        self, app: ASGIApp, shared: Callable[[], object], throttle: LoginThrottle | None = None
+        self,
+        app: ASGIApp,
+        shared: Callable[[], object],
+        throttle: LoginThrottle | None = None,
+        client_address: ClientAddress | None = None,
     ) -> None:
         self.app = app
         self.shared = shared
         self.throttle = throttle or LoginThrottle()
+        self.client_address = client_address or ClientAddress()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         guarded = scope["type"] == "http" and scope["path"].startswith(GUARDED)
         if not guarded or not self.throttle.failures:
             return await self.app(scope, receive, send)
-        address = (scope.get("client") or ("unknown",))[0]
+        address = self.client_address(scope)
         left = self.throttle.retry_after(address)
         if left:
             raise _refusal(left)
