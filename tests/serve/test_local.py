@@ -24,6 +24,7 @@ def test_default_config_serves_smollm2(smollm2_gguf: Path, monkeypatch: pytest.M
             model="default", messages=[{"role": "user", "content": "Say hi"}], max_tokens=8
         )
         assert done.choices[0].message.content and done.usage.completion_tokens > 0
+        assert done.model == smollm2_gguf.name.removesuffix(".gguf")  # not the file's path
         pieces = list(chat(gw.url, "smollm2", "Count to three", max_tokens=12))
         assert len(pieces) > 1 and "".join(pieces).strip()
         health = httpx.get(gw.url + "/health").json()

@@ -80,7 +80,8 @@ class Backend:
             gguf,
             ctx_size=self.config.context_size,
             threads=self.config.threads,
-            alias=self.config.model,
+            # llama.cpp names a model by its file path otherwise: answers would carry the path
+            alias=self.config.model or gguf.name.removesuffix(".gguf"),
         )
 
     def _serve_at(self, url: str) -> None:
