@@ -19,7 +19,25 @@ from tests.serve.gateway_server import gateway_config, running_gateway
 CHAT = {"model": "smollm2", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 4}
 
 
-class CrashingEngine:
+class FakeEngine:
+    """What both fake engines share: an exit code the test sets, and a kill that sets it."""
+
+    code: int | None = None
+    kills: list[float]
+
+    @property
+    def running(self) -> bool:
+        return self.code is None
+
+    def exit_code(self) -> int | None:
+        return self.code
+
+    def kill(self) -> None:
+        self.kills.append(time.monotonic())
+        self.code = -9
+
+
+class CrashingEngine(FakeEngine):
     """Injects faults: the child 'exits' when told, and the next restarts fail ``fails`` times."""
 
     def __init__(self, fails: int) -> None:
@@ -29,19 +47,10 @@ class CrashingEngine:
         self.pid: int | None = 100
         self.port = 1
         self.health_url: str | None = None  # not probed: these tests are about exits
-
-    @property
-    def running(self) -> bool:
-        return self.code is None
-
-    def exit_code(self) -> int | None:
-        return self.code
+        self.kills: list[float] = []
 
     def log_tail(self, lines: int = 5) -> str:
         return "llama: out of memory"
-
-    def kill(self) -> None:
-        self.code = -9
 
     async def restart(self) -> str:
         self.tries.append(time.monotonic())
@@ -108,7 +117,7 @@ def test_failed_restarts_wait_1_2_4_times_the_first_delay_up_to_the_cap() -> Non
     assert all(e <= g < e + 0.1 for g, e in zip(gaps, expected, strict=True)), gaps
 
 
-class HangingEngine:
+class HangingEngine(FakeEngine):
     """A child with a real loopback /health: it answers ``status`` until told to hang, then
     accepts and never replies; ``kill()`` ends it and ``restart()`` takes ``restart_s``."""
 
@@ -139,19 +148,8 @@ class HangingEngine:
         port = self.server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return f"http://127.0.0.1:{port}/health"
 
-    @property
-    def running(self) -> bool:
-        return self.code is None
-
-    def exit_code(self) -> int | None:
-        return self.code
-
     def log_tail(self, lines: int = 5) -> str:
         return "srv  update_slots: all slots are idle"
-
-    def kill(self) -> None:
-        self.kills.append(time.monotonic())
-        self.code = -9
 
     async def restart(self) -> str:
         await asyncio.sleep(self.restart_s)  # still hung meanwhile: probes now would miss
