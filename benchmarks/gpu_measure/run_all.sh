@@ -14,4 +14,4 @@ export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
 OUT=${OUT:-benchmarks/gpu_measure/results}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/run.log"
-python3 benchmarks/gpu_measure/run_all.py "$OUT" 2>&1 | tee -a "$OUT/run.log"
+python3 benchmarks/gpu_measure/run_all.py "$OUT" "$@" 2>&1 | tee -a "$OUT/run.log"

@@ -27,6 +27,9 @@ def measure_command(
         str | None, Opt("--device", help="cuda or cpu (default: cuda if seen)")
     ] = None,
     repeats: Annotated[int | None, Opt("--repeats", help="Timed decode steps per point")] = None,
+    compile_: Annotated[
+        bool, Opt("--compile/--no-compile", help="CUDA: torch.compile the decode step's blocks")
+    ] = True,
     out: Annotated[Path | None, Opt("-o", "--out", help="Calibration file to write")] = None,
     json_: Annotated[bool, Opt("--json", help="Output as JSON")] = False,
 ) -> None:
@@ -39,7 +42,7 @@ def measure_command(
       yard measure qwen3-0.6b --device cpu --batch 1 --context 256 --json
     """
     catalog = load()
-    grid = parse_grid(batch, context, repeats)
+    grid = parse_grid(batch, context, repeats, compile_)
     chosen = find_model(catalog, model)
     cal, path = measure(chosen, catalog, grid, dtype, device, layers, out, err_console)
     if json_:

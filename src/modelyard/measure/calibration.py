@@ -94,6 +94,8 @@ class Calibration(_Doc):
     """When the run finished (UTC)."""
     expert_kernel: str | None = None
     """How routed experts ran: grouped_mm (reads touched experts only) or gather_bmm."""
+    decode_compiled: bool = False
+    """Decode steps ran through torch.compile'd blocks (element-wise kernels fused)."""
     params: int
     """Parameters of the built module."""
     weights_gib: float

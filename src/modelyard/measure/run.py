@@ -8,6 +8,7 @@ calibration file behind.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import platform
 import shutil
 import subprocess
@@ -50,9 +51,13 @@ class Grid:
     """Timed decode steps (CUDA-graph replays on CUDA) per point."""
     prefill_repeats: int = 3
     """Timed prefill passes per context (the median is kept)."""
+    compile: bool = True
+    """On CUDA, compile each block's decode step (torch.compile) before capturing the graph."""
 
 
-def parse_grid(batches: str, contexts: str, repeats: int | None = None) -> Grid:
+def parse_grid(
+    batches: str, contexts: str, repeats: int | None = None, compile_: bool = True
+) -> Grid:
     """'1,8,32' and '1k,8k' -> Grid; ``repeats`` overrides the decode repeats."""
     try:
         sizes = tuple(int(b) for b in batches.split(","))
@@ -64,8 +69,8 @@ def parse_grid(batches: str, contexts: str, repeats: int | None = None) -> Grid:
         raise MeasureError(f"--batch {batches!r}: batch sizes must be at least 1")
     tokens = tuple(parse_tokens(c) for c in contexts.split(","))
     if repeats is None:
-        return Grid(sizes, tokens)
-    return Grid(sizes, tokens, decode_repeats=repeats)
+        return Grid(sizes, tokens, compile=compile_)
+    return Grid(sizes, tokens, decode_repeats=repeats, compile=compile_)
 
 
 def _torch() -> ModuleType:
@@ -121,19 +126,24 @@ def _device_facts(torch_: ModuleType, device: str, catalog: Catalog) -> dict[str
     }
 
 
+def _release(torch_: ModuleType, device: str) -> None:
+    """Free what earlier points or models left: graphs and tracebacks sit in reference cycles."""
+    if device == "cuda":
+        gc.collect()
+        torch_.cuda.empty_cache()
+
+
 @contextmanager
 def _point(torch_: ModuleType, device: str) -> Iterator[dict[str, str]]:
     """Run one grid point; an out-of-memory error becomes the point's ``error``."""
     failure: dict[str, str] = {}
+    _release(torch_, device)
     try:
         yield failure
     except torch_.OutOfMemoryError as exc:
         failure["error"] = f"out of memory: {str(exc).splitlines()[0]}"
     except RuntimeError as exc:
         failure["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-    finally:
-        if device == "cuda":
-            torch_.cuda.empty_cache()
 
 
 def _decode_point(model: Decoder, batch: int, context: int, device: str, grid: Grid) -> DecodePoint:
@@ -175,8 +185,9 @@ def _prefill_point(model: Decoder, tokens: int, device: str, grid: Grid) -> Pref
 
 def _timing_basis(device: str, grid: Grid) -> str:
     if device == "cuda":
+        compiled = "blocks compiled by torch.compile, " if grid.compile else ""
         return (
-            f"decode: CUDA graph of one step over a static KV cache, mean of "
+            f"decode: {compiled}CUDA graph of one step over a static KV cache, mean of "
             f"{grid.decode_repeats} replays (CUDA events); prefill: eager, batch 1, median of "
             f"{grid.prefill_repeats}"
         )
@@ -220,11 +231,13 @@ def measure(
     where = _device(torch_, device)
     arch = measured_architecture(model.architecture, layers)
     torch_dtype = _dtype(torch_, dtype)
-    if where == "cuda":
-        torch_.cuda.empty_cache()
+    _release(torch_, where)
     before = torch_.cuda.memory_allocated() if where == "cuda" else 0
     built = build_model(arch, where, torch_dtype)
     weights = resident_bytes(built, where) - before
+    compiled = where == "cuda" and grid.compile
+    if compiled:
+        built.compile_decode()
     decode, prefill = _run_grid(built, grid, where, console or Console(stderr=True))
     cal = Calibration(
         model_id=model.id,
@@ -236,6 +249,7 @@ def measure(
         torch_version=torch_.__version__,
         date=dt.datetime.now(dt.UTC).replace(microsecond=0),
         expert_kernel=built.expert_kernel if arch.moe else None,
+        decode_compiled=compiled,
         params=parameter_count(built),
         weights_gib=weights / GIB,
         memory_basis=_memory_basis(where),

@@ -47,7 +47,7 @@ def peak_bytes(model: Decoder, cache: StaticKVCache | None, device: str) -> int:
     return parameter_bytes(model) + (cache.nbytes if cache is not None else 0)
 
 
-def _graphed(step: Callable[[], torch.Tensor]) -> Callable[[], None]:
+def graphed(step: Callable[[], torch.Tensor]) -> Callable[[], None]:
     """Capture ``step`` in a CUDA graph (after warm-up on a side stream); return its replay."""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
@@ -61,7 +61,7 @@ def _graphed(step: Callable[[], torch.Tensor]) -> Callable[[], None]:
     return graph.replay
 
 
-def _cuda_ms(run: Callable[[], object], repeats: int) -> float:
+def cuda_ms(run: Callable[[], object], repeats: int) -> float:
     run()
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     start.record()
@@ -72,7 +72,7 @@ def _cuda_ms(run: Callable[[], object], repeats: int) -> float:
     return start.elapsed_time(end) / repeats
 
 
-def _wall_ms(run: Callable[[], object], repeats: int) -> float:
+def wall_ms(run: Callable[[], object], repeats: int) -> float:
     run()
     start = time.perf_counter()
     for _ in range(repeats):
@@ -97,13 +97,14 @@ def decode_step_ms(
 
     with torch.no_grad():
         if device != "cuda":
-            return _wall_ms(step, repeats), False
+            return wall_ms(step, repeats), False
+        step()  # a compiled step compiles here, outside the capture's side stream
         try:
-            replay = _graphed(step)
+            replay = graphed(step)
         except RuntimeError:
             # some kernels refuse capture; eager timing is still a (pessimistic) figure
-            return _cuda_ms(step, repeats), False
-        return _cuda_ms(replay, repeats), True
+            return cuda_ms(step, repeats), False
+        return cuda_ms(replay, repeats), True
 
 
 def prefill_ms(model: Decoder, cache: StaticKVCache, device: str, repeats: int) -> float:
