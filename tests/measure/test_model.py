@@ -98,3 +98,15 @@ def test_compiled_decode_step_equals_the_eager_one(kind: str) -> None:
     # blocks share compiled code: one graph per kind of block, not one per layer
     kinds = {(type(b.mlp), w.window) for b, w in zip(model.blocks, cache.layers, strict=True)}
     assert 1 <= len(graphs) <= len(kinds) < len(model.blocks)
+
+
+@pytest.mark.parametrize(("tokens", "visible"), [(1024, 700), (768, 768), (100, 37)])
+def test_split_decode_attention_equals_sdpa(tokens: int, visible: int) -> None:
+    from modelyard.measure.attention import decode_attend
+
+    q, k = torch.randn(2, 3, 4, 16), torch.randn(2, 3, tokens, 16)
+    v = torch.randn(2, 3, tokens, 8)
+    mask = torch.arange(tokens) < visible
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    expected = sdpa(q, k, v, attn_mask=mask.view(1, 1, 1, -1))
+    torch.testing.assert_close(decode_attend(q, k, v, mask), expected, rtol=1e-4, atol=1e-4)

@@ -58,6 +58,34 @@ def _attend(
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, scale=scale)
 
 
+SPLIT_TOKENS = 256
+
+
+def decode_attend(
+    q: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    scale: float | None = None,
+) -> torch.Tensor:
+    """Attention of a few query rows per KV head over a whole cache, split along the cache.
+
+    Flash-decoding's point: a decode query is short and the cache long, so one kernel block
+    per (sequence, KV head) leaves most SMs idle at small batches. Cutting the cache into
+    chunks of SPLIT_TOKENS and summing the chunks' partial outputs keeps every SM reading.
+    q (B, H, R, D); keys (B, H, T, D); values (B, H, T, Dv); mask (T,) of visible slots.
+    """
+    batch, heads, rows, _ = q.shape
+    tokens = keys.shape[2]
+    scale = q.shape[-1] ** -0.5 if scale is None else scale
+    scores = torch.matmul(q, keys.transpose(-1, -2)).float() * scale
+    probs = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).to(q.dtype)
+    chunk = SPLIT_TOKENS if tokens % SPLIT_TOKENS == 0 else tokens
+    parts = probs.view(batch, heads, rows, tokens // chunk, chunk).transpose(2, 3)
+    out = torch.matmul(parts, values.view(batch, heads, tokens // chunk, chunk, -1))
+    return out.sum(dim=2, dtype=torch.float32).to(q.dtype)
+
+
 def _norm_weight(dim: int, device: str, dtype: torch.dtype) -> nn.Parameter:
     return nn.Parameter(torch.ones(dim, device=device, dtype=dtype))
 
@@ -76,6 +104,7 @@ class GroupedQueryAttention(nn.Module):
         kw = {"device": device, "dtype": dtype}
         self.qkv = nn.Linear(arch.hidden_size, width, bias=arch.attention_bias, **kw)
         self.o = nn.Linear(self.heads * self.dim, arch.hidden_size, bias=False, **kw)
+        self.split_kv = True
         self.q_norm = _norm_weight(self.dim, device, dtype) if arch.qk_norm else None
         self.k_norm = _norm_weight(self.dim, device, dtype) if arch.qk_norm else None
 
@@ -109,8 +138,10 @@ class GroupedQueryAttention(nn.Module):
         cache.write(pos, k, v)
         assert cache.values is not None
         q = q.reshape(batch, self.kv_heads, self.heads // self.kv_heads, self.dim)
-        mask = cache.visible(pos).view(1, 1, 1, -1)
-        out = _attend(q, cache.keys, cache.values, mask)
+        if self.split_kv:
+            out = decode_attend(q, cache.keys, cache.values, cache.visible(pos))
+        else:
+            out = _attend(q, cache.keys, cache.values, cache.visible(pos).view(1, 1, 1, -1))
         return self.o(out.reshape(batch, 1, -1))
 
 
@@ -133,6 +164,7 @@ class LatentAttention(nn.Module):
             m.qk_rope_head_dim,
         )
         self.nope, self.v_dim = m.qk_nope_head_dim, m.v_head_dim
+        self.split_kv = True
         self.scale = 1 / math.sqrt(self.nope + self.rope_dim)
         h, kw = arch.hidden_size, {"device": device, "dtype": dtype, "bias": False}
         q_width = self.heads * (self.nope + self.rope_dim)
@@ -184,9 +216,13 @@ class LatentAttention(nn.Module):
         w_uk, w_uv = up.split([self.nope, self.v_dim], dim=1)
         q_latent = torch.einsum("bhtn,hnc->bhtc", q_nope, w_uk)
         q = torch.cat((q_latent, q_rope), dim=-1).view(batch, 1, self.heads, -1)
-        mask = cache.visible(pos).view(1, 1, 1, -1)
         values = cache.keys[..., : self.rank]
-        out = _attend(q, cache.keys, values, mask, self.scale).squeeze(1)
+        if self.split_kv:
+            out = decode_attend(q, cache.keys, values, cache.visible(pos), self.scale)
+        else:
+            mask = cache.visible(pos).view(1, 1, 1, -1)
+            out = _attend(q, cache.keys, values, mask, self.scale)
+        out = out.squeeze(1)
         out = torch.einsum("bhc,hvc->bhv", out, w_uv)
         return self.o(out.reshape(batch, 1, -1))
 
