@@ -46,6 +46,8 @@ class DecodePoint(_Doc):
     """Peak memory while the point ran (CUDA: max_memory_allocated; CPU: weights + cache)."""
     cuda_graph: bool = False
     """The step was captured in a CUDA graph and timed over replays."""
+    split_attention: bool | None = None
+    """Attention split the cache in chunks (flash-decoding) rather than one SDPA call."""
     error: str | None = None
     """Why the point has no figures (out of memory, skipped, capture failure)."""
 

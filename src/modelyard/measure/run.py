@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 import platform
 import shutil
 import subprocess
@@ -146,6 +147,12 @@ def _point(torch_: ModuleType, device: str) -> Iterator[dict[str, str]]:
         failure["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
+def _parallel_units(torch_: ModuleType, device: str) -> int:
+    if device == "cuda":
+        return torch_.cuda.get_device_properties().multi_processor_count
+    return os.cpu_count() or 1
+
+
 def _decode_point(model: Decoder, batch: int, context: int, device: str, grid: Grid) -> DecodePoint:
     from modelyard.measure.kvcache import allocate_cache
     from modelyard.measure.timing import GIB, decode_step_ms, peak_bytes, reset_peak
@@ -154,6 +161,7 @@ def _decode_point(model: Decoder, batch: int, context: int, device: str, grid: G
     dtype = model.norm.dtype
     with _point(torch_, device) as failure:
         reset_peak(device)
+        split = model.split_decode_attention(batch, _parallel_units(torch_, device))
         cache = allocate_cache(model.arch, batch, context, dtype, device)
         ms, graphed = decode_step_ms(model, cache, device, grid.decode_repeats)
         return DecodePoint(
@@ -165,6 +173,7 @@ def _decode_point(model: Decoder, batch: int, context: int, device: str, grid: G
             kv_cache_gib=cache.nbytes / GIB,
             peak_gib=peak_bytes(model, cache, device) / GIB,
             cuda_graph=graphed,
+            split_attention=split,
         )
     return DecodePoint(batch=batch, context=context, error=failure.get("error"))
 
@@ -186,6 +195,7 @@ def _prefill_point(model: Decoder, tokens: int, device: str, grid: Grid) -> Pref
 def _timing_basis(device: str, grid: Grid) -> str:
     if device == "cuda":
         compiled = "blocks compiled by torch.compile, " if grid.compile else ""
+        compiled += "cache split in chunks when batch × KV heads < SMs, "
         return (
             f"decode: {compiled}CUDA graph of one step over a static KV cache, mean of "
             f"{grid.decode_repeats} replays (CUDA events); prefill: eager, batch 1, median of "
