@@ -195,7 +195,7 @@ def _prefill_point(model: Decoder, tokens: int, device: str, grid: Grid) -> Pref
 def _timing_basis(device: str, grid: Grid) -> str:
     if device == "cuda":
         compiled = "blocks compiled by torch.compile, " if grid.compile else ""
-        compiled += "cache split in chunks when batch × KV heads < SMs, "
+        compiled += "cache split in chunks when batch × KV heads ≤ SMs / 2, "
         return (
             f"decode: {compiled}CUDA graph of one step over a static KV cache, mean of "
             f"{grid.decode_repeats} replays (CUDA events); prefill: eager, batch 1, median of "
