@@ -1,7 +1,8 @@
-"""Write docs/PERFORMANCE.md's "GPU measurements" section from the calibrations in results/.
+"""Write docs/PERFORMANCE.md's "GPU measurements" section from the shipped calibrations.
 
-Usage (dev machine, after run_all.sh's files were copied into benchmarks/gpu_measure/results/):
-    .venv/bin/python benchmarks/gpu_measure/report.py
+Usage (dev machine, after run_all.sh's JSON files were copied into
+src/modelyard/plan/data/calibrations/, where `yard plan` reads them):
+    .venv/bin/python benchmarks/gpu_measure/report.py [DIR]
 
 Per model: measured vs planned (modelyard) vs llmfit for weights + one 8k sequence's KV, and
 decode tok/s per sequence over the grid. With no calibration files the section says the run is
@@ -19,6 +20,7 @@ from types import ModuleType
 from modelyard.catalog import cached_catalog, find_gpu
 from modelyard.measure import Calibration, load_calibrations, measured_architecture
 from modelyard.plan import GIB, compare, get_engine, kv_bytes_per_sequence
+from modelyard.plan.measured import SHIPPED
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -27,8 +29,9 @@ HEADING = "## GPU measurements"
 CONTEXT = 8192
 COMMANDS = """Commands: on a GPU session, `bash benchmarks/gpu_measure/run_all.sh` through the
 device tool (carry `.whl`, made by `benchmarks/gpu_measure/wheels.sh`); copy the JSON files it
-leaves in `$OUT` into `benchmarks/gpu_measure/results/`; then `.venv/bin/python
-benchmarks/gpu_measure/report.py` rewrites this section. Method: docs/measure.md."""
+leaves in `$OUT` into `src/modelyard/plan/data/calibrations/` (shipped: `yard plan` reads them);
+then `.venv/bin/python benchmarks/gpu_measure/report.py` rewrites this section. Method:
+docs/measure.md."""
 
 
 @cache
@@ -142,5 +145,5 @@ def write(text: str) -> None:
 
 
 if __name__ == "__main__":
-    results = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results"
+    results = Path(sys.argv[1]) if len(sys.argv) > 1 else SHIPPED
     write(section(load_calibrations(results)))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command for a GPU session (device tool: `bash benchmarks/gpu_measure/run_all.sh`, carry .whl):
 # measures every model in run_all.py and leaves one calibration JSON per model, plus run.log, in $OUT.
-# Then, on the dev machine: copy those files into benchmarks/gpu_measure/results/ and run report.py.
+# Then, on the dev machine: copy those files into src/modelyard/plan/data/calibrations/ and run
+# report.py.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if compgen -G ".whl/*.whl" >/dev/null; then
@@ -11,7 +12,7 @@ if compgen -G ".whl/*.whl" >/dev/null; then
   export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
-OUT=${OUT:-benchmarks/gpu_measure/results}
+OUT=${OUT:-/tmp/gpu_measure}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/run.log"
 python3 benchmarks/gpu_measure/run_all.py "$OUT" "$@" 2>&1 | tee -a "$OUT/run.log"

@@ -9,14 +9,15 @@ bytes read / (bandwidth × measured step): the figure engines.yaml's eta_bw esti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from modelyard.catalog.schema import GPU, Model
 from modelyard.errors import PlanError
 from modelyard.measure.calibration import Calibration, load_calibrations, measured_architecture
 from modelyard.plan.cluster import Cluster
-from modelyard.plan.engines import Engine
-from modelyard.plan.formats import weight_format
-from modelyard.plan.memory import GIB, Deployment, weight_bytes
+from modelyard.plan.engines import Engine, Factor
+from modelyard.plan.formats import WeightFormat, weight_format
+from modelyard.plan.memory import GIB, Deployment, MeasuredEta, weight_bytes
 from modelyard.plan.speed import decode
 
 
@@ -49,6 +50,11 @@ class MeasuredCheck:
     weights_estimated_gib: float
     """The planner's weights for the layers that were built, extra_params excluded."""
     decode: list[MeasuredDecode] = field(default_factory=list)
+
+    @property
+    def full_model(self) -> bool:
+        """Every layer was built, so the figures stand for the model itself."""
+        return self.layers == self.model_layers
 
 
 def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> MeasuredCheck:
@@ -87,10 +93,43 @@ def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> Measure
     )
 
 
+SHIPPED = Path(__file__).parent / "data" / "calibrations"
+"""Calibrations measured for this repository (docs/PERFORMANCE.md, "GPU measurements")."""
+
+
+def calibrations() -> list[Calibration]:
+    """The shipped calibrations, each replaced by the user's own of the same model, GPU, dtype
+    and layer count (YARD_HOME/calibration, where `yard measure` writes)."""
+    found = {}
+    for cal in [*load_calibrations(SHIPPED), *load_calibrations()]:
+        found[cal.model_id, cal.gpu_id, cal.dtype, cal.layers] = cal
+    return list(found.values())
+
+
 def measured_checks(model: Model, gpu: GPU, engine: Engine) -> list[MeasuredCheck]:
     """A check per calibration of ``model`` on ``gpu`` in a dtype the planner knows."""
     return [
         compare(model, cal, gpu, engine)
-        for cal in load_calibrations()
+        for cal in calibrations()
         if cal.model_id == model.id and cal.gpu_id == gpu.id and cal.dtype in ("bf16", "fp16")
     ]
+
+
+def measured_eta_bw(
+    checks: list[MeasuredCheck], fmt: WeightFormat, engine: Engine
+) -> tuple[MeasuredEta, ...]:
+    """The eta_bw each decode point of a full-model calibration in ``fmt`` achieved."""
+    return tuple(
+        MeasuredEta(
+            point.batch,
+            point.context,
+            Factor(
+                value=round(point.achieved_eta_bw, 3),
+                source=f"achieved by `yard measure` at batch {point.batch}, {point.context:,} "
+                f"tokens; {check.source}; {engine.name} default {engine.eta_bw.value}",
+            ),
+        )
+        for check in checks
+        if check.full_model and weight_format(check.dtype) == fmt
+        for point in check.decode
+    )

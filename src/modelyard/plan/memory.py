@@ -13,7 +13,7 @@ from modelyard.catalog.params import count_params
 from modelyard.catalog.schema import Architecture, Model
 from modelyard.errors import PlanError
 from modelyard.plan.cluster import Cluster
-from modelyard.plan.engines import Engine
+from modelyard.plan.engines import Engine, Factor
 from modelyard.plan.formats import WeightFormat, kv_bytes
 
 GIB = float(2**30)
@@ -206,6 +206,15 @@ class MemoryPlan:
 
 
 @dataclass(frozen=True)
+class MeasuredEta:
+    """The share of peak bandwidth one measured decode point achieved."""
+
+    batch: int
+    context: int
+    eta_bw: Factor
+
+
+@dataclass(frozen=True)
 class Deployment:
     """How a model is served: engine, formats, context, batch and parallelism."""
 
@@ -221,6 +230,19 @@ class Deployment:
     """Weights left in system RAM (llama.cpp partial offload)."""
     host_bandwidth_gbps: float | None = None
     """System RAM bandwidth, for the offloaded layers."""
+    measured_eta_bw: tuple[MeasuredEta, ...] = ()
+    """eta_bw measured for this model on this GPU (`yard measure`); decode uses the nearest."""
+
+    def eta_bw(self, batch: int, context: int) -> Factor:
+        """The measured eta_bw nearest to ``batch`` × ``context`` (log scale), else the
+        engine's."""
+        if not self.measured_eta_bw:
+            return self.engine.eta_bw
+
+        def distance(point: MeasuredEta) -> float:
+            return abs(math.log2(point.batch / batch)) + abs(math.log2(point.context / context))
+
+        return min(self.measured_eta_bw, key=distance).eta_bw
 
     def tensor_parallel(self, cluster: Cluster) -> int:
         if cluster.count % self.pipeline_parallel:

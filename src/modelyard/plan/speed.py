@@ -130,7 +130,8 @@ def decode(
     w_read, touched = _weights_read(model, weight_bytes(model, dep.fmt, engine), batch)
     w_read -= dep.offload_gib * GIB
     kv = batch * kv_bytes_per_sequence(arch, context, dep.kv_dtype, 1, tp) * tp
-    bw = cluster.gpu.bandwidth_gbps * 1e9 * engine.eta_bw.value * tp
+    eta = dep.eta_bw(batch, context)
+    bw = cluster.gpu.bandwidth_gbps * 1e9 * eta.value * tp
     memory_ms = (w_read + kv) / bw * 1e3 + _offload_ms(dep)
     flops = batch * (2.0 * _active_params(model) + _attention_flops(arch, context))
     tflops = peak_tflops(cluster, dep)
@@ -140,7 +141,7 @@ def decode(
     basis = [
         f"bytes/step: weights {w_read / 1e9:.2f} GB + KV {kv / 1e9:.2f} GB "
         f"over {cluster.gpu.bandwidth_gbps:g} GB/s × {tp} GPU(s) × eta_bw "
-        f"{engine.eta_bw.value} ({engine.eta_bw.source})",
+        f"{eta.value} ({eta.source})",
         f"FLOPs/step: {flops / 1e12:.2f} TFLOP over {tflops or 0:g} TFLOPS × {tp} × eta "
         f"{engine.eta_compute.value} ({engine.eta_compute.source})",
         f"step overhead {overhead} ms ({engine.step_overhead_ms.source})",

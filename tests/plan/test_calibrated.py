@@ -1,0 +1,59 @@
+"""`yard plan` takes its decode eta_bw from `yard measure` runs of the same model and GPU."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelyard.catalog import cached_catalog, find_gpu, find_model
+from modelyard.measure import load_calibration, save_calibration
+from modelyard.plan import Cluster, Deployment, get_engine, plan_model
+from modelyard.plan.formats import weight_format
+from modelyard.plan.measured import SHIPPED, calibrations
+
+LLAMA = "llama-3.1-8b-instruct"
+
+
+def _plan(gpu: str, context: int = 8192, batch: int = 1):  # type: ignore[no-untyped-def]
+    catalog = cached_catalog()
+    dep = Deployment(get_engine("vllm"), weight_format("bf16"), context=context, batch=batch)
+    model = find_model(catalog, LLAMA)
+    return plan_model(model, Cluster(find_gpu(catalog, gpu)), dep, catalog)
+
+
+def _shipped_point(batch: int, context: int) -> float:
+    cal = load_calibration(SHIPPED / f"{LLAMA}--h100-sxm--bf16.json")
+    return next(p.step_ms for p in cal.decode if (p.batch, p.context) == (batch, context))
+
+
+def test_h100_plan_uses_the_eta_measured_at_the_nearest_point() -> None:
+    plan = _plan("h100-sxm", context=8192)
+    single = plan.decode_single
+    assert "achieved by `yard measure` at batch 1, 8,192 tokens" in single.basis[0]
+    # the measured step was the bytes at the achieved eta; the plan adds the engine overhead
+    kernel_ms = single.step_ms - single.overhead_ms
+    assert kernel_ms == pytest.approx(_shipped_point(1, 8192), rel=0.01)
+
+
+def test_nearest_point_on_a_log_scale() -> None:
+    # 24k tokens is nearer 32k than 8k on a log scale
+    plan = _plan("h100-sxm", context=24576)
+    assert "at batch 1, 32,768 tokens" in plan.decode_single.basis[0]
+
+
+def test_other_gpus_keep_the_engine_factor() -> None:
+    plan = _plan("a100-80g-sxm")
+    assert "yard measure" not in plan.decode_single.basis[0]
+    assert f"eta_bw {get_engine('vllm').eta_bw.value} (" in plan.decode_single.basis[0]
+
+
+def test_the_users_calibration_replaces_the_shipped_one() -> None:
+    cal = load_calibration(SHIPPED / f"{LLAMA}--h100-sxm--bf16.json")
+    slower = [
+        p.model_copy(update={"step_ms": p.step_ms * 2}) if p.step_ms else p for p in cal.decode
+    ]
+    save_calibration(cal.model_copy(update={"decode": slower}))  # into the test's YARD_HOME
+    assert sum(c.model_id == LLAMA for c in calibrations()) == 1
+    kernel_ms = _plan("h100-sxm").decode_single
+    assert kernel_ms.step_ms - kernel_ms.overhead_ms == pytest.approx(
+        2 * _shipped_point(1, 8192), rel=0.01
+    )
