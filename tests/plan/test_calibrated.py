@@ -6,9 +6,10 @@ import pytest
 
 from modelyard.catalog import cached_catalog, find_gpu, find_model
 from modelyard.measure import load_calibration, save_calibration
-from modelyard.plan import Cluster, Deployment, get_engine, plan_model
+from modelyard.plan import Cluster, Deployment, get_engine, plan_model, recommend, workload
 from modelyard.plan.formats import weight_format
 from modelyard.plan.measured import SHIPPED, calibrations
+from modelyard.policy import Policy
 
 LLAMA = "llama-3.1-8b-instruct"
 
@@ -57,3 +58,16 @@ def test_the_users_calibration_replaces_the_shipped_one() -> None:
     assert kernel_ms.step_ms - kernel_ms.overhead_ms == pytest.approx(
         2 * _shipped_point(1, 8192), rel=0.01
     )
+
+
+def test_the_ranking_uses_the_same_measured_speed_as_the_breakdown() -> None:
+    catalog = cached_catalog()
+    load = workload("chat", 20e6)
+    context = load.prompt_tokens + load.output_tokens
+    dep = Deployment(get_engine("vllm"), weight_format("bf16"), context=context)
+    cluster = Cluster(find_gpu(catalog, "h100-sxm"))
+    ranking = recommend(catalog, cluster, dep, load, Policy())
+    row = next(r for r in ranking.ranked if r.model_id == LLAMA)
+    breakdown = plan_model(find_model(catalog, LLAMA), cluster, dep, catalog)
+    assert "yard measure" in breakdown.decode_single.basis[0]
+    assert row.tok_s_single == pytest.approx(breakdown.decode_single.tok_s_per_sequence)

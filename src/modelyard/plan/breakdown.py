@@ -11,7 +11,7 @@ from modelyard.plan.cluster import Cluster
 from modelyard.plan.cost import CostEstimate, Workload, estimate_cost
 from modelyard.plan.fit import NODE_GPUS, auto_quant, does_not_fit, nodes_needed
 from modelyard.plan.formats import FORMATS
-from modelyard.plan.measured import MeasuredCheck, measured_checks, measured_eta_bw
+from modelyard.plan.measured import MeasuredCheck, measured_checks, with_measured_speed
 from modelyard.plan.memory import Deployment, MemoryPlan, plan_memory
 from modelyard.plan.recipes import Recipe, multinode, recipes
 from modelyard.plan.speed import DecodeEstimate, PrefillEstimate, decode, peak_tflops, prefill
@@ -95,8 +95,7 @@ def _single(
     notes: list[str] | None = None,
 ) -> ModelPlan:
     checks = measured_checks(model, cluster.gpu, dep.engine)
-    if dep.tensor_parallel(cluster) == 1 and not dep.offload_gib:
-        dep = replace(dep, measured_eta_bw=measured_eta_bw(checks, dep.fmt, dep.engine))
+    dep = with_measured_speed(dep, model, cluster, checks)
     cost = None
     if load is not None and peak_tflops(cluster, dep):
         cost = estimate_cost(model, cluster, dep, mem, load, catalog, **cost_options)  # type: ignore[arg-type]

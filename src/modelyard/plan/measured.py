@@ -8,7 +8,7 @@ bytes read / (bandwidth × measured step): the figure engines.yaml's eta_bw esti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modelyard.catalog.schema import GPU, Model
@@ -133,3 +133,15 @@ def measured_eta_bw(
         if check.full_model and weight_format(check.dtype) == fmt
         for point in check.decode
     )
+
+
+def with_measured_speed(
+    dep: Deployment, model: Model, cluster: Cluster, checks: list[MeasuredCheck] | None = None
+) -> Deployment:
+    """``dep`` carrying the eta_bw measured for ``model`` on this GPU (``checks``, else looked
+    up), where one GPU serves it with no offload; else ``dep`` unchanged."""
+    if dep.tensor_parallel(cluster) != 1 or dep.offload_gib:
+        return dep
+    if checks is None:
+        checks = measured_checks(model, cluster.gpu, dep.engine)
+    return replace(dep, measured_eta_bw=measured_eta_bw(checks, dep.fmt, dep.engine))

@@ -11,6 +11,7 @@ from modelyard.plan.cluster import Cluster
 from modelyard.plan.cost import Workload, estimate_cost
 from modelyard.plan.fit import auto_quant, does_not_fit
 from modelyard.plan.formats import FORMATS
+from modelyard.plan.measured import with_measured_speed
 from modelyard.plan.memory import Deployment
 from modelyard.plan.speed import decode
 from modelyard.policy import Policy, evaluate
@@ -93,7 +94,7 @@ def _rank_one(
     mem = auto_quant(model, cluster, dep)
     if mem is None:
         return does_not_fit(model, cluster, dep, catalog)
-    fitted = replace(dep, fmt=FORMATS[mem.quant])
+    fitted = with_measured_speed(replace(dep, fmt=FORMATS[mem.quant]), model, cluster)
     estimate, warnings = None, []
     try:
         estimate = estimate_cost(model, cluster, fitted, mem, load, catalog, **cost)  # type: ignore[arg-type]
