@@ -60,7 +60,10 @@ def _err(value: float, reference: float) -> str:
     return f"{(value - reference) / reference:+.1%}"
 
 
-def _rows(cal: Calibration) -> tuple[list[str], list[list[str]]]:
+Rows = list[list[str]]
+
+
+def _rows(cal: Calibration) -> tuple[list[str], Rows, Rows]:
     catalog = cached_catalog()
     model = catalog.models[cal.model_id]
     check = compare(model, cal, find_gpu(catalog, cal.gpu_id or ""), get_engine("vllm"))
@@ -95,7 +98,18 @@ def _rows(cal: Calibration) -> tuple[list[str], list[list[str]]]:
         ]
         for d in check.decode
     ]
-    return memory, speed
+    prefill = [
+        [
+            name,
+            f"{f.tokens:,}",
+            f"{f.measured_ms:,.1f}",
+            f"{f.estimated_ms:,.1f}",
+            f"{f.error:+.1%}",
+            f"{f.achieved_eta_compute:.2f}",
+        ]
+        for f in check.prefill
+    ]
+    return memory, speed, prefill
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -112,7 +126,7 @@ def section(cals: list[Calibration]) -> str:
             "(`tests/measure/`).\n\n"
             f"{COMMANDS}\n"
         )
-    memory, speed = zip(*(_rows(c) for c in cals), strict=True)
+    memory, speed, prefill = zip(*(_rows(c) for c in cals), strict=True)
     first = cals[0]
     head = (
         f"{HEADING}\n\nMeasured with `yard measure` on {first.device_name} (driver "
@@ -126,9 +140,12 @@ def section(cals: list[Calibration]) -> str:
                 "planned", "llmfit"]  # fmt: skip
     speed_cols = ["model", "batch", "context", "measured tok/s/seq", "planned", "err",
                   "achieved eta_bw", "llmfit (batch 1)"]  # fmt: skip
+    prefill_cols = ["model", "prompt tokens", "measured ms", "planned ms", "measured vs planned",
+                    "achieved eta_compute"]  # fmt: skip
     return (
         f"{head}\n### Memory (GiB)\n\n{_table(mem_cols, list(memory))}\n\n"
-        f"### Decode tok/s per sequence\n\n{_table(speed_cols, [r for s in speed for r in s])}\n"
+        f"### Decode tok/s per sequence\n\n{_table(speed_cols, [r for s in speed for r in s])}\n\n"
+        f"### Prefill, batch 1 (eager)\n\n{_table(prefill_cols, [r for p in prefill for r in p])}\n"
     )
 
 

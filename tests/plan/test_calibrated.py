@@ -71,3 +71,14 @@ def test_the_ranking_uses_the_same_measured_speed_as_the_breakdown() -> None:
     breakdown = plan_model(find_model(catalog, LLAMA), cluster, dep, catalog)
     assert "yard measure" in breakdown.decode_single.basis[0]
     assert row.tok_s_single == pytest.approx(breakdown.decode_single.tok_s_per_sequence)
+
+
+def test_prefill_is_held_against_the_measurement_but_keeps_the_engine_factor() -> None:
+    plan = _plan("h100-sxm")
+    (check,) = plan.measured
+    assert [f.tokens for f in check.prefill] == [1024, 8192, 32768]
+    at_8k = check.prefill[1]
+    assert at_8k.measured_ms == pytest.approx(257.5, abs=0.1)
+    assert at_8k.error == pytest.approx(at_8k.measured_ms / at_8k.estimated_ms - 1)
+    # eager prefill at short prompts measures Python launches, so the plan does not use it
+    assert plan.prefill is not None and "yard measure" not in plan.prefill.basis[0]

@@ -214,7 +214,16 @@ def _render_measured(c: MeasuredCheck) -> None:
         ]
         for d in c.decode
     ]
-    cols = ["measured vs estimated", "measured", "estimated", "achieved eta_bw"]
+    rows += [
+        [
+            f"prefill {f.tokens:,} tokens (ms)",
+            f"{f.measured_ms:,.1f}",
+            f"{f.estimated_ms:,.1f} ({f.error:+.0%})",
+            f"eta_compute {f.achieved_eta_compute:.2f}",
+        ]
+        for f in c.prefill
+    ]
+    cols = ["measured vs estimated", "measured", "estimated", "achieved eta"]
     title = f"yard measure: {c.source}{layers} (estimates without engine step overhead)"
     console.print(table(cols, rows, title=title, right=cols[1:]))
 

@@ -18,7 +18,7 @@ from modelyard.plan.cluster import Cluster
 from modelyard.plan.engines import Engine, Factor
 from modelyard.plan.formats import WeightFormat, weight_format
 from modelyard.plan.memory import GIB, Deployment, MeasuredEta, weight_bytes
-from modelyard.plan.speed import decode
+from modelyard.plan.speed import decode, peak_tflops, prefill
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,19 @@ class MeasuredDecode:
 
 
 @dataclass(frozen=True)
+class MeasuredPrefill:
+    """One prefill point (batch 1): measured beside estimated."""
+
+    tokens: int
+    measured_ms: float
+    estimated_ms: float
+    error: float
+    """measured / estimated time - 1 (positive: the estimate is too fast)."""
+    achieved_eta_compute: float
+    """FLOPs the planner counts / (GPU TFLOPS × measured time)."""
+
+
+@dataclass(frozen=True)
 class MeasuredCheck:
     """One calibration of this model on this GPU, with the planner's figures beside it."""
 
@@ -50,6 +63,7 @@ class MeasuredCheck:
     weights_estimated_gib: float
     """The planner's weights for the layers that were built, extra_params excluded."""
     decode: list[MeasuredDecode] = field(default_factory=list)
+    prefill: list[MeasuredPrefill] = field(default_factory=list)
 
     @property
     def full_model(self) -> bool:
@@ -82,6 +96,7 @@ def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> Measure
                 achieved_eta_bw=est.memory_ms * engine.eta_bw.value / point.step_ms,
             )
         )
+    prefills = _prefill_rows(built, cal, cluster, Deployment(engine, fmt, cal.dtype))
     return MeasuredCheck(
         source=f"{cal.device_name}, {cal.dtype}, torch {cal.torch_version}, {cal.date:%Y-%m-%d}",
         dtype=cal.dtype,
@@ -90,7 +105,31 @@ def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> Measure
         weights_measured_gib=cal.weights_gib,
         weights_estimated_gib=weight_bytes(built, fmt, engine).total / GIB,
         decode=rows,
+        prefill=prefills,
     )
+
+
+def _prefill_rows(
+    built: Model, cal: Calibration, cluster: Cluster, dep: Deployment
+) -> list[MeasuredPrefill]:
+    """Measured prefill beside the estimate; none where the GPU has no TFLOPS figure."""
+    if not peak_tflops(cluster, dep):
+        return []
+    rows = []
+    for point in cal.prefill:
+        if point.ms is None:
+            continue
+        est_ms = prefill(built, cluster, dep, point.tokens).seconds * 1e3
+        rows.append(
+            MeasuredPrefill(
+                tokens=point.tokens,
+                measured_ms=point.ms,
+                estimated_ms=est_ms,
+                error=point.ms / est_ms - 1,
+                achieved_eta_compute=dep.engine.eta_compute.value * est_ms / point.ms,
+            )
+        )
+    return rows
 
 
 SHIPPED = Path(__file__).parent / "data" / "calibrations"
@@ -120,19 +159,19 @@ def measured_eta_bw(
 ) -> tuple[MeasuredEta, ...]:
     """The eta_bw each decode point of a full-model calibration in ``fmt`` achieved."""
     return tuple(
-        MeasuredEta(
-            point.batch,
-            point.context,
-            Factor(
-                value=round(point.achieved_eta_bw, 3),
-                source=f"achieved by `yard measure` at batch {point.batch}, {point.context:,} "
-                f"tokens; {check.source}; {engine.name} default {engine.eta_bw.value}",
-            ),
-        )
+        MeasuredEta(p.batch, p.context, _achieved(p, check, engine))
         for check in checks
         if check.full_model and weight_format(check.dtype) == fmt
-        for point in check.decode
+        for p in check.decode
     )
+
+
+def _achieved(point: MeasuredDecode, check: MeasuredCheck, engine: Engine) -> Factor:
+    source = (
+        f"achieved by `yard measure` at batch {point.batch}, {point.context:,} tokens; "
+        f"{check.source}; {engine.name} default {engine.eta_bw.value}"
+    )
+    return Factor(value=round(point.achieved_eta_bw, 3), source=source)
 
 
 def with_measured_speed(
@@ -144,4 +183,7 @@ def with_measured_speed(
         return dep
     if checks is None:
         checks = measured_checks(model, cluster.gpu, dep.engine)
-    return replace(dep, measured_eta_bw=measured_eta_bw(checks, dep.fmt, dep.engine))
+    return replace(
+        dep,
+        measured_eta_bw=measured_eta_bw(checks, dep.fmt, dep.engine),
+    )

@@ -211,7 +211,16 @@ class MeasuredEta:
 
     batch: int
     context: int
-    eta_bw: Factor
+    eta: Factor
+
+
+def _nearest(points: tuple[MeasuredEta, ...], batch: int, context: int) -> Factor | None:
+    """The point nearest to ``batch`` × ``context`` on a log scale."""
+
+    def distance(point: MeasuredEta) -> float:
+        return abs(math.log2(point.batch / batch)) + abs(math.log2(point.context / context))
+
+    return min(points, key=distance).eta if points else None
 
 
 @dataclass(frozen=True)
@@ -231,18 +240,11 @@ class Deployment:
     host_bandwidth_gbps: float | None = None
     """System RAM bandwidth, for the offloaded layers."""
     measured_eta_bw: tuple[MeasuredEta, ...] = ()
-    """eta_bw measured for this model on this GPU (`yard measure`); decode uses the nearest."""
+    """Decode eta_bw measured for this model on this GPU (`yard measure`)."""
 
     def eta_bw(self, batch: int, context: int) -> Factor:
-        """The measured eta_bw nearest to ``batch`` × ``context`` (log scale), else the
-        engine's."""
-        if not self.measured_eta_bw:
-            return self.engine.eta_bw
-
-        def distance(point: MeasuredEta) -> float:
-            return abs(math.log2(point.batch / batch)) + abs(math.log2(point.context / context))
-
-        return min(self.measured_eta_bw, key=distance).eta_bw
+        """The measured decode eta_bw nearest to ``batch`` × ``context``, else the engine's."""
+        return _nearest(self.measured_eta_bw, batch, context) or self.engine.eta_bw
 
     def tensor_parallel(self, cluster: Cluster) -> int:
         if cluster.count % self.pipeline_parallel:
