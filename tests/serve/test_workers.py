@@ -27,6 +27,7 @@ from tests.serve.test_replicas import request_cost
 pytestmark = pytest.mark.slow
 
 COUNT = re.compile(rb"^yard_requests_total\{.*\} ([0-9.]+)$", re.MULTILINE)
+WORKER = re.compile(rb'^yard_worker_requests\{pid="([0-9]+)"\} ([0-9.]+)$', re.MULTILINE)
 
 
 class Gateway:
@@ -42,12 +43,14 @@ class Gateway:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         return {int(pid) for pid in children.split()}
 
-    def counts_seen(self, tries: int = 30) -> set[float]:
-        """Requests answered, as each worker's own /metrics says (fresh connection each)."""
-        seen = set()
+    def scrapes(self, tries: int = 20) -> list[tuple[float, dict[int, float]]]:
+        """Requests answered, in total and per worker pid, per /metrics scrape (a fresh
+        connection each, so the scrapes reach different workers)."""
+        seen = []
         for _ in range(tries):
             body = httpx.get(self.url + "/metrics", headers={"Connection": "close"}).content
-            seen.add(sum(float(v) for v in COUNT.findall(body)))
+            total = sum(float(v) for v in COUNT.findall(body))
+            seen.append((total, {int(pid): float(v) for pid, v in WORKER.findall(body)}))
         return seen
 
     def stop(self) -> int:
@@ -115,10 +118,14 @@ def test_two_workers_record_every_request_exactly_once(tmp_path: Path, yard_home
     with FaultUpstream("a") as upstream, gateway(tmp_path, yard_home, upstream) as running:
         with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(lambda _: post(running.chat), range(300)))
-        per_worker = running.counts_seen()
+        scrapes = running.scrapes()
         assert running.stop() == 0
     assert [status for status, _ in answers] == [200] * 300
-    assert len(per_worker) >= 2 and min(per_worker) > 0  # both workers served
+    # whichever worker a scrape reaches answers for both, and both served
+    assert {total for total, _ in scrapes} == {300}
+    per_worker = scrapes[-1][1]
+    assert len(per_worker) == 2 and min(per_worker.values()) > 0
+    assert sum(per_worker.values()) == 300
     stored = stored_ids(yard_home)
     assert len(stored) == len(set(stored)) == 300
     assert set(stored) == {rid for _, rid in answers}
@@ -172,9 +179,9 @@ def test_rpm_and_budget_hold_across_workers_as_in_one_process(tmp_path: Path, ya
         with ThreadPoolExecutor(8) as pool:
             rpm = [s for s, _ in pool.map(lambda _: post(gw.chat, limited), range(40))]
         budget = [post(gw.chat, budgeted)[0] for _ in range(10)]
-        per_worker = gw.counts_seen()
+        per_worker = gw.scrapes(1)[0][1]
         assert gw.stop() == 0
-    assert len(per_worker) >= 2 and min(per_worker) > 0  # both workers served
+    assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
     assert (rpm.count(200), rpm.count(429)) == (20, 20)
     # one process admits while spend < budget: the 6th request crosses it, the 7th is refused
     assert budget == [200] * 6 + [429] * 4

@@ -112,7 +112,7 @@ def main() -> None:
     config = GatewayConfig.model_validate(spec["config"])
     engines = {name: EngineAt(url) for name, url in spec["engines"].items()}
     reload = functools.partial(ask_reload, Path(spec["hub"]))
-    app = create_app(config, engines=engines, reload=reload)
+    app = create_app(config, engines=engines, reload=reload, shared_metrics=Path(spec["metrics"]))
     server = WorkerServer(uvicorn.Config(app, **UVICORN_OPTIONS))
     threading.Thread(target=_drain_when_orphaned, args=(server,), daemon=True).start()
     server.run(sockets=[socket.socket(fileno=spec["fd"])])

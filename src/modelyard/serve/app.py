@@ -278,6 +278,7 @@ def create_app(
     catalog: Catalog | None = None,
     engines: Mapping[str, Any] | None = None,
     reload: Reload | None = None,
+    shared_metrics: Path | None = None,
 ) -> ASGIApp:
     """The gateway ASGI app for ``config``.
 
@@ -290,11 +291,15 @@ def create_app(
             runs them once, ``serve/workers.py``); those backends start none of their own.
         reload: What POST /admin/reload and SIGHUP run instead of re-reading the file here
             (a worker asks its parent, ``hub.ask_reload``).
+        shared_metrics: The workers' multiprocess metrics directory: /metrics answers for
+            all of them.
     """
     catalog = catalog or cached_catalog(user_catalog_dir())
     state = build_state(config, catalog)
     for name, engine in (engines or {}).items():
         state.backends.by_name[name].engine = engine
+    if shared_metrics is not None:
+        state.metrics.share(shared_metrics)
     core = Gateway(state, (home or yard_home()) if ledger else None, catalog, reload)
     limited = BodyLimitMiddleware(core, config.server.max_body_bytes)
     throttle = LoginThrottle(config.server.failed_logins_per_minute)

@@ -1,12 +1,20 @@
-"""Prometheus metrics: counters and histograms on the request path, gauges read at scrape time."""
+"""Prometheus metrics: counters and histograms on the request path, gauges read at scrape time.
+
+Under `yard serve --workers N` each worker's counters and histograms live in files of one
+directory (prometheus_client's multiprocess mode, chosen by the parent through
+PROMETHEUS_MULTIPROC_DIR before the worker starts), so whichever worker a scrape reaches
+answers for all of them, replaced workers included.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 
 if TYPE_CHECKING:
     from modelyard.serve.backends import Backend
@@ -72,6 +80,19 @@ class GatewayMetrics:
         """Set its ``backends`` to follow a config reload."""
         r.register(self.backend_gauges)
         self._children: dict[tuple[str, str, int], tuple] = {}
+        self._shared: Path | None = None
+        self._worker: Gauge | None = None
+
+    def share(self, directory: Path) -> None:
+        """Render every worker's figures from ``directory`` (the multiprocess files), plus a
+        per-worker request count labelled with its pid."""
+        self._shared = directory
+        self._worker = Gauge(
+            "yard_worker_requests",
+            "Requests answered by each worker process",
+            registry=self.registry,
+            multiprocess_mode="all",
+        )
 
     def request(
         self, model: str, backend: str, status: int, seconds: float, prompt: int, completion: int
@@ -88,11 +109,19 @@ class GatewayMetrics:
             )
         count, duration, tokens_in, tokens_out = children
         count.inc()
+        if self._worker is not None:
+            self._worker.inc()
         duration.observe(seconds)
         if prompt or completion:
             tokens_in.inc(prompt)
             tokens_out.inc(completion)
 
     def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)
+        """The text exposition format: every worker's counters and histograms when shared;
+        backend gauges (in flight, breaker) are this process's."""
+        if self._shared is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry(auto_describe=True)
+        MultiProcessCollector(registry, path=str(self._shared))
+        registry.register(self.backend_gauges)
+        return generate_latest(registry)

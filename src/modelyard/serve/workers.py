@@ -109,6 +109,8 @@ class Supervisor:
         self.stopping = asyncio.Event()
         self.hub: HubServer | None = None
         self.spec = b""
+        self.metrics = Path()
+        """The workers' shared metrics directory (set once the private directory exists)."""
         self._slots = [asyncio.Lock() for _ in range(count)]
         """Held while a slot's worker is being replaced (after a death, or by a reload)."""
         self._reloading = asyncio.Lock()
@@ -185,7 +187,8 @@ class Supervisor:
             config = config.model_copy(update={"state": state})
         urls = {name: b.engine.url for name, b in self.engines.items()}  # type: ignore[union-attr]
         spec = {"config": config.model_dump(mode="json"), "engines": urls,
-                "fd": self.sock.fileno(), "hub": str(hub)}  # fmt: skip
+                "fd": self.sock.fileno(), "hub": str(hub),
+                "metrics": str(self.metrics)}  # fmt: skip
         return orjson.dumps(spec, option=orjson.OPT_APPEND_NEWLINE)
 
     async def _serve(self, private: Path) -> None:
@@ -196,6 +199,8 @@ class Supervisor:
                                                        yard_home()).dispose())  # fmt: skip
             self.engines = await start_engines(local_backends(self.config).values())
             self.hub = HubServer(private, self._reload_from_hub(asyncio.get_running_loop()))
+            self.metrics = private / "metrics"
+            self.metrics.mkdir()
             self.spec = self._spec()
             spawned = await asyncio.gather(*(self._spawn() for _ in range(self.count)))
             for slot, (worker, _) in enumerate(spawned):
@@ -217,10 +222,12 @@ class Supervisor:
     async def _spawn(self) -> tuple[Process, bool]:
         """A new worker given ``self.spec``, and whether it got to serving (if not, it is
         dead: killed when it did not get there in time or this wait was cancelled)."""
+        # prometheus_client picks its multiprocess mode when first imported, from the env
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(self.metrics)}
         worker = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "modelyard.serve._worker",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            pass_fds=(self.sock.fileno(),), start_new_session=True,
+            pass_fds=(self.sock.fileno(),), start_new_session=True, env=env,
         )  # fmt: skip
         # stdin stays open: the worker takes its closing as the parent's death
         worker.stdin.write(self.spec)  # type: ignore[union-attr]
