@@ -64,11 +64,24 @@ def test_missing_env_names_line_and_field(tmp_path, monkeypatch):
         ("backends:\n  - name: a\n    base_url: http://x/v1\n    timeouts: {total: -1}\n"
          "models: {m: [a]}\n", r"gateway.yaml:4: backends.0.timeouts.total: Input should be"),
         ("backends: [\n", r"gateway.yaml:2:1: invalid YAML"),
+        ("backends:\n  - name: a\n    base_url: http://x/v1\n    supervision: {probe_failures: 2}\n"
+         "models: {m: [a]}\n", r"backends.0: Value error, supervision applies to local backends"),
+        ("backends:\n  - {name: a, kind: local, gguf: smollm2, supervision: {probe_every_s: 0}}\n"
+         "models: {m: [a]}\n", r"gateway.yaml:2: backends.0.supervision.probe_every_s: Input"),
     ],
 )  # fmt: skip
 def test_errors_name_the_line(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, text))
+
+
+def test_local_engine_supervision_is_configurable(tmp_path):
+    text = ("backends:\n  - name: a\n    kind: local\n    gguf: smollm2\n"
+            "    supervision: {probe_every_s: 1.5, probe_failures: 5, max_delay_s: 8}\n"
+            "models: {m: [a]}\n")  # fmt: skip
+    watch = load_config(write(tmp_path, text)).backends[0].supervision
+    assert (watch.probe_every_s, watch.probe_failures, watch.max_delay_s) == (1.5, 5, 8)
+    assert watch.probe_timeout_s == 2.0  # the rest keep their defaults
 
 
 def test_default_is_the_local_smollm2():

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from modelyard.errors import BackendError
+from modelyard.serve.config import Supervision
 from modelyard.serve.engine import LocalEngine
 from modelyard.serve.supervisor import EngineSupervisor
 from tests.serve.gateway_server import gateway_config, running_gateway
@@ -66,7 +67,8 @@ def test_restarts_back_off_exponentially_then_reset(caplog: pytest.LogCaptureFix
         supervisor = EngineSupervisor(
             "local", engine, lambda why: events.append(f"down: {why}"),
             lambda url: events.append(f"up: {url}"),
-            poll_s=0.005, first_delay_s=0.05, max_delay_s=0.15, stable_s=0.3,
+            poll_s=0.005,
+            settings=Supervision(first_delay_s=0.05, max_delay_s=0.15, stable_s=0.3),
         )  # fmt: skip
         supervisor.start()
         engine.code = -9
@@ -103,7 +105,7 @@ def test_failed_restarts_wait_1_2_4_times_the_first_delay_up_to_the_cap() -> Non
         engine = CrashingEngine(fails=4)
         supervisor = EngineSupervisor(
             "local", engine, lambda why: None, lambda url: None,
-            poll_s=0.005, first_delay_s=0.04, max_delay_s=0.12,
+            poll_s=0.005, settings=Supervision(first_delay_s=0.04, max_delay_s=0.12),
         )  # fmt: skip
         supervisor.start()
         engine.code = 1
@@ -162,11 +164,14 @@ class HangingEngine(FakeEngine):
         self.server.close()  # type: ignore[union-attr]
 
 
-def probed(engine: HangingEngine, events: list[str], probe_failures: int) -> EngineSupervisor:
+def probed(
+    engine: HangingEngine, events: list[str], probe_failures: int, timeout_s: float = 0.05
+) -> EngineSupervisor:
     return EngineSupervisor(
         "local", engine, lambda why: events.append(f"down: {why}"),
-        lambda url: events.append(f"up: {url}"), poll_s=0.01, first_delay_s=0.05,
-        probe_every_s=0.03, probe_timeout_s=0.05, probe_failures=probe_failures,
+        lambda url: events.append(f"up: {url}"), poll_s=0.01,
+        settings=Supervision(first_delay_s=0.05, probe_every_s=0.03, probe_timeout_s=timeout_s,
+                             probe_failures=probe_failures),
     )  # fmt: skip
 
 
@@ -221,7 +226,8 @@ def test_an_engine_that_answers_is_never_killed(status: int) -> None:
     async def scenario() -> tuple[EngineSupervisor, HangingEngine]:
         engine = HangingEngine(status)
         await engine.serve()
-        supervisor = probed(engine, [], probe_failures=1)
+        # a generous timeout: a busy machine must not turn a slow answer into a miss
+        supervisor = probed(engine, [], probe_failures=1, timeout_s=0.5)
         supervisor.start()
         await asyncio.sleep(0.5)
         await supervisor.stop()
@@ -240,7 +246,8 @@ def test_sigstop_of_the_real_engine_is_noticed_and_healed(smollm2_gguf: Path) ->
         await engine.start()
         supervisor = EngineSupervisor(
             "local", engine, lambda why: None, lambda url: None, poll_s=0.05,
-            first_delay_s=0.1, probe_every_s=0.3, probe_timeout_s=1.0, probe_failures=2,
+            settings=Supervision(first_delay_s=0.1, probe_every_s=0.3, probe_timeout_s=1.0,
+                                 probe_failures=2),
         )  # fmt: skip
         supervisor.start()
         stopped = engine.pid or 0

@@ -68,7 +68,13 @@ class Backend:
     def _supervise(self, engine: LocalEngine) -> None:
         from modelyard.serve.supervisor import EngineSupervisor
 
-        self.supervisor = EngineSupervisor(self.name, engine, self._engine_down, self._engine_back)
+        self.supervisor = EngineSupervisor(
+            self.name,
+            engine,
+            self._engine_down,
+            self._engine_back,
+            settings=self.config.supervision,
+        )
         self.supervisor.start()
 
     async def _new_engine(self) -> LocalEngine:

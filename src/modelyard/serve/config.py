@@ -47,6 +47,23 @@ class Breaker(Strict):
     """Seconds the breaker stays open before one probe request is let through."""
 
 
+class Supervision(Strict):
+    """How a local backend's engine is watched and restarted (serve/supervisor.py)."""
+
+    probe_every_s: float = Field(5.0, gt=0)
+    """Seconds between liveness probes of the engine's /health."""
+    probe_timeout_s: float = Field(2.0, gt=0)
+    """How long one probe waits for an answer."""
+    probe_failures: int = Field(3, ge=1)
+    """Unanswered probes in a row after which the engine counts as hung and is killed."""
+    first_delay_s: float = Field(1.0, ge=0)
+    """Wait before the first restart; doubles after each failed or short-lived run."""
+    max_delay_s: float = Field(30.0, ge=0)
+    """Longest wait between restarts."""
+    stable_s: float = Field(60.0, gt=0)
+    """An engine up this long counts as healthy again: the next crash waits first_delay_s."""
+
+
 class BackendConfig(Strict):
     """One upstream: an OpenAI-compatible server (with replicas) or a local GGUF model."""
 
@@ -78,6 +95,8 @@ class BackendConfig(Strict):
     """A Retry-After longer than this skips straight to the next backend."""
     breaker: Breaker = Field(default_factory=Breaker)
     """Circuit breaker settings."""
+    supervision: Supervision = Field(default_factory=Supervision)
+    """Local backends: liveness probes and restart backoff of the engine."""
     price: str | None = None
     """Catalog API offer id whose per-token prices cost this backend's requests."""
     usd_per_hour: float = Field(0.0, ge=0)
@@ -94,6 +113,8 @@ class BackendConfig(Strict):
             raise ValueError("a local backend needs gguf (a .gguf path or a model name)")
         if self.kind == "local" and (self.base_url or self.replicas):
             raise ValueError("a local backend gets its URL from the engine; drop base_url")
+        if self.kind == "openai" and "supervision" in self.model_fields_set:
+            raise ValueError("supervision applies to local backends (engines the gateway runs)")
         return self
 
     @property

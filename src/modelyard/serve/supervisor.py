@@ -22,23 +22,12 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from modelyard.errors import YardError
+from modelyard.serve.config import Supervision
 
 log = logging.getLogger("modelyard.serve")
 
 POLL_S = 0.5
 """How often the child's liveness is checked."""
-FIRST_DELAY_S = 1.0
-"""Wait before the first restart after a crash; doubles after each failed or short-lived run."""
-MAX_DELAY_S = 30.0
-"""Longest wait between restarts."""
-STABLE_S = 60.0
-"""An engine up this long counts as healthy again: the next crash waits ``FIRST_DELAY_S``."""
-PROBE_EVERY_S = 5.0
-"""How often the engine's ``GET /health`` is probed."""
-PROBE_TIMEOUT_S = 2.0
-"""How long a probe waits for the status line."""
-PROBE_FAILURES = 3
-"""Consecutive unanswered probes after which the engine counts as hung and is killed."""
 
 
 class Engine(Protocol):
@@ -65,12 +54,7 @@ class EngineSupervisor:
         on_down: Called with the reason when the engine stops serving.
         on_up: Called with the new base URL once a restart has loaded the model.
         poll_s: Seconds between liveness checks.
-        first_delay_s: First wait before a restart.
-        max_delay_s: Longest wait before a restart.
-        stable_s: Uptime after which the wait starts again at ``first_delay_s``.
-        probe_every_s: Seconds between liveness probes of the engine's ``/health``.
-        probe_timeout_s: How long one probe waits for an answer.
-        probe_failures: Consecutive unanswered probes after which the engine is killed.
+        settings: Probe and restart timing (the backend's `supervision:` config).
     """
 
     def __init__(
@@ -81,24 +65,14 @@ class EngineSupervisor:
         on_up: Callable[[str], None],
         *,
         poll_s: float = POLL_S,
-        first_delay_s: float = FIRST_DELAY_S,
-        max_delay_s: float = MAX_DELAY_S,
-        stable_s: float = STABLE_S,
-        probe_every_s: float = PROBE_EVERY_S,
-        probe_timeout_s: float = PROBE_TIMEOUT_S,
-        probe_failures: int = PROBE_FAILURES,
+        settings: Supervision | None = None,
     ) -> None:
         self.name = name
         self.engine = engine
         self.on_down = on_down
         self.on_up = on_up
         self.poll_s = poll_s
-        self.first_delay_s = first_delay_s
-        self.max_delay_s = max_delay_s
-        self.stable_s = stable_s
-        self.probe_every_s = probe_every_s
-        self.probe_timeout_s = probe_timeout_s
-        self.probe_failures = probe_failures
+        self.settings = settings or Supervision()
         self.restarts = 0
         """Successful restarts since the gateway started the engine."""
         self.last_exit_code: int | None = None
@@ -107,14 +81,14 @@ class EngineSupervisor:
         """Why the engine last went down: it exited, or it stopped answering and was killed."""
         self.next_restart_at: float | None = None
         """Unix time of the next restart attempt while the engine is down."""
-        self._delay = first_delay_s
+        self._delay = self.settings.first_delay_s
         self._task: asyncio.Task[None] | None = None
         self._serving()
 
     def _serving(self) -> None:
         """Start counting uptime and probe misses afresh (the engine has just come up)."""
         self._up_since = time.monotonic()
-        self._next_probe_at = self._up_since + self.probe_every_s
+        self._next_probe_at = self._up_since + self.settings.probe_every_s
         self._misses = 0
         self._killed = False
 
@@ -157,8 +131,8 @@ class EngineSupervisor:
             if code is not None:
                 await self._recover(code)
                 continue
-            if time.monotonic() - self._up_since >= self.stable_s:
-                self._delay = self.first_delay_s
+            if time.monotonic() - self._up_since >= self.settings.stable_s:
+                self._delay = self.settings.first_delay_s
             await self._probe()
 
     async def _probe(self) -> None:
@@ -170,10 +144,10 @@ class EngineSupervisor:
         url = self.engine.health_url
         if self._killed or url is None or time.monotonic() < self._next_probe_at:
             return
-        answered = await _answers(url, self.probe_timeout_s)
-        self._next_probe_at = time.monotonic() + self.probe_every_s
+        answered = await _answers(url, self.settings.probe_timeout_s)
+        self._next_probe_at = time.monotonic() + self.settings.probe_every_s
         self._misses = 0 if answered else self._misses + 1
-        if self._misses >= self.probe_failures:
+        if self._misses >= self.settings.probe_failures:
             log.error(
                 "backend %s: local engine (pid %s) did not answer /health %d times; killing it",
                 self.name, self.engine.pid, self._misses,
@@ -184,7 +158,7 @@ class EngineSupervisor:
     def _failure(self, code: int) -> str:
         """Why the engine went down, as the log and the 503s say it."""
         if self.last_failure == "hung":
-            return f"did not answer /health {self.probe_failures} times and was killed"
+            return f"did not answer /health {self.settings.probe_failures} times and was killed"
         return f"exited with code {code}"
 
     async def _recover(self, code: int) -> None:
@@ -208,7 +182,7 @@ class EngineSupervisor:
     async def _restart(self) -> str:
         """Wait the backoff delay and try, doubling the delay after each failed try."""
         while True:
-            delay, self._delay = self._delay, min(self._delay * 2, self.max_delay_s)
+            delay, self._delay = self._delay, min(self._delay * 2, self.settings.max_delay_s)
             self.next_restart_at = time.time() + delay
             await asyncio.sleep(delay)
             try:
