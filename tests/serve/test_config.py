@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from modelyard.errors import ConfigError
-from modelyard.serve.config import default_config, load_config
+from modelyard.serve.config import GatewayConfig, default_config, load_config
 
 GOOD = """\
 server:
@@ -80,6 +80,7 @@ def test_local_engine_supervision_is_configurable(tmp_path):
             "    supervision: {probe_every_s: 1.5, probe_failures: 5, max_delay_s: 8}\n"
             "models: {m: [a]}\n")  # fmt: skip
     watch = load_config(write(tmp_path, text)).backends[0].supervision
+    assert watch is not None
     assert (watch.probe_every_s, watch.probe_failures, watch.max_delay_s) == (1.5, 5, 8)
     assert watch.probe_timeout_s == 2.0  # the rest keep their defaults
 
@@ -88,3 +89,13 @@ def test_default_is_the_local_smollm2():
     config = default_config()
     assert config.backends[0].kind == "local" and config.backends[0].gguf == "smollm2"
     assert set(config.models) == {"smollm2", "default"}
+
+
+def test_a_loaded_config_survives_the_round_trip_to_a_worker(tmp_path):
+    # `--workers` hands each worker the validated config as JSON; it must validate again
+    text = ("backends:\n  - {name: a, base_url: 'http://x/v1'}\n"
+            "  - {name: b, kind: local, gguf: smollm2, supervision: {probe_failures: 4}}\n"
+            "models: {m: [a, b]}\n")  # fmt: skip
+    config = load_config(write(tmp_path, text))
+    again = GatewayConfig.model_validate(config.model_dump(mode="json"))
+    assert again.model_dump() == config.model_dump()

@@ -95,8 +95,8 @@ class BackendConfig(Strict):
     """A Retry-After longer than this skips straight to the next backend."""
     breaker: Breaker = Field(default_factory=Breaker)
     """Circuit breaker settings."""
-    supervision: Supervision = Field(default_factory=Supervision)
-    """Local backends: liveness probes and restart backoff of the engine."""
+    supervision: Supervision | None = None
+    """Local backends: liveness probes and restart backoff of the engine (None: defaults)."""
     price: str | None = None
     """Catalog API offer id whose per-token prices cost this backend's requests."""
     usd_per_hour: float = Field(0.0, ge=0)
@@ -113,7 +113,7 @@ class BackendConfig(Strict):
             raise ValueError("a local backend needs gguf (a .gguf path or a model name)")
         if self.kind == "local" and (self.base_url or self.replicas):
             raise ValueError("a local backend gets its URL from the engine; drop base_url")
-        if self.kind == "openai" and "supervision" in self.model_fields_set:
+        if self.kind == "openai" and self.supervision is not None:
             raise ValueError("supervision applies to local backends (engines the gateway runs)")
         return self
 
