@@ -73,6 +73,7 @@ def render(cal: Calibration) -> None:
             _num(p.kv_cache_gib, ".3f"),
             _num(p.peak_gib, ".2f"),
             "yes" if p.cuda_graph else "no",
+            {True: "split", False: "one call", None: ""}[p.split_attention],
             p.error or "",
         ]
         for p in cal.decode
@@ -86,6 +87,7 @@ def render(cal: Calibration) -> None:
         "KV GiB",
         "peak GiB",
         "graph",
+        "attention",
         "error",
     ]
     console.print(table(cols, rows, title=title, right=cols[:7]))
