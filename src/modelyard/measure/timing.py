@@ -72,7 +72,7 @@ def cuda_ms(run: Callable[[], object], repeats: int) -> float:
     return start.elapsed_time(end) / repeats
 
 
-def wall_ms(run: Callable[[], object], repeats: int) -> float:
+def _wall_ms(run: Callable[[], object], repeats: int) -> float:
     run()
     start = time.perf_counter()
     for _ in range(repeats):
@@ -97,7 +97,7 @@ def decode_step_ms(
 
     with torch.no_grad():
         if device != "cuda":
-            return wall_ms(step, repeats), False
+            return _wall_ms(step, repeats), False
         step()  # a compiled step compiles here, outside the capture's side stream
         try:
             replay = graphed(step)
