@@ -27,7 +27,7 @@ MODELS: list[tuple[str, int | None, str, str]] = [
     ("mistral-7b-instruct-v0.3", None, "1,8,32,128", "1k,8k,32k"),
     ("qwen3-30b-a3b", None, "1,8,32", "1k,8k,32k"),
     ("gemma-3-27b-it", None, "1,8,32", "1k,8k,32k"),
-    # MLA + MoE: 3 dense layers and 2 MoE layers with DeepSeek-V3's exact shapes (~53 GiB)
+    # MLA + MoE: 3 dense and 2 MoE layers with DeepSeek-V3's exact shapes (49.6 GiB of weights)
     ("deepseek-v3", 5, "1,8,32", "1k,8k"),
     # MoE with a 128-token sliding window on every other layer (bf16 here; it ships in MXFP4)
     ("gpt-oss-20b", None, "1,8,32", "1k,8k,32k"),
