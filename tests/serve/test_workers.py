@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -129,6 +130,37 @@ def test_two_workers_record_every_request_exactly_once(tmp_path: Path, yard_home
     stored = stored_ids(yard_home)
     assert len(stored) == len(set(stored)) == 300
     assert set(stored) == {rid for _, rid in answers}
+
+
+IN_FLIGHT = re.compile(rb'^yard_backend_in_flight\{backend="a"\} ([0-9.]+)$', re.MULTILINE)
+
+
+def in_flight_seen(gw: Gateway, tries: int = 10) -> set[float]:
+    """yard_backend_in_flight for backend a, per scrape (each may reach another worker)."""
+    seen = set()
+    for _ in range(tries):
+        body = httpx.get(gw.url + "/metrics", headers={"Connection": "close"}).content
+        seen.update(float(v) for v in IN_FLIGHT.findall(body))
+    return seen
+
+
+def hang(url: str) -> None:
+    with contextlib.suppress(httpx.TimeoutException):
+        httpx.post(url, json=CHAT, headers={"Connection": "close"}, timeout=4)
+
+
+def test_in_flight_gauge_sums_the_workers(tmp_path: Path, yard_home: Path):
+    with FaultUpstream("a") as upstream, gateway(tmp_path, yard_home, upstream) as gw:
+        upstream.plan(*["hang"] * 6)
+        with ThreadPoolExecutor(6) as pool:
+            for _ in range(6):
+                pool.submit(hang, gw.chat)
+            time.sleep(2)  # each worker samples its gauges every second
+            during = in_flight_seen(gw)
+        time.sleep(2)  # the clients gave up after 4 s: the upstream calls were cancelled
+        after = in_flight_seen(gw)
+        assert gw.stop() == 0
+    assert during == {6} and after == {0}
 
 
 def hammer(url: str, acknowledged: list[str], stop: threading.Event) -> None:

@@ -137,6 +137,8 @@ class Gateway:
             self.admin = Router(routes=admin_routes(self.keys, server.admin_key, self.reloader))
         await self.state.backends.start()
         self._watch_sighup()
+        if self.state.metrics.shared:
+            self._spawn(self.state.metrics.sample_every())
         # Everything alive now (catalog, config, modules) lives as long as the process; freezing
         # it keeps full GC passes from walking it (tens of ms per pass, a p99 spike every few
         # hundred requests).

@@ -8,7 +8,8 @@ answers for all of them, replaced workers included.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1)
 BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
+IN_FLIGHT, IN_FLIGHT_HELP = "yard_backend_in_flight", "Requests in flight per backend"
+BREAKER, BREAKER_HELP = (
+    "yard_backend_breaker_state",
+    "Circuit breaker: 0 closed, 1 half-open, 2 open",
+)
+SAMPLE_S = 1.0
+"""How often a worker writes its backend gauges to the shared files."""
 
 
 class BackendCollector:
@@ -30,18 +38,17 @@ class BackendCollector:
     def __init__(self, backends: Mapping[str, Backend]) -> None:
         self.backends = backends
 
-    def collect(self) -> Iterable[Metric]:
-        in_flight = GaugeMetricFamily(
-            "yard_backend_in_flight", "Requests in flight per backend", labels=["backend"]
-        )
-        breaker = GaugeMetricFamily(
-            "yard_backend_breaker_state",
-            "Circuit breaker: 0 closed, 1 half-open, 2 open",
-            labels=["backend"],
-        )
+    def readings(self) -> Iterator[tuple[str, int, int]]:
+        """(backend, requests in flight, breaker state as a number), now."""
         for name, backend in self.backends.items():
-            in_flight.add_metric([name], backend.balancer.in_flight)
-            breaker.add_metric([name], BREAKER_VALUE[backend.breaker.state])
+            yield name, backend.balancer.in_flight, BREAKER_VALUE[backend.breaker.state]
+
+    def collect(self) -> Iterable[Metric]:
+        in_flight = GaugeMetricFamily(IN_FLIGHT, IN_FLIGHT_HELP, labels=["backend"])
+        breaker = GaugeMetricFamily(BREAKER, BREAKER_HELP, labels=["backend"])
+        for name, flying, state in self.readings():
+            in_flight.add_metric([name], flying)
+            breaker.add_metric([name], state)
         yield in_flight
         yield breaker
 
@@ -82,10 +89,14 @@ class GatewayMetrics:
         self._children: dict[tuple[str, str, int], tuple] = {}
         self._shared: Path | None = None
         self._worker: Gauge | None = None
+        self._sampled: tuple[Gauge, Gauge] = ()  # type: ignore[assignment]
+        self._seen: set[str] = set()
 
     def share(self, directory: Path) -> None:
-        """Render every worker's figures from ``directory`` (the multiprocess files), plus a
-        per-worker request count labelled with its pid."""
+        """Render every worker's figures from ``directory`` (the multiprocess files): their
+        counters and histograms summed, a per-worker request count labelled with its pid, and
+        the backend gauges as each worker last sampled them (in flight summed over the live
+        workers, breaker state the worst of them)."""
         self._shared = directory
         self._worker = Gauge(
             "yard_worker_requests",
@@ -93,6 +104,36 @@ class GatewayMetrics:
             registry=self.registry,
             multiprocess_mode="all",
         )
+        kw = {"labelnames": ["backend"], "registry": None}
+        self._sampled = (
+            Gauge(IN_FLIGHT, IN_FLIGHT_HELP + ", all workers", multiprocess_mode="livesum", **kw),
+            Gauge(BREAKER, BREAKER_HELP + "; the worst worker", multiprocess_mode="livemax", **kw),
+        )
+
+    @property
+    def shared(self) -> bool:
+        """Workers share these metrics through files (``share``)."""
+        return self._shared is not None
+
+    def sample(self) -> None:
+        """Write this worker's backend gauges to the shared files; a backend a reload dropped
+        goes to 0."""
+        in_flight, breaker = self._sampled
+        seen = set()
+        for name, flying, state in self.backend_gauges.readings():
+            in_flight.labels(name).set(flying)
+            breaker.labels(name).set(state)
+            seen.add(name)
+        for gone in self._seen - seen:
+            in_flight.labels(gone).set(0)
+            breaker.labels(gone).set(0)
+        self._seen = seen
+
+    async def sample_every(self, seconds: float = SAMPLE_S) -> None:
+        """``sample`` until cancelled: a scrape sees other workers' gauges this fresh."""
+        while True:
+            self.sample()
+            await asyncio.sleep(seconds)
 
     def request(
         self, model: str, backend: str, status: int, seconds: float, prompt: int, completion: int
@@ -117,11 +158,10 @@ class GatewayMetrics:
             tokens_out.inc(completion)
 
     def render(self) -> bytes:
-        """The text exposition format: every worker's counters and histograms when shared;
-        backend gauges (in flight, breaker) are this process's."""
+        """The text exposition format (every worker's, when shared)."""
         if self._shared is None:
             return generate_latest(self.registry)
+        self.sample()
         registry = CollectorRegistry(auto_describe=True)
         MultiProcessCollector(registry, path=str(self._shared))
-        registry.register(self.backend_gauges)
         return generate_latest(registry)

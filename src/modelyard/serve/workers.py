@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from prometheus_client.multiprocess import mark_process_dead
 
 from modelyard.config import yard_home
 from modelyard.errors import ConfigError, YardError
@@ -251,6 +252,7 @@ class Supervisor:
         """Replace ``worker`` when it dies while still the one of ``slot``; quick deaths back
         off."""
         code = await worker.wait()
+        mark_process_dead(worker.pid, str(self.metrics))  # its live gauges leave the sums
         async with self._slots[slot]:
             if self.workers[slot] is not worker or self.stopping.is_set():
                 return
