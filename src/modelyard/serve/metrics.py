@@ -89,7 +89,7 @@ class GatewayMetrics:
         self._children: dict[tuple[str, str, int], tuple] = {}
         self._shared: Path | None = None
         self._worker: Gauge | None = None
-        self._sampled: tuple[Gauge, Gauge] = ()  # type: ignore[assignment]
+        self._sampled: tuple[Gauge, Gauge] | None = None
         self._seen: set[str] = set()
 
     def share(self, directory: Path) -> None:
@@ -118,6 +118,7 @@ class GatewayMetrics:
     def sample(self) -> None:
         """Write this worker's backend gauges to the shared files; a backend a reload dropped
         goes to 0."""
+        assert self._sampled is not None, "share() first"
         in_flight, breaker = self._sampled
         seen = set()
         for name, flying, state in self.backend_gauges.readings():
