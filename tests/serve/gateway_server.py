@@ -1,4 +1,8 @@
-"""Run the real gateway under uvicorn (uvloop + httptools) on a free loopback port, in a thread."""
+"""Run the real gateway under uvicorn (uvloop + httptools) on a free loopback port, in a thread.
+
+By default under the server protocol `yard serve` runs (serve/http_server.py); ``http='httptools'``
+gives uvicorn's own, as any other deployment of the ASGI app would.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import uvicorn
 from modelyard.catalog import Catalog, load_catalog
 from modelyard.serve.app import create_app
 from modelyard.serve.config import GatewayConfig
+from modelyard.serve.http_server import CoalescingHttpToolsProtocol
 
 
 def gateway_config(backends: list[dict[str, Any]], models: dict[str, list[str]],
@@ -47,14 +52,16 @@ class RunningGateway:
 
 
 @contextmanager
-def running_gateway(config: GatewayConfig, home: Path | None = None) -> Iterator[RunningGateway]:
+def running_gateway(
+    config: GatewayConfig, home: Path | None = None, http: Any = CoalescingHttpToolsProtocol
+) -> Iterator[RunningGateway]:
     """Start the gateway for ``config``; stop it (draining the ledger) on exit."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(config, home, catalog=shipped_catalog())
     # proxy_headers as `yard serve` has it: uvicorn's default rewrites the client address
-    uv = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
+    uv = uvicorn.Config(app, loop="uvloop", http=http, lifespan="on",
                         log_level="warning", access_log=False, proxy_headers=False)  # fmt: skip
     server = uvicorn.Server(uv)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -11,13 +11,21 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 import sqlalchemy as sa
 
-from modelyard.serve.ledger import Ledger, LedgerEntry, connect, count_rows, new_entry
+from modelyard.serve.ledger import (
+    Ledger,
+    LedgerEntry,
+    connect,
+    count_rows,
+    new_entry,
+    utc_now,
+)
 
 CHILD = """
 import sys, time
@@ -158,6 +166,16 @@ def test_live_segments_are_not_replayed_by_another_process(yard_home: Path) -> N
     second.close()
     first.close()
     assert count_rows(connect(None, yard_home)) == 1
+
+
+def test_utc_now_is_datetimes_own_iso_text() -> None:
+    """Same text as datetime's isoformat, whatever the millisecond (00x, 0xx, xxx)."""
+    for _ in range(3000):
+        before = datetime.now(UTC).replace(microsecond=0)
+        text = utc_now()
+        parsed = datetime.fromisoformat(text)
+        assert text == parsed.isoformat(timespec="milliseconds")
+        assert before <= parsed < before + timedelta(seconds=2)
 
 
 def test_entry_defaults() -> None:

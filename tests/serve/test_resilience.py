@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from modelyard.serve.balancer import LeastInFlight
+from modelyard.serve.http_server import CoalescingHttpToolsProtocol
 from modelyard.serve.resilience import CircuitBreaker, backoff_delay, retry_after_seconds
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import gateway_config, running_gateway
@@ -23,10 +24,10 @@ def pair():
         yield a, b
 
 
-def serve(a, b, **backend):
+def serve(a, b, http=CoalescingHttpToolsProtocol, **backend):
     """A gateway over upstreams a then b for model "m"; ``backend`` tunes backend a."""
     backends = [{"name": "a", "base_url": a.url, **backend}, {"name": "b", "base_url": b.url}]
-    return running_gateway(gateway_config(backends, {"m": ["a", "b"]}))
+    return running_gateway(gateway_config(backends, {"m": ["a", "b"]}), http=http)
 
 
 def chat(gw, **extra):
@@ -145,10 +146,14 @@ def test_breaker_opens_then_probes_back(pair):
         assert httpx.get(gw.url + "/health").json()["backends"]["a"]["breaker"] == "closed"
 
 
-def test_client_disconnect_cancels_upstream(pair):
+@pytest.mark.parametrize(
+    "http", [CoalescingHttpToolsProtocol, "httptools"], ids=["hooks", "receive"]
+)
+def test_client_disconnect_cancels_upstream(pair, http):
+    """Both ways of noticing: modelyard's protocol's hook, and a task in receive() elsewhere."""
     a, b = pair
     a.plan("hang", "slow:0.2")
-    with serve(a, b) as gw:
+    with serve(a, b, http=http) as gw:
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(gw.url + "/v1/chat/completions", json=CHAT, timeout=0.3)
         with httpx.stream("POST", gw.url + "/v1/chat/completions",

@@ -1,10 +1,17 @@
-"""uvicorn's httptools protocol with its writes coalesced: one send per event-loop turn.
+"""uvicorn's httptools protocol with its writes coalesced, and a disconnect hook for the app.
 
 uvicorn writes a response's status line and headers as soon as the app sends
 ``http.response.start``, then the body in a second write: two system calls, two TCP segments,
 and two wake-ups of the client for one small answer. Here the writes made during one turn of
 the event loop are joined and leave together at the end of that turn, so a JSON answer (or a
 stream's head and first event) goes out in one segment, and nothing waits longer than the turn.
+A response's last write leaves at once: what the app does after answering (metrics, budgets,
+unwinding) would otherwise run before it, on the client's clock.
+
+ASGI tells an app that its client left only through ``receive()``, so an app that wants to know
+while it waits on something else must keep a task blocked in ``receive()`` for every request.
+Here each request's scope carries a list under ``DISCONNECT_HOOKS``: callbacks the app puts there
+run when the connection drops before the response is complete, with no task per request.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+DISCONNECT_HOOKS = "yard.disconnect_hooks"
+"""Scope key of the list of callbacks run if the client disconnects mid-request."""
 
 
 class CoalescingTransport:
@@ -49,7 +59,22 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol on a :class:`CoalescingTransport`."""
+    """uvicorn's httptools protocol on a :class:`CoalescingTransport`, with disconnect hooks."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    def on_response_complete(self) -> None:
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().on_response_complete()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope[DISCONNECT_HOOKS] = []  # type: ignore[literal-required]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            for hook in cycle.scope.get(DISCONNECT_HOOKS, ()):  # type: ignore[attr-defined]
+                hook()
+        super().connection_lost(exc)

@@ -16,7 +16,12 @@ from modelyard.serve.backends import Backend
 from modelyard.serve.balancer import Replica
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.metrics import GatewayMetrics
-from modelyard.serve.resilience import RETRYABLE_STATUS, backoff_delay, retry_after_seconds
+from modelyard.serve.resilience import (
+    RETRYABLE_STATUS,
+    Deadline,
+    backoff_delay,
+    retry_after_seconds,
+)
 from modelyard.serve.upstream_http import ConnectFailed, HttpError, HttpPool, Response
 
 
@@ -137,7 +142,7 @@ async def _exchange(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limits.total
     try:
-        async with asyncio.timeout(limits.first_token if stream else limits.total):
+        async with Deadline(limits.first_token if stream else limits.total):
             response = await pool.post(replica.url + path, backend.headers, body, limits.connect)
             try:
                 return await _read(backend, replica, response, stream, deadline)

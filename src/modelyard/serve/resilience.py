@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Any, Literal
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -80,3 +81,35 @@ def backoff_delay(attempt: int, base_s: float, retry_after: float | None) -> flo
     if retry_after is not None:
         return retry_after
     return base_s * (2**attempt) * random.uniform(0.5, 1.0)
+
+
+class Deadline:
+    """``asyncio.timeout(delay)`` for the per-request path: one timer handle and no state
+    machine. Raises TimeoutError when the delay ran out inside the block;
+    a cancellation from anywhere else passes through as it came.
+    """
+
+    __slots__ = ("_cancelling", "_delay", "_handle", "_task", "expired")
+
+    def __init__(self, delay: float) -> None:
+        self._delay = delay
+        self.expired = False
+
+    async def __aenter__(self) -> Deadline:
+        task = self._task = asyncio.current_task()
+        assert task is not None, "Deadline needs a task"
+        self._cancelling = task.cancelling()
+        loop = asyncio.get_running_loop()
+        self._handle = loop.call_at(loop.time() + self._delay, self._expire)
+        return self
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._task.cancel()  # type: ignore[union-attr]
+
+    async def __aexit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> None:
+        self._handle.cancel()
+        task = self._task
+        assert task is not None
+        if self.expired and kind is asyncio.CancelledError and task.uncancel() <= self._cancelling:
+            raise TimeoutError from exc

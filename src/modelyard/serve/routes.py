@@ -13,6 +13,7 @@ from modelyard.serve.auto import AutoRouter, any_model
 from modelyard.serve.backends import Backend, Backends
 from modelyard.serve.config import GatewayConfig
 from modelyard.serve.errors import GatewayError
+from modelyard.serve.http_server import DISCONNECT_HOOKS
 from modelyard.serve.keys import private_refusal
 from modelyard.serve.ledger import LedgerEntry
 from modelyard.serve.metrics import GatewayMetrics
@@ -89,25 +90,43 @@ class ClientGone(Exception):
 
 
 class DisconnectWatch:
-    """Cancels the handling task when the client disconnects (which closes the upstream)."""
+    """Cancels the handling task when the client disconnects (which closes the upstream).
 
-    def __init__(self, receive: Receive) -> None:
+    Under modelyard's own server protocol it registers a callback in the scope's disconnect
+    hooks (serve/http_server.py); under any other ASGI server a task waits in ``receive()``.
+    """
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
         self.receive = receive
         self.gone = False
+        self.armed = False
 
     async def __aenter__(self) -> DisconnectWatch:
         self.task = asyncio.current_task()
-        self.watcher = asyncio.get_running_loop().create_task(self._watch())
+        self.armed = True
+        hooks = self.scope.get(DISCONNECT_HOOKS)
+        if hooks is not None:
+            hooks.append(self._client_left)
+            self.watcher = None
+        else:
+            self.watcher = asyncio.get_running_loop().create_task(self._watch())
         return self
 
     async def _watch(self) -> None:
         while (await self.receive())["type"] != "http.disconnect":
             pass
-        self.gone = True
-        self.task.cancel()  # type: ignore[union-attr]
+        self._client_left()
+
+    def _client_left(self) -> None:
+        if self.armed:
+            self.gone = True
+            self.task.cancel()  # type: ignore[union-attr]
 
     async def __aexit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> None:
-        self.watcher.cancel()
+        self.armed = False
+        if self.watcher is not None:
+            self.watcher.cancel()
         if self.gone and kind is asyncio.CancelledError:
             self.task.uncancel()  # type: ignore[union-attr]
             raise ClientGone from None
@@ -135,7 +154,7 @@ class Call:
         """Validate, authorize, forward with retries and fallback, answer, record."""
         try:
             payload, chain = self._admit(await read_body(receive))
-            async with DisconnectWatch(receive):
+            async with DisconnectWatch(self.scope, receive):
                 upstream = await self._open(chain, payload)
                 try:
                     await self._respond(upstream, send)
