@@ -227,3 +227,14 @@ def test_bad_trusted_proxies_name_file_line_and_field(
                     f"  trusted_proxies: {entries}\nmodels: {{m: [a]}}\n")  # fmt: skip
     with pytest.raises(ConfigError, match=message):
         load_config(path)
+
+
+def test_an_upstreams_401_is_not_the_clients_failed_login(
+    upstream: FaultUpstream, yard_home: Path
+) -> None:
+    """A backend refusing the gateway's own upstream key answers 401 through it; that is the
+    config at fault, and must not get the client's address refused."""
+    upstream.plan(*["401"] * (FAILURES + 2))
+    with running_gateway(config(upstream)) as gw, client(gw, "127.0.0.3", ADMIN) as honest:
+        assert [chat(honest).status_code for _ in range(FAILURES + 1)] == [401] * (FAILURES + 1)
+        assert chat(honest).status_code == 401  # still the upstream's answer, not a 429

@@ -33,7 +33,6 @@ from modelyard.serve.middleware import (
     ErrorMiddleware,
     FailedLoginMiddleware,
     LoginThrottle,
-    RequestIdMiddleware,
 )
 from modelyard.serve.pricing import context_window, rate_for
 from modelyard.serve.reload import (
@@ -307,7 +306,7 @@ def create_app(
     throttle = LoginThrottle(config.server.failed_logins_per_minute)
     address = ClientAddress(config.server.trusted_proxies)
     throttled = FailedLoginMiddleware(limited, lambda: core.shared, throttle, address)
-    return ErrorMiddleware(RequestIdMiddleware(throttled))
+    return ErrorMiddleware(throttled)
 
 
 UVICORN_OPTIONS: dict[str, Any] = {

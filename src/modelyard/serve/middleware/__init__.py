@@ -4,7 +4,6 @@ from modelyard.serve.middleware.body_limit import BodyLimitMiddleware
 from modelyard.serve.middleware.client_address import ClientAddress
 from modelyard.serve.middleware.errors import ErrorMiddleware
 from modelyard.serve.middleware.failed_logins import FailedLoginMiddleware, LoginThrottle
-from modelyard.serve.middleware.request_id import RequestIdMiddleware
 
 __all__ = [
     "BodyLimitMiddleware",
@@ -12,5 +11,4 @@ __all__ = [
     "ErrorMiddleware",
     "FailedLoginMiddleware",
     "LoginThrottle",
-    "RequestIdMiddleware",
 ]

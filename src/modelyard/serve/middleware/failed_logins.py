@@ -1,7 +1,8 @@
 """Slow down clients that keep sending invalid API keys: 429 per address, before any key check.
 
-Every 401 ``invalid_api_key`` counts one failure against the client's address (the TCP peer, or
-behind a proxy in ``server.trusted_proxies`` the address it forwards: ``client_address.py``).
+Every 401 the gateway's own key check raises counts one failure against the client's address
+(the TCP peer, or behind a proxy in ``server.trusted_proxies`` the address it forwards:
+``client_address.py``); an upstream's 401 passed through does not.
 Once an address reaches ``server.failed_logins_per_minute`` failures (``FAILURES`` by default)
 within a ``WINDOW_S`` window, its requests to guarded paths are answered 429 without reaching
 the key check until the window ends, and one warning is logged (the address, never the key).
@@ -21,7 +22,7 @@ from modelyard.serve.config import ServerConfig
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.middleware.client_address import ClientAddress
 from modelyard.serve.shared import RedisState
-from modelyard.serve.types import ASGIApp, Message, Receive, Scope, Send
+from modelyard.serve.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("modelyard.serve")
 
@@ -87,7 +88,8 @@ class LoginThrottle:
 
 
 class FailedLoginMiddleware:
-    """Refuses blocked addresses with 429 and counts every 401 ``invalid_api_key``.
+    """Refuses blocked addresses with 429 and counts every 401 the key check raises (an
+    upstream's 401 passed through is the gateway's config at fault, not the client).
 
     Args:
         app: The app that checks keys.
@@ -117,13 +119,8 @@ class FailedLoginMiddleware:
         if left:
             raise _refusal(left)
 
-        async def watched(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 401:
-                self._failed(address)
-            await send(message)
-
         try:
-            await self.app(scope, receive, watched)
+            await self.app(scope, receive, send)
         except GatewayError as exc:
             if exc.status == 401:
                 self._failed(address)

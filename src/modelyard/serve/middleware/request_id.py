@@ -1,11 +1,12 @@
-"""Give every request a ULID, echoed in the x-request-id header and used as its ledger row id."""
+"""Request ids: a ULID per request, echoed in x-request-id (middleware/errors.py) and used as its
+ledger row id."""
 
 from __future__ import annotations
 
 import random
 import time
 
-from modelyard.serve.types import ASGIApp, Message, Receive, Scope, Send
+from modelyard.serve.types import Scope
 
 SCOPE_KEY = "yard.request_id"
 HEADER = b"x-request-id"
@@ -29,27 +30,3 @@ def new_id() -> str:
     """
     value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
     return "".join([PAIRS[(value >> shift) & 1023] for shift in SHIFTS])
-
-
-class RequestIdMiddleware:
-    """Puts a fresh id in ``scope["yard.request_id"]`` and in the response's x-request-id.
-
-    A client's own x-request-id is not reused: the id is the ledger row's primary key, and a
-    client repeating one would otherwise overwrite nothing and lose its row.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        rid = scope[SCOPE_KEY] = new_id()
-        header = (HEADER, rid.encode())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
