@@ -201,7 +201,7 @@ def test_default_config_has_auto_over_the_local_model():
     from modelyard.serve.config import default_config
 
     auto = create_app(default_config(), ledger=False, catalog=shipped_catalog())
-    state = auto.app.app.app.app.state  # error, request id, failed logins, body limit, gateway
+    state = auto.app.app.app.state  # errors and request id, failed logins, body limit, gateway
     (choice,) = state.auto.choices
     assert choice.model == "smollm2" and choice.candidate.local
     assert choice.candidate.context_window == 2048  # the engine's allocation, not the catalog's

@@ -92,6 +92,8 @@ class KeyStore:
     ) -> None:
         self.engine = engine
         self._admin_key = admin_key or None
+        self._admin_bytes = (admin_key or "").encode()
+        self._admin_info = KeyInfo(id=ADMIN_KEY_ID, name="admin", prefix="")
         self._pepper = pepper
         self._quotas = quotas or LocalQuotas()
         self._by_hash: dict[str, KeyInfo] = {}
@@ -261,10 +263,8 @@ class KeyStore:
                 "(create one with `yard keys create NAME`).",
                 code="invalid_api_key",
             )
-        if self._admin_key is not None and hmac.compare_digest(
-            token.encode(), self._admin_key.encode()
-        ):
-            return KeyInfo(id=ADMIN_KEY_ID, name="admin", prefix="")
+        if self._admin_key is not None and hmac.compare_digest(token.encode(), self._admin_bytes):
+            return self._admin_info
         # a lookup keyed by the hash leaks no timing about stored keys: the caller cannot steer
         # the hash of what it sends towards a stored one
         info = self._by_hash.get(hash_key(token, self._pepper))
