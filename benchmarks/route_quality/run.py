@@ -5,10 +5,12 @@ needed for 95% of GPT-4's quality, per fold, for the router and every baseline. 
 (9 models, prices from default_llm.json): cost at 95% of the best single model's quality.
 
     python benchmarks/route_quality/run.py [--folds 5] [--only mmlu,gsm8k,llmrouter] [--out DIR]
-        [--embedder static|full]
+        [--embedder static|full] [--seed N]
 
 ``--embedder full`` trains and tests on the full model's embeddings, read from the cache that
 full_embeddings.py writes (to compare with the static ones the router serves with).
+``--seed N`` splits the rows into other folds (results named ``<data>-seedN``): how much the
+headline figures owe to one split.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main() -> None:
     parser.add_argument("--only", default="mmlu,gsm8k,llmrouter")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/route_quality/results"))
     parser.add_argument("--embedder", choices=["static", "full"], default="static")
+    parser.add_argument("--seed", type=int, default=0, help="How the rows are split into folds")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.only.split(","):
@@ -53,8 +56,10 @@ def main() -> None:
             args.folds,
             featurizer,
             progress=lambda m, n=name: print(f"{n}: {m}", flush=True),
+            seed=args.seed,
         )
         name = name if args.embedder == "static" else f"{name}-full"
+        name = name if args.seed == 0 else f"{name}-seed{args.seed}"
         (args.out / f"{name}.json").write_text(
             json.dumps(result.to_json(), indent=1, default=float)
         )

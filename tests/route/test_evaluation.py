@@ -38,3 +38,13 @@ def test_many_model_eval_with_prices(shared_data: Path, featurizer: Featurizer) 
     best = result.spread["best_single"]["cost_at_95"]["mean"]
     assert best > 0
     assert result.calibrated[0]["cost"] > 0
+
+
+def test_the_seed_chooses_another_split_of_the_same_rows(
+    shared_data: Path, featurizer: Featurizer
+) -> None:
+    spec = TrainSpec(shared_data / "routellm" / "gsm8k.jsonl", (WEAK, STRONG), limit=200)
+    runs = [evaluate(spec, folds=2, featurizer=featurizer, seed=seed) for seed in (0, 1, 0)]
+    assert [r.data["seed"] for r in runs] == [0, 1, 0]
+    oracle = [[f["apgr"] for f in r.folds["oracle"]] for r in runs]
+    assert oracle[0] == oracle[2] and oracle[0] != oracle[1]

@@ -94,6 +94,9 @@ def train_command(
 def eval_command(
     data: DataArg,
     folds: Annotated[int, typer.Option("-k", "--folds", help="Cross-validation folds")] = 5,
+    seed: Annotated[
+        int, typer.Option("--seed", help="How rows are split into folds (another split, same data)")
+    ] = 0,
     models: ModelsOpt = None,
     strong: StrongOpt = None,
     weak: WeakOpt = None,
@@ -111,9 +114,12 @@ def eval_command(
     Examples:
       yard route eval gsm8k.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview -k 5
       yard route eval train.jsonl --prices default_llm.json --report route.html --json
+      yard route eval mmlu.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview --seed 1
     """
     spec = _spec(data, models, strong, weak, prices, quality, None, limit)
-    result = evaluate(spec, folds, progress=lambda msg: err_console.print(msg, style="dim"))
+    result = evaluate(
+        spec, folds, progress=lambda msg: err_console.print(msg, style="dim"), seed=seed
+    )
     if report is not None:
         route_report.write(result, report)
     if json_:
@@ -124,7 +130,7 @@ def eval_command(
         for m, s in result.spread.items()
     ]
     columns = ["method", *next(iter(result.spread.values())).keys()]
-    console.print(table(columns, rows, title=f"{data} ({folds}-fold, mean ± std)"))
+    console.print(table(columns, rows, title=f"{data} ({folds}-fold, seed {seed}, mean ± std)"))
 
 
 @app.command("embed-table")

@@ -119,15 +119,16 @@ def evaluate(
     folds: int = 5,
     featurizer: Featurizer | None = None,
     progress: Callable[[str], None] | None = None,
+    seed: int = 0,
 ) -> Evaluation:
-    """Cross-validate the router and the baselines on ``spec``'s labels."""
+    """Cross-validate the router and the baselines on ``spec``'s labels (``seed``: the split)."""
     if folds < 2:
         raise YardError(f"--folds {folds}: cross-validation needs at least 2 folds")
     labels, prices = _prepare(spec)
     featurizer = featurizer or Featurizer(static_embedder())
     fold, tokens = featurize(labels, featurizer)
     costs = request_costs(tokens, prices, len(labels.models))
-    result = cross_validate(labels, fold, costs, folds, spec.target, progress)
+    result = cross_validate(labels, fold, costs, folds, spec.target, progress, seed)
     result.data["path"] = str(spec.data)
     result.data["cost_unit"] = "USD per request" if prices else "calls to the dearer model"
     return result

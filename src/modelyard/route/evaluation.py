@@ -51,10 +51,14 @@ def cross_validate(
     folds: int = 5,
     target: Target | None = None,
     progress: Callable[[str], None] | None = None,
+    seed: int = 0,
 ) -> Evaluation:
-    """Run ``folds``-fold cross-validation of every predictor in baselines.PREDICTORS."""
+    """Run ``folds``-fold cross-validation of every predictor in baselines.PREDICTORS.
+
+    ``seed`` shuffles the rows into folds: another seed, another split of the same data.
+    """
     target = target or Target("quality", metrics.QUALITY_TARGET)
-    ids = fold_ids(len(labels), folds)
+    ids = fold_ids(len(labels), folds, seed)
     pooled = {name: np.zeros_like(fold.y, dtype=float) for name in PREDICTORS}
     per_fold: dict[str, list[dict[str, Any]]] = {}
     calibrated = []
@@ -70,7 +74,13 @@ def cross_validate(
             per_fold.setdefault(name, []).append(row)
         calibrated.append(_calibrated(train, test, costs[ids != k], costs[ids == k], target))
     return Evaluation(
-        {"rows": len(labels), "models": labels.models, "sha256": labels.sha256, "folds": folds},
+        {
+            "rows": len(labels),
+            "models": labels.models,
+            "sha256": labels.sha256,
+            "folds": folds,
+            "seed": seed,
+        },
         per_fold,
         {name: _spread(rows) for name, rows in per_fold.items()},
         calibrated,
