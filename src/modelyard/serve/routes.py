@@ -100,14 +100,12 @@ class DisconnectWatch:
         self.scope = scope
         self.receive = receive
         self.gone = False
-        self.armed = False
 
     async def __aenter__(self) -> DisconnectWatch:
         self.task = asyncio.current_task()
-        self.armed = True
-        hooks = self.scope.get(DISCONNECT_HOOKS)
-        if hooks is not None:
-            hooks.append(self._client_left)
+        self.hooks = self.scope.get(DISCONNECT_HOOKS)
+        if self.hooks is not None:
+            self.hooks.append(self._client_left)
             self.watcher = None
         else:
             self.watcher = asyncio.get_running_loop().create_task(self._watch())
@@ -119,12 +117,14 @@ class DisconnectWatch:
         self._client_left()
 
     def _client_left(self) -> None:
-        if self.armed:
-            self.gone = True
-            self.task.cancel()  # type: ignore[union-attr]
+        self.gone = True
+        self.task.cancel()  # type: ignore[union-attr]
 
     async def __aexit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> None:
-        self.armed = False
+        # leaving the hook in the scope would make a reference cycle (scope → hook → self →
+        # scope): every request's objects would wait for the garbage collector
+        if self.hooks is not None:
+            self.hooks.remove(self._client_left)
         if self.watcher is not None:
             self.watcher.cancel()
         if self.gone and kind is asyncio.CancelledError:
