@@ -10,7 +10,7 @@ SIGUSR1 makes the probed server write its probes to a file.
 
 Prints p50 and p90 of each segment between consecutive probes, in µs. ``in``: the request's
 bytes arrive; ``out``: the answer's last write leaves; ``up``/``back``: the upstream request is
-written / its answer arrives. A probe costs about 1 µs.
+written / its answer arrives. A probe costs about 0.3 µs in a tight loop.
 """
 
 from __future__ import annotations
@@ -46,10 +46,8 @@ PROBES = [
     ("routes.py", "await send_bytes(send, status, upstream.body, [JSON, *backend])", "send"),
     ("http_server.py", "super().on_response_complete()", "out"),
 ]
-PROBE = (
-    "__import__('modelyard.serve.http_server', fromlist=['_'])"
-    ".PROBED.append(({probe!r}, __import__('time').perf_counter_ns()))"
-)
+PROBE = "_yard_probe({probe!r})"
+"""A probe: a builtin the probed server protocol defines, so a probe is one call (~0.3 µs)."""
 HOOKS = """
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -64,6 +62,11 @@ def _dump_probes(*_: object) -> None:
         json.dump(PROBED, out)
 
 
+def _probe(name: str, _append=PROBED.append, _now=__import__("time").perf_counter_ns) -> None:
+    _append((name, _now()))
+
+
+__import__("builtins")._yard_probe = _probe
 __import__("signal").signal(__import__("signal").SIGUSR1, _dump_probes)
 """
 
