@@ -1,6 +1,6 @@
-"""Two or more versions of `yard serve` side by side: added p50 at c=1 and CPU per request at
-c=16, the versions called in turn, round by round, in one run (run.py's placement: each gateway
-pinned to CPU 1, the fake upstream and the load generator on CPU 0).
+"""Two or more versions of `yard serve` side by side: added p50 at c=1 (run.py's latency rounds)
+and CPU per request at c=16, the versions called in turn, round by round, in one run (run.py's
+placement: each gateway pinned to CPU 1, the fake upstream and the load generator on CPU 0).
 
 Each version is a source tree (a ``src/`` directory) put first on PYTHONPATH, e.g. an older
 commit checked out with ``git worktree add /tmp/before <commit>``:
@@ -20,7 +20,16 @@ from pathlib import Path
 
 import uvloop
 from loadgen import run_load
-from run import HERE, YARD, cpu_seconds, free_port, process, wait_ready, yard_config
+from run import (
+    HERE,
+    YARD,
+    cpu_seconds,
+    free_port,
+    latency_rounds,
+    process,
+    wait_ready,
+    yard_config,
+)
 
 
 def main() -> None:
@@ -46,23 +55,20 @@ def main() -> None:
         os.sched_setaffinity(0, {0})
         for port in ports.values():  # warm up
             uvloop.run(run_load(port, 1, 60, count=1000))
-        p50s: dict[str, list[float]] = {name: [] for name in ports}
+        latency = latency_rounds(ports, args.rounds, args.requests, stream=False)
         cpu: dict[str, list[float]] = {name: [] for name in versions}
         for _ in range(args.rounds):
-            for name, port in ports.items():
-                sample = uvloop.run(run_load(port, 1, 60, count=args.requests))
-                p50s[name].append(statistics.median(sample.latencies) * 1e3)
             for name in versions:
                 before = cpu_seconds(procs[name].pid)
                 count = args.cpu_requests // 16
                 sample = uvloop.run(run_load(ports[name], 16, 60, count=count))
                 used = cpu_seconds(procs[name].pid) - before
                 cpu[name].append(used / len(sample.latencies) * 1e6)
-    direct = statistics.median(p50s["direct"])
+    direct = latency["direct"]["p50_ms"]
     print(f"load average {os.getloadavg()[0]:.1f}; direct p50 {direct:.3f} ms; medians of rounds")
     print("| version | added p50 ms, c=1 | CPU µs/req, c=16 |\n|---|--:|--:|")
     for name in versions:
-        added = statistics.median(p50s[name]) - direct
+        added = latency[name]["p50_ms"] - direct
         print(f"| {name} | {added:.3f} | {statistics.median(cpu[name]):.0f} |")
 
 
