@@ -20,7 +20,7 @@ import uvicorn
 from modelyard.catalog import Catalog, load_catalog
 from modelyard.serve.app import create_app
 from modelyard.serve.config import GatewayConfig
-from modelyard.serve.http_server import CoalescingHttpToolsProtocol
+from modelyard.serve.http_server import GatewayHttpProtocol
 
 
 def gateway_config(backends: list[dict[str, Any]], models: dict[str, list[str]],
@@ -53,7 +53,7 @@ class RunningGateway:
 
 @contextmanager
 def running_gateway(
-    config: GatewayConfig, home: Path | None = None, http: Any = CoalescingHttpToolsProtocol
+    config: GatewayConfig, home: Path | None = None, http: Any = GatewayHttpProtocol
 ) -> Iterator[RunningGateway]:
     """Start the gateway for ``config``; stop it (draining the ledger) on exit."""
     sock = socket.socket()

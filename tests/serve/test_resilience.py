@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from modelyard.serve.balancer import LeastInFlight
-from modelyard.serve.http_server import CoalescingHttpToolsProtocol
+from modelyard.serve.http_server import GatewayHttpProtocol
 from modelyard.serve.resilience import CircuitBreaker, backoff_delay, retry_after_seconds
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import gateway_config, running_gateway
@@ -24,7 +24,7 @@ def pair():
         yield a, b
 
 
-def serve(a, b, http=CoalescingHttpToolsProtocol, **backend):
+def serve(a, b, http=GatewayHttpProtocol, **backend):
     """A gateway over upstreams a then b for model "m"; ``backend`` tunes backend a."""
     backends = [{"name": "a", "base_url": a.url, **backend}, {"name": "b", "base_url": b.url}]
     return running_gateway(gateway_config(backends, {"m": ["a", "b"]}), http=http)
@@ -147,7 +147,7 @@ def test_breaker_opens_then_probes_back(pair):
 
 
 @pytest.mark.parametrize(
-    "http", [CoalescingHttpToolsProtocol, "httptools"], ids=["hooks", "receive"]
+    "http", [GatewayHttpProtocol, "httptools"], ids=["hooks", "receive"]
 )
 def test_client_disconnect_cancels_upstream(pair, http):
     """Both ways of noticing: modelyard's protocol's hook, and a task in receive() elsewhere."""

@@ -22,7 +22,7 @@ from modelyard.serve.auto import AutoRouter
 from modelyard.serve.backends import Backends
 from modelyard.serve.config import GatewayConfig, load_config
 from modelyard.serve.errors import GatewayError
-from modelyard.serve.http_server import CoalescingHttpToolsProtocol
+from modelyard.serve.http_server import GatewayHttpProtocol
 from modelyard.serve.hub import HubState
 from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import Ledger
@@ -311,7 +311,7 @@ def create_app(
 
 UVICORN_OPTIONS: dict[str, Any] = {
     "loop": "uvloop",
-    "http": CoalescingHttpToolsProtocol,
+    "http": GatewayHttpProtocol,
     "access_log": False,
     "proxy_headers": False,
     "server_header": False,
