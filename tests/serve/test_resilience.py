@@ -146,9 +146,7 @@ def test_breaker_opens_then_probes_back(pair):
         assert httpx.get(gw.url + "/health").json()["backends"]["a"]["breaker"] == "closed"
 
 
-@pytest.mark.parametrize(
-    "http", [GatewayHttpProtocol, "httptools"], ids=["hooks", "receive"]
-)
+@pytest.mark.parametrize("http", [GatewayHttpProtocol, "httptools"], ids=["hooks", "receive"])
 def test_client_disconnect_cancels_upstream(pair, http):
     """Both ways of noticing: modelyard's protocol's hook, and a task in receive() elsewhere."""
     a, b = pair
