@@ -7,8 +7,10 @@ modelyard's own features cost; this minus the direct call is what the server + c
 ``FLOOR_CLIENT`` picks the upstream client: ``aiohttp`` (one ClientSession) or ``own``
 (modelyard's ``serve.upstream_http.HttpPool``, the client the gateway ships).
 
-    UPSTREAM=http://127.0.0.1:9100/v1 FLOOR_CLIENT=own \
-        uvicorn floor_gateway:app --loop uvloop --http httptools
+    UPSTREAM=http://127.0.0.1:9100/v1 FLOOR_CLIENT=own python floor_gateway.py --port 9200
+
+``--http own`` (the default) serves it with modelyard's server protocol under uvicorn, the
+stack `yard serve` runs on; ``--http httptools`` with uvicorn's own protocol.
 """
 
 from __future__ import annotations
@@ -91,3 +93,25 @@ async def send_whole(send, status: int, kind: bytes, data: bytes) -> None:
 async def send_start(send, kind: bytes) -> None:
     start = [(b"content-type", kind)]
     await send({"type": "http.response.start", "status": 200, "headers": start})
+
+
+def main() -> None:
+    """``floor_gateway.py --port N [--http own|httptools]``: under uvicorn with modelyard's
+    server protocol (``own``, as `yard serve` runs) or uvicorn's own."""
+    import argparse
+
+    import uvicorn
+
+    from modelyard.serve.http_server import GatewayHttpProtocol
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--http", choices=["own", "httptools"], default="own")
+    args = parser.parse_args()
+    http = GatewayHttpProtocol if args.http == "own" else "httptools"
+    uvicorn.run(app, port=args.port, loop="uvloop", http=http, access_log=False,
+                log_level="warning")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -18,21 +18,19 @@ from pathlib import Path
 
 import uvloop
 from loadgen import run_load
-from run import HERE, ROOT, YARD, free_port, process, wait_ready, yard_config
+from run import HERE, YARD, free_port, process, wait_ready, yard_config
 
 ROUNDS, REQUESTS = 5, 400
 
 
 def relays(upstream: int, work: Path) -> dict[str, list[str]]:
     """Command per relay (the port goes last): the minimal one, the ASGI floor with
-    modelyard's client, and `yard serve` as run.py runs it."""
-    uvicorn = [str(ROOT / ".venv/bin/uvicorn"), "floor_gateway:app", "--app-dir", str(HERE),
-               "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
-               "--no-access-log", "--port"]  # fmt: skip
+    modelyard's protocol and client, and `yard serve` as run.py runs it."""
+    floor = [sys.executable, str(HERE / "floor_gateway.py"), "--http", "own", "--port"]
     yard = [str(YARD), "serve", "--config", str(yard_config(upstream, work)), "--port"]
     return {
         "relay-floor": [sys.executable, str(HERE / "relay_floor.py")],
-        "asgi-floor": uvicorn,
+        "asgi-floor": floor,
         "yard serve": yard,
     }
 

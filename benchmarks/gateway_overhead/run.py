@@ -37,7 +37,9 @@ ROOT = HERE.parents[1]
 YARD = ROOT / ".venv" / "bin" / "yard"
 LITELLM = HERE / ".venv" / "bin" / "litellm"
 SWEEP = (1, 2, 4, 8, 16, 32, 64)
-FLOORS = {"python-floor": "aiohttp", "floor-own-client": "own"}
+FLOORS = {"python-floor": ("aiohttp", "httptools"), "floor-own-client": ("own", "own")}
+"""Floor name: (upstream client, uvicorn --http): uvicorn + aiohttp, and the stack modelyard
+runs on (uvicorn with modelyard's protocol and client)."""
 """Floor gateways (floor_gateway.py) by the upstream client each uses."""
 
 
@@ -197,11 +199,10 @@ def run_all(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict:
     procs["modelyard"] = stack.enter_context(
         process(yard_cmd, 1, {"YARD_HOME": str(work / "home")}, work / "yard.log")
     )
-    for name, client in FLOORS.items():
+    for name, (client, protocol) in FLOORS.items():
         ports[name] = free_port()
-        floor = [str(ROOT / ".venv/bin/uvicorn"), "floor_gateway:app", "--app-dir", str(HERE),
-                 "--port", str(ports[name]), "--loop", "uvloop", "--http", "httptools",
-                 "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        floor = [sys.executable, str(HERE / "floor_gateway.py"), "--http", protocol,
+                 "--port", str(ports[name])]  # fmt: skip
         env = {"UPSTREAM": f"http://127.0.0.1:{upstream}/v1", "FLOOR_CLIENT": client}
         procs[name] = stack.enter_context(process(floor, 1, env, work / f"{name}.log"))
     if not args.no_litellm:
