@@ -24,11 +24,13 @@ ROUNDS, REQUESTS = 5, 400
 
 
 def relays(upstream: int, work: Path) -> dict[str, list[str]]:
-    """Command per relay (the port goes last): the minimal one, the ASGI floor with
-    modelyard's protocol and client, and `yard serve` as run.py runs it."""
+    """Command per relay (the port goes last): none (a second fake upstream: on CPU 1, one
+    round trip across cores and nothing else), the minimal one, the ASGI floor with modelyard's
+    protocol and client, and `yard serve` as run.py runs it."""
     floor = [sys.executable, str(HERE / "floor_gateway.py"), "--http", "own", "--port"]
     yard = [str(YARD), "serve", "--config", str(yard_config(upstream, work)), "--port"]
     return {
+        "fake upstream (no relay)": [sys.executable, str(HERE / "mock_upstream.py"), "--port"],
         "relay-floor": [sys.executable, str(HERE / "relay_floor.py")],
         "asgi-floor": floor,
         "yard serve": yard,
@@ -58,7 +60,7 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f}; p50 ms, added over direct:")
     for name, values in p50s.items():
         p50 = statistics.median(values)
-        print(f"{name:24} {p50:.3f}  +{p50 - direct:.3f}")
+        print(f"{name:34} {p50:.3f}  +{p50 - direct:.3f}")
 
 
 if __name__ == "__main__":

@@ -146,7 +146,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            pass  # no WebSockets here: the request was answered as plain HTTP
+            pass  # no WebSocket or h2c upgrades: answered as plain HTTP/1.1, as uvicorn does
         except httptools.HttpParserError:
             LOG.warning("Invalid HTTP request received.")
             message = b"Invalid HTTP request received."
