@@ -37,6 +37,7 @@ ROOT = HERE.parents[1]
 YARD = ROOT / ".venv" / "bin" / "yard"
 LITELLM = HERE / ".venv" / "bin" / "litellm"
 SWEEP = (1, 2, 4, 8, 16, 32, 64)
+CROSS = "cross-core, no relay"
 FLOORS = {"python-floor": ("aiohttp", "httptools"), "floor-own-client": ("own", "own")}
 """Floor name: (upstream client, uvicorn --http): uvicorn + aiohttp, and the stack modelyard
 runs on (uvicorn with modelyard's protocol and client)."""
@@ -192,8 +193,12 @@ def run_all(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict:
     upstream = free_port()
     mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
     stack.enter_context(process(mock, 0, {}, work / "mock.log"))
-    ports = {"direct": upstream, "modelyard": free_port()}
+    ports = {"direct": upstream, "modelyard": free_port(), CROSS: free_port()}
     procs: dict[str, subprocess.Popen] = {}
+    # a second fake upstream on the gateways' core: what one round trip across cores costs
+    # in this run, with no relay in between (it moves with the VM's phases)
+    cross = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(ports[CROSS])]
+    wait_ready(ports[CROSS], stack.enter_context(process(cross, 1, {}, work / "cross.log")))
     yard_cmd = [str(YARD), "serve", "--config", str(yard_config(upstream, work)),
                 "--port", str(ports["modelyard"])]  # fmt: skip
     procs["modelyard"] = stack.enter_context(
