@@ -75,9 +75,6 @@ class CoalescingTransport:
         self.flush()
         self._transport.close()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
 
 class GatewayHttpProtocol(asyncio.Protocol):
     """One client connection: parses requests with httptools, runs the app for each."""
@@ -218,7 +215,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self.transport.flush()
         self.state.total_requests += 1
         if not keep_alive:
-            self.raw.close()
+            self.transport.close()
             return
         if self.raw.is_closing():
             return
