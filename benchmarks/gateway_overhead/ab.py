@@ -1,6 +1,7 @@
-"""Two or more versions of `yard serve` side by side: added p50 at c=1 (run.py's latency rounds)
-and CPU per request at c=16, the versions called in turn, round by round, in one run (run.py's
-placement: each gateway pinned to CPU 1, the fake upstream and the load generator on CPU 0).
+"""Two or more versions of `yard serve` side by side: added p50 and added TTFT at c=1 (run.py's
+latency rounds) and CPU per request at c=16, the versions called in turn, round by round, in
+one run (run.py's placement: each gateway pinned to CPU 1, the fake upstream and the load
+generator on CPU 0).
 
 Each version is a source tree (a ``src/`` directory) put first on PYTHONPATH, e.g. an older
 commit checked out with ``git worktree add /tmp/before <commit>``:
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("versions", nargs="+", help="NAME=SRC_DIR")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--requests", type=int, default=400, help="Per round, c=1")
+    parser.add_argument("--streams", type=int, default=100, help="Per round, c=1, for TTFT")
     parser.add_argument("--cpu-requests", type=int, default=16000, help="Per round, c=16")
     args = parser.parse_args()
     versions = dict(v.split("=", 1) for v in args.versions)
@@ -56,6 +58,7 @@ def main() -> None:
         for port in ports.values():  # warm up
             uvloop.run(run_load(port, 1, 60, count=1000))
         latency = latency_rounds(ports, args.rounds, args.requests, stream=False)
+        ttft = latency_rounds(ports, args.rounds, args.streams, stream=True)
         cpu: dict[str, list[float]] = {name: [] for name in versions}
         for _ in range(args.rounds):
             for name in versions:
@@ -64,12 +67,14 @@ def main() -> None:
                 sample = uvloop.run(run_load(ports[name], 16, 60, count=count))
                 used = cpu_seconds(procs[name].pid) - before
                 cpu[name].append(used / len(sample.latencies) * 1e6)
-    direct = latency["direct"]["p50_ms"]
+    direct, direct_ttft = latency["direct"]["p50_ms"], ttft["direct"]["p50_ms"]
     print(f"load average {os.getloadavg()[0]:.1f}; direct p50 {direct:.3f} ms; medians of rounds")
-    print("| version | added p50 ms, c=1 | CPU µs/req, c=16 |\n|---|--:|--:|")
+    print("| version | added p50 ms, c=1 | added TTFT p50 ms | CPU µs/req, c=16 |")
+    print("|---|--:|--:|--:|")
     for name in versions:
         added = latency[name]["p50_ms"] - direct
-        print(f"| {name} | {added:.3f} | {statistics.median(cpu[name]):.0f} |")
+        added_ttft = ttft[name]["p50_ms"] - direct_ttft
+        print(f"| {name} | {added:.3f} | {added_ttft:.3f} | {statistics.median(cpu[name]):.0f} |")
 
 
 if __name__ == "__main__":
