@@ -15,11 +15,14 @@ stack `yard serve` runs on; ``--http httptools`` with uvicorn's own protocol.
 
 from __future__ import annotations
 
+import argparse
 import os
 
 import aiohttp
 import orjson
+import uvicorn
 
+from modelyard.serve.http_server import GatewayHttpProtocol
 from modelyard.serve.upstream_http import HttpPool
 
 UPSTREAM = os.environ.get("UPSTREAM", "http://127.0.0.1:9100/v1") + "/chat/completions"
@@ -98,12 +101,6 @@ async def send_start(send, kind: bytes) -> None:
 def main() -> None:
     """``floor_gateway.py --port N [--http own|httptools]``: under uvicorn with modelyard's
     server protocol (``own``, as `yard serve` runs) or uvicorn's own."""
-    import argparse
-
-    import uvicorn
-
-    from modelyard.serve.http_server import GatewayHttpProtocol
-
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--http", choices=["own", "httptools"], default="own")

@@ -215,7 +215,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self.transport.flush()
         self.state.total_requests += 1
         if not keep_alive:
-            self.transport.close()
+            self.raw.close()
             return
         if self.raw.is_closing():
             return
