@@ -139,19 +139,21 @@ class HangingEngine(FakeEngine):
         self.server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # every connection ends closed, even one that arrives as the test ends: an unclosed
-        # transport warns when collected, in whichever later test that happens
+        # every connection ends closed, even one cut short when the test's loop ends: an
+        # unclosed transport warns when collected, in whichever later test that happens
+        held = False
         try:
             self.requests.append(await reader.readuntil(b"\r\n\r\n"))
+            if self.hung and not self.closed:
+                self.held.append(writer)
+                held = True
+            elif not self.hung:
+                writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\n\r\n".encode())
         except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-            return
-        if self.hung and not self.closed:
-            self.held.append(writer)
-            return
-        if not self.hung:
-            writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\n\r\n".encode())
-        writer.close()
+            pass
+        finally:
+            if not held:
+                writer.close()
 
     @property
     def health_url(self) -> str:
