@@ -58,6 +58,23 @@ def test_keys_are_hashed_at_rest(store: KeyStore, yard_home: Path) -> None:
     assert again.authorize(f"Bearer {raw}", "m") is not None
 
 
+def test_keys_made_or_revoked_by_another_process_are_picked_up(
+    store: KeyStore, yard_home: Path
+) -> None:
+    store.create("alice")  # a closed gateway: unknown keys are refused
+    other = KeyStore.open(connect(None, yard_home))  # `yard keys`, another worker or replica
+    store.refresh_if_changed()  # its own new key moved the table since it was loaded
+    assert store.refresh_if_changed() is False
+    info, raw = other.create("carol")
+    assert refused(store, f"Bearer {raw}").status == 401
+    assert store.refresh_if_changed() is True
+    assert store.authorize(f"Bearer {raw}", "m") == info
+    assert store.refresh_if_changed() is False
+    other.revoke(info.id)
+    assert store.refresh_if_changed() is True
+    assert "revoked" in refused(store, f"Bearer {raw}").message
+
+
 def test_pepper_is_part_of_the_hash(yard_home: Path) -> None:
     engine = connect(None, yard_home)
     _, raw = KeyStore.open(engine, pepper="one").create("carol")

@@ -26,6 +26,7 @@ from tests.serve.replicas import CHAT, YARD, free_port
 from tests.serve.test_replicas import request_cost
 
 pytestmark = pytest.mark.slow
+ADMIN = "admin-key-for-tests"
 
 COUNT = re.compile(rb"^yard_requests_total\{.*\} ([0-9.]+)$", re.MULTILINE)
 WORKER = re.compile(rb'^yard_worker_requests\{pid="([0-9]+)"\} ([0-9.]+)$', re.MULTILINE)
@@ -217,6 +218,43 @@ def test_rpm_and_budget_hold_across_workers_as_in_one_process(tmp_path: Path, ya
     assert (rpm.count(200), rpm.count(429)) == (20, 20)
     # one process admits while spend < budget: the 6th request crosses it, the 7th is refused
     assert budget == [200] * 6 + [429] * 4
+
+
+def statuses(gw: Gateway, key: str, count: int = 24) -> set[int]:
+    """Answers to ``count`` requests on fresh connections, which reach both workers."""
+    with ThreadPoolExecutor(4) as pool:
+        return {status for status, _ in pool.map(lambda _: post(gw.chat, key), range(count))}
+
+
+def test_keys_made_or_revoked_anywhere_reach_every_worker(tmp_path: Path, yard_home: Path):
+    config = tmp_path / "gateway.yaml"
+    with FaultUpstream("a") as upstream:
+        config.write_text(f"server: {{admin_key: {ADMIN}, key_refresh_s: 0.3}}\n"
+                          f"backends:\n  - {{name: a, base_url: '{upstream.url}'}}\n"
+                          "models:\n  m: [a]\n")  # fmt: skip
+        gw = start(tmp_path, yard_home, config, 2)
+        try:
+            wait_ready(gw, 2)
+            ledger = Ledger.open(None, yard_home)  # as `yard keys create` does
+            _, made_outside = KeyStore.open(ledger.engine).create("cli")
+            ledger.close()
+            time.sleep(1)
+            assert statuses(gw, made_outside) == {200}
+            auth = {"Authorization": f"Bearer {ADMIN}"}
+            made = httpx.post(gw.url + "/admin/keys", json={"name": "api"}, headers=auth).json()
+            time.sleep(1)
+            assert statuses(gw, made["key"]) == {200}
+            # one worker answers the revocation; the other learns it from the database
+            revoked = httpx.delete(f"{gw.url}/admin/keys/{made['id']}", headers=auth)
+            assert revoked.status_code == 200
+            time.sleep(1)
+            assert statuses(gw, made["key"]) == {401}
+            per_worker = gw.scrapes(1)[0][1]
+            assert gw.stop() == 0
+        finally:
+            if gw.proc.poll() is None:
+                gw.proc.kill()
+    assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
 
 
 def test_local_engines_start_once_in_the_parent(

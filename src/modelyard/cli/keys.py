@@ -68,7 +68,7 @@ def revoke(
     key_id: Annotated[str, typer.Argument(help="Key id, as `yard keys list` shows")],
     db: DbOpt = None,
 ) -> None:
-    """Revoke a key; a running gateway refuses it within its next key refresh"""
+    """Revoke a key; a running gateway refuses it within server.key_refresh_s (2 s)"""
     info = _store(db).revoke(key_id)
     console.print(f"Revoked key [bold]{info.name}[/bold] ({info.id}) at {info.revoked_utc}.")
 

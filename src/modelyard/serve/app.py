@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import Router
 
 from modelyard.catalog import Catalog, cached_catalog
@@ -136,6 +137,8 @@ class Gateway:
             self.admin = Router(routes=admin_routes(self.keys, server.admin_key, self.reloader))
         await self.state.backends.start()
         self._watch_sighup()
+        if self.keys is not None:
+            self._spawn(follow_keys(self.keys, server.key_refresh_s))
         if self.state.metrics.shared:
             self._spawn(self.state.metrics.sample_every())
         # Everything alive now (catalog, config, modules) lives as long as the process; freezing
@@ -227,6 +230,17 @@ class Gateway:
         if self.ledger is not None:
             self.ledger.close()
             self.state.ledger = self.ledger = None
+
+
+async def follow_keys(keys: KeyStore, every_s: float) -> None:
+    """Reload ``keys`` when another process made or revoked one: `yard keys`, or an /admin call
+    that another worker or replica answered."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await asyncio.to_thread(keys.refresh_if_changed)
+        except SQLAlchemyError as exc:  # the keys already loaded keep serving
+            log.warning("key store: refresh failed: %s", type(exc).__name__)
 
 
 def build_state(

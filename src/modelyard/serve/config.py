@@ -162,6 +162,10 @@ class ServerConfig(Strict):
     """SQLAlchemy URL of the ledger; default SQLite in YARD_HOME."""
     admin_key: str | None = None
     """Bearer key for /admin endpoints; write ${ENV_NAME}. Unset: no admin API."""
+    key_refresh_s: float = Field(2.0, gt=0)
+    """How often each gateway process looks for keys made or revoked elsewhere (`yard keys`,
+    another worker or replica on the same ledger): a revoked key is refused everywhere within
+    this time."""
     workers: Annotated[int, Field(ge=0)] | Literal["auto"] = 1
     """Worker processes sharing the port (one core each); 0 or `auto`: one per CPU."""
 

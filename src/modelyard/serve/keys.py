@@ -98,6 +98,8 @@ class KeyStore:
         self._quotas = quotas or LocalQuotas()
         self._by_hash: dict[str, KeyInfo] = {}
         self._spent: dict[str, float] = {}
+        self._mark: tuple[int, str | None, int] | None = None
+        """The keys table's (rows, newest id, revoked rows) when it was last read."""
         self._write_lock = threading.Lock()
 
     @classmethod
@@ -132,6 +134,32 @@ class KeyStore:
         for key_id in unseen:
             self._spent.setdefault(key_id, spent.get(key_id, 0.0))
         self._by_hash = {r["key_hash"]: _key_from_row(r) for r in rows}
+        ids = [r["id"] for r in rows]
+        self._mark = (
+            len(rows),
+            max(ids, default=None),
+            sum(r["revoked_utc"] is not None for r in rows),
+        )
+
+    def refresh_if_changed(self) -> bool:
+        """Reload the keys when another process made or revoked one since the last read
+        (`yard keys`, another worker or replica on the same database): one small query when
+        nothing changed. Keys are only ever added or revoked, so the table's row count, newest
+        id and revoked count tell every change apart.
+
+        Returns:
+            Whether the keys were reloaded.
+        """
+        keys_table = reflect(self.engine, "keys")
+        query = sa.select(
+            sa.func.count(), sa.func.max(keys_table.c.id), sa.func.count(keys_table.c.revoked_utc)
+        )
+        with self.engine.connect() as conn:
+            rows, newest, revoked = conn.execute(query).one()
+        if (rows, newest, revoked) == self._mark:
+            return False
+        self.refresh()
+        return True
 
     def create(
         self,
