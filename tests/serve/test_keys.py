@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
@@ -73,6 +76,36 @@ def test_keys_made_or_revoked_by_another_process_are_picked_up(
     other.revoke(info.id)
     assert store.refresh_if_changed() is True
     assert "revoked" in refused(store, f"Bearer {raw}").message
+
+
+def slow_read_of_the_keys(store: KeyStore, reading: threading.Event) -> threading.Thread:
+    """A refresh in another thread whose read of the keys table pauses once it has its rows'
+    snapshot, as a refresh caught mid-way by a key being made or revoked."""
+    follower = threading.Thread(target=store.refresh)
+
+    def pause(conn, cursor, statement: str, *args) -> None:
+        if threading.current_thread() is follower and "FROM keys" in statement:
+            reading.set()
+            time.sleep(0.3)
+
+    sa.event.listen(store.engine, "after_cursor_execute", pause)
+    follower.start()
+    return follower
+
+
+def test_a_refresh_never_undoes_a_key_being_made_or_revoked(store: KeyStore) -> None:
+    reading = threading.Event()
+    follower = slow_read_of_the_keys(store, reading)
+    assert reading.wait(5)
+    info, raw = store.create("made-meanwhile")
+    follower.join()
+    assert store.authorize(f"Bearer {raw}", "m") == info
+    reading.clear()
+    follower = slow_read_of_the_keys(store, reading)
+    assert reading.wait(5)
+    store.revoke(info.id)
+    follower.join()
+    assert refused(store, f"Bearer {raw}").status == 401
 
 
 def test_pepper_is_part_of_the_hash(yard_home: Path) -> None:

@@ -101,6 +101,7 @@ class KeyStore:
         self._mark: tuple[int, str | None, int] | None = None
         """The keys table's (rows, newest id, revoked rows) when it was last read."""
         self._write_lock = threading.Lock()
+        """Held while the keys table and this store's copy of it change together."""
 
     @classmethod
     def open(
@@ -127,19 +128,22 @@ class KeyStore:
     def refresh(self) -> None:
         """Reload key definitions (e.g. after ``yard keys`` changed them); spend is kept."""
         keys_table = reflect(self.engine, "keys")
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(keys_table)).mappings().all()
-            unseen = {r["id"] for r in rows} - self._spent.keys()
-            spent = _spend_by_key(conn, unseen) if unseen else {}
-        for key_id in unseen:
-            self._spent.setdefault(key_id, spent.get(key_id, 0.0))
-        self._by_hash = {r["key_hash"]: _key_from_row(r) for r in rows}
-        ids = [r["id"] for r in rows]
-        self._mark = (
-            len(rows),
-            max(ids, default=None),
-            sum(r["revoked_utc"] is not None for r in rows),
-        )
+        # under the lock: a read that misses a key this store is making or revoking cannot
+        # land after that change and undo it
+        with self._write_lock:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(keys_table)).mappings().all()
+                unseen = {r["id"] for r in rows} - self._spent.keys()
+                spent = _spend_by_key(conn, unseen) if unseen else {}
+            for key_id in unseen:
+                self._spent.setdefault(key_id, spent.get(key_id, 0.0))
+            self._by_hash = {r["key_hash"]: _key_from_row(r) for r in rows}
+            ids = [r["id"] for r in rows]
+            self._mark = (
+                len(rows),
+                max(ids, default=None),
+                sum(r["revoked_utc"] is not None for r in rows),
+            )
 
     def refresh_if_changed(self) -> bool:
         """Reload the keys when another process made or revoked one since the last read
@@ -189,12 +193,13 @@ class KeyStore:
             private=private,
         )
         key_hash = hash_key(raw, self._pepper)
-        with self._write_lock, self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(reflect(self.engine, "keys")).values(_row_from_key(info, key_hash))
-            )
-        self._spent[info.id] = 0.0
-        self._by_hash = {**self._by_hash, key_hash: info}
+        with self._write_lock:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.insert(reflect(self.engine, "keys")).values(_row_from_key(info, key_hash))
+                )
+            self._spent[info.id] = 0.0
+            self._by_hash = {**self._by_hash, key_hash: info}
         return info, raw
 
     def revoke(self, key_id: str) -> KeyInfo:
@@ -212,11 +217,14 @@ class KeyStore:
         key_hash, info = found[0]
         revoked = replace(info, revoked_utc=info.revoked_utc or utc_now())
         table = reflect(self.engine, "keys")
-        with self._write_lock, self.engine.begin() as conn:
-            conn.execute(
-                sa.update(table).where(table.c.id == key_id).values(revoked_utc=revoked.revoked_utc)
-            )
-        self._by_hash = {**self._by_hash, key_hash: revoked}
+        with self._write_lock:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.id == key_id)
+                    .values(revoked_utc=revoked.revoked_utc)
+                )
+            self._by_hash = {**self._by_hash, key_hash: revoked}
         return self._with_spend(revoked)
 
     def list(self) -> list[KeyInfo]:
