@@ -22,6 +22,20 @@ from modelyard.serve.app import create_app
 from modelyard.serve.config import GatewayConfig
 from modelyard.serve.http_server import GatewayHttpProtocol
 
+AUTO_CONFIG = """\
+backends:
+  - {{name: home, base_url: '{home}', model: llama-3.1-8b-instruct, self_hosted: true}}
+  - {{name: remote, base_url: '{remote}', model: smollm2-135m-instruct, api_key: sk-r}}
+models: {{big: [home], cheap: [remote]}}
+auto:
+  candidates:
+    - {{model: big, input_per_mtok: 1.0, output_per_mtok: 2.0}}
+    - {{model: cheap, input_per_mtok: 0.1, output_per_mtok: 0.2}}
+"""
+"""A gateway.yaml (format with the two upstreams' URLs): `big` self-hosted with tools, `cheap`
+remote and cheaper without; `auto` chooses between them."""
+TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+
 
 def gateway_config(backends: list[dict[str, Any]], models: dict[str, list[str]],
                    **server: Any) -> GatewayConfig:  # fmt: skip

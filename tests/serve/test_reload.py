@@ -15,7 +15,7 @@ import pytest
 
 from modelyard.serve.config import load_config
 from tests.serve.fault_upstream import FaultUpstream
-from tests.serve.gateway_server import gateway_config, running_gateway
+from tests.serve.gateway_server import AUTO_CONFIG, TOOLS, gateway_config, running_gateway
 from tests.serve.test_crash import free_port
 
 ADMIN = "admin-key-for-reload-tests"
@@ -191,3 +191,26 @@ def wait_for(condition, timeout: float = 30.0) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_a_reload_keeps_auto_session_pins(tmp_path: Path) -> None:
+    with FaultUpstream("home") as home, FaultUpstream("remote") as remote:
+        path = tmp_path / "gateway.yaml"
+        text = f"server: {{admin_key: {ADMIN}}}\n" + AUTO_CONFIG.format(
+            home=home.url, remote=remote.url
+        )
+        path.write_text(text)
+        with running_gateway(load_config(path)) as gw:
+
+            def route(extra: dict) -> str:
+                body = {"model": "auto", "messages": [{"role": "user", "content": "hi"}], **extra}
+                headers = {**AUTH, "x-yard-session": "conv-1"}
+                url = f"{gw.url}/v1/chat/completions"
+                return httpx.post(url, json=body, headers=headers, timeout=10).headers[
+                    "x-yard-route"
+                ]
+
+            assert route({"tools": TOOLS}).startswith("big;")
+            path.write_text(text.replace("output_per_mtok: 0.2", "output_per_mtok: 0.3"))
+            assert httpx.post(f"{gw.url}/admin/reload", headers=AUTH).status_code == 200
+            assert route({}) == "big; reason=pinned to session"

@@ -8,7 +8,7 @@ import pytest
 from ulid import ULID
 
 from modelyard.serve.limits import Admission
-from modelyard.serve.shared import RedisState
+from modelyard.serve.shared import PIN_TTL_S, RedisState
 from tests.serve.services import redis_url
 
 
@@ -111,3 +111,22 @@ def test_unreachable_redis_falls_back_to_local_state() -> None:
     assert [admit(quotas, rpm=2).refusal is None for _ in range(3)] == [True, True, False]
     assert admit(quotas, budget=1.0, known=0.5) == Admission(spent_usd=0.5)
     assert down.failures == 1  # later calls skip Redis until RETRY_S has passed
+
+
+def test_session_pins_are_shared_and_the_first_pin_wins(replicas: list[RedisState]) -> None:
+    a, b = replicas[0].pins(100), replicas[1].pins(100)
+    assert a.get("k:conv") is None
+    a.pin("k:conv", "big")
+    b.pin("k:conv", "cheap")  # decided at the same time on another replica: too late
+    assert a.get("k:conv") == b.get("k:conv") == "big"
+    ttl = replicas[0].client.ttl(replicas[0].prefix + "pin:k:conv")
+    assert 0 < ttl <= PIN_TTL_S
+    off = replicas[2].pins(0)  # `auto.session_pins: 0`
+    off.pin("k:other", "big")
+    assert off.get("k:conv") is None and a.get("k:other") is None
+
+
+def test_session_pins_stay_local_while_redis_is_unreachable() -> None:
+    pins = RedisState("redis://127.0.0.1:1/0").pins(10)
+    pins.pin("k:conv", "big")
+    assert pins.get("k:conv") == "big"

@@ -22,6 +22,7 @@ from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import Ledger
 from modelyard.serve.workers import worker_count
 from tests.serve.fault_upstream import FaultUpstream
+from tests.serve.gateway_server import AUTO_CONFIG, TOOLS
 from tests.serve.replicas import CHAT, YARD, free_port
 from tests.serve.test_replicas import request_cost
 
@@ -254,6 +255,33 @@ def test_keys_made_or_revoked_anywhere_reach_every_worker(tmp_path: Path, yard_h
         finally:
             if gw.proc.poll() is None:
                 gw.proc.kill()
+    assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
+
+
+def test_a_session_stays_on_its_model_whichever_worker_serves_it(tmp_path, yard_home):
+    with FaultUpstream("home") as home, FaultUpstream("remote") as remote:
+        config = tmp_path / "gateway.yaml"
+        config.write_text(AUTO_CONFIG.format(home=home.url, remote=remote.url))
+        gw = start(tmp_path, yard_home, config, 2)
+        try:
+            wait_ready(gw, 2)
+            session = {"x-yard-session": "conv-1", "Connection": "close"}
+
+            def ask(extra: dict) -> str:
+                body = {"model": "auto", "messages": [{"role": "user", "content": "hi"}], **extra}
+                reply = httpx.post(gw.chat, json=body, headers=session, timeout=20)
+                assert reply.status_code == 200, reply.text
+                return reply.headers["x-yard-route"]
+
+            assert ask({"tools": TOOLS}).startswith("big;")  # `cheap` cannot call tools
+            with ThreadPoolExecutor(4) as pool:
+                later = set(pool.map(lambda _: ask({}), range(24)))  # `cheap` would do
+            per_worker = gw.scrapes(1)[0][1]
+            assert gw.stop() == 0
+        finally:
+            if gw.proc.poll() is None:
+                gw.proc.kill()
+    assert later == {"big; reason=pinned to session"}
     assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
 
 

@@ -130,6 +130,7 @@ class Gateway:
     async def startup(self) -> None:
         """Open shared state (Redis), the ledger, the upstream pool and local engines."""
         self.shared = open_shared(self.state.config.state, self.state.backends)
+        self._share_pins(self.state, None)
         if self.home is not None:
             self._open_ledger()
         server = self.state.config.server
@@ -194,6 +195,7 @@ class Gateway:
             loaded = await asyncio.to_thread(load_config, source_of(old.config))
             state = build_state(effective(old.config, loaded), self.catalog, previous=old)
             self._share_breakers(state.backends, old.backends)
+            self._share_pins(state, old)
             await state.backends.start()
             self._swap(state, old.backends)
         answer = report(old.config, loaded)
@@ -205,6 +207,18 @@ class Gateway:
         if isinstance(self.shared, RedisState):
             kept = {id(b) for b in old.by_name.values()}
             self.shared.share_breakers(b for b in backends.by_name.values() if id(b) not in kept)
+
+    def _share_pins(self, state: GatewayState, old: GatewayState | None) -> None:
+        """`auto`'s session pins: kept across reloads (a conversation stays on its model), and
+        shared by every worker or replica (the hub, Redis) when there is shared state."""
+        auto = state.auto
+        if auto is None:
+            return
+        if old is not None and old.auto is not None:
+            auto.pins = old.auto.pins
+            auto.pins.size = auto.config.session_pins
+        elif self.shared is not None:
+            auto.pins = self.shared.pins(auto.config.session_pins)
 
     def _swap(self, state: GatewayState, old: Backends) -> None:
         """Serve ``state`` from the next request on; stop the backends it dropped once no older

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -161,6 +161,17 @@ class Routed:
     header: str
 
 
+class PinStore(Protocol):
+    """Where `auto` keeps session pins: this process (``SessionPins``), the parent of
+    `yard serve --workers` (``hub.HubPins``) or Redis (``shared.RedisPins``)."""
+
+    size: int
+    """Sessions remembered; 0 pins nothing."""
+
+    def get(self, session: str | None) -> str | None: ...
+    def pin(self, session: str | None, model: str) -> None: ...
+
+
 class SessionPins:
     """Session -> model, least recently used forgotten first, so memory stays bounded."""
 
@@ -201,7 +212,8 @@ class AutoRouter:
         self.by_label = {c.candidate.name: c for c in choices}
         self.router = router
         self.counter = counter or TokenCounter.find()
-        self.pins = SessionPins(config.session_pins)
+        self.pins: PinStore = SessionPins(config.session_pins)
+        """This process's own, until the gateway shares them (``app.Gateway``)."""
         self.languages = language_rules(config, choices)
 
     @classmethod

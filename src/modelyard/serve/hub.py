@@ -1,11 +1,12 @@
-"""What the workers of one `yard serve --workers N` ask their parent: rate windows and budget
-spend, and config reloads.
+"""What the workers of one `yard serve --workers N` ask their parent: rate windows, budget
+spend, `auto`'s session pins, and config reloads.
 
 Without Redis, the parent process keeps the state one gateway process would keep (a
 ``SlidingWindowLimiter`` and each key's spend) and serves it to its workers over a Unix socket
 (a ``multiprocessing`` manager). Each worker's key store asks it as it would ask Redis, so N
 workers admit exactly what one process admits. A call is one loopback round trip (about 0.1 ms
-on the event loop), made only for keys that have an RPM/TPM limit or a budget.
+on the event loop), made only for keys that have an RPM/TPM limit or a budget, and for `auto`
+requests that name a session (so a conversation stays on one model whichever worker serves it).
 
 A worker's ``POST /admin/reload`` (or SIGHUP) goes over the same socket (``ask_reload``): the
 parent re-reads the file and replaces its workers, so the answer is the parent's.
@@ -22,6 +23,7 @@ from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
 
+from modelyard.serve.auto import SessionPins
 from modelyard.serve.limits import ADMITTED, Admission, SlidingWindowLimiter
 
 SOCKET_NAME = "hub.sock"
@@ -43,6 +45,7 @@ class Hub:
         self._lock = threading.Lock()
         self._limiter = SlidingWindowLimiter()
         self._spent: dict[str, float] = {}
+        self._pins = SessionPins(0)
         self._reload = reload
 
     def reload(self, pid: int) -> dict[str, Any]:
@@ -75,6 +78,38 @@ class Hub:
             if cost_usd:
                 spent = self._spent.get(key_id)
                 self._spent[key_id] = known_usd if spent is None else spent + cost_usd
+
+    def pinned(self, session: str) -> str | None:
+        """The model ``session`` is pinned to, if any."""
+        with self._lock:
+            return self._pins.get(session)
+
+    def pin(self, session: str, model: str, size: int) -> str:
+        """Pin ``session`` to ``model`` unless another worker pinned it first; remember at most
+        ``size`` sessions. Returns the model the session is pinned to."""
+        with self._lock:
+            self._pins.size = size
+            first = self._pins.get(session)
+            if first is None:
+                self._pins.pin(session, model)
+            return first or model
+
+
+class HubPins:
+    """A worker's ``PinStore``: the session pins its parent keeps for every worker."""
+
+    def __init__(self, hub: Any, size: int) -> None:
+        self._hub = hub
+        self.size = size
+
+    def get(self, session: str | None) -> str | None:
+        """The model pinned to ``session`` by any worker, or None."""
+        return self._hub.pinned(session) if session is not None and self.size else None
+
+    def pin(self, session: str | None, model: str) -> None:
+        """Pin ``session`` for every worker (the first worker's pin wins)."""
+        if session is not None and self.size:
+            self._hub.pin(session, model, self.size)
 
 
 class _HubManager(BaseManager):
@@ -117,11 +152,16 @@ class HubState:
     """
 
     def __init__(self, address: Path) -> None:
-        self._client = HubClient(_connect(address))
+        self._hub = _connect(address)
+        self._client = HubClient(self._hub)
 
     def quotas(self) -> HubClient:
         """RPM/TPM windows and budget spend shared by every worker."""
         return self._client
+
+    def pins(self, size: int) -> HubPins:
+        """`auto`'s session pins, shared by every worker."""
+        return HubPins(self._hub, size)
 
     def close(self) -> None:
         """Nothing to release: the connection closes with the process."""

@@ -1,4 +1,5 @@
-"""State shared by gateway replicas through Redis: rate windows, budgets, circuit breakers.
+"""State shared by gateway replicas through Redis: rate windows, budgets, circuit breakers,
+`auto`'s session pins.
 
 Each check is one Lua script, so it is atomic across replicas and costs one loopback round trip
 (a blocking call with a short timeout; it runs on the event loop, where a thread hop would cost
@@ -25,6 +26,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import MissingExtraError
+from modelyard.serve.auto import SessionPins
 from modelyard.serve.hub import HubState
 from modelyard.serve.limits import (
     ADMITTED,
@@ -51,6 +53,18 @@ CLOSED_CACHE_S = 0.1
 """How long a replica trusts a closed, failure-free shared breaker before asking Redis again."""
 IDLE_TTL_MS = 600_000
 """Budget reservations of a key idle this long expire (a replica died holding them)."""
+PIN_TTL_S = 86_400
+"""A session pin unused this long is forgotten (Redis bounds pins by age, not by count)."""
+
+PIN_GET_LUA = """
+local model = redis.call('GET', KEYS[1])
+if model then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return model
+"""
+
+PIN_SET_LUA = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+"""
 
 ADMIT_LUA = """
 local now_t = redis.call('TIME')
@@ -189,6 +203,7 @@ class RedisState:
                 ("admit", ADMIT_LUA), ("settle", SETTLE_LUA), ("allow", BREAKER_ALLOW_LUA),
                 ("failure", BREAKER_FAILURE_LUA), ("state", BREAKER_STATE_LUA),
                 ("close", CLOSE_LUA), ("release", RELEASE_LUA), ("count", COUNT_LUA),
+                ("pin_get", PIN_GET_LUA), ("pin_set", PIN_SET_LUA),
             )
         }  # fmt: skip
 
@@ -218,6 +233,10 @@ class RedisState:
     def quotas(self) -> RedisQuotas:
         """RPM/TPM windows, budget spend and reservations shared by every replica."""
         return RedisQuotas(self)
+
+    def pins(self, size: int) -> RedisPins:
+        """`auto`'s session pins, shared by every replica."""
+        return RedisPins(self, size)
 
     def breaker(self, backend: str, failures: int, cooldown_s: float) -> SharedBreaker:
         """A circuit breaker for ``backend`` whose state every replica sees."""
@@ -312,6 +331,44 @@ class RedisQuotas:
     def _keys(self, key_id: str) -> list[str]:
         """The key's request window, token window and budget hash."""
         return [f"{self.state.prefix}{kind}:{key_id}" for kind in ("rpm", "tpm", "budget")]
+
+
+class RedisPins:
+    """A replica's ``PinStore`` in Redis: the first replica to pin a session wins, and a pin
+    lives ``PIN_TTL_S`` after its last use; this replica's own pins while Redis is unreachable."""
+
+    def __init__(self, state: RedisState, size: int) -> None:
+        self._state = state
+        self._local = SessionPins(size)
+
+    @property
+    def size(self) -> int:
+        """Sessions remembered while Redis is unreachable; 0 pins nothing."""
+        return self._local.size
+
+    @size.setter
+    def size(self, value: int) -> None:
+        self._local.size = value
+
+    def get(self, session: str | None) -> str | None:
+        """The model any replica pinned ``session`` to, or None."""
+        if session is None or not self.size:
+            return None
+        ok, model = self._state.call("pin_get", [self._key(session)], [PIN_TTL_S])
+        if not ok:
+            return self._local.get(session)
+        return model.decode() if model is not None else None
+
+    def pin(self, session: str | None, model: str) -> None:
+        """Pin ``session`` to ``model`` for every replica, unless one pinned it first."""
+        if session is None or not self.size:
+            return
+        ok, _ = self._state.call("pin_set", [self._key(session)], [model, PIN_TTL_S])
+        if not ok:
+            self._local.pin(session, model)
+
+    def _key(self, session: str) -> str:
+        return f"{self._state.prefix}pin:{session}"
 
 
 def _arg(value: float | None) -> float | str:
