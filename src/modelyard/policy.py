@@ -15,6 +15,9 @@ from modelyard.errors import PolicyError
 
 LicensePolicy = Literal["any", "commercial", "permissive", "osi"]
 LICENSE_POLICIES: tuple[str, ...] = ("any", "commercial", "permissive", "osi")
+PROPRIETARY = "proprietary"
+"""The license id of a model used only through its provider's API, under its terms of service:
+commercial use is what is sold, but the terms are neither permissive nor OSI-approved."""
 CAPABILITIES: tuple[str, ...] = ("tools", "json_mode", "reasoning", "reasoning_toggle", "vision")
 
 
@@ -81,6 +84,18 @@ def license_reasons(lic: License, policy: Policy) -> list[str]:
     return reasons
 
 
+def license_id_reasons(license_id: str | None, policy: Policy, catalog: Catalog) -> list[str]:
+    """Why a model under ``license_id`` (a catalog license, ``PROPRIETARY``, or None when
+    unknown) fails the policy's license terms."""
+    if license_id == PROPRIETARY:
+        ok = policy.license in ("any", "commercial")
+        return [] if ok else [f"proprietary API terms are not {policy.license}"]
+    lic = catalog.licenses.get(license_id or "")
+    if lic is None:
+        return [] if policy.license == "any" else ["license unknown"]
+    return license_reasons(lic, policy)
+
+
 def license_warnings(lic: License) -> list[str]:
     """Obligations that do not exclude a model but that a user must know about."""
     notes = []
@@ -99,12 +114,9 @@ def evaluate(model: Model, policy: Policy, catalog: Catalog) -> Verdict:
     warnings: list[str] = []
     if not model.verified and not policy.include_unverified:
         reasons.append("unverified: only articles describe it, no vendor config confirms it")
+    reasons += license_id_reasons(model.license, policy, catalog)
     lic = catalog.licenses.get(model.license or "")
-    if lic is None:
-        if policy.license != "any":
-            reasons.append("license unknown")
-    else:
-        reasons += license_reasons(lic, policy)
+    if lic is not None:
         warnings += license_warnings(lic)
     missing = [lang for lang in policy.languages if lang not in model.languages]
     if missing:

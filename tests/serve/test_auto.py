@@ -10,8 +10,10 @@ import numpy as np
 import orjson
 import pytest
 
+from modelyard.errors import CatalogError
 from modelyard.serve.app import create_app
 from modelyard.serve.auto import TokenCounter
+from modelyard.serve.config import GatewayConfig
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import gateway_config, running_gateway, shipped_catalog
 from tests.serve.test_gateway import ledger_rows
@@ -146,6 +148,55 @@ def test_capabilities_and_context_exclude_candidates(client, home_up, remote_up,
     assert "context is 8,192" in orjson.loads(rows[2]["route_reason"])["excluded"]["cheap"][0]
 
 
+def licensed_gateway(home_up, remote_up, yard_home, **auto) -> Gateway:
+    return Gateway(auto_config(home_up, remote_up, **auto), yard_home)
+
+
+def test_license_policy_bars_candidates_on_every_request(home_up, remote_up, yard_home):
+    # `big` serves llama-3.1-8b (Llama 3.1 license: 700M MAU cap, acceptable-use policy)
+    gw = licensed_gateway(home_up, remote_up, yard_home, license="permissive")
+    try:
+        assert route(gw.post(ask("hi"))) == "cheap; reason=cheapest allowed"
+        refused = gw.post(ask("weather?", tools=TOOLS))  # only `big` can call tools
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "no_route"
+        message = refused.json()["error"]["message"]
+        assert "big: license llama3.1 " in message and "cheap: lacks tools" in message
+        assert "license llama3.1 caps use at 700,000,000 monthly active users" in message
+        assert "license llama3.1 binds use to an acceptable-use policy" in message
+        excluded = orjson.loads(gw.rows()[0]["route_reason"])["excluded"]
+        assert excluded["big"][0].startswith("license llama3.1")
+    finally:
+        gw.stack.close()
+    assert home_up.requests == []
+
+
+def test_license_policy_with_users_and_candidate_licenses(home_up, remote_up, yard_home):
+    mau = licensed_gateway(home_up, remote_up, yard_home, license="commercial",
+                           monthly_active_users=800_000_000)  # fmt: skip
+    with mau.stack:
+        reply = mau.post(ask("weather?", tools=TOOLS))
+        assert (
+            "requires a separate license above 700,000,000 MAU" in reply.json()["error"]["message"]
+        )
+    candidates = [{"model": "big", "input_per_mtok": 1.0},
+                  {"model": "cheap", "input_per_mtok": 0.1, "license": "cc-by-nc-4.0"}]  # fmt: skip
+    named = licensed_gateway(home_up, remote_up, yard_home, license="commercial",
+                             candidates=candidates)  # fmt: skip
+    with named.stack:
+        assert route(named.post(ask("hi"))) == "big; reason=cheapest allowed"
+    candidates[1]["license"] = "proprietary"
+    osi = licensed_gateway(home_up, remote_up, yard_home, license="osi", candidates=candidates)
+    with osi.stack:
+        message = osi.post(ask("hi")).json()["error"]["message"]
+        assert "cheap: proprietary API terms are not osi" in message
+        assert "big: license llama3.1 is not OSI-approved" in message
+    candidates[1]["license"] = "no-such-license"
+    with pytest.raises(
+        CatalogError, match="auto candidate cheap: unknown license 'no-such-license'"
+    ):
+        create_app(auto_config(home_up, remote_up, candidates=candidates), yard_home)
+
+
 def test_session_pins_to_the_first_choice_while_allowed(client, home_up, remote_up):
     pin = {"x-yard-session": "conv-1"}
     assert route(client.post(ask("q", tools=TOOLS), headers=pin))[:4] == "big;"
@@ -205,6 +256,20 @@ def test_default_config_has_auto_over_the_local_model():
     (choice,) = state.auto.choices
     assert choice.model == "smollm2" and choice.candidate.local
     assert choice.candidate.context_window == 2048  # the engine's allocation, not the catalog's
+
+
+def test_a_proprietary_api_offer_passes_commercial_only():
+    backends = [{"name": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "gpt-4o-mini",
+                 "price": "openai/gpt-4o-mini", "api_key": "sk-x"}]  # fmt: skip
+    raw = gateway_config(backends, {"mini": ["openai"]}).model_dump()
+    barred = {}
+    for terms in ("commercial", "permissive"):
+        raw["auto"] = {"candidates": ["mini"], "license": terms}
+        config = GatewayConfig.model_validate(raw)
+        app = create_app(config, ledger=False, catalog=shipped_catalog())
+        (choice,) = app.app.app.app.state.auto.choices
+        barred[terms] = choice.barred
+    assert barred == {"commercial": (), "permissive": ("proprietary API terms are not permissive",)}
 
 
 def test_router_trained_for_other_models_fails_at_startup(home_up, remote_up, tmp_path):

@@ -30,7 +30,7 @@ from modelyard.catalog import Catalog, find_model
 from modelyard.catalog.schema import Model
 from modelyard.config import model_cache_dir
 from modelyard.errors import CatalogError
-from modelyard.policy import Policy
+from modelyard.policy import PROPRIETARY, Policy, license_id_reasons
 from modelyard.route.features import content_text, prompt_text
 from modelyard.route.language import Applied, LanguageRule, LanguageRules
 from modelyard.route.privacy import private_kinds
@@ -104,6 +104,8 @@ class Choice:
     """Named by its router label; prices, self-hosted flag, context window, capabilities."""
     known: bool
     """Whether its capabilities are known (catalog or config); unknown means none."""
+    barred: tuple[str, ...] = ()
+    """Why it fails `auto.license` (the same for every request)."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,8 @@ class AutoRouter:
         if auto is None:
             return None
         entries = auto.entries(list(config.models))
-        choices = [_choice(e, backends.chains[e.model], rates, catalog) for e in entries]
+        terms = Policy(license=auto.license, monthly_active_users=auto.monthly_active_users)
+        choices = [_choice(e, backends.chains[e.model], rates, catalog, terms) for e in entries]
         router = None
         if auto.router is not None:
             router = Router.load(auto.router, [c.candidate.name for c in choices])
@@ -277,9 +280,9 @@ class AutoRouter:
         allowed, excluded, costs = [], {}, {}
         for choice in self.choices:
             c = choice.candidate
-            costs[choice.model] = c.cost(tokens, answer)
-            reasons = exclusions(c, bool(kinds), tokens + answer, policy, costs[choice.model],
-                                 budget, applied)  # fmt: skip
+            cost = costs[choice.model] = c.cost(tokens, answer)
+            fails = exclusions(c, bool(kinds), tokens + answer, policy, cost, budget, applied)
+            reasons = [*choice.barred, *fails]
             if policy is not None and not choice.known:
                 reasons = [r + " (capabilities unknown: set them in auto.candidates)"
                            if r.startswith("lacks") else r for r in reasons]  # fmt: skip
@@ -474,13 +477,20 @@ def language_rules(config: AutoConfig, choices: list[Choice]) -> LanguageRules:
 
 
 def _choice(
-    entry: AutoCandidate, chain: list[Backend], rates: dict[str, Rate], catalog: Catalog
+    entry: AutoCandidate,
+    chain: list[Backend],
+    rates: dict[str, Rate],
+    catalog: Catalog,
+    terms: Policy,
 ) -> Choice:
     """A candidate from its config entry, its first backend's price and the catalog."""
     rate = rates[chain[0].name]
     facts = [_backend_facts(b.config, rates[b.name], catalog) for b in chain]
-    windows = [w for w, _ in facts if w]
-    known = [set(caps) for _, caps in facts if caps is not None]
+    windows = [w for w, _, _ in facts if w]
+    known = [set(caps) for _, caps, _ in facts if caps is not None]
+    licenses = [_license_id(entry, catalog)] if entry.license else [lic for _, _, lic in facts]
+    barred = sorted({r for lic in licenses for r in license_id_reasons(lic, terms, catalog)})
+    barred = [r + " (set it in auto.candidates)" if r == "license unknown" else r for r in barred]
     caps = entry.capabilities if entry.capabilities is not None else (
         sorted(set.intersection(*known)) if known else [])  # fmt: skip
     candidate = Candidate(
@@ -491,13 +501,28 @@ def _choice(
         min(windows) if windows else None,
         tuple(caps),
     )
-    return Choice(entry.model, chain, candidate, entry.capabilities is not None or bool(known))
+    known_caps = entry.capabilities is not None or bool(known)
+    return Choice(entry.model, chain, candidate, known_caps, tuple(barred))
+
+
+def _license_id(entry: AutoCandidate, catalog: Catalog) -> str:
+    """The license an entry names, checked against the catalog's.
+
+    Raises:
+        CatalogError: not a license the catalog knows, nor ``proprietary``.
+    """
+    lic = entry.license or ""
+    if lic != PROPRIETARY and lic not in catalog.licenses:
+        known = ", ".join(sorted([*catalog.licenses, PROPRIETARY]))
+        raise CatalogError(f"auto candidate {entry.model}: unknown license {lic!r}; known: {known}")
+    return lic
 
 
 def _backend_facts(
     backend: BackendConfig, rate: Rate, catalog: Catalog
-) -> tuple[int | None, list[str] | None]:
-    """A backend's context window and capabilities, as far as the catalog knows them."""
+) -> tuple[int | None, list[str] | None, str | None]:
+    """A backend's context window, capabilities and license, as far as the catalog knows them
+    (a proprietary API offer's license is ``PROPRIETARY``)."""
     offer = catalog.apis.get(rate.source)
     names = [backend.model, backend.gguf, offer.model_id if offer else None]
     model = _catalog_model([n for n in names if n], catalog)
@@ -508,7 +533,10 @@ def _backend_facts(
         model.context_window if model else None,
     ]
     known = [w for w in windows if w]
-    return (min(known) if known else None), caps
+    lic = model.license if model else None
+    if lic is None and offer is not None and not offer.open_weights:
+        lic = PROPRIETARY
+    return (min(known) if known else None), caps, lic
 
 
 def _catalog_model(names: list[str], catalog: Catalog) -> Model | None:

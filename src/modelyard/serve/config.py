@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from modelyard.config import env
 from modelyard.errors import ConfigError
+from modelyard.policy import LicensePolicy
 from modelyard.route.language import GROUPS, SUPPORTED, known_keys
 from modelyard.yamlfile import line_of, read_yaml, validate
 
@@ -195,6 +196,9 @@ class AutoCandidate(Strict):
     """What it can do; default: the catalog model's capabilities (unknown model: none)."""
     label: str | None = None
     """Its name in the router file's training labels (default: `model`)."""
+    license: str | None = None
+    """A catalog license id, or `proprietary` (an API under its provider's terms), for
+    `auto.license`; default: the catalog's, for the model its backends serve."""
 
 
 class AutoLanguage(Strict):
@@ -219,6 +223,11 @@ class AutoConfig(Strict):
     cascade: bool = False
     """Non-streaming only: answer with the cheapest candidate and escalate to the next one
     when the reply is empty, or not valid JSON although JSON output was asked for."""
+    license: LicensePolicy = "any"
+    """License terms every candidate must meet: any; commercial (commercial use allowed);
+    permissive (also no MAU cap, training or use-policy strings); osi (OSI-approved)."""
+    monthly_active_users: int | None = Field(None, ge=1)
+    """The deployment's monthly active users: excludes candidates whose license caps fewer."""
     session_pins: int = Field(10_000, ge=0)
     """Sessions (x-yard-session header or `user` field) remembered to pin a conversation to
     one model; least recently used forgotten first; 0 turns pinning off."""
