@@ -84,15 +84,13 @@ class Hub:
         with self._lock:
             return self._pins.get(session)
 
-    def pin(self, session: str, model: str, size: int) -> str:
+    def pin(self, session: str, model: str, size: int) -> None:
         """Pin ``session`` to ``model`` unless another worker pinned it first; remember at most
-        ``size`` sessions. Returns the model the session is pinned to."""
+        ``size`` sessions."""
         with self._lock:
             self._pins.size = size
-            first = self._pins.get(session)
-            if first is None:
+            if self._pins.get(session) is None:
                 self._pins.pin(session, model)
-            return first or model
 
 
 class HubPins:
