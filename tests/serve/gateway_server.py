@@ -16,25 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+import yaml
 
 from modelyard.catalog import Catalog, load_catalog
 from modelyard.serve.app import create_app
 from modelyard.serve.config import GatewayConfig
 from modelyard.serve.http_server import GatewayHttpProtocol
 
-AUTO_CONFIG = """\
-backends:
-  - {{name: home, base_url: '{home}', model: llama-3.1-8b-instruct, self_hosted: true}}
-  - {{name: remote, base_url: '{remote}', model: smollm2-135m-instruct, api_key: sk-r}}
-models: {{big: [home], cheap: [remote]}}
-auto:
-  candidates:
-    - {{model: big, input_per_mtok: 1.0, output_per_mtok: 2.0}}
-    - {{model: cheap, input_per_mtok: 0.1, output_per_mtok: 0.2}}
-"""
-"""A gateway.yaml (format with the two upstreams' URLs): `big` self-hosted with tools, `cheap`
-remote and cheaper without; `auto` chooses between them."""
-TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
 
 
 def gateway_config(backends: list[dict[str, Any]], models: dict[str, list[str]],
@@ -44,6 +33,30 @@ def gateway_config(backends: list[dict[str, Any]], models: dict[str, list[str]],
     return GatewayConfig.model_validate(
         {"backends": [{**fast, **b} for b in backends], "models": models, "server": server}
     )
+
+
+def auto_config(home: Any, remote: Any, **auto: Any) -> GatewayConfig:
+    """`big` self-hosted (llama-3.1-8b: tools, 128k) dearer than `cheap` (smollm2: no tools, 8k),
+    over two upstreams (objects with a ``url``), and `auto` over both with ``auto`` settings."""
+    backends = [
+        {"name": "home", "base_url": home.url, "model": "llama-3.1-8b-instruct",
+         "self_hosted": True},
+        {"name": "remote", "base_url": remote.url, "model": "smollm2-135m-instruct",
+         "api_key": "sk-remote"},
+    ]  # fmt: skip
+    candidates = [
+        {"model": "big", "input_per_mtok": 1.0, "output_per_mtok": 2.0},
+        {"model": "cheap", "input_per_mtok": 0.1, "output_per_mtok": 0.2},
+    ]
+    raw = gateway_config(backends, {"big": ["home"], "cheap": ["remote"]}).model_dump()
+    raw["auto"] = {"candidates": candidates, **auto}
+    return GatewayConfig.model_validate(raw)
+
+
+def config_file(config: GatewayConfig, path: Path) -> Path:
+    """``config`` as the gateway.yaml a `yard serve` process reads."""
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True)))
+    return path
 
 
 @cache

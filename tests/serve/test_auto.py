@@ -14,37 +14,23 @@ from modelyard.errors import CatalogError
 from modelyard.serve.app import create_app
 from modelyard.serve.auto import TokenCounter
 from modelyard.serve.config import GatewayConfig
-from tests.serve.fault_upstream import FaultUpstream
-from tests.serve.gateway_server import gateway_config, running_gateway, shipped_catalog
+from tests.serve.gateway_server import (
+    TOOLS,
+    auto_config,
+    gateway_config,
+    running_gateway,
+    shipped_catalog,
+)
 from tests.serve.test_gateway import ledger_rows
 
 MODEL_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "models"
 IBAN = "DE89 3704 0044 0532 0130 00"
 CARD = "4111 1111 1111 1111"
-TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
 ADMIN = {"Authorization": "Bearer sk-admin"}
 
 
 def ask(text: str, **extra) -> dict:
     return {"model": "auto", "messages": [{"role": "user", "content": text}], **extra}
-
-
-def auto_config(home: FaultUpstream, remote: FaultUpstream, **auto):
-    """`big` self-hosted (llama-3.1-8b: tools, 128k) dearer than `cheap` (smollm2: no tools, 8k)."""
-    backends = [
-        {"name": "home", "base_url": home.url, "model": "llama-3.1-8b-instruct",
-         "self_hosted": True},
-        {"name": "remote", "base_url": remote.url, "model": "smollm2-135m-instruct",
-         "api_key": "sk-remote"},
-    ]  # fmt: skip
-    candidates = [
-        {"model": "big", "input_per_mtok": 1.0, "output_per_mtok": 2.0},
-        {"model": "cheap", "input_per_mtok": 0.1, "output_per_mtok": 0.2},
-    ]
-    config = gateway_config(backends, {"big": ["home"], "cheap": ["remote"]})
-    raw = config.model_dump()
-    raw["auto"] = {"candidates": candidates, **auto}
-    return type(config).model_validate(raw)
 
 
 class Gateway:

@@ -15,7 +15,13 @@ import pytest
 
 from modelyard.serve.config import load_config
 from tests.serve.fault_upstream import FaultUpstream
-from tests.serve.gateway_server import AUTO_CONFIG, TOOLS, gateway_config, running_gateway
+from tests.serve.gateway_server import (
+    TOOLS,
+    auto_config,
+    config_file,
+    gateway_config,
+    running_gateway,
+)
 from tests.serve.test_crash import free_port
 
 ADMIN = "admin-key-for-reload-tests"
@@ -195,11 +201,12 @@ def wait_for(condition, timeout: float = 30.0) -> None:
 
 def test_a_reload_keeps_auto_session_pins(tmp_path: Path) -> None:
     with FaultUpstream("home") as home, FaultUpstream("remote") as remote:
-        path = tmp_path / "gateway.yaml"
-        text = f"server: {{admin_key: {ADMIN}}}\n" + AUTO_CONFIG.format(
-            home=home.url, remote=remote.url
+        config = auto_config(home, remote)
+        config = config.model_copy(
+            update={"server": config.server.model_copy(update={"admin_key": ADMIN})}
         )
-        path.write_text(text)
+        path = config_file(config, tmp_path / "gateway.yaml")
+        text = path.read_text()
         with running_gateway(load_config(path)) as gw:
 
             def route(extra: dict) -> str:

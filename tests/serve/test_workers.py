@@ -22,7 +22,7 @@ from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import Ledger
 from modelyard.serve.workers import worker_count
 from tests.serve.fault_upstream import FaultUpstream
-from tests.serve.gateway_server import AUTO_CONFIG, TOOLS
+from tests.serve.gateway_server import TOOLS, auto_config, config_file
 from tests.serve.replicas import CHAT, YARD, free_port
 from tests.serve.test_replicas import request_cost
 
@@ -260,8 +260,7 @@ def test_keys_made_or_revoked_anywhere_reach_every_worker(tmp_path: Path, yard_h
 
 def test_a_session_stays_on_its_model_whichever_worker_serves_it(tmp_path, yard_home):
     with FaultUpstream("home") as home, FaultUpstream("remote") as remote:
-        config = tmp_path / "gateway.yaml"
-        config.write_text(AUTO_CONFIG.format(home=home.url, remote=remote.url))
+        config = config_file(auto_config(home, remote), tmp_path / "gateway.yaml")
         gw = start(tmp_path, yard_home, config, 2)
         try:
             wait_ready(gw, 2)
