@@ -11,17 +11,23 @@ needed for 95% of GPT-4's quality, per fold, for the router and every baseline. 
 full_embeddings.py writes (to compare with the static ones the router serves with).
 ``--seed N`` splits the rows into other folds (results named ``<data>-seedN``): how much the
 headline figures owe to one split.
+
+GSM8K is read with both models' replies joined in from RouteLLM's raw responses (same row order
+as the label file), so the cascade is scored beside the router.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from full_embeddings import CachedFullEmbedder
 
 from modelyard.route import TrainSpec, evaluate
+from modelyard.route.datasets import join_replies
 from modelyard.route.features import Featurizer
 from modelyard.route.report import write
 
@@ -35,6 +41,7 @@ SPECS = {
         SHARED / "llmrouter" / "train.jsonl", prices=SHARED / "llmrouter" / "default_llm.json"
     ),
 }
+RAW_GSM8K = SHARED / "routellm" / "raw" / "gsm8k_responses.csv"
 
 
 def main() -> None:
@@ -46,13 +53,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="How the rows are split into folds")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="route-quality-"))
     for name in args.only.split(","):
+        spec = SPECS[name]
+        if name == "gsm8k":
+            joined = join_replies(spec.data, RAW_GSM8K, scratch / "gsm8k.jsonl")
+            spec = replace(spec, data=joined)
         featurizer = None
         if args.embedder == "full":
             label_file = str(SPECS[name].data.relative_to(SHARED))
             featurizer = Featurizer(CachedFullEmbedder([label_file]))
         result = evaluate(
-            SPECS[name],
+            spec,
             args.folds,
             featurizer,
             progress=lambda m, n=name: print(f"{n}: {m}", flush=True),

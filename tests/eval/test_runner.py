@@ -78,6 +78,8 @@ def test_two_models_report_files_labels_and_store(fake_server: FakeOpenAI, tmp_p
     rows = [json.loads(line) for line in (tmp_path / "labels.jsonl").read_text().splitlines()]
     assert len(rows) == 12 and set(rows[0]) >= {"id", "prompt", "labels"}
     assert set(rows[0]["labels"]) == {"strong", "weak"}
+    asked = [{"role": "user", "content": rows[0]["prompt"]}]
+    assert rows[0]["responses"] == {m: arithmetic_reply(m, asked) for m in ("strong", "weak")}
 
     again = run_eval(request).report
     assert again.stats.requests == 0 and again.stats.cached == 24

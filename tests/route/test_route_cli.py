@@ -23,14 +23,17 @@ def test_train_then_eval(
     data.write_text("\n".join(rows) + "\n")
     runner = CliRunner()
     out = tmp_path / "r.json"
-    args = ["--weak", "mistralai/Mixtral-8x7B-Instruct-v0.1", "--strong", "gpt-4-1106-preview"]
+    replies = shared_data / "routellm" / "raw" / "gsm8k_responses.csv"
+    weak = "mistralai/Mixtral-8x7B-Instruct-v0.1"
+    args = ["--weak", weak, "--strong", "gpt-4-1106-preview", "--replies", str(replies)]
     done = runner.invoke(app, ["route", "train", str(data), "-o", str(out), *args, "--json"])
     assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["candidates"][1] == "gpt-4-1106-preview"
+    summary = json.loads(done.stdout)
+    assert summary["candidates"][1] == "gpt-4-1106-preview" and set(summary["cascade"]) == {weak}
     report = tmp_path / "r.html"
     done = runner.invoke(
         app, ["route", "eval", str(data), "-k", "2", *args, "--json", "-r", str(report)]
     )
     assert done.exit_code == 0, done.output
-    assert "router" in json.loads(done.stdout)["spread"]
+    assert {"router", "cascade"} <= set(json.loads(done.stdout)["spread"])
     assert report.read_text().startswith("<!doctype html>")

@@ -9,7 +9,8 @@ default ``ok``. Behaviours:
 - ``hang``: never answers (the handler notes when it is cancelled by the client leaving);
 - ``reset``: streams two chunks then drops the connection (non-streaming: drops it at once);
 - ``malformed``: 200 with a body that is not JSON;
-- ``slow:S``: a stream whose chunks come ``S`` seconds apart.
+- ``slow:S``: a stream whose chunks come ``S`` seconds apart;
+- ``say:TEXT``: a normal non-streaming answer whose content is TEXT (a wrong one, for the cascade).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class FaultUpstream:
         if body.get("stream"):
             gap = float(arg) if kind == "slow" else 0.0
             return await self._stream(request, body, gap, reset=kind == "reset")
-        return web.json_response(self._answer(request.path, body))
+        return web.json_response(self._answer(request.path, body, arg if kind == "say" else None))
 
     async def _hang(self) -> web.Response:
         try:
@@ -101,12 +102,12 @@ class FaultUpstream:
             raise
         return web.Response()
 
-    def _answer(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, path: str, body: dict[str, Any], text: str | None) -> dict[str, Any]:
         if path.endswith("/embeddings"):
             vector = {"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}
             usage = _usage(3, 0)
             return {"object": "list", "model": body["model"], "usage": usage, "data": [vector]}
-        message = {"role": "assistant", "content": f"hello from {self.name}"}
+        message = {"role": "assistant", "content": text or f"hello from {self.name}"}
         return {
             "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": body["model"],
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],

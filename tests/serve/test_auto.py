@@ -283,8 +283,9 @@ def test_token_counter_uses_the_cached_tokenizer_else_overestimates(tmp_path):
     assert exact < estimate.count([text]) < 2 * exact
 
 
-def test_trained_router_picks_by_predicted_quality(home_up, remote_up, yard_home, tmp_path,
-                                                   monkeypatch):  # fmt: skip
+def _router_file(path: Path, monkeypatch, quality: list[float], cascade=()) -> str:
+    """A router file for big and cheap predicting ``quality`` for every prompt, with ``cascade``
+    reply scorers; skips without the static embedder in the repo's model cache."""
     if not any((MODEL_CACHE / "minilm-l6-v2").glob("static-*")):
         pytest.skip("all-MiniLM-L6-v2 static table not in the repo's model cache")
     from modelyard.route.artifact import RouterArtifact, save
@@ -293,11 +294,16 @@ def test_trained_router_picks_by_predicted_quality(home_up, remote_up, yard_home
 
     monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
     dim = Featurizer(static_embedder()).one("x")[0].size
+    art = RouterArtifact(["big", "cheap"], _constant_quality(dim, quality), 0.1, "0" * 64, 10,
+                         "minilm-l6-v2-static", {}, cascade=list(cascade))  # fmt: skip
+    return str(save(art, path))
+
+
+def test_trained_router_picks_by_predicted_quality(home_up, remote_up, yard_home, tmp_path,
+                                                   monkeypatch):  # fmt: skip
     # big answers well (0.95), cheap does not (0.05), whatever the prompt
-    quality = _constant_quality(dim, [0.95, 0.05])
-    art = RouterArtifact(["big", "cheap"], quality, 0.1, "0" * 64, 10, "minilm-l6-v2-static", {})
-    path = save(art, tmp_path / "router.json")
-    gw = Gateway(auto_config(home_up, remote_up, router=str(path)), yard_home)
+    path = _router_file(tmp_path / "router.json", monkeypatch, [0.95, 0.05])
+    gw = Gateway(auto_config(home_up, remote_up, router=path), yard_home)
     reply = gw.post(ask("Prove that there are infinitely many primes."))
     reason = orjson.loads(gw.rows()[-1]["route_reason"])
     assert route(reply) == "big; reason=router, cheapest within 0.100 of best"
@@ -305,6 +311,39 @@ def test_trained_router_picks_by_predicted_quality(home_up, remote_up, yard_home
         reason["estimates"]["big"]["quality"] > 0.9 > 0.1 > reason["estimates"]["cheap"]["quality"]
     )
     assert remote_up.requests == []
+
+
+def test_cascade_escalates_a_reply_with_wrong_arithmetic(home_up, remote_up, yard_home):
+    gw = Gateway(auto_config(home_up, remote_up, cascade=True), yard_home)
+    remote_up.plan("say:She has 16 - 3 = 12 eggs left, so #### 12", "say:16 - 3 = 13. #### 13")
+    wrong, right = gw.post(ask("How many eggs?")), gw.post(ask("How many eggs?"))
+    attempts = orjson.loads(gw.rows()[0]["route_reason"])["attempts"]
+    assert route(wrong) == "big; reason=cascade, cheapest first; escalated from cheap"
+    assert wrong.json()["choices"][0]["message"]["content"] == "hello from home"
+    assert "cheap: wrong arithmetic: 16 - 3 = 12, escalated" in attempts
+    assert route(right) == "cheap; reason=cascade, cheapest first"
+    assert len(home_up.requests) == 1
+
+
+def test_cascade_escalates_what_the_reply_scorer_doubts(home_up, remote_up, yard_home, tmp_path,
+                                                       monkeypatch):  # fmt: skip
+    from modelyard.route.cascade import ReplyScorer
+    from modelyard.route.reply import REPLY_FEATURES
+
+    # right with probability sigmoid(4 * has a final-answer marker - 2): 0.88 with one, else 0.12
+    weights = np.zeros(len(REPLY_FEATURES) + 1)
+    weights[[REPLY_FEATURES.index("final_marker"), -1]] = 4.0, -2.0
+    n = len(REPLY_FEATURES)
+    scorer = ReplyScorer("cheap", np.zeros(n), np.ones(n), weights, threshold=0.5)
+    path = _router_file(tmp_path / "router.json", monkeypatch, [0.9, 0.8], [scorer])
+    gw = Gateway(auto_config(home_up, remote_up, cascade=True, router=path), yard_home)
+    remote_up.plan("say:It is 4.", "say:The answer is 4.")
+    doubted, trusted = gw.post(ask("What is 2 + 2?")), gw.post(ask("What is 2 + 2?"))
+    attempts = orjson.loads(gw.rows()[0]["route_reason"])["attempts"]
+    assert route(doubted) == "big; reason=cascade, cheapest first; escalated from cheap"
+    assert "cheap: reply scored 0.12, below 0.50, escalated" in attempts
+    assert route(trusted) == "cheap; reason=cascade, cheapest first"
+    assert trusted.json()["choices"][0]["message"]["content"] == "The answer is 4."
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +14,7 @@ import typer
 from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.route import Target, TrainSpec, evaluate, train
 from modelyard.route import report as route_report
+from modelyard.route.datasets import join_replies
 from modelyard.route.embed import token_table
 
 app = typer.Typer(help="Train and evaluate the model: auto router.", no_args_is_help=True)
@@ -30,6 +35,23 @@ BudgetOpt = Annotated[
     float | None, typer.Option("--max-cost", help="Target USD per 1k requests instead")
 ]
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="Use only the first N rows")]
+RepliesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--replies",
+        help="RouteLLM raw response CSV to join in: the models' replies, for the cascade's scorer",
+    ),
+]
+
+
+@contextmanager
+def _labels(data: Path, replies: Path | None) -> Iterator[Path]:
+    """The label file, with ``replies`` joined in (in a temporary copy) when given."""
+    if replies is None:
+        yield data
+        return
+    with tempfile.TemporaryDirectory(prefix="yard-route-") as folder:
+        yield join_replies(data, replies, Path(folder) / data.name)
 
 
 def _spec(
@@ -66,20 +88,28 @@ def train_command(
     quality: QualityOpt = 0.95,
     max_cost: BudgetOpt = None,
     limit: LimitOpt = None,
+    replies: RepliesOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="Output as JSON")] = False,
 ) -> None:
     """Train a router on per-prompt labels and write it as a small JSON file
+
+    Labels that carry the cheaper models' replies (a "responses" object per row, or --replies)
+    also train the cascade's reply scorers.
 
     \b
     Examples:
       yard route train mmlu.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview
       yard route train train.jsonl --prices default_llm.json -o router.json
+      yard route train gsm8k.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview \\
+          --replies raw/gsm8k_responses.csv
     """
-    art = train(_spec(data, models, strong, weak, prices, quality, max_cost, limit), out)
+    with _labels(data, replies) as labels:
+        art = train(_spec(labels, models, strong, weak, prices, quality, max_cost, limit), out)
     summary = {
         "out": str(out),
         "candidates": art.candidates,
         "threshold": art.threshold,
+        "cascade": {s.candidate: s.threshold for s in art.cascade},
         "data_sha256": art.data_sha256,
         "rows": art.data_rows,
         "target": art.target,
@@ -103,6 +133,7 @@ def eval_command(
     prices: PricesOpt = None,
     quality: QualityOpt = 0.95,
     limit: LimitOpt = None,
+    replies: RepliesOpt = None,
     report: Annotated[
         Path | None, typer.Option("-r", "--report", help="Write an HTML report")
     ] = None,
@@ -116,20 +147,20 @@ def eval_command(
       yard route eval train.jsonl --prices default_llm.json --report route.html --json
       yard route eval mmlu.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview --seed 1
     """
-    spec = _spec(data, models, strong, weak, prices, quality, None, limit)
-    result = evaluate(
-        spec, folds, progress=lambda msg: err_console.print(msg, style="dim"), seed=seed
-    )
+    with _labels(data, replies) as labels:
+        spec = _spec(labels, models, strong, weak, prices, quality, None, limit)
+        result = evaluate(spec, folds, progress=partial(err_console.print, style="dim"), seed=seed)
     if report is not None:
         route_report.write(result, report)
     if json_:
         print_json(result.to_json())
         return
+    columns = list(dict.fromkeys(k for s in result.spread.values() for k in s))
     rows = [
-        (m, *(f"{v['mean']:.3f} ± {v['std']:.3f}" for v in s.values()))
+        (m, *(f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}" if k in s else "" for k in columns))
         for m, s in result.spread.items()
     ]
-    columns = ["method", *next(iter(result.spread.values())).keys()]
+    columns = ["method", *columns]
     console.print(table(columns, rows, title=f"{data} ({folds}-fold, seed {seed}, mean ± std)"))
 
 

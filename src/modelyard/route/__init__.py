@@ -17,9 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from modelyard.errors import YardError
+from modelyard.route import cascade
 from modelyard.route.artifact import RouterArtifact, RouterFileError, save
 from modelyard.route.calibrate import Target
+from modelyard.route.cascade import ReplyScorer
 from modelyard.route.datasets import LabelSet, Price, read_labels, read_prices
 from modelyard.route.embed import static_embedder
 from modelyard.route.evaluation import Evaluation, cross_validate
@@ -37,6 +41,7 @@ __all__ = [
     "LanguageRule",
     "LanguageRules",
     "NoCandidateError",
+    "ReplyScorer",
     "Router",
     "RouterArtifact",
     "RouterFileError",
@@ -99,7 +104,8 @@ def train(spec: TrainSpec, out: Path, featurizer: Featurizer | None = None) -> R
     labels, prices = _prepare(spec)
     featurizer = featurizer or Featurizer(static_embedder())
     fold, tokens = featurize(labels, featurizer)
-    trained = fit(fold, request_costs(tokens, prices, len(labels.models)), spec.target)
+    costs = request_costs(tokens, prices, len(labels.models))
+    trained = fit(fold, costs, spec.target)
     artifact = RouterArtifact(
         candidates=labels.models,
         quality=trained.quality,
@@ -109,9 +115,23 @@ def train(spec: TrainSpec, out: Path, featurizer: Featurizer | None = None) -> R
         embedder=featurizer.embedder.name,
         target={"kind": spec.target.kind, "value": spec.target.value},
         prices=[{"input": p.input, "output": p.output} for p in prices] if prices else None,
+        cascade=_scorers(labels, costs, spec.target),
     )
     save(artifact, out)
     return artifact
+
+
+def _scorers(labels: LabelSet, costs: np.ndarray, target: Target) -> list[ReplyScorer]:
+    """A reply scorer for each candidate but the dearest whose replies the labels carry, each
+    calibrated as a cascade into the dearest candidate."""
+    dear = len(labels.models) - 1
+    scorers = []
+    for j, model in enumerate(labels.models[:-1]):
+        if model in labels.responses:
+            scores = labels.scores[:, j], labels.scores[:, dear]
+            replies = labels.responses[model]
+            scorers.append(cascade.train(model, replies, *scores, costs[:, [j, dear]], target))
+    return scorers
 
 
 def evaluate(

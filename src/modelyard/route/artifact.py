@@ -2,7 +2,9 @@
 
 The file records the format version, the sha256 of the label file it was trained on, the
 candidate names (cheapest first), the embedder, the feature list, the quality model's weights
-(numpy arrays as base64 float32/int32) and the calibrated threshold. Version 3 added the n-gram
+(numpy arrays as base64 float32/int32) and the calibrated threshold; when the labels carried
+replies, the cascade's reply scorers with their thresholds (route/cascade.py; an optional key,
+so files without it still load). Version 3 added the n-gram
 predictor and the blender (route/quality.py); changing the n-gram hashing (route/ngrams.py)
 changes the meaning of the stored buckets and needs a new version too. Loading checks all of
 it: a file of another version, another embedder, or one used for candidates it was not trained
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import YardError
+from modelyard.route.cascade import ReplyScorer
 from modelyard.route.features import STATS
 from modelyard.route.quality import QualityModel
 
@@ -44,11 +47,18 @@ class RouterArtifact:
     prices: list[dict[str, float]] | None = None
     """USD per 1M input/output tokens per candidate, when training had prices."""
     features: list[str] = field(default_factory=lambda: list(STATS))
+    cascade: list[ReplyScorer] = field(default_factory=list)
+    """Reply scorers of the cheaper candidates, when the labels carried their replies."""
+
+    def scorer(self, candidate: str) -> ReplyScorer | None:
+        """The reply scorer for ``candidate``, if training had its replies."""
+        return next((s for s in self.cascade if s.candidate == candidate), None)
 
     def to_json(self) -> dict[str, Any]:
         """The file's JSON document."""
         body = asdict(self)
         body["quality"] = self.quality.to_dict()
+        body["cascade"] = [s.to_dict() for s in self.cascade]
         return {"format": FORMAT, "version": VERSION, **body}
 
 
@@ -110,6 +120,7 @@ def _build(path: Path, raw: dict[str, Any]) -> RouterArtifact:
             for k in ("candidates", "threshold", "data_sha256", "data_rows", "embedder", "target")
         }
         quality = QualityModel.from_dict(raw["quality"])
+        cascade = [ReplyScorer.from_dict(r) for r in raw.get("cascade", [])]
     except (KeyError, TypeError, ValueError) as exc:
         raise RouterFileError(
             f"{path}: missing or malformed field {exc}; retrain the router"
@@ -120,4 +131,7 @@ def _build(path: Path, raw: dict[str, Any]) -> RouterArtifact:
         raise RouterFileError(
             f"{path}: weights do not match the {len(fields['candidates'])} candidates"
         )
-    return RouterArtifact(quality=quality, prices=raw.get("prices"), **fields)
+    strangers = [s.candidate for s in cascade if s.candidate not in fields["candidates"]]
+    if strangers:
+        raise RouterFileError(f"{path}: a reply scorer for {strangers[0]!r}, not a candidate")
+    return RouterArtifact(quality=quality, prices=raw.get("prices"), cascade=cascade, **fields)

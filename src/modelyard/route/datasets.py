@@ -3,14 +3,16 @@
 Every source is read into one ``LabelSet``: prompts, a (prompts × models) score matrix scaled to
 [0, 1], and a category per prompt. The row format is the one ``yard eval --labels`` writes:
 ``{"id": str, "prompt": str, "labels": {model: score}}``, plus optional ``category``/``subject``/
-``task_name`` and ``contaminated`` fields.
+``task_name`` and ``contaminated`` fields, and ``responses`` (``{model: reply text}``), which the
+cascade's scorer trains on (route/cascade.py).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,8 @@ class LabelSet:
     """(len(prompts), len(models)) float array; higher is better."""
     sha256: str
     """Hash of the source file's bytes (or of the combined sources)."""
+    responses: dict[str, list[str]] = field(default_factory=dict)
+    """Per model whose reply every row carries, the replies in row order."""
 
     def __len__(self) -> int:
         return len(self.prompts)
@@ -53,6 +57,7 @@ class LabelSet:
             self.models,
             self.scores[pick],
             self.sha256,
+            {m: [replies[i] for i in pick] for m, replies in self.responses.items()},
         )
 
     def select_models(self, models: list[str]) -> LabelSet:
@@ -64,7 +69,13 @@ class LabelSet:
             )
         cols = [self.models.index(m) for m in models]
         return LabelSet(
-            self.ids, self.prompts, self.categories, list(models), self.scores[:, cols], self.sha256
+            self.ids,
+            self.prompts,
+            self.categories,
+            list(models),
+            self.scores[:, cols],
+            self.sha256,
+            {m: r for m, r in self.responses.items() if m in models},
         )
 
 
@@ -93,6 +104,8 @@ def _parse_line(path: Path, number: int, line: bytes) -> dict:
         raise LabelError(f"{path}:{number}: not JSON ({exc.msg})") from None
     if not isinstance(row.get("prompt"), str) or not isinstance(row.get("labels"), dict):
         raise LabelError(f"{path}:{number}: a row needs a 'prompt' string and a 'labels' object")
+    if not isinstance(row.get("responses", {}), dict):
+        raise LabelError(f"{path}:{number}: 'responses' must be an object of model: reply text")
     return row
 
 
@@ -117,7 +130,41 @@ def _build(rows: list[dict], sha: str, path: Path) -> LabelSet:
         models,
         scores,
         sha,
+        _responses(rows, models),
     )
+
+
+def _responses(rows: list[dict], models: list[str]) -> dict[str, list[str]]:
+    """The replies of each model that has a reply text in every row."""
+    replies = [r.get("responses", {}) for r in rows]
+    return {
+        m: [r[m] for r in replies]
+        for m in models
+        if all(isinstance(r.get(m), str) for r in replies)
+    }
+
+
+def join_replies(labels: Path, raw: Path, out: Path) -> Path:
+    """``labels`` with each row's ``responses`` joined in from a RouteLLM raw response CSV
+    (a ``<model>_response`` column per model; CSV row i is the label row whose id ends in
+    ``.i``, and their prompts must match), written to ``out``.
+
+    Raises:
+        LabelError: a row's id has no index, or its CSV row is missing or holds another prompt.
+    """
+    with raw.open(newline="", encoding="utf-8") as handle:
+        replies = list(csv.DictReader(handle))
+    columns = [c for c in (replies[0] if replies else {}) if c.endswith("_response")]
+    with labels.open(encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
+        for number, line in enumerate(src, 1):
+            row = _parse_line(labels, number, line.encode())
+            index = row.get("id", "").rsplit(".", 1)[-1]
+            source = replies[int(index)] if index.isdigit() and int(index) < len(replies) else {}
+            if source.get("prompt") != row["prompt"]:
+                raise LabelError(f"{labels}:{number}: no row of {raw} holds this prompt")
+            row["responses"] = {c.removesuffix("_response"): source[c] for c in columns}
+            dst.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return out
 
 
 def _category(row: dict) -> str:

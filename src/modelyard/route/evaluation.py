@@ -6,6 +6,9 @@ model's quality) against random, oracle, always-cheap and always-strong. More ca
 cost at 95% of the best single model's quality against the best single model and the cheapest
 single model that reaches it. Both also report the calibrated threshold's real outcome (chosen
 on the training folds only) and a per-category breakdown of the pooled held-out predictions.
+When the label file carries the cheap model's replies (two candidates), the cascade is scored
+too: the cheap model answers every prompt and its reply scorer (route/cascade.py) decides which
+to send on to the strong model; its "calls" are the escalations.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.route import metrics
+from modelyard.route import cascade, metrics
 from modelyard.route.baselines import PREDICTORS, Fold
 from modelyard.route.calibrate import Target, operating_point, sweep
 from modelyard.route.datasets import LabelSet
@@ -59,6 +62,7 @@ def cross_validate(
     """
     target = target or Target("quality", metrics.QUALITY_TARGET)
     ids = fold_ids(len(labels), folds, seed)
+    replies = labels.responses.get(labels.models[0]) if len(labels.models) == 2 else None
     pooled = {name: np.zeros_like(fold.y, dtype=float) for name in PREDICTORS}
     per_fold: dict[str, list[dict[str, Any]]] = {}
     calibrated = []
@@ -73,6 +77,12 @@ def cross_validate(
         for name, row in _reference_metrics(test.y, costs[ids == k]).items():
             per_fold.setdefault(name, []).append(row)
         calibrated.append(_calibrated(train, test, costs[ids != k], costs[ids == k], target))
+        if replies is not None:
+            pooled.setdefault("cascade", np.zeros_like(fold.y, dtype=float))
+            row, pooled["cascade"][ids == k] = _cascade(
+                labels.models[0], replies, fold.y, costs, ids != k, ids == k, target
+            )
+            per_fold.setdefault("cascade", []).append(row)
     return Evaluation(
         {
             "rows": len(labels),
@@ -142,6 +152,25 @@ def _calibrated(
         "quality": point.quality,
         "quality_share_of_best": point.quality / best,
     }
+
+
+def _cascade(
+    model: str, replies: list[str], y: np.ndarray, costs: np.ndarray, train: np.ndarray,
+    test: np.ndarray, target: Target,
+) -> tuple[dict[str, Any], np.ndarray]:  # fmt: skip
+    """The cascade's metrics on the test rows, with its scorer trained and calibrated on the
+    training rows; and its predictions in the pooled layout (cheap reply right, its complement)."""
+    pick = np.flatnonzero(train)
+    scorer = cascade.train(
+        model, [replies[i] for i in pick], y[train, 0], y[train, 1], costs[train], target
+    )
+    right = scorer.probabilities(cascade.features([replies[i] for i in np.flatnonzero(test)]))
+    yt = y[test]
+    row = _flat(metrics.summarize(metrics.curve(-right, yt[:, 1], yt[:, 0])))
+    point = cascade.outcome(right, scorer.threshold, yt[:, 0], yt[:, 1], costs[test])
+    row["calibrated_cost"] = point.cost
+    row["calibrated_quality_share"] = point.quality / float(yt.mean(0).max())
+    return row, np.stack([right, 1 - right], 1)
 
 
 def _spread(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

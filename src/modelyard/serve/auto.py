@@ -10,7 +10,9 @@ remaining budget; the key may use it. Among what is left: the model pinned to th
 the cheapest candidate the language rule prefers among those good enough (within the router's
 threshold), else the trained router's pick (``auto.router``), else the cheapest. The other allowed
 candidates follow as fallbacks (cheapest first); with ``auto.cascade`` a non-streaming reply
-that fails its validator moves on to the next one.
+that fails its validator moves on to the next one: an empty reply, invalid JSON where JSON was
+asked for, and then the router file's reply scorer for that candidate (route/cascade.py) or,
+without one, a calculation in the reply whose claimed result is wrong (route/reply.py).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from modelyard.catalog.schema import Model
 from modelyard.config import model_cache_dir
 from modelyard.errors import CatalogError
 from modelyard.policy import PROPRIETARY, Policy, license_id_reasons
+from modelyard.route.cascade import ReplyScorer
 from modelyard.route.features import content_text, prompt_text
 from modelyard.route.language import Applied, LanguageRule, LanguageRules
 from modelyard.route.privacy import private_kinds
+from modelyard.route.reply import mistakes
 from modelyard.route.router import Candidate, Router, exclusions
 from modelyard.route.training import OUTPUT_TOKENS
 from modelyard.serve.backends import Backend, Backends
@@ -373,7 +377,9 @@ class AutoRouter:
                 plan.attempts.append(f"{choice.model}: {exc.message}")
                 continue
             plan.attempts.extend(upstream.attempts)
-            flaw = reply_flaw(upstream, plan.json_output) if validate else None
+            flaw = (
+                reply_flaw(upstream, plan.json_output, self._scorer(choice)) if validate else None
+            )
             if flaw and i + 1 < len(plan.order):
                 plan.attempts.append(f"{choice.model}: {flaw}, escalated")
                 upstream.close()
@@ -381,6 +387,9 @@ class AutoRouter:
             return Routed(upstream, choice.model, self._header(plan, choice.model))
         payload["model"] = self.name
         raise _all_failed(self.name, last, plan.attempts)
+
+    def _scorer(self, choice: Choice) -> ReplyScorer | None:
+        return self.router.artifact.scorer(choice.candidate.name) if self.router else None
 
     def _header(self, plan: Plan, served: str) -> str:
         reason = plan.reason
@@ -444,7 +453,9 @@ def _has_image(content: Any) -> bool:
     )
 
 
-def reply_flaw(upstream: Upstream, json_output: bool) -> str | None:
+def reply_flaw(
+    upstream: Upstream, json_output: bool, scorer: ReplyScorer | None = None
+) -> str | None:
     """Why a successful non-streaming reply fails the cascade's validator, or None."""
     if upstream.status != 200 or not isinstance(upstream.data, dict):
         return None
@@ -459,7 +470,11 @@ def reply_flaw(upstream: Upstream, json_output: bool) -> str | None:
             orjson.loads(text)
         except orjson.JSONDecodeError:
             return "reply is not valid JSON"
-    return None
+    if scorer is None:
+        wrong = mistakes(text)
+        return f"wrong arithmetic: {wrong[0]}" if wrong else None
+    right, least = scorer.probability(text), scorer.threshold
+    return None if right >= least else f"reply scored {right:.2f}, below {least:.2f}"
 
 
 def language_rules(config: AutoConfig, choices: list[Choice]) -> LanguageRules:
