@@ -30,16 +30,22 @@ REPLY_FEATURES = (
     "any_wrong",
     "log_chars",
 )
-NUMBER = r"-?\d(?:[\d,]*\d)?(?:\.\d+)?"
+NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+"""A number, commas only between groups of three digits (no pattern here backtracks on long
+runs of digits, commas or operators: replies come from upstreams, whatever they hold)."""
+MAX_OPERANDS = 8
+MAX_CHARS = 20_000
+"""Longer replies are read by their last MAX_CHARS characters, where the final answer is."""
 _MARKER = re.compile(
     r"####|\\boxed\{|\b(?:final answer|the answer is|answer is|answer:)", re.IGNORECASE
 )
 _AFTER_MARKER = re.compile(r"[^\d\n-]{0,12}?\$?\s*(" + NUMBER + ")")
 _ANNOTATION = re.compile(r"<<([^=<>]{1,200})=([^<>]{1,40})>>")
 _OPERATOR = r"\s*[-+*/x×÷]\s*"
-_EQUATION = re.compile(
-    r"(?<![\w./^])(\$?" + NUMBER + r"(?:" + _OPERATOR + r"\$?" + NUMBER + r")+)"
-    r"\s*=\s*\$?(" + NUMBER + r")(?![\d/%^.]\d|[/%^])"
+_TERM = rf"\$?{NUMBER}"
+_EQUATION = re.compile(  # atomic: a chain of terms that meets no "=" is not tried again shorter
+    rf"(?<![\w./^])((?>{_TERM}(?:{_OPERATOR}{_TERM}){{1,{MAX_OPERANDS}}}))"
+    rf"\s*=\s*\$?({NUMBER})(?![\d/%^.]\d|[/%^])"
 )
 _HEDGE = re.compile(
     r"\b(?:however|but|assum(?:e|ing)|not possible|impossible|cannot|can't|unclear|"
@@ -56,10 +62,11 @@ _OPS = {
 
 def reply_features(text: str) -> np.ndarray:
     """The REPLY_FEATURES of one reply, as floats."""
+    text = text[-MAX_CHARS:]
     final, before = _final(text)
     numbers = re.findall(NUMBER, before)
-    checked, wrong = arithmetic(text)
-    annotations = len(_ANNOTATION.findall(text))
+    annotations, equations = _claims(text)
+    checked, wrong = _tally(annotations + equations)
     return np.array(
         [
             _MARKER.search(text) is not None,
@@ -67,8 +74,8 @@ def reply_features(text: str) -> np.ndarray:
             final is not None and final.is_integer(),
             final is not None and bool(numbers) and _number(numbers[-1]) == final,
             _HEDGE.search(text) is not None,
-            math.log1p(annotations),
-            math.log1p(len(_EQUATION.findall(_ANNOTATION.sub(" ", text)))),
+            math.log1p(len(annotations)),
+            math.log1p(len(equations)),
             math.log1p(checked),
             min(wrong, 3),
             wrong > 0,
@@ -80,19 +87,27 @@ def reply_features(text: str) -> np.ndarray:
 
 def arithmetic(text: str) -> tuple[int, int]:
     """(calculations checked, calculations whose claimed result is wrong) in ``text``."""
-    verdicts = [v for v in (_verdict(e, r) for e, r in _claims(text)) if v is not None]
-    return len(verdicts), verdicts.count(False)
+    annotations, equations = _claims(text[-MAX_CHARS:])
+    return _tally(annotations + equations)
 
 
 def mistakes(text: str) -> list[str]:
     """The calculations in ``text`` whose claimed result is wrong, as written, once each."""
-    wrong = [f"{e.strip()} = {r.strip()}" for e, r in _claims(text) if _verdict(e, r) is False]
-    return list(dict.fromkeys(wrong))
+    annotations, equations = _claims(text[-MAX_CHARS:])
+    wrong = [(e, r) for e, r in annotations + equations if _verdict(e, r) is False]
+    return list(dict.fromkeys(f"{e.strip()} = {r.strip()}" for e, r in wrong))
 
 
-def _claims(text: str) -> list[tuple[str, str]]:
-    """(expression, claimed result) of every calculation written out in ``text``."""
-    return _ANNOTATION.findall(text) + _EQUATION.findall(_ANNOTATION.sub(" ", text))
+def _claims(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(expression, claimed result) of every calculation in ``text``: the ``<<…>>`` annotations,
+    then those written inline."""
+    inline = _ANNOTATION.sub(" ", text)
+    return _ANNOTATION.findall(text), _EQUATION.findall(inline) if "=" in inline else []
+
+
+def _tally(claims: list[tuple[str, str]]) -> tuple[int, int]:
+    verdicts = [v for v in (_verdict(e, r) for e, r in claims) if v is not None]
+    return len(verdicts), verdicts.count(False)
 
 
 def _verdict(expression: str, claimed: str) -> bool | None:

@@ -58,6 +58,9 @@ MESSAGE_TOKENS = 4
 """Chat-template tokens around each message."""
 OFFLOAD_CHARS = 16_000
 """Requests with more text than this are assessed in a worker thread, off the event loop."""
+OFFLOAD_REPLY_BYTES = 4_000
+"""Cascade replies longer than this are validated in a worker thread (re-doing a reply's
+arithmetic takes up to 4 µs a character on adversarial text)."""
 TRUE = ("1", "true", "yes")
 
 
@@ -377,9 +380,7 @@ class AutoRouter:
                 plan.attempts.append(f"{choice.model}: {exc.message}")
                 continue
             plan.attempts.extend(upstream.attempts)
-            flaw = (
-                reply_flaw(upstream, plan.json_output, self._scorer(choice)) if validate else None
-            )
+            flaw = await self._flaw(upstream, plan, choice) if validate else None
             if flaw and i + 1 < len(plan.order):
                 plan.attempts.append(f"{choice.model}: {flaw}, escalated")
                 upstream.close()
@@ -388,8 +389,13 @@ class AutoRouter:
         payload["model"] = self.name
         raise _all_failed(self.name, last, plan.attempts)
 
-    def _scorer(self, choice: Choice) -> ReplyScorer | None:
-        return self.router.artifact.scorer(choice.candidate.name) if self.router else None
+    async def _flaw(self, upstream: Upstream, plan: Plan, choice: Choice) -> str | None:
+        """The cascade's validator on ``choice``'s reply; a long reply is read off the loop."""
+        scorer = self.router.artifact.scorer(choice.candidate.name) if self.router else None
+        check = partial(reply_flaw, upstream, plan.json_output, scorer)
+        return (
+            await asyncio.to_thread(check) if len(upstream.body) > OFFLOAD_REPLY_BYTES else check()
+        )
 
     def _header(self, plan: Plan, served: str) -> str:
         reason = plan.reason
