@@ -14,6 +14,7 @@ from modelyard.route.calibrate import Target
 from modelyard.route.cascade import ALWAYS, NEVER, calibrate, outcome
 from modelyard.route.datasets import LabelError, join_replies, read_labels
 from modelyard.route.features import Featurizer
+from modelyard.route.report import render
 from tests.route.conftest import MODEL_CACHE
 
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -111,3 +112,4 @@ def test_cross_validation_scores_the_cascade(gsm8k: Path, featurizer: Featurizer
     assert spread["cascade"]["apgr"]["mean"] > spread["random"]["apgr"]["mean"] + 0.1
     assert 0 < spread["cascade"]["calibrated_cost"]["mean"] < 1
     assert len(result.curves["cascade"]) == len(result.curves["router"])
+    assert "its calls are those escalations" in render(result)

@@ -28,6 +28,7 @@ def test_two_model_eval(shared_data: Path, featurizer: Featurizer) -> None:
     assert abs(result.spread["random"]["apgr"]["mean"] - 0.5) < 1e-9
     assert result.spread["oracle"]["apgr"]["mean"] > result.spread["router"]["apgr"]["mean"]
     assert "<svg" in render(result)
+    assert "cascade" not in result.folds and result.notes == []  # no replies in this file
 
 
 def test_many_model_eval_with_prices(shared_data: Path, featurizer: Featurizer) -> None:

@@ -162,6 +162,8 @@ def eval_command(
     ]
     columns = ["method", *columns]
     console.print(table(columns, rows, title=f"{data} ({folds}-fold, seed {seed}, mean ± std)"))
+    for note in result.notes:
+        console.print(note, style="dim")
 
 
 @app.command("embed-table")

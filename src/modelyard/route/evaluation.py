@@ -26,6 +26,10 @@ from modelyard.route.datasets import LabelSet
 from modelyard.route.training import _take, fit, fold_ids
 
 CURVE_POINTS = 101
+CASCADE_NOTE = (
+    "cascade: the cheap model answers every prompt and its reply scorer sends the doubtful "
+    "replies on; its calls are those escalations, paid on top of a cheap call for every prompt"
+)
 
 
 @dataclass
@@ -96,6 +100,7 @@ def cross_validate(
         calibrated,
         _categories(labels, pooled["router"], costs),
         _curves(pooled, fold.y, costs),
+        [CASCADE_NOTE] if replies is not None else [],
     )
 
 

@@ -65,7 +65,8 @@ def render(result: Evaluation) -> str:
         f"<p>models (cheapest first): {html.escape(', '.join(result.data['models']))}; "
         f"{result.data['rows']} prompts; {result.data['folds']}-fold cross-validation</p>"
         f"{svg_curves(result.curves, x_label)}"
-        f"<h2>Per method (mean ± std over folds)</h2><table border='1'>{rows}</table>"
+        + "".join(f"<p>{html.escape(note)}</p>" for note in result.notes)
+        + f"<h2>Per method (mean ± std over folds)</h2><table border='1'>{rows}</table>"
         f"<h2>All numbers</h2><pre>{html.escape(json.dumps(data, indent=1, default=float))}</pre>"
         "</body></html>"
     )
