@@ -127,12 +127,13 @@ def calibrate(
 ) -> float:  # fmt: skip
     """The threshold that meets ``target``, as route/calibrate.py chooses the router's.
 
+    The thresholds tried lie midway between neighbouring scores, so a new reply scoring near the
+    edge of the training replies' scores falls on the same side as they did.
     Quality: the cheapest threshold reaching ``value`` × the better model's mean quality
     (ALWAYS when none does). Cost: the best quality within ``value`` USD per 1k requests (NEVER
     when none is).
     """
-    inner = np.quantile(probability, np.linspace(0, 1, GRID)) if len(probability) else []
-    grid = np.unique(np.concatenate([[NEVER, ALWAYS], inner, np.nextafter(inner, 2.0)]))
+    grid = np.concatenate([[NEVER, ALWAYS], _midpoints(probability)])
     points = [(t, outcome(probability, t, cheap, dear, costs)) for t in grid]
     if target.kind == "quality":
         goal = target.value * max(cheap.mean(), dear.mean())
@@ -140,3 +141,11 @@ def calibrate(
         return float(min(ok)[1]) if ok else ALWAYS
     ok = [(-p.quality, p.cost, t) for t, p in points if p.cost * 1000 <= target.value + 1e-12]
     return float(min(ok)[2]) if ok else NEVER
+
+
+def _midpoints(probability: np.ndarray) -> np.ndarray:
+    """Points midway between neighbouring distinct values (at most GRID of them)."""
+    values = np.unique(probability)
+    if len(values) > GRID:
+        values = np.unique(np.quantile(values, np.linspace(0, 1, GRID)))
+    return (values[:-1] + values[1:]) / 2
