@@ -158,7 +158,7 @@ def join_replies(labels: Path, raw: Path, out: Path) -> Path:
     with labels.open(encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
         for number, line in enumerate(src, 1):
             row = _parse_line(labels, number, line.encode())
-            index = row.get("id", "").rsplit(".", 1)[-1]
+            index = str(row.get("id", "")).rsplit(".", 1)[-1]
             source = replies[int(index)] if index.isdigit() and int(index) < len(replies) else {}
             if source.get("prompt") != row["prompt"]:
                 raise LabelError(f"{labels}:{number}: no row of {raw} holds this prompt")

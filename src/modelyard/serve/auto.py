@@ -469,6 +469,8 @@ def reply_flaw(
     first = choices[0] if isinstance(choices[0], dict) else {}
     message = first.get("message") or {}
     text = message.get("content") if "message" in first else first.get("text")
+    if text is not None and not isinstance(text, str):
+        return None  # content parts: nothing here reads them
     if not (text or "").strip():
         return None if message.get("tool_calls") else "empty reply"
     if json_output:
