@@ -10,7 +10,11 @@ default ``ok``. Behaviours:
 - ``reset``: streams two chunks then drops the connection (non-streaming: drops it at once);
 - ``malformed``: 200 with a body that is not JSON;
 - ``slow:S``: a stream whose chunks come ``S`` seconds apart;
-- ``say:TEXT``: a normal non-streaming answer whose content is TEXT (a wrong one, for the cascade).
+- ``say:TEXT``: a normal non-streaming answer whose content is TEXT (a wrong one, for the cascade);
+- ``unsure``: a normal answer whose tokens, when ``logprobs`` are asked for, are unlikely ones.
+
+A non-streaming chat answer carries ``logprobs`` when the request asks for them: each of its
+three tokens at log-probability -0.05 (``unsure``: -3.0).
 """
 
 from __future__ import annotations
@@ -92,7 +96,11 @@ class FaultUpstream:
         if body.get("stream"):
             gap = float(arg) if kind == "slow" else 0.0
             return await self._stream(request, body, gap, reset=kind == "reset")
-        return web.json_response(self._answer(request.path, body, arg if kind == "say" else None))
+        answer = self._answer(request.path, body, arg if kind == "say" else None)
+        if body.get("logprobs") and "choices" in answer:
+            tokens = [{"token": t, "logprob": -3.0 if kind == "unsure" else -0.05} for t in "abc"]
+            answer["choices"][0]["logprobs"] = {"content": tokens}
+        return web.json_response(answer)
 
     async def _hang(self) -> web.Response:
         try:

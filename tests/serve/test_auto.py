@@ -234,6 +234,37 @@ def test_cascade_escalates_when_json_is_invalid(home_up, remote_up, yard_home):
     )
 
 
+def test_cascade_escalates_an_unsure_reply_and_hides_the_logprobs_it_asked_for(
+    home_up, remote_up, yard_home
+):
+    gw = Gateway(auto_config(home_up, remote_up, cascade=True, cascade_min_logprob=-1.0), yard_home)
+    remote_up.plan("unsure", "ok", "ok")
+    unsure, sure = gw.post(ask("hi")), gw.post(ask("hi"))
+    shown = gw.post(ask("hi", logprobs=True))  # the client asked: they stay
+    attempts = orjson.loads(gw.rows()[0]["route_reason"])["attempts"]
+    assert route(unsure) == "big; reason=cascade, cheapest first; escalated from cheap"
+    assert "cheap: log-probability -3.00, below -1.00, escalated" in attempts
+    assert [r["logprobs"] for r in remote_up.requests] == [True, True, True]
+    assert "logprobs" not in home_up.requests[0]  # the last candidate's answer is not judged
+    assert route(sure) == "cheap; reason=cascade, cheapest first"
+    assert "logprobs" not in sure.json()["choices"][0]
+    assert sure.json()["choices"][0]["message"]["content"] == "hello from remote"
+    assert route(shown) == "cheap; reason=cascade, cheapest first" and len(home_up.requests) == 1
+    assert shown.json()["choices"][0]["logprobs"]["content"][0]["logprob"] == -0.05
+
+
+def test_reply_confidence_reads_the_answers_tokens_in_either_layout():
+    from modelyard.serve.auto import reply_confidence
+
+    said = ["The", " answer", " is", " 1", "2", "."]
+    logprobs = [-0.1] * 3 + [-2, -1, -0.01]
+    content = [{"token": t, "logprob": v} for t, v in zip(said, logprobs, strict=True)]
+    assert reply_confidence({"logprobs": {"content": content}}) == -1.5  # " 1", "2": the answer
+    words = {"tokens": ["Hi", " there"], "token_logprobs": [None, -0.4]}  # /v1/completions
+    assert reply_confidence({"logprobs": words}) == -0.4  # no number: every token with one
+    assert reply_confidence({"logprobs": None}) is None and reply_confidence({}) is None
+
+
 def test_default_config_has_auto_over_the_local_model():
     from modelyard.serve.config import default_config
 

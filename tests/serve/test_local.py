@@ -6,10 +6,11 @@ from pathlib import Path
 
 import httpx
 import openai
+import orjson
 import pytest
 
 from modelyard.serve.client import chat
-from modelyard.serve.config import default_config
+from modelyard.serve.config import GatewayConfig, default_config
 from tests.serve.gateway_server import running_gateway
 
 pytestmark = pytest.mark.slow
@@ -29,3 +30,27 @@ def test_default_config_serves_smollm2(smollm2_gguf: Path, monkeypatch: pytest.M
         assert len(pieces) > 1 and "".join(pieces).strip()
         health = httpx.get(gw.url + "/health").json()
     assert health["backends"]["local"]["engine"]["running"] is True
+
+
+def test_cascade_reads_the_local_engines_logprobs(
+    smollm2_gguf: Path, monkeypatch: pytest.MonkeyPatch, remote_up, yard_home
+):
+    from tests.serve.test_gateway import ledger_rows
+
+    monkeypatch.setenv("YARD_MODEL_CACHE", str(smollm2_gguf.parents[2]))
+    raw = default_config().model_dump()
+    raw["backends"].append({"name": "remote", "base_url": remote_up.url, "api_key": "sk-r"})
+    raw["models"]["big"] = ["remote"]
+    priced = {"model": "big", "input_per_mtok": 1.0, "output_per_mtok": 2.0}
+    # SmolLM2's replies average far below -0.01 a token: always escalated
+    raw["auto"] = {"candidates": ["smollm2", priced], "cascade": True, "cascade_min_logprob": -0.01}
+    with running_gateway(GatewayConfig.model_validate(raw)) as gw:
+        body = {"model": "auto", "messages": [{"role": "user", "content": "Say hi"}]}
+        reply = httpx.post(gw.url + "/v1/chat/completions", json={**body, "max_tokens": 8})
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["x-yard-route"].startswith("big; reason=cascade, cheapest first")
+    (attempt,) = [a for a in orjson.loads(ledger_rows(yard_home)[-1]["route_reason"])["attempts"]
+                  if a.startswith("smollm2:")]  # fmt: skip
+    confidence = float(attempt.split("log-probability ")[1].split(",")[0])
+    assert -20 < confidence < -0.01 and attempt.endswith("below -0.01, escalated")
+    assert "logprobs" not in remote_up.requests[0]

@@ -222,7 +222,14 @@ class AutoConfig(Strict):
     """Trained router file (`yard route train`); unset: the cheapest allowed candidate."""
     cascade: bool = False
     """Non-streaming only: answer with the cheapest candidate and escalate to the next one
-    when the reply is empty, or not valid JSON although JSON output was asked for."""
+    when the reply fails validation: empty; not valid JSON although JSON output was asked for;
+    below `cascade_min_logprob`; doubted by the router file's reply scorer or, without one,
+    holding a wrong calculation."""
+    cascade_min_logprob: float | None = Field(None, le=0)
+    """With `cascade`: also escalate a reply whose confidence is below this (e.g. -0.5): the
+    mean token log-probability of its last number, or of the whole reply when it has none. The
+    gateway asks the upstream for `logprobs` and, unless the client asked, strips them from the
+    reply. Replies that come without log-probabilities pass."""
     license: LicensePolicy = "any"
     """License terms every candidate must meet: any; commercial (commercial use allowed);
     permissive (also no MAU cap, training or use-policy strings); osi (OSI-approved)."""
