@@ -42,6 +42,9 @@ class CachedFullEmbedder:
     def token_ids(self, text: str) -> list[int]:
         return self.model.token_ids(text)
 
+    def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
+        return self.model.token_spans(text)
+
     def embed_ids(self, ids: list[int]) -> np.ndarray:
         key = tuple(ids[:WINDOW])
         return self.vectors[key] if key in self.vectors else self.model.embed_ids(ids)

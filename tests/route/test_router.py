@@ -31,7 +31,7 @@ def test_router_file_is_small_and_records_provenance(router_file: Path, shared_d
 
     body = json.loads(router_file.read_text())
     assert router_file.stat().st_size < 100_000
-    assert body["version"] == 3 and body["candidates"] == [WEAK, STRONG]
+    assert body["version"] == 4 and body["candidates"] == [WEAK, STRONG]
     data = (shared_data / "routellm" / "gsm8k.jsonl").read_bytes()
     assert body["data_sha256"] == hashlib.sha256(data).hexdigest()
     assert 0.0 <= body["threshold"] <= 1.0

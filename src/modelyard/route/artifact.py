@@ -5,8 +5,9 @@ candidate names (cheapest first), the embedder, the feature list, the quality mo
 (numpy arrays as base64 float32/int32) and the calibrated threshold; when the labels carried
 replies, the cascade's reply scorers with their thresholds (route/cascade.py; an optional key,
 so files without it still load). Version 3 added the n-gram
-predictor and the blender (route/quality.py); changing the n-gram hashing (route/ngrams.py)
-changes the meaning of the stored buckets and needs a new version too. Loading checks all of
+predictor and the blender (route/quality.py), version 4 the answer-choice statistics
+(route/features.py); changing the n-gram hashing (route/ngrams.py) changes the meaning of the
+stored buckets and needs a new version too. Loading checks all of
 it: a file of another version, another embedder, or one used for candidates it was not trained
 on fails with a RouterFileError.
 """
@@ -25,7 +26,7 @@ from modelyard.route.features import STATS
 from modelyard.route.quality import QualityModel
 
 FORMAT = "modelyard-router"
-VERSION = 3
+VERSION = 4
 
 
 class RouterFileError(YardError):

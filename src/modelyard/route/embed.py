@@ -93,6 +93,11 @@ class WordPieces:
         """All word-piece ids of ``text`` without [CLS]/[SEP] (embedders read the first 254)."""
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
+    def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
+        """``token_ids`` and, for each word piece, the character offset where it starts."""
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        return encoding.ids, np.array([start for start, _ in encoding.offsets], dtype=np.int64)
+
 
 class TransformerEmbedder(WordPieces):
     """The real all-MiniLM-L6-v2 forward pass (faithful; ~40 ms per prompt on one core)."""

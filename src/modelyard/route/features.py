@@ -1,7 +1,9 @@
 """Prompt features for the quality model: a sentence embedding plus a few cheap text statistics.
 
 The statistics carry what a mean of token vectors loses: how long the prompt is, how much
-arithmetic, code or structure it holds.
+arithmetic, code or structure it holds, and, for a multiple-choice question, how alike its
+answer choices are (options that differ by a nuance make for a harder question: on RouteLLM's
+MMLU, Mixtral is right less often the more alike they are; docs/routing.md).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CODE = re.compile(r"```|\bdef |\bclass |\breturn\b|[{};]\s*$|#include|=>|\bfunction\b", re.M)
 MATH = re.compile(r"[=+*/^<>%$]|\\frac|\\sqrt")
 CHOICE = re.compile(r"^\s*\(?[A-Ea-e][.)]\s", re.M)
-STATS = (
+CHOICE_LINE = re.compile(r"^[ \t]*\(?[A-Ea-e][.)][ \t]+(\S.*)$", re.M)
+MAX_CHOICES = 8
+"""Choices compared per prompt (the last ones listed): bounds the pairwise work."""
+TEXT_STATS = (
     "log_chars",
     "log_tokens",
     "log_numbers",
@@ -29,6 +34,18 @@ STATS = (
     "questions",
     "choices",
 )
+CHOICE_STATS = (
+    "choice_top",
+    "choice_margin",
+    "choice_mean",
+    "choice_spread",
+    "choices_alike",
+    "choices_closest",
+    "choices_farthest",
+)
+"""Cosines between a question and its answer choices (best, best minus second, mean, spread)
+and among the choices (mean, largest, smallest); zeros without two choices."""
+STATS = TEXT_STATS + CHOICE_STATS
 """Names of the text statistics, in feature order (after the embedding)."""
 
 
@@ -39,6 +56,8 @@ class Embedder(Protocol):
     dim: int
 
     def token_ids(self, text: str) -> list[int]: ...
+
+    def token_spans(self, text: str) -> tuple[list[int], np.ndarray]: ...
 
     def embed_ids(self, ids: list[int]) -> np.ndarray: ...
 
@@ -64,7 +83,7 @@ def content_text(content: Any) -> str:
 
 
 def text_stats(text: str, n_tokens: int) -> np.ndarray:
-    """The STATS values of one prompt."""
+    """The TEXT_STATS values of one prompt."""
     numbers = NUMBER.findall(text)
     digits = len(text) - len(text.translate(NO_DIGITS))
     return np.array(
@@ -83,6 +102,43 @@ def text_stats(text: str, n_tokens: int) -> np.ndarray:
     )
 
 
+def answer_choices(text: str) -> list[tuple[int, int]]:
+    """Character spans of the question and of each of its lettered choices ("A. …", "(b) …");
+    empty unless there are at least two choices."""
+    found = list(CHOICE_LINE.finditer(text))[-MAX_CHOICES:]
+    if len(found) < 2:
+        return []
+    return [(0, found[0].start()), *(m.span(1) for m in found)]
+
+
+def choice_stats(text: str, ids: list[int], starts: np.ndarray, embedder: Embedder) -> np.ndarray:
+    """The CHOICE_STATS values of one prompt, given its word pieces and where each starts.
+
+    Each part is embedded from the prompt's own word pieces (word pieces never cross a line, so
+    they are those of the part alone): the prompt is tokenized once.
+    """
+    spans = answer_choices(text)
+    if not spans:
+        return np.zeros(len(CHOICE_STATS), dtype=np.float32)
+    bounds = np.searchsorted(starts, np.array(spans))
+    question, *options = (embedder.embed_ids(ids[lo:hi]) for lo, hi in bounds)
+    options = np.stack(options)
+    to_question = np.sort(options @ question)[::-1]
+    between = (options @ options.T)[np.triu_indices(len(options), 1)]
+    return np.array(
+        [
+            to_question[0],
+            to_question[0] - to_question[1],
+            to_question.mean(),
+            to_question.std(),
+            between.mean(),
+            between.max(),
+            between.min(),
+        ],
+        dtype=np.float32,
+    )
+
+
 class Featurizer:
     """Turns prompts into feature vectors: the embedding followed by STATS."""
 
@@ -96,8 +152,14 @@ class Featurizer:
 
     def one(self, text: str) -> tuple[np.ndarray, int]:
         """Features of one prompt and its token count."""
-        ids = self.embedder.token_ids(text)
-        vec = np.concatenate([self.embedder.embed_ids(ids), text_stats(text, len(ids))])
+        ids, starts = self.embedder.token_spans(text)
+        vec = np.concatenate(
+            [
+                self.embedder.embed_ids(ids),
+                text_stats(text, len(ids)),
+                choice_stats(text, ids, starts, self.embedder),
+            ]
+        )
         return vec, len(ids)
 
     def many(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
