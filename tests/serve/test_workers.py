@@ -61,6 +61,13 @@ class Gateway:
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(60)
 
+    def kill(self) -> None:
+        """SIGKILL the parent if a test left it running, and reap it (else its Popen warns
+        'still running' in whichever later test collects it)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
 
 @contextmanager
 def gateway(tmp_path: Path, home: Path, upstream: FaultUpstream, workers: int = 2,
@@ -69,14 +76,11 @@ def gateway(tmp_path: Path, home: Path, upstream: FaultUpstream, workers: int = 
     config.write_text(f"backends:\n  - {{name: a, base_url: '{upstream.url}'{price}}}\n"
                       "models:\n  m: [a]\n")  # fmt: skip
     running = start(tmp_path, home, config, workers)
-    proc = running.proc
     try:
         wait_ready(running, workers)
         yield running
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        running.kill()
 
 
 def start(tmp_path: Path, home: Path, config: Path, workers: int) -> Gateway:
@@ -230,7 +234,9 @@ def statuses(gw: Gateway, key: str, count: int = 24) -> set[int]:
 def test_keys_made_or_revoked_anywhere_reach_every_worker(tmp_path: Path, yard_home: Path):
     config = tmp_path / "gateway.yaml"
     with FaultUpstream("a") as upstream:
-        config.write_text(f"server: {{admin_key: {ADMIN}, key_refresh_s: 0.3}}\n"
+        # no failed-login throttle: one worker may get over 20 of the 24 revoked-key requests
+        config.write_text(f"server: {{admin_key: {ADMIN}, key_refresh_s: 0.3, "
+                          "failed_logins_per_minute: 0}\n"
                           f"backends:\n  - {{name: a, base_url: '{upstream.url}'}}\n"
                           "models:\n  m: [a]\n")  # fmt: skip
         gw = start(tmp_path, yard_home, config, 2)
@@ -253,8 +259,7 @@ def test_keys_made_or_revoked_anywhere_reach_every_worker(tmp_path: Path, yard_h
             per_worker = gw.scrapes(1)[0][1]
             assert gw.stop() == 0
         finally:
-            if gw.proc.poll() is None:
-                gw.proc.kill()
+            gw.kill()
     assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
 
 
@@ -278,8 +283,7 @@ def test_a_session_stays_on_its_model_whichever_worker_serves_it(tmp_path, yard_
             per_worker = gw.scrapes(1)[0][1]
             assert gw.stop() == 0
         finally:
-            if gw.proc.poll() is None:
-                gw.proc.kill()
+            gw.kill()
     assert later == {"big; reason=pinned to session"}
     assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
 
@@ -291,7 +295,6 @@ def test_local_engines_start_once_in_the_parent(
     config.write_text(f"backends:\n  - {{name: l, kind: local, gguf: '{smollm2_gguf}', "
                       "context_size: 512}\nmodels:\n  m: [l]\n")  # fmt: skip
     running = start(tmp_path, yard_home, config, 2)
-    proc = running.proc
     try:
         wait_ready(running, 3, timeout=180)  # two workers and one engine
         engines = [p for p in running.workers() if b"_llama_server" in _cmdline(p)]
@@ -300,8 +303,7 @@ def test_local_engines_start_once_in_the_parent(
                               timeout=60) for _ in range(6)]  # fmt: skip
         assert running.stop() == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        running.kill()
     assert len(engines) == 1
     assert [r.status_code for r in replies] == [200] * 6
     assert not Path(f"/proc/{engines[0]}").exists()  # stopped with the parent

@@ -31,9 +31,7 @@ def workers_gateway(tmp_path: Path, home: Path, config: Path) -> Iterator[Gatewa
         wait_ready(running, 2)
         yield running
     finally:
-        if running.proc.poll() is None:
-            running.proc.kill()
-            running.proc.wait(10)
+        running.kill()
 
 
 def reload(gateway: Gateway) -> httpx.Response:
