@@ -9,10 +9,11 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from tests.serve.test_replicas import request_cost
 
 pytestmark = pytest.mark.slow
 ADMIN = "admin-key-for-tests"
+T = TypeVar("T")
 
 COUNT = re.compile(rb"^yard_requests_total\{.*\} ([0-9.]+)$", re.MULTILINE)
 WORKER = re.compile(rb'^yard_worker_requests\{pid="([0-9]+)"\} ([0-9.]+)$', re.MULTILINE)
@@ -206,29 +208,56 @@ def test_kill_9_of_a_worker_loses_nothing_acknowledged(tmp_path: Path, yard_home
     assert set(acknowledged) <= set(stored_ids(yard_home))
 
 
+def served_by_both(gw: Gateway, burst: Callable[[], T], tries: int = 5) -> list[T]:
+    """Run ``burst`` (requests on fresh connections) until one run is served by both workers;
+    every run's result. The kernel may hand a short burst to one worker alone (a CI run sent
+    all 50 requests of the rpm and budget test to one), and that would prove nothing."""
+    runs = []
+    for _ in range(tries):
+        before = gw.scrapes(1)[0][1]
+        runs.append(burst())
+        after = gw.scrapes(1)[0][1]
+        if len(after) == 2 and all(after[pid] > before.get(pid, 0) for pid in after):
+            return runs
+    raise AssertionError(f"no burst of {tries} reached both workers")
+
+
 def test_rpm_and_budget_hold_across_workers_as_in_one_process(tmp_path: Path, yard_home: Path):
     ledger = Ledger.open(None, yard_home)
     store = KeyStore.open(ledger.engine)
-    _, limited = store.create("rpm", rpm=20)
-    _, budgeted = store.create("budget", budget_usd=5.5 * request_cost())
+    limited = iter([store.create(f"rpm-{n}", rpm=20)[1] for n in range(5)])
+    budgeted = iter([store.create(f"budget-{n}", budget_usd=5.5 * request_cost())[1]
+                     for n in range(5)])  # fmt: skip
     ledger.close()
+
+    def rpm_burst() -> list[int]:
+        key = next(limited)
+        with ThreadPoolExecutor(8) as pool:
+            return [status for status, _ in pool.map(lambda _: post(gw.chat, key), range(40))]
+
+    def budget_burst() -> list[int]:
+        key = next(budgeted)
+        return [post(gw.chat, key)[0] for _ in range(10)]
+
     price = ", price: openai/gpt-4o"
     with FaultUpstream("a") as upstream, gateway(tmp_path, yard_home, upstream, 2, price) as gw:
-        with ThreadPoolExecutor(8) as pool:
-            rpm = [s for s, _ in pool.map(lambda _: post(gw.chat, limited), range(40))]
-        budget = [post(gw.chat, budgeted)[0] for _ in range(10)]
-        per_worker = gw.scrapes(1)[0][1]
+        rpm = served_by_both(gw, rpm_burst)
+        budget = served_by_both(gw, budget_burst)
         assert gw.stop() == 0
-    assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
-    assert (rpm.count(200), rpm.count(429)) == (20, 20)
+    assert all((run.count(200), run.count(429)) == (20, 20) for run in rpm)
     # one process admits while spend < budget: the 6th request crosses it, the 7th is refused
-    assert budget == [200] * 6 + [429] * 4
+    assert all(run == [200] * 6 + [429] * 4 for run in budget)
 
 
 def statuses(gw: Gateway, key: str, count: int = 24) -> set[int]:
-    """Answers to ``count`` requests on fresh connections, which reach both workers."""
-    with ThreadPoolExecutor(4) as pool:
-        return {status for status, _ in pool.map(lambda _: post(gw.chat, key), range(count))}
+    """Answers to bursts of ``count`` requests on fresh connections, until one burst reaches
+    both workers."""
+
+    def burst() -> set[int]:
+        with ThreadPoolExecutor(4) as pool:
+            return {status for status, _ in pool.map(lambda _: post(gw.chat, key), range(count))}
+
+    return set().union(*served_by_both(gw, burst))
 
 
 def test_keys_made_or_revoked_anywhere_reach_every_worker(tmp_path: Path, yard_home: Path):
@@ -256,11 +285,9 @@ def test_keys_made_or_revoked_anywhere_reach_every_worker(tmp_path: Path, yard_h
             assert revoked.status_code == 200
             time.sleep(1)
             assert statuses(gw, made["key"]) == {401}
-            per_worker = gw.scrapes(1)[0][1]
             assert gw.stop() == 0
         finally:
             gw.kill()
-    assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
 
 
 def test_a_session_stays_on_its_model_whichever_worker_serves_it(tmp_path, yard_home):
@@ -278,14 +305,16 @@ def test_a_session_stays_on_its_model_whichever_worker_serves_it(tmp_path, yard_
                 return reply.headers["x-yard-route"]
 
             assert ask({"tools": TOOLS}).startswith("big;")  # `cheap` cannot call tools
-            with ThreadPoolExecutor(4) as pool:
-                later = set(pool.map(lambda _: ask({}), range(24)))  # `cheap` would do
-            per_worker = gw.scrapes(1)[0][1]
+
+            def burst() -> set[str]:
+                with ThreadPoolExecutor(4) as pool:
+                    return set(pool.map(lambda _: ask({}), range(24)))  # `cheap` would do
+
+            later = set().union(*served_by_both(gw, burst))
             assert gw.stop() == 0
         finally:
             gw.kill()
     assert later == {"big; reason=pinned to session"}
-    assert len(per_worker) == 2 and min(per_worker.values()) > 0  # both workers served
 
 
 def test_local_engines_start_once_in_the_parent(
