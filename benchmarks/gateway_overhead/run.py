@@ -272,6 +272,13 @@ def versions() -> dict[str, str]:
     return found
 
 
+def added(table: dict, name: str, key: str) -> str:
+    """``name``'s figure ``key`` over its baseline's (BASELINE, else the direct call), in ms."""
+    if name == "direct":
+        return "—"
+    return f"{table[name][key] - table[BASELINE.get(name, 'direct')][key]:.3f}"
+
+
 def report(results: dict) -> str:
     c1, ttft, sw = results["c1"], results["ttft"], results["sweep"]
     lines = [
@@ -280,13 +287,10 @@ def report(results: dict) -> str:
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for name in c1:
-        row, tt, s = c1[name], ttft[name], sw[name]
-        base = BASELINE.get(name, "direct")
-        added = "—" if name == "direct" else f"{row['p50_ms'] - c1[base]['p50_ms']:.3f}"
-        added99 = "—" if name == "direct" else f"{row['p99_ms'] - c1[base]['p99_ms']:.3f}"
-        addtt = "—" if name == "direct" else f"{tt['p50_ms'] - ttft[base]['p50_ms']:.3f}"
+        row, s = c1[name], sw[name]
         lines.append(
-            f"| {name} | {row['p50_ms']:.3f} | {row['p99_ms']:.3f} | {added} | {added99} | {addtt} "
+            f"| {name} | {row['p50_ms']:.3f} | {row['p99_ms']:.3f} | {added(c1, name, 'p50_ms')} "
+            f"| {added(c1, name, 'p99_ms')} | {added(ttft, name, 'p50_ms')} "
             f"| {s['sustained_rps']} | {s['cpu_us_per_request'] or '—'} |"
         )
     lines += ["", *(f"{name}: added over `{base}`, not over `direct`."
