@@ -92,9 +92,7 @@ def _attention(arch: Architecture) -> list[Matrix]:
 
 def _mlp(width: int, h: int, count: int, gated: bool, visited: float) -> list[Matrix]:
     names = ("gate", "up", "down") if gated else ("up", "down")
-    return [
-        Matrix(n, *((width, h) if n == "down" else (h, width)), count, visited) for n in names
-    ]
+    return [Matrix(n, *((width, h) if n == "down" else (h, width)), count, visited) for n in names]
 
 
 def matrices(arch: Architecture) -> list[Matrix]:

@@ -280,8 +280,12 @@ def plan_finetune_memory(
         if spec.method != "full"
         else f"{counts.decoder / 1e9:.2f}B params, all trainable",
         f"framework: {fw.name}",
-        *acts.basis,
-        *(["gradients and activations peak at different times: the larger counts"] if overlap else []),
+        acts.basis[1],
+        *(
+            ["gradients and activations peak at different times: the larger counts"]
+            if overlap
+            else []
+        ),
         f"device = allocated × (1 + {dev.allocator_slack.value:g}) "
         f"({dev.allocator_slack.source}) + {dev.context_gib.value:g} GiB "
         f"({dev.context_gib.source})",
