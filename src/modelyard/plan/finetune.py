@@ -207,7 +207,7 @@ class _Activations:
 def _activations(arch: Architecture, spec: FinetuneSpec, fw: Framework) -> _Activations:
     tokens = spec.tokens_per_micro_batch
     act = fw.activations_full if spec.method == "full" else fw.activations_lora
-    per_layer = _layer_bytes(arch, act, spec)
+    per_layer = _layer_bytes(arch, act, spec) * fw.activation_scale.value
     layers = arch.num_hidden_layers
     ckpt = fw.checkpoint_hidden_bytes.value * arch.hidden_size
     saved = {

@@ -5,7 +5,8 @@ attention; a full fine-tune's backward is twice the forward (gradients for activ
 weights: 6·N in all); LoRA's backward skips the frozen weights' gradients (4·N in all, plus
 6 FLOPs per adapter parameter); gradient checkpointing adds one more forward. Throughput =
 MFU × peak BF16 FLOPS per GPU, MFU from a `yard measure --train` calibration when one exists,
-else the framework's factor in finetune.yaml.
+else the framework's factor in finetune.yaml; each micro-batch also pays a fixed time per
+layer (kernel launches, and for 4-bit bases the dequantization of every weight).
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def _mfu(spec: FinetuneSpec, measured: Factor | None) -> Factor:
     return getattr(get_framework(spec.framework).mfu, spec.method)
 
 
+def _overhead(spec: FinetuneSpec) -> Factor:
+    return getattr(get_framework(spec.framework).overhead_ms_per_layer, spec.method)
+
+
 def plan_finetune_time(
     model: Model,
     spec: FinetuneSpec,
@@ -102,10 +107,14 @@ def plan_finetune_time(
     peak = cluster.gpu.bf16_tflops
     if not peak:
         raise PlanError(f"{cluster.gpu.id}: no BF16 TFLOPS in the catalog; cannot size time")
-    flops = train_flops(model.architecture, spec, trainable)
-    mfu = _mfu(spec, measured_mfu)
-    rate = cluster.count * peak * 1e12 * mfu.value / flops.total
-    step_tokens = spec.tokens_per_micro_batch * spec.grad_accum * cluster.count
+    arch = model.architecture
+    flops = train_flops(arch, spec, trainable)
+    mfu, overhead = _mfu(spec, measured_mfu), _overhead(spec)
+    micro = spec.tokens_per_micro_batch
+    micro_s = arch.num_hidden_layers * overhead.value / 1e3
+    micro_s += micro * flops.total / (peak * 1e12 * mfu.value)
+    rate = cluster.count * micro / micro_s
+    step_tokens = micro * spec.grad_accum * cluster.count
     tokens = spec.dataset_tokens * spec.epochs if spec.dataset_tokens else None
     hours = tokens / rate / 3600 if tokens else None
     hourly = usd_per_gpu_hour * cluster.count if usd_per_gpu_hour else cluster.hourly_usd()
@@ -114,6 +123,7 @@ def plan_finetune_time(
         f"({'6' if spec.method == 'full' else '4'}·N) + attention {flops.attention / 1e9:,.2f} "
         f"+ adapters {flops.adapters / 1e9:,.2f} + recompute {flops.recompute / 1e9:,.1f}",
         f"{cluster.count} × {peak:g} TFLOPS × MFU {mfu.value:.2f} ({mfu.source})",
+        f"+ {overhead.value:g} ms per layer per micro-batch ({overhead.source})",
     ]
     if spec.cpu_offload:
         basis.append("CPU offload moves states over PCIe each step: expect slower steps")

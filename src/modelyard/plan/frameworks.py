@@ -37,8 +37,8 @@ class Activations(_Strict):
     """How the coefficients were obtained."""
 
 
-class Mfu(_Strict):
-    """Achieved share of peak dense BF16 FLOPS, per method."""
+class PerMethod(_Strict):
+    """One factor per fine-tuning method."""
 
     full: Factor
     lora: Factor
@@ -62,10 +62,14 @@ class Framework(_Strict):
     """Bytes per hidden unit each checkpointed layer keeps (its input)."""
     logits_bytes: Factor
     """Peak bytes per token per vocabulary entry around the loss."""
+    activation_scale: Factor
+    """Multiplier on the per-layer activation coefficients (fused kernels keep less)."""
     full_keeps_grads: bool
     """A full fine-tune holds every gradient at once (false: the optimizer steps in backward)."""
-    mfu: Mfu
-    """Achieved FLOPS share by method."""
+    mfu: PerMethod
+    """Achieved share of peak dense BF16 FLOPS, by method."""
+    overhead_ms_per_layer: PerMethod
+    """Fixed time per layer per micro-batch (kernel launches; 4-bit dequantization)."""
 
 
 class Device(_Strict):
