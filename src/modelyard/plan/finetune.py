@@ -174,11 +174,11 @@ def _layer_bytes(arch: Architecture, act: Activations, spec: FinetuneSpec) -> fl
     moe = arch.moe
     width = float(arch.intermediate_size)
     if moe is not None:
-        moe_share = sum(arch.is_moe_layer(i) for i in range(arch.num_hidden_layers))
-        moe_share /= arch.num_hidden_layers
+        moe_layers = sum(arch.is_moe_layer(i) for i in range(arch.num_hidden_layers))
+        moe_share = moe_layers / arch.num_hidden_layers
         routed = moe.num_experts_per_tok * moe.moe_intermediate_size
-        shared = moe.n_shared_experts * (moe.shared_expert_intermediate_size or 0)
-        shared = shared or moe.n_shared_experts * moe.moe_intermediate_size
+        shared_width = moe.shared_expert_intermediate_size or moe.moe_intermediate_size
+        shared = moe.n_shared_experts * shared_width
         width = (1 - moe_share) * width + moe_share * (routed + shared)
     q = arch.num_attention_heads * arch.head_dim
     kv = arch.num_key_value_heads * arch.head_dim
@@ -255,7 +255,7 @@ def plan_finetune_memory(
     opt = trainable * _optimizer_bytes(spec, fw) / o_shard
     adapter = trainable * per_param if spec.method != "full" else 0.0
     acts = _activations(arch, spec, fw)
-    parts = [
+    listed: list[Part | None] = [
         Part("base weights", 0.0 if offload_weights else weights / w_shard / GIB, weight_basis),
         *_gathered(arch, counts, spec, w_shard, weights),
         Part("adapters", adapter / GIB, f"{trainable / 1e6:,.1f}M params × {per_param:g} B")
@@ -266,7 +266,7 @@ def plan_finetune_memory(
         Part("activations kept", acts.saved / GIB, acts.basis[0]),
         Part("peak in backward", max(acts.loss, acts.layer) / GIB, _peak_basis(acts)),
     ]
-    parts = [p for p in parts if p is not None]
+    parts = [p for p in listed if p is not None]
     allocated = sum(p.gib for p in parts if p.counted)
     overlap = spec.method == "full" and spec.grad_accum == 1 and keeps
     if overlap:  # gradients fill in as backward frees activations
