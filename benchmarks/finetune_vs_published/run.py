@@ -83,6 +83,7 @@ def _spec(p: dict) -> FinetuneSpec:
         precision=p["precision"],
         sharding=p.get("sharding", "ddp"),
         framework=p["framework"],
+        qlora_base=p.get("base_quant", "nf4"),
     )
 
 

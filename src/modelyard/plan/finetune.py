@@ -27,6 +27,7 @@ Checkpointing = Literal["none", "full", "offload"]
 Optimizer = Literal["adamw", "adamw-8bit", "paged-adamw-8bit", "sgd"]
 Precision = Literal["bf16", "fp16"]
 Sharding = Literal["ddp", "zero2", "zero3", "fsdp"]
+QloraBase = Literal["nf4", "gptq"]
 METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
 CHECKPOINTING: tuple[Checkpointing, ...] = ("none", "full", "offload")
 OPTIMIZERS: tuple[Optimizer, ...] = ("adamw", "adamw-8bit", "paged-adamw-8bit", "sgd")
@@ -35,6 +36,8 @@ SHARDINGS: tuple[Sharding, ...] = ("ddp", "zero2", "zero3", "fsdp")
 NF4_DQ_BITS = 4 + 8 / 64 + 32 / (64 * 256)
 """NF4 with double quantization: 4-bit codes, an 8-bit absmax per 64 weights and an fp32
 constant per 256 absmax blocks (QLoRA paper §3, bitsandbytes blocksize 64)."""
+GPTQ_BITS = 4 + 16 / 128 + 4 / 128
+"""GPTQ int4, group 128: an fp16 scale and a 4-bit zero per group (plan/formats.py)."""
 _LINEAR = ("attention", "dense_mlp", "routed_experts", "shared_experts")
 _STATE_BYTES = {"adamw": 2.0, "adamw-8bit": 2.0, "paged-adamw-8bit": 2.0, "sgd": 0.0}
 """Optimizer states per trainable parameter, as multiples of the parameter's bytes (AdamW:
@@ -58,6 +61,8 @@ class FinetuneSpec:
     cpu_offload: bool = False
     """Optimizer states (and, with zero3/fsdp, weights) live in CPU memory."""
     framework: str = "hf"
+    qlora_base: QloraBase = "nf4"
+    """QLoRA's frozen base: bitsandbytes NF4 (the QLoRA paper) or a GPTQ int4 checkpoint."""
     dataset_tokens: float | None = None
     epochs: float = 1.0
 
@@ -124,6 +129,7 @@ def validate_spec(spec: FinetuneSpec, gpus: int) -> None:
         ("--optimizer", spec.optimizer, OPTIMIZERS),
         ("--precision", spec.precision, PRECISIONS),
         ("--sharding", spec.sharding, SHARDINGS),
+        ("--qlora-base", spec.qlora_base, ("nf4", "gptq")),
     ):
         if value not in allowed:
             raise PlanError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
@@ -142,15 +148,19 @@ def validate_spec(spec: FinetuneSpec, gpus: int) -> None:
         raise PlanError("torchtune's QLoRA runs in bf16 only; use --precision bf16")
 
 
-def _weight_bytes(counts: ParamBreakdown, spec: FinetuneSpec) -> tuple[float, str]:
+def _weight_bytes(counts: ParamBreakdown, spec: FinetuneSpec, fw: Framework) -> tuple[float, str]:
     """Base weights on one GPU before sharding, and how they are stored."""
     if spec.method == "qlora":
         linear = sum(getattr(counts, c) for c in _LINEAR)
         rest = counts.decoder - linear
-        total = linear * NF4_DQ_BITS / 8 + rest * 2
+        nf4 = spec.qlora_base == "nf4"
+        bits, name = (NF4_DQ_BITS, "NF4 + double quant") if nf4 else (GPTQ_BITS, "GPTQ int4 g128")
+        rest_bytes = fw.qlora_unquantized_bytes.value if nf4 else 2.0
+        total = linear * bits / 8 + rest * rest_bytes
         return total, (
-            f"{linear / 1e9:.2f}B linear params in NF4 + double quant ({NF4_DQ_BITS:.3f} bits) "
-            f"+ {rest / 1e9:.2f}B embeddings/norms/router in bf16"
+            f"{linear / 1e9:.2f}B linear params in {name} ({bits:.3f} bits) + {rest / 1e9:.2f}B "
+            f"embeddings/norms/router at {rest_bytes:g} B"
+            + (f" ({fw.qlora_unquantized_bytes.source})" if nf4 else "")
         )
     if spec.method == "full" and spec.precision == "fp16":
         return counts.decoder * 6.0, "fp32 master weights (4 B) + fp16 autocast copies (2 B)"
@@ -247,7 +257,7 @@ def plan_finetune_memory(
         counts.decoder if spec.method == "full" else lora_params(arch, spec.targets, spec.rank)
     )
     w_shard, g_shard, o_shard = _shards(spec, gpus)
-    weights, weight_basis = _weight_bytes(counts, spec)
+    weights, weight_basis = _weight_bytes(counts, spec, fw)
     offload_weights = spec.cpu_offload and w_shard > 1
     per_param = _trainable_bytes(spec, fw)
     keeps = spec.method != "full" or fw.full_keeps_grads or spec.grad_accum > 1

@@ -64,6 +64,8 @@ class Framework(_Strict):
     """Peak bytes per token per vocabulary entry around the loss."""
     activation_scale: Factor
     """Multiplier on the per-layer activation coefficients (fused kernels keep less)."""
+    qlora_unquantized_bytes: Factor
+    """Bytes per parameter QLoRA keeps unquantized (embeddings, head, norms) with an NF4 base."""
     full_keeps_grads: bool
     """A full fine-tune holds every gradient at once (false: the optimizer steps in backward)."""
     mfu: PerMethod
