@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from modelyard.catalog import find_gpu, find_model
 from modelyard.catalog.loader import load_catalog
+from modelyard.catalog.lora import lora_params, parse_targets
 from modelyard.cli import app
 from modelyard.errors import PlanError, YardError
-from modelyard.plan.adapters import lora_params, parse_targets
 from modelyard.plan.cluster import Cluster
 from modelyard.plan.finetune import GIB, FinetuneSpec, plan_finetune_memory
 from modelyard.plan.finetune_plan import plan_finetune

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from rich.panel import Panel
 
 from modelyard.catalog import Catalog, find_model
+from modelyard.catalog.lora import parse_targets
 from modelyard.cli._render import console, print_json, table
 from modelyard.errors import PlanError
-from modelyard.plan.adapters import parse_targets
 from modelyard.plan.cluster import Cluster, parse_amount
 from modelyard.plan.finetune import FinetuneSpec
 from modelyard.plan.finetune_plan import FinetunePlan, MeasuredTraining, plan_finetune

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from modelyard.catalog.lora import adapted_per_layer, lora_params
 from modelyard.catalog.params import ParamBreakdown, count_params
 from modelyard.catalog.schema import Architecture, Model
 from modelyard.errors import PlanError
-from modelyard.plan.adapters import adapted_per_layer, lora_params
 from modelyard.plan.frameworks import Activations, Framework, device_factors, get_framework
 
 GIB = float(2**30)
@@ -203,6 +203,13 @@ def _layer_bytes(arch: Architecture, act: Activations, spec: FinetuneSpec) -> fl
     )
 
 
+def layer_activation_bytes(arch: Architecture, spec: FinetuneSpec) -> float:
+    """Bytes per token one layer keeps for backward under ``spec`` (no checkpointing)."""
+    fw = get_framework(spec.framework)
+    act = fw.activations_full if spec.method == "full" else fw.activations_lora
+    return _layer_bytes(arch, act, spec) * fw.activation_scale.value
+
+
 @dataclass(frozen=True)
 class _Activations:
     saved: float
@@ -217,7 +224,7 @@ class _Activations:
 def _activations(arch: Architecture, spec: FinetuneSpec, fw: Framework) -> _Activations:
     tokens = spec.tokens_per_micro_batch
     act = fw.activations_full if spec.method == "full" else fw.activations_lora
-    per_layer = _layer_bytes(arch, act, spec) * fw.activation_scale.value
+    per_layer = layer_activation_bytes(arch, spec)
     layers = arch.num_hidden_layers
     ckpt = fw.checkpoint_hidden_bytes.value * arch.hidden_size
     saved = {

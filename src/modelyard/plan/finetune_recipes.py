@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
+from modelyard.catalog.lora import HF_NAMES, matrices
 from modelyard.catalog.schema import Model
-from modelyard.plan.adapters import HF_NAMES, matrices
 from modelyard.plan.finetune import FinetuneSpec
 from modelyard.plan.recipes import Recipe
 

@@ -4,7 +4,7 @@ A LoRA adapter on a matrix W (d_out × d_in) adds A (r × d_in) and B (d_out × 
 d_out) parameters. The matrices come from the architecture as the model's config builds them:
 grouped-query or latent (MLA) attention, dense MLPs, every routed expert of every MoE layer,
 shared experts and the routers. Training memory (plan/finetune.py) and adapter serving memory
-(vLLM's LoRA slots, plan/recipes.py) both count from here.
+(vLLM LoRA slots, plan/recipes.py) both count from here.
 """
 
 from __future__ import annotations
