@@ -40,6 +40,8 @@ class TrainCheck:
     memory_error: float
     """estimated / measured - 1."""
     measured_tok_s: float | None
+    estimated_tok_s: float
+    """The planner's tokens/s with the framework's default MFU and overhead."""
     achieved_mfu: float | None
     """FLOPs the planner counts per token × measured tokens/s / peak FLOPS."""
 
@@ -97,6 +99,7 @@ def _check(model: Model, cal: TrainCalibration, cluster: Cluster, spec: Finetune
         mem = plan_finetune_memory(model, point, 1, cluster.gpu.name, cluster.usable_gib)
         flops = train_flops(model.architecture, point, mem.trainable).total  # type: ignore[arg-type]
         mfu = flops * p.tokens_per_s / (peak * 1e12) if p.tokens_per_s and peak else None
+        time = plan_finetune_time(model, point, Cluster(cluster.gpu, 1), mem.trainable)
         checks.append(
             TrainCheck(
                 seq_len=p.seq_len,
@@ -106,6 +109,7 @@ def _check(model: Model, cal: TrainCalibration, cluster: Cluster, spec: Finetune
                 estimated_gib=mem.peak_allocated_gib,
                 memory_error=mem.peak_allocated_gib / p.peak_allocated_gib - 1,
                 measured_tok_s=p.tokens_per_s,
+                estimated_tok_s=time.tokens_per_s,
                 achieved_mfu=mfu,
             )
         )
