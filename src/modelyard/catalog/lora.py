@@ -129,3 +129,26 @@ def lora_params(arch: Architecture, targets: tuple[str, ...], rank: int) -> int:
 def adapted_per_layer(arch: Architecture, targets: tuple[str, ...]) -> float:
     """Adapted matrices one token passes through per layer (experts: only the top-k it visits)."""
     return sum(m.per_token for m in adapted(arch, targets)) / arch.num_hidden_layers
+
+
+_ROW_PARALLEL = ("o", "down")
+"""Matrices whose input dimension tensor parallelism splits; the rest split their output."""
+
+
+def serving_bytes(arch: Architecture, max_loras: int, max_rank: int, tp: int = 1) -> float:
+    """GPU bytes vLLM preallocates per GPU for ``max_loras`` adapter slots of ``max_rank``.
+
+    vLLM (vllm/lora/layers, create_lora_weights) allocates, for every LoRA-capable linear
+    layer whatever an adapter targets, lora_a (max_loras, max_rank, d_in) and lora_b
+    (max_loras, d_out, max_rank) in the model dtype (2 bytes); under tensor parallelism a
+    column-parallel layer splits d_out, a row-parallel one (o, down) d_in.
+    """
+    if max_loras < 1 or max_rank < 1:
+        raise PlanError(f"--max-loras {max_loras} / --max-lora-rank {max_rank}: must be >= 1")
+    total = 0.0
+    for m in matrices(arch):
+        d_in, d_out = (
+            (m.d_in / tp, m.d_out) if m.target in _ROW_PARALLEL else (m.d_in, m.d_out / tp)
+        )
+        total += m.count * max_rank * (d_in + d_out)
+    return total * max_loras * 2

@@ -13,6 +13,7 @@ from modelyard.errors import PlanError
 from modelyard.plan.cluster import Cluster, parse_amount
 from modelyard.plan.finetune import FinetuneSpec
 from modelyard.plan.finetune_plan import FinetunePlan, MeasuredTraining, plan_finetune
+from modelyard.plan.memory import LoraSlots
 from modelyard.policy import parse_tokens
 
 
@@ -58,6 +59,20 @@ def spec_from(args: FinetuneArgs) -> FinetuneSpec:
         dataset_tokens=tokens,
         epochs=args.epochs,
     )
+
+
+def lora_slots(max_loras: int | None, max_rank: int, adapters: str | None) -> LoraSlots | None:
+    """The adapters an inference plan serves (`--max-loras`, `--max-lora-rank`, `--adapters`)."""
+    names = tuple(n.strip() for n in adapters.split(",") if n.strip()) if adapters else ()
+    if max_loras is None and not names:
+        return None
+    for name in names:
+        if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise PlanError(f"--adapters: {name!r} is not a name (letters, digits, - _ .)")
+    slots = max_loras if max_loras is not None else len(names)
+    if slots < 1 or max_rank < 1:
+        raise PlanError("--max-loras and --max-lora-rank must be at least 1")
+    return LoraSlots(slots, max_rank, names)
 
 
 def run(

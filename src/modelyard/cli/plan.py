@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -88,6 +89,9 @@ def plan(
         str | None, Opt("--dataset-tokens", help="Fine-tune: e.g. 50M")
     ] = None,
     epochs: Annotated[float, Opt("--epochs", help="Fine-tune: passes over the data")] = 1.0,
+    max_loras: Annotated[int | None, Opt("--max-loras", help="Serve LoRA adapters: slots")] = None,
+    max_lora_rank: Annotated[int, Opt("--max-lora-rank", help="Serve LoRA: largest rank")] = 64,
+    adapters: Annotated[str | None, Opt("--adapters", help="Serve LoRA: names, a,b")] = None,
 ) -> None:
     """Plan fit, speed, cost and launch for models on GPUs
 
@@ -134,6 +138,7 @@ def plan(
         dep = Deployment(
             eng, native_format(chosen, eng.id), kv_dtype, dep.context, batch, gpu_util, pp
         )
+    dep = replace(dep, lora=finetune_cli.lora_slots(max_loras, max_lora_rank, adapters))
     result = plan_model(chosen, cluster, dep, catalog, load_, auto=quant == "auto", **cost)
     print_json(result) if json_ else render_plan(result)
 
