@@ -88,6 +88,7 @@ def test_adapter_down_means_no_fallback_to_the_base_model(upstreams, yard_home: 
 
 BAD = [
     ("adapters: {'a:b': x}", "adapters.a:b", "should match pattern"),
+    ("adapters: {a: ''}", "adapters.a", "at least 1 character"),
     ("aliases: {helpdesk: 'llama:nope'}", "aliases.helpdesk", "no backend of 'llama'"),
     ("aliases: {helpdesk: 'other:support'}", "aliases.helpdesk", "not MODEL:ADAPTER"),
     ("aliases: {llama: 'llama:support'}", "aliases.llama", "already a model name"),

@@ -107,7 +107,9 @@ class BackendConfig(Strict):
     self_hosted: bool = False
     """An openai backend you run yourself (vLLM on your network): `auto` may send private
     requests to it. Local backends are always self-hosted."""
-    adapters: dict[Annotated[str, Field(pattern=ADAPTER_NAME)], str] = Field(default_factory=dict)
+    adapters: dict[
+        Annotated[str, Field(pattern=ADAPTER_NAME)], Annotated[str, Field(min_length=1)]
+    ] = Field(default_factory=dict)
     """LoRA adapters this upstream serves on its base model: public adapter name -> the model
     name the upstream answers to for it (vLLM `--lora-modules NAME=PATH`: NAME). Clients ask
     for `MODEL:ADAPTER`, or an `aliases:` name."""
