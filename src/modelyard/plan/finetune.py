@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from modelyard.catalog.lora import adapted_per_layer, lora_params
+from modelyard.catalog.lora import adapted_per_layer, lora_params, matrices
 from modelyard.catalog.params import ParamBreakdown, count_params
 from modelyard.catalog.schema import Architecture, Model
 from modelyard.errors import PlanError
@@ -235,7 +235,7 @@ def _activations(arch: Architecture, spec: FinetuneSpec, fw: Framework) -> _Acti
     layer = per_layer * tokens if spec.grad_ckpt != "none" else 0.0
     loss = fw.logits_bytes.value * arch.vocab_size * tokens
     basis = [
-        f"activations: {per_layer / 1024:,.1f} KiB per token per layer ({act.source}); "
+        f"{per_layer / 1024:,.1f} KiB per token per layer ({act.source}); "
         f"grad-ckpt {spec.grad_ckpt}: {saved / GIB:.2f} GiB kept for {tokens:,} tokens",
         f"loss: {fw.logits_bytes.value:g} B × {arch.vocab_size:,} vocab × {tokens:,} tokens "
         f"({fw.logits_bytes.source})",
@@ -293,7 +293,7 @@ def plan_finetune_memory(
     device = allocated * (1 + dev.allocator_slack.value) + dev.context_gib.value
     basis = [
         f"{counts.decoder / 1e9:.2f}B params; trainable {trainable / 1e6:,.1f}M "
-        f"({spec.method}, rank {spec.rank}, targets {','.join(spec.targets)})"
+        f"({spec.method}, rank {spec.rank}, targets {','.join(_present(arch, spec))})"
         if spec.method != "full"
         else f"{counts.decoder / 1e9:.2f}B params, all trainable",
         f"framework: {fw.name}",
@@ -321,6 +321,12 @@ def plan_finetune_memory(
         device_gib=device,
         basis=basis,
     )
+
+
+def _present(arch: Architecture, spec: FinetuneSpec) -> list[str]:
+    """The plan's targets the architecture has (a dense model has no router)."""
+    have = {m.target for m in matrices(arch)}
+    return [t for t in spec.targets if t in have]
 
 
 def _gathered(
