@@ -147,5 +147,7 @@ def test_cli_finetune_table_and_errors() -> None:
         runner.invoke(app, [*args[:3], "dora"], catch_exceptions=False)
     with pytest.raises(YardError, match="--dataset-tokens"):
         runner.invoke(app, [*args, "--dataset-tokens", "lots"], catch_exceptions=False)
+    with pytest.raises(YardError, match="--seq-len: 'abc'"):
+        runner.invoke(app, [*args, "--seq-len", "abc"], catch_exceptions=False)
     with pytest.raises(YardError, match="needs a model"):
         runner.invoke(app, ["plan", "--finetune", "lora", "--gpu", "h100"], catch_exceptions=False)

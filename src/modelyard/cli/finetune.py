@@ -9,7 +9,7 @@ from rich.panel import Panel
 from modelyard.catalog import Catalog, find_model
 from modelyard.catalog.lora import parse_targets
 from modelyard.cli._render import console, print_json, table
-from modelyard.errors import PlanError
+from modelyard.errors import PlanError, YardError
 from modelyard.plan.cluster import Cluster, parse_amount
 from modelyard.plan.finetune import FinetuneSpec
 from modelyard.plan.finetune_plan import FinetunePlan, MeasuredTraining, plan_finetune
@@ -43,11 +43,15 @@ def spec_from(args: FinetuneArgs) -> FinetuneSpec:
         tokens = parse_amount(args.dataset_tokens) if args.dataset_tokens else None
     except PlanError as exc:
         raise PlanError(f"--dataset-tokens: {exc}") from None
+    try:
+        seq_len = parse_tokens(args.seq_len)
+    except YardError as exc:
+        raise PlanError(f"--seq-len: {exc}") from None
     return FinetuneSpec(
         method=args.method,  # type: ignore[arg-type]
         rank=args.rank,
         targets=parse_targets(args.targets),
-        seq_len=parse_tokens(args.seq_len),
+        seq_len=seq_len,
         micro_batch=args.micro_batch,
         grad_accum=args.grad_accum,
         grad_ckpt=args.grad_ckpt,  # type: ignore[arg-type]
