@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -97,7 +98,7 @@ def _saved_bytes_per_token_layer(model: Model, method: str) -> float:
         params = {p.data_ptr() for p in built.parameters()}
         seen: dict[int, int] = {}
 
-        def pack(t: torch.Tensor, params: set[int] = params, seen: dict[int, int] = seen):
+        def pack(t: Any, params: set[int] = params, seen: dict[int, int] = seen) -> Any:
             storage = t.untyped_storage()
             if t.data_ptr() not in params:
                 seen.setdefault(storage.data_ptr(), storage.nbytes())

@@ -112,7 +112,7 @@ def test_time_scales_with_dataset_and_costs_hours() -> None:
     spec = FinetuneSpec("lora", dataset_tokens=100e6, epochs=2)
     mem = _memory(spec)
     time = plan_finetune_time(LLAMA8, spec, Cluster(H100, 2), mem.trainable, None, 3.0)
-    assert time.tokens == 200e6
+    assert time.tokens == 200e6 and time.hours is not None
     assert time.hours == pytest.approx(200e6 / time.tokens_per_s / 3600)
     assert time.usd == pytest.approx(time.hours * 6.0)
 
