@@ -14,6 +14,8 @@ else
 fi
 # yard measure's tests need torch; 2.13.0 is the CPU build this machine kind carries as a local file
 .venv/bin/python -m pip install --quiet torch==2.13.0
+# yard measure --train's CPU tests build models with transformers + PEFT (bitsandbytes: GPU only)
+.venv/bin/python -m pip install --quiet "transformers>=4.46" "peft>=0.13"
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/ruff format --check src tests benchmarks scripts
 .venv/bin/python -m pytest "$@"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 from rich.panel import Panel
 
 from modelyard.catalog import Catalog, find_model
+from modelyard.cli import finetune as finetune_cli
 from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.cli.models import load
 from modelyard.plan import (
@@ -66,6 +68,30 @@ def plan(
     languages: Annotated[str | None, Opt("--languages", help="e.g. fr,de")] = None,
     mau: Annotated[int | None, Opt("--mau", help="Your monthly active users")] = None,
     json_: Annotated[bool, Opt("--json", help="Output as JSON")] = False,
+    finetune: Annotated[
+        str | None, Opt("--finetune", help="Plan training: full, lora, qlora")
+    ] = None,
+    rank: Annotated[int, Opt("--rank", help="Fine-tune: LoRA rank")] = 16,
+    targets: Annotated[
+        str, Opt("--targets", help="Fine-tune: attention, all-linear, q,v")
+    ] = "all-linear",
+    seq_len: Annotated[str, Opt("--seq-len", help="Fine-tune: tokens per sequence")] = "2k",
+    grad_accum: Annotated[int, Opt("--grad-accum", help="Fine-tune: micro-batches per step")] = 1,
+    grad_ckpt: Annotated[str, Opt("--grad-ckpt", help="Fine-tune: none, full, offload")] = "full",
+    optimizer: Annotated[
+        str, Opt("--optimizer", help="Fine-tune: adamw, adamw-8bit, paged-adamw-8bit, sgd")
+    ] = "adamw",
+    precision: Annotated[str, Opt("--precision", help="Fine-tune: bf16, fp16")] = "bf16",
+    sharding: Annotated[str, Opt("--sharding", help="Fine-tune: ddp, zero2, zero3, fsdp")] = "ddp",
+    cpu_offload: Annotated[bool, Opt("--cpu-offload", help="Fine-tune: states on CPU")] = False,
+    framework: Annotated[str, Opt("--framework", help="Fine-tune: hf, unsloth, torchtune")] = "hf",
+    dataset_tokens: Annotated[
+        str | None, Opt("--dataset-tokens", help="Fine-tune: e.g. 50M")
+    ] = None,
+    epochs: Annotated[float, Opt("--epochs", help="Fine-tune: passes over the data")] = 1.0,
+    max_loras: Annotated[int | None, Opt("--max-loras", help="Serve LoRA adapters: slots")] = None,
+    max_lora_rank: Annotated[int, Opt("--max-lora-rank", help="Serve LoRA: largest rank")] = 64,
+    adapters: Annotated[str | None, Opt("--adapters", help="Serve LoRA: names, a,b")] = None,
 ) -> None:
     """Plan fit, speed, cost and launch for models on GPUs
 
@@ -75,9 +101,17 @@ def plan(
         --license commercial --languages fr,de
       yard plan llama-3.3-70b-instruct --gpu 2xA100-80G --context 32k
       yard plan gpt-oss-20b --gpu rtx-4090 --engine llamacpp --json
+      yard plan llama-3.1-8b-instruct --finetune qlora --gpu a100-80g --dataset-tokens 50M
     """
     catalog = load()
     cluster = _cluster(catalog, gpu)
+    if finetune is not None:  # --batch is the micro-batch here (docs/finetune.md)
+        args = finetune_cli.FinetuneArgs(
+            finetune, rank, targets, seq_len, batch, grad_accum, grad_ckpt, optimizer,
+            precision, sharding, cpu_offload, framework, dataset_tokens, epochs,
+        )  # fmt: skip
+        finetune_cli.run(catalog, model, cluster, args, price, json_)
+        return
     eng = get_engine(engine)
     load_ = workload(
         workload_, parse_amount(tokens_per_day), prompt_tokens, output_tokens, peak_rps, p95
@@ -104,6 +138,7 @@ def plan(
         dep = Deployment(
             eng, native_format(chosen, eng.id), kv_dtype, dep.context, batch, gpu_util, pp
         )
+    dep = replace(dep, lora=finetune_cli.lora_slots(max_loras, max_lora_rank, adapters))
     result = plan_model(chosen, cluster, dep, catalog, load_, auto=quant == "auto", **cost)
     print_json(result) if json_ else render_plan(result)
 

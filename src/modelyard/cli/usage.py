@@ -28,7 +28,7 @@ DbOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Output as JSON")]
-GROUPS = ("key", "model", "day")
+GROUPS = ("key", "model", "day", "adapter")
 
 
 @app.callback()
@@ -41,7 +41,7 @@ def usage(
         str | None, typer.Option("--vs", help="API offer to compare with, e.g. openai/gpt-4o")
     ] = None,
     by: Annotated[
-        str | None, typer.Option("-b", "--by", help="Only one table: key, model, day")
+        str | None, typer.Option("-b", "--by", help="Only one table: key, model, day, adapter")
     ] = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -65,6 +65,8 @@ def usage(
         print_json(report)
         return
     for group in (by,) if by else GROUPS:
+        if group == "adapter" and not report.by_adapter and by is None:
+            continue  # no fine-tuned adapter answered: no table
         rows = [*getattr(report, f"by_{group}"), report.total]
         console.print(_table(group, rows, report.vs))
 

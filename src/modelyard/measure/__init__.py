@@ -16,6 +16,13 @@ from modelyard.measure.calibration import (
     save_calibration,
 )
 from modelyard.measure.run import DTYPES, Grid, measure, parse_grid
+from modelyard.measure.train_calibration import (
+    TrainCalibration,
+    TrainPoint,
+    load_train_calibration,
+    load_train_calibrations,
+    save_train_calibration,
+)
 
 __all__ = [
     "DTYPES",
@@ -23,12 +30,17 @@ __all__ = [
     "DecodePoint",
     "Grid",
     "PrefillPoint",
+    "TrainCalibration",
+    "TrainPoint",
     "calibration_dir",
     "calibration_filename",
     "load_calibration",
     "load_calibrations",
+    "load_train_calibration",
+    "load_train_calibrations",
     "measure",
     "measured_architecture",
     "parse_grid",
     "save_calibration",
+    "save_train_calibration",
 ]

@@ -12,6 +12,9 @@ from modelyard.plan.cost import (
     workload,
 )
 from modelyard.plan.engines import ENGINES, Engine, Factor, get_engine, load_engines
+from modelyard.plan.finetune import FinetuneMemory, FinetuneSpec, plan_finetune_memory
+from modelyard.plan.finetune_plan import FinetunePlan, plan_finetune
+from modelyard.plan.finetune_time import FinetuneTime, plan_finetune_time
 from modelyard.plan.fit import (
     auto_quant,
     best_fit,
@@ -20,10 +23,12 @@ from modelyard.plan.fit import (
     native_format,
 )
 from modelyard.plan.formats import FORMATS, KV_BYTES, WeightFormat, kv_bytes, weight_format
+from modelyard.plan.frameworks import Framework, get_framework
 from modelyard.plan.measured import MeasuredCheck, MeasuredDecode, compare, measured_checks
 from modelyard.plan.memory import (
     GIB,
     Deployment,
+    LoraSlots,
     MemoryPlan,
     Reserve,
     WeightBytes,
@@ -52,7 +57,13 @@ __all__ = [
     "Engine",
     "Excluded",
     "Factor",
+    "FinetuneMemory",
+    "FinetunePlan",
+    "FinetuneSpec",
+    "FinetuneTime",
+    "Framework",
     "HybridCost",
+    "LoraSlots",
     "MeasuredCheck",
     "MeasuredDecode",
     "MemoryPlan",
@@ -76,6 +87,7 @@ __all__ = [
     "estimate_cost",
     "experts_touched",
     "get_engine",
+    "get_framework",
     "kv_bytes",
     "kv_bytes_per_sequence",
     "kv_bytes_per_token",
@@ -86,6 +98,9 @@ __all__ = [
     "parse_amount",
     "parse_cluster",
     "parse_split",
+    "plan_finetune",
+    "plan_finetune_memory",
+    "plan_finetune_time",
     "plan_memory",
     "plan_model",
     "prefill",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from modelyard.catalog.lora import serving_bytes
 from modelyard.catalog.params import count_params
 from modelyard.catalog.schema import Architecture, Model
 from modelyard.errors import PlanError
@@ -147,6 +148,34 @@ def engine_reserves(engine: Engine, model: Model, tp: int) -> list[Reserve]:
 
 
 @dataclass(frozen=True)
+class LoraSlots:
+    """LoRA adapters served on the base model (vLLM --enable-lora, llama.cpp --lora)."""
+
+    max_loras: int
+    """Adapters resident on the GPU at once (vLLM --max-loras)."""
+    max_rank: int
+    """Largest adapter rank (vLLM --max-lora-rank)."""
+    adapters: tuple[str, ...] = ()
+    """Adapter names, for --lora-modules NAME=PATH; empty: placeholders."""
+
+
+def lora_reserve(model: Model, slots: LoraSlots, tp: int, engine: Engine) -> Reserve:
+    """GPU memory the adapter slots take (vLLM preallocates them; llama.cpp loads each one)."""
+    arch = _require_arch(model)
+    if engine.is_gguf:
+        count = max(len(slots.adapters), 1)
+        gib = serving_bytes(arch, count, slots.max_rank) / GIB
+        basis = f"{count} adapter(s) of rank {slots.max_rank} on every linear layer, f16 GGUF"
+        return Reserve("LoRA adapters", gib, basis)
+    gib = serving_bytes(arch, slots.max_loras, slots.max_rank, tp) / GIB
+    basis = (
+        f"{slots.max_loras} slots × rank {slots.max_rank} on every LoRA-capable layer, "
+        "bf16, preallocated (vllm/lora/layers create_lora_weights)"
+    )
+    return Reserve("LoRA slots", gib, basis)
+
+
+@dataclass(frozen=True)
 class MemoryPlan:
     """Memory per GPU for one deployment, and what it leaves for the KV cache."""
 
@@ -186,6 +215,8 @@ class MemoryPlan:
     offload_gib: float
     """Weights left in system RAM when only ``gpu_layers`` fit."""
     basis: list[str] = field(default_factory=list)
+    lora: LoraSlots | None = None
+    """Adapter slots the deployment serves (their memory is one of ``reserves``)."""
 
     @property
     def reserve_gib(self) -> float:
@@ -241,6 +272,8 @@ class Deployment:
     """System RAM bandwidth, for the offloaded layers."""
     measured_eta_bw: tuple[MeasuredEta, ...] = ()
     """Decode eta_bw measured for this model on this GPU (`yard measure`)."""
+    lora: LoraSlots | None = None
+    """LoRA adapters served on the base model."""
 
     def eta_bw(self, batch: int, context: int) -> Factor:
         """The measured decode eta_bw nearest to ``batch`` × ``context``, else the engine's."""
@@ -264,6 +297,8 @@ def plan_memory(model: Model, cluster: Cluster, dep: Deployment) -> MemoryPlan:
     split = cluster.count
     weights = weight_bytes(model, dep.fmt, dep.engine)
     reserves = engine_reserves(dep.engine, model, tp)
+    if dep.lora is not None:
+        reserves.append(lora_reserve(model, dep.lora, tp, dep.engine))
     budget = cluster.usable_gib * dep.fraction()
     block = dep.engine.kv_block_tokens
     seq = kv_bytes_per_sequence(arch, dep.context, dep.kv_dtype, block, tp) / GIB
@@ -301,6 +336,7 @@ def plan_memory(model: Model, cluster: Cluster, dep: Deployment) -> MemoryPlan:
         layers=arch.num_hidden_layers,
         offload_gib=offload,
         basis=basis,
+        lora=dep.lora,
     )
 
 

@@ -63,7 +63,28 @@ def _vllm_args(model: Model, mem: MemoryPlan) -> list[str]:
         args.append(f"--kv-cache-dtype {_VLLM_KV[mem.kv_dtype]}")
     if model.is_moe and mem.gpus > 1:
         args.append("--enable-expert-parallel")
-    return args
+    return args + _vllm_lora_args(mem)
+
+
+def _adapter_names(mem: MemoryPlan) -> tuple[str, ...]:
+    slots = mem.lora
+    assert slots is not None
+    return slots.adapters or tuple(f"adapter{i + 1}" for i in range(slots.max_loras))
+
+
+def _vllm_lora_args(mem: MemoryPlan) -> list[str]:
+    """Multi-LoRA serving: every adapter named, as many on the GPU as the plan holds."""
+    if mem.lora is None:
+        return []
+    names = _adapter_names(mem)
+    modules = " ".join(f"{n}=./adapters/{n}" for n in names)
+    return [
+        "--enable-lora",
+        f"--lora-modules {modules}",
+        f"--max-loras {mem.lora.max_loras}",
+        f"--max-lora-rank {mem.lora.max_rank}",
+        f"--max-cpu-loras {max(mem.lora.max_loras, len(names))}",
+    ]
 
 
 def vllm(model: Model, mem: MemoryPlan) -> Recipe:
@@ -118,10 +139,27 @@ def llamacpp(model: Model, mem: MemoryPlan) -> Recipe:
     ]
     if mem.kv_dtype in ("q8_0", "q4_0"):
         args.append(f"-ctk {mem.kv_dtype} -ctv {mem.kv_dtype}")
+    args += _llamacpp_lora_args(mem)
     text = "llama-server " + " \\\n  ".join(args)
+    if mem.lora is not None:
+        text = (
+            "# each PEFT adapter to GGUF first (llama.cpp repo):\n"
+            "#   python convert_lora_to_gguf.py --base BASE_HF_DIR --outtype f16 ADAPTER_DIR\n"
+            + text
+        )
     if not repo:
         text = f"# no GGUF repo in the catalog: convert {model.hf_repo} or find one\n" + text
     return Recipe("llamacpp", "llama.cpp llama-server", text)
+
+
+def _llamacpp_lora_args(mem: MemoryPlan) -> list[str]:
+    """Adapters loaded at start; with several, none applied until a request's `lora` field
+    ([{"id": N, "scale": 1.0}]) picks one."""
+    if mem.lora is None:
+        return []
+    names = _adapter_names(mem)
+    args = [f"--lora ./adapters/{n}.gguf" for n in names]
+    return [*args, "--lora-init-without-apply"] if len(names) > 1 else args
 
 
 def tgi(model: Model, mem: MemoryPlan) -> Recipe:

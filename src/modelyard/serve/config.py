@@ -21,6 +21,8 @@ from modelyard.route.language import GROUPS, SUPPORTED, known_keys
 from modelyard.yamlfile import line_of, read_yaml, validate
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ADAPTER_NAME = r"^[A-Za-z0-9_.-]+$"
+"""A LoRA adapter's public name: no ':' (it separates base and adapter in `base:adapter`)."""
 DEFAULT_MODEL = "smollm2"
 
 
@@ -105,6 +107,12 @@ class BackendConfig(Strict):
     self_hosted: bool = False
     """An openai backend you run yourself (vLLM on your network): `auto` may send private
     requests to it. Local backends are always self-hosted."""
+    adapters: dict[
+        Annotated[str, Field(pattern=ADAPTER_NAME)], Annotated[str, Field(min_length=1)]
+    ] = Field(default_factory=dict)
+    """LoRA adapters this upstream serves on its base model: public adapter name -> the model
+    name the upstream answers to for it (vLLM `--lora-modules NAME=PATH`: NAME). Clients ask
+    for `MODEL:ADAPTER`, or an `aliases:` name."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> BackendConfig:
@@ -116,6 +124,8 @@ class BackendConfig(Strict):
             raise ValueError("a local backend gets its URL from the engine; drop base_url")
         if self.kind == "openai" and self.supervision is not None:
             raise ValueError("supervision applies to local backends (engines the gateway runs)")
+        if self.kind == "local" and self.adapters:
+            raise ValueError("adapters: serve them from vLLM or llama-server (an openai backend)")
         return self
 
     @property
@@ -282,6 +292,9 @@ class GatewayConfig(Strict):
     """Public model name -> backend names, tried in order (the fallback chain)."""
     auto: AutoConfig | None = None
     """The routed public model (`auto: {}` for the defaults); unset: no routing."""
+    aliases: dict[str, str] = Field(default_factory=dict)
+    """Public names for fine-tuned adapters: alias -> `MODEL:ADAPTER` (a model from `models:`
+    and an adapter some backend of its chain lists under `adapters:`)."""
     state: StateConfig = Field(default_factory=StateConfig)
     """Shared state for several replicas (Redis); default: each process keeps its own."""
     _source: Path | None = PrivateAttr(None)
@@ -305,7 +318,39 @@ class GatewayConfig(Strict):
                 raise ValueError(f"models.{model}: list at least one backend")
         if self.auto is not None:
             self._check_auto(self.auto)
+        self._check_adapters()
         return self
+
+    def _check_adapters(self) -> None:
+        for model in self.models:
+            base, sep, adapter = model.rpartition(":")
+            if sep and adapter in self.held_adapters(model):
+                raise ValueError(f"models.{model}: '{adapter}' is also an adapter of its chain")
+        reserved = set(self.models) | ({self.auto.name} if self.auto else set())
+        for alias, target in self.aliases.items():
+            if alias in reserved:
+                raise ValueError(f"aliases.{alias}: already a model name; rename the alias")
+            base, sep, adapter = target.rpartition(":")
+            if not sep or base not in self.models:
+                raise ValueError(f"aliases.{alias}: {target!r} is not MODEL:ADAPTER of a model")
+            if adapter not in self.held_adapters(base):
+                raise ValueError(
+                    f"aliases.{alias}: no backend of {base!r} lists adapter {adapter!r}"
+                )
+
+    def held_adapters(self, model: str) -> set[str]:
+        """Adapters some backend in ``model``'s chain serves."""
+        return {a for name in self.models.get(model, []) for a in self.backend(name).adapters}
+
+    def resolve_adapter(self, model: str) -> tuple[str, str] | None:
+        """``(base model, adapter)`` for `MODEL:ADAPTER` or an alias; None for anything else."""
+        if model in self.models:
+            return None
+        target = self.aliases.get(model, model)
+        base, sep, adapter = target.rpartition(":")
+        if sep and adapter in self.held_adapters(base):
+            return base, adapter
+        return None
 
     def _check_auto(self, auto: AutoConfig) -> None:
         if auto.name in self.models:

@@ -78,6 +78,8 @@ class LedgerEntry:
     """The client's request body as JSON text; kept only with prompt logging on."""
     response_json: str | None = None
     """The response body (or the assembled stream) as JSON text; kept only with prompt logging."""
+    adapter: str | None = None
+    """The LoRA adapter that answered (`MODEL:ADAPTER` or an alias); None for a base model."""
 
 
 COLUMNS = tuple(f.name for f in dataclasses.fields(LedgerEntry))

@@ -150,6 +150,12 @@ def m004_key_private(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE keys ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+@migration
+def m005_finetune_adapter(conn: Connection) -> None:
+    # which fine-tuned LoRA adapter answered (`yard usage` groups by it)
+    conn.execute(sa.text("ALTER TABLE requests ADD COLUMN adapter TEXT"))
+
+
 def schema_sql(engine: Engine) -> str:
     """The SQLite schema ``migrate()`` produces, as CREATE statements (for docs/ledger.md)."""
     query = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"

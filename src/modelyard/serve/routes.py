@@ -177,6 +177,9 @@ class Call:
             self.key = keys.authorize(header(self.scope, b"authorization"), model)
             self.key_id = entry.key_id = self.key.id if self.key is not None else None
         chain = self.state.backends.chain(model)
+        target = self.state.backends.adapters.get(model)
+        if target is not None:  # a fine-tuned adapter: its backends get `MODEL:ADAPTER`
+            entry.adapter, payload["model"] = target.rpartition(":")[2], target
         auto = self.state.auto
         if chain is None and not (auto is not None and model == auto.name):
             raise unknown_model(model, self.state.config)

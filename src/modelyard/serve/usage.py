@@ -26,7 +26,7 @@ _requests = sa.table(
         sa.column(c)
         for c in (
             "key_id", "served_model", "requested_model", "datetime_utc", "status",
-            "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd",
+            "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd", "adapter",
         )
     ),
 )  # fmt: skip
@@ -66,6 +66,8 @@ class UsageReport:
     by_key: list[UsageRow] = field(default_factory=list)
     by_model: list[UsageRow] = field(default_factory=list)
     by_day: list[UsageRow] = field(default_factory=list)
+    by_adapter: list[UsageRow] = field(default_factory=list)
+    """Requests a fine-tuned LoRA adapter answered, by adapter (base-model requests left out)."""
 
 
 @dataclass
@@ -136,6 +138,7 @@ def summarize(engine: Engine, since: str | None = None, vs: ApiOffer | None = No
         by_key = _grouped(conn, _requests.c.key_id, since, rate)
         by_model = _grouped(conn, model, since, rate)
         by_day = _grouped(conn, day, since, rate)
+        by_adapter = [r for r in _grouped(conn, _requests.c.adapter, since, rate) if r.group]
     for row in by_key:
         row.key_id = row.group or None
         row.group = names.get(row.group, row.group or NO_KEY)
@@ -146,6 +149,7 @@ def summarize(engine: Engine, since: str | None = None, vs: ApiOffer | None = No
         by_key=sorted(by_key, key=lambda r: -r.cost_usd),
         by_model=sorted(by_model, key=lambda r: -r.cost_usd),
         by_day=sorted(by_day, key=lambda r: r.group),
+        by_adapter=sorted(by_adapter, key=lambda r: -r.requests),
     )
 
 
