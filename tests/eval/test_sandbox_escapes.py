@@ -149,7 +149,7 @@ PROBES: dict[str, str] = {
     "see_host_processes": (
         "for pid in os.listdir('/proc'):\n"
         "    got = attempt(lambda: open('/proc/%s/cmdline' % pid, 'rb').read())\n"
-        "    if isinstance(got, bytes) and (b'pytest' in got or b'sleep' in got):\n"
+        "    if isinstance(got, bytes) and (b'pytest' in got or b'sleep\\x00600' in got):\n"
         "        leak(got)"
     ),
     "read_test_stage_memory": (
@@ -460,7 +460,14 @@ CONTROLS = {
     "unix_abstract": "abstract got a connection",
     "udp_loopback": "udp got a datagram",
 }
-LEAKING_CONTROLS = {"read_outside": "file", "read_environments": "env", "read_home_and_ssh": "home"}
+LEAKING_CONTROLS = {
+    "read_outside": "file",
+    "read_environments": "env",
+    "read_home_and_ssh": "home",
+    "read_project": "LEAK",
+    "see_host_processes": "LEAK",
+}
+"""What the output shows without isolation: a planted token (by its key), else a LEAK line."""
 
 
 @pytest.mark.parametrize("probe", sorted(CONTROLS))
@@ -472,4 +479,5 @@ def test_without_isolation_the_probe_does_escape(probe: str, world: World) -> No
 @pytest.mark.parametrize("probe", sorted(LEAKING_CONTROLS))
 def test_without_isolation_the_probe_does_leak(probe: str, world: World) -> None:
     result, _ = attack(world, probe, unisolated())
-    assert world.tokens[LEAKING_CONTROLS[probe]] in result.output
+    expected = LEAKING_CONTROLS[probe]
+    assert world.tokens.get(expected, expected) in result.output

@@ -42,7 +42,9 @@ _NAMESPACES = (
     "--gid",
     NOBODY,
 )
-_PROBE = "import ctypes, pickle, resource; print('sandbox ok')"
+_PROBE = (
+    "import _pickle, ctypes, resource, sys; sys.version_info >= (3, 10) and print('sandbox ok')"
+)
 
 Isolation = Literal["bubblewrap", "none"]
 

@@ -1,8 +1,8 @@
 """The program the sandbox runs: a test stage, and the model's code in a child process.
 
-Started as ``python -I -S -B -c <this file's text>`` with a JSON job on stdin (see
-``sandbox._job``). It is not imported by modelyard; it runs inside the sandbox, standard library
-only.
+Started as ``python -I -S -B -c <this file's text>`` with a pickled job on stdin (see
+``sandbox._job``). It is not imported by modelyard; it runs inside the sandbox on the standard
+library only (Python >= 3.10), and imports little: its start-up is paid once per test.
 
 * The tester (this process) first makes itself non-dumpable, so no process it starts can read
   its memory or open its file descriptors through ``/proc`` or ptrace; then it reads the job,
@@ -16,20 +16,13 @@ only.
   never sees the nonce, so neither exiting early nor printing can produce it.
 """
 
+import _pickle
 import builtins
-import ctypes
 import io
-import json
 import os
-import pickle
-import resource
-import signal
 import struct
-import subprocess
 import sys
-import types
 
-PR_SET_DUMPABLE = 4
 MAX_MESSAGE = 16 * 1024 * 1024
 HEADER = struct.Struct("!I")
 
@@ -43,7 +36,7 @@ class Broken(Exception):
 
 
 def send(stream, obj):
-    data = pickle.dumps(obj, protocol=5)
+    data = _pickle.dumps(obj, protocol=4)
     stream.write(HEADER.pack(len(data)) + data)
     stream.flush()
 
@@ -61,40 +54,13 @@ def receive(stream):
     return data
 
 
-class PlainUnpickler(pickle.Unpickler):
-    """Builds only plain data: the opcodes for None, bool, numbers, str, bytes and containers;
-    ``complex`` is the one callable a pickle may name."""
-
-    def find_class(self, module, name):
-        if (module, name) == ("builtins", "complex"):
-            return complex
-        raise pickle.UnpicklingError(f"the code returned a {module}.{name}: not plain data")
-
-
-def plain(data):
-    return PlainUnpickler(io.BytesIO(data)).load()
-
-
-def set_limits(limits):
-    mb = 1024 * 1024
-    cpu = limits["cpu_s"]
-    caps = [
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-        (resource.RLIMIT_AS, (limits["memory_mb"] * mb,) * 2),
-        (resource.RLIMIT_FSIZE, (limits["file_mb"] * mb,) * 2),
-        (resource.RLIMIT_NOFILE, (limits["open_files"],) * 2),
-        (resource.RLIMIT_CORE, (0, 0)),
-    ]
-    if limits["processes"] is not None:
-        caps.append((resource.RLIMIT_NPROC, (limits["processes"],) * 2))
-    for which, values in caps:
-        resource.setrlimit(which, values)
+# the candidate's side
 
 
 def candidate(inbox_fd, outbox_fd):
     """Run the setup and the model's code, then answer calls until the tester stops."""
     with open(inbox_fd, "rb") as inbox, open(outbox_fd, "wb") as outbox:
-        setup, code = pickle.loads(receive(inbox))
+        setup, code = _pickle.loads(receive(inbox))
         namespace = {"__name__": "__main__", "__builtins__": builtins}
         try:
             exec(compile(setup, "<prompt>", "exec"), namespace)
@@ -102,12 +68,10 @@ def candidate(inbox_fd, outbox_fd):
         except Exception as exc:
             send(outbox, ("load_error", f"{type(exc).__name__}: {exc}"[:1000]))
             return
-        send(
-            outbox,
-            ("ready", [k for k, v in namespace.items() if isinstance(v, types.FunctionType)]),
-        )
+        function = type(candidate)
+        send(outbox, ("ready", [k for k, v in namespace.items() if isinstance(v, function)]))
         while True:
-            answer(namespace, pickle.loads(receive(inbox)), outbox)
+            answer(namespace, _pickle.loads(receive(inbox)), outbox)
 
 
 def answer(namespace, request, outbox):
@@ -120,6 +84,27 @@ def answer(namespace, request, outbox):
         send(outbox, reply)
     except Exception as exc:
         send(outbox, ("raise", "TypeError", f"the result cannot be sent back: {exc}"[:1000]))
+
+
+# the tester's side
+
+
+class PlainUnpickler(_pickle.Unpickler):
+    """Builds only plain data: the opcodes for None, bool, numbers, str, bytes and containers;
+    ``complex`` is the one callable a pickle may name."""
+
+    def find_class(self, module, name):
+        if (module, name) == ("builtins", "complex"):
+            return complex
+        raise _pickle.UnpicklingError(f"the code returned a {module}.{name}: not plain data")
+
+
+def plain(data):
+    return PlainUnpickler(io.BytesIO(data)).load()
+
+
+class CodeFailed(Exception):
+    """The model's code raised while it was being loaded."""
 
 
 class Remote:
@@ -141,18 +126,15 @@ def rebuilt(kind, message):
         return RuntimeError(f"{kind.__name__}: {message}")
 
 
-class CodeFailed(Exception):
-    """The model's code raised while it was being loaded."""
-
-
 class Channel:
     """The tester's end of the pipes to the candidate process."""
 
-    def __init__(self, process, inbox, outbox):
-        self.process = process
+    def __init__(self, pid, inbox, outbox):
+        self.pid = pid
         self.inbox = inbox
         self.outbox = outbox
         self.calls = 0
+        self.status = None
 
     def load(self, setup, code):
         """Have the candidate run the setup and the code; the names of its functions."""
@@ -178,32 +160,71 @@ class Channel:
     def ended(self, broken):
         """Why the candidate stopped answering."""
         when = "during the tests" if self.calls else "before the tests ran"
-        try:
-            status = self.process.wait(timeout=1) if broken.ended else None
-        except subprocess.TimeoutExpired:
-            status = None
+        status = self.wait(1.0) if broken.ended else None
         if status is None:
             return f"{broken} {when}"
-        if status < 0:
-            name = signal.Signals(-status).name
-            limit = " (CPU limit)" if -status in (signal.SIGXCPU, signal.SIGKILL) else ""
-            return f"the code was killed by {name}{limit} {when}"
-        return f"the code exited with status {status} {when}"
+        if os.WIFSIGNALED(status):
+            import signal
+
+            number = os.WTERMSIG(status)
+            limit = " (CPU limit)" if number in (signal.SIGXCPU, signal.SIGKILL) else ""
+            return f"the code was killed by {signal.Signals(number).name}{limit} {when}"
+        return f"the code exited with status {os.WEXITSTATUS(status)} {when}"
+
+    def wait(self, timeout):
+        """The candidate's wait status once it exited, or None after ``timeout`` seconds."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.status is None and time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            self.status = status if pid else None
+            time.sleep(0 if pid else 0.005)
+        return self.status
+
+    def stop(self):
+        if self.status is None:
+            os.kill(self.pid, 9)
+            self.status = os.waitpid(self.pid, 0)[1]
+
+
+def set_limits(limits):
+    import resource
+
+    mb = 1024 * 1024
+    cpu = limits["cpu_s"]
+    caps = [
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (limits["memory_mb"] * mb,) * 2),
+        (resource.RLIMIT_FSIZE, (limits["file_mb"] * mb,) * 2),
+        (resource.RLIMIT_NOFILE, (limits["open_files"],) * 2),
+        (resource.RLIMIT_CORE, (0, 0)),
+    ]
+    if limits["processes"] is not None:
+        caps.append((resource.RLIMIT_NPROC, (limits["processes"],) * 2))
+    for which, values in caps:
+        resource.setrlimit(which, values)
 
 
 def start_candidate():
+    """This program again, as the candidate: output to our stderr, never to our stdout."""
     from_parent, to_child = os.pipe()
     from_child, to_parent = os.pipe()
-    process = subprocess.Popen(
-        [sys.executable, "-u", *sys.orig_argv[1:], "candidate", str(from_parent), str(to_parent)],
-        pass_fds=(from_parent, to_parent),
-        stdin=subprocess.DEVNULL,
-        stdout=sys.stderr.fileno(),
-        env={},
+    os.set_inheritable(from_parent, True)
+    os.set_inheritable(to_parent, True)
+    argv = [sys.executable, "-u", *sys.orig_argv[1:], "candidate", str(from_parent)]
+    pid = os.posix_spawn(
+        sys.executable,
+        [*argv, str(to_parent)],
+        {},
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, 2, 1),
+        ],
     )
     os.close(from_parent)
     os.close(to_parent)
-    return Channel(process, open(from_child, "rb"), open(to_child, "wb"))
+    return Channel(pid, open(from_child, "rb"), open(to_child, "wb"))
 
 
 def run_tests(channel, job):
@@ -226,16 +247,17 @@ def run_tests(channel, job):
 
 
 def tester():
-    if ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+    import ctypes
+
+    if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE
         sys.exit("sandbox: cannot make the test stage non-dumpable")
-    job = json.loads(sys.stdin.buffer.read())
+    job = _pickle.loads(sys.stdin.buffer.read())
     set_limits(job["limits"])
     channel = start_candidate()
     try:
         failure = run_tests(channel, job)
     finally:
-        channel.process.kill()
-    channel.process.wait()
+        channel.stop()
     if failure is not None:
         sys.stderr.write(f"\nsandbox: {failure}\n")
         sys.exit(1)

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import json
 import os
+import pickle
 import secrets
 import signal
 import subprocess
@@ -184,10 +185,11 @@ def _workdir(how: Launcher) -> Iterator[str]:
 
 
 def _job(check: CodeCheck, limits: SandboxLimits, nonce: str, how: Launcher) -> bytes:
+    """What the harness reads on stdin (protocol 4: the sandbox's Python may be older)."""
     caps = dataclasses.asdict(limits)
     if how.isolation != "bubblewrap":
         caps["processes"] = None
-    return json.dumps({**dataclasses.asdict(check), "nonce": nonce, "limits": caps}).encode()
+    return pickle.dumps({**dataclasses.asdict(check), "nonce": nonce, "limits": caps}, protocol=4)
 
 
 class _Run(asyncio.SubprocessProtocol):
