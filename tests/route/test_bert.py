@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
-from modelyard.route.bert import LAYERS, Bert, read_safetensors
+from modelyard.route.bert import LAYERS, Bert
 from modelyard.route.embed import TransformerEmbedder, model_files
 
 MODEL_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "models"
@@ -25,7 +26,7 @@ def _torch_encode(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
-    w = {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(path).items()}
+    w = {k: torch.from_numpy(v.copy()) for k, v in load_file(path).items()}
     ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask).float()
 
     def lin(x: torch.Tensor, name: str) -> torch.Tensor:

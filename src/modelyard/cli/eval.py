@@ -28,6 +28,8 @@ def _render(outcome: EvalOutcome) -> None:
     report = outcome.report
     for problem in report.problems:
         err_console.print(f"[yellow]skipped[/] {problem}")
+    if report.spec.code_isolation == "none":
+        err_console.print("[red]--unsafe-code: model-written code ran without any isolation[/]")
     cols = ["model", "mean [95% CI]", "n", "errors", "p50 s", "p95 s", "out tok/1k", "$/1k"]
     rows = [
         (
@@ -118,6 +120,10 @@ def eval_command(
     output: Annotated[Path | None, Opt("-o", "--output", help="Report folder")] = None,
     labels: Annotated[Path | None, Opt("--labels", help="Write router labels (JSONL)")] = None,
     as_json: Annotated[bool, Opt("--json", help="Print the summary as JSON")] = False,
+    unsafe_code: Annotated[
+        bool,
+        Opt("--unsafe-code", help="Run model-written code without isolation if no sandbox works"),
+    ] = False,
 ) -> None:
     """Run a suite against models: scores with 95% CIs, paired tests, latency and cost
 
@@ -136,6 +142,7 @@ def eval_command(
         output=output,
         labels=labels,
         progress=None if as_json else err_console,
+        unsafe_code=unsafe_code,
     )
     outcome = run_eval(request)
     if as_json:

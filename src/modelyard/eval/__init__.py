@@ -11,7 +11,14 @@ from modelyard.eval.pipeline import (
 )
 from modelyard.eval.report import pareto_frontier, render_html, write_report
 from modelyard.eval.runner import EvalOptions, run_suite
-from modelyard.eval.sandbox import SandboxLimits, SandboxResult, run_python
+from modelyard.eval.sandbox import (
+    CodeCheck,
+    SandboxLimits,
+    SandboxResult,
+    SandboxUnavailable,
+    launcher,
+    run_check,
+)
 from modelyard.eval.schema import (
     Completion,
     Estimate,
@@ -32,6 +39,7 @@ from modelyard.eval.suites import example_suites, load_suite_file, resolve_suite
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "CodeCheck",
     "Completion",
     "Estimate",
     "EvalOptions",
@@ -45,6 +53,7 @@ __all__ = [
     "RunReport",
     "SandboxLimits",
     "SandboxResult",
+    "SandboxUnavailable",
     "Score",
     "ScoreContext",
     "ScorerSpec",
@@ -56,6 +65,7 @@ __all__ = [
     "estimate",
     "example_suites",
     "label_rows",
+    "launcher",
     "load_suite_file",
     "mcnemar",
     "paired_bootstrap",
@@ -64,8 +74,8 @@ __all__ = [
     "render_html",
     "request_key",
     "resolve_suite",
+    "run_check",
     "run_eval",
-    "run_python",
     "run_suite",
     "scorer",
     "scorer_names",

@@ -39,6 +39,7 @@ class EvalRequest:
     labels: Path | None = None
     progress: Console | None = None
     shared_data: Path = field(default_factory=shared_data_dir)
+    unsafe_code: bool = False
 
 
 @dataclass
@@ -110,6 +111,7 @@ def run_eval(request: EvalRequest) -> EvalOutcome:
         concurrency=request.concurrency,
         limit=request.limit,
         progress=request.progress,
+        unsafe_code=request.unsafe_code,
     )
     report = asyncio.run(run_suite(suite, options, catalog_prices([t.model for t in targets])))
     items = suite.items[: request.limit] if request.limit is not None else suite.items

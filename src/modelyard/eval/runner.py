@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from modelyard.errors import EvalError
 from modelyard.eval import stats
 from modelyard.eval.client import ChatClient
+from modelyard.eval.sandbox import launcher
 from modelyard.eval.schema import (
     Completion,
     GenerateParams,
@@ -51,6 +52,8 @@ class EvalOptions:
     """Console to draw the progress bar on; None draws none."""
     retries: int = 5
     backoff_s: float = 0.5
+    unsafe_code: bool = False
+    """Run model-written code without isolation where no sandbox works (``--unsafe-code``)."""
 
 
 def _spec_of(item: Item, suite: Suite) -> ScorerSpec:
@@ -142,14 +145,21 @@ async def _score_one(fn: ScoreFn, ctx: ScoreContext, reply: Completion) -> Score
 async def _score(
     suite: Suite,
     replies: dict[tuple[str, str], Completion],
-    models: list[str],
+    options: EvalOptions,
     scorers: dict[str, ScoreFn],
     judge: JudgeFn | None,
 ) -> list[ItemResult]:
+    models = [t.model for t in options.targets]
+
     async def one(model: str, item: Item) -> ItemResult:
         outputs = {m: replies[(m, item.id)].text for m in models}
         ctx = ScoreContext(
-            item=item, output=outputs[model], model=model, judge=judge, outputs=outputs
+            item=item,
+            output=outputs[model],
+            model=model,
+            judge=judge,
+            outputs=outputs,
+            unsafe_code=options.unsafe_code,
         )
         fn = scorers[_spec_of(item, suite).model_dump_json()]
         score = await _score_one(fn, ctx, replies[(model, item.id)])
@@ -166,6 +176,7 @@ async def _score(
 
 def _spec(suite: Suite, options: EvalOptions, params: GenerateParams) -> RunSpec:
     specs = {(_spec_of(i, suite)).model_dump_json(): _spec_of(i, suite) for i in suite.items}
+    runs_code = any(scorer_info(spec).runs_code for spec in specs.values())
     return RunSpec(
         suite=suite.name,
         suite_source=suite.source,
@@ -175,6 +186,8 @@ def _spec(suite: Suite, options: EvalOptions, params: GenerateParams) -> RunSpec
         params=params,
         concurrency=options.concurrency,
         limit=options.limit,
+        unsafe_code=options.unsafe_code,
+        code_isolation=launcher(options.unsafe_code).isolation if runs_code else None,
     )
 
 
@@ -184,7 +197,8 @@ async def run_suite(
     """Run ``suite`` against every target and return the report (errors recorded in it).
 
     Raises:
-        EvalError: before any request, when a scorer cannot be built or needs a missing judge.
+        EvalError: before any request, when a scorer cannot be built, needs a missing judge,
+            or runs code and no sandbox works here (unless ``options.unsafe_code``).
     """
     if options.limit is not None:
         suite = suite.model_copy(update={"items": suite.items[: options.limit]})
@@ -218,7 +232,7 @@ async def _fill(
 ) -> None:
     models = [t.model for t in options.targets]
     replies = await _generate(client, suite, options, params)
-    report.items = await _score(suite, replies, models, scorers, _judge_fn(client, options.judge))
+    report.items = await _score(suite, replies, options, scorers, _judge_fn(client, options.judge))
     binary = all(scorer_info(s).binary for s in report.spec.scorers)
     report.results, report.comparisons = stats.summarize(report.items, models, binary, prices)
     report.stats = RunStats(

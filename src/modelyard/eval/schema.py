@@ -237,6 +237,10 @@ class RunSpec(Strict):
     """Requests in flight per model."""
     limit: int | None = None
     """Only the first N items."""
+    unsafe_code: bool = False
+    """``--unsafe-code``: model-written code was allowed to run without isolation."""
+    code_isolation: Literal["bubblewrap", "none"] | None = None
+    """How model-written code ran; None when no scorer runs code."""
 
 
 class RunStats(Strict):
