@@ -54,7 +54,7 @@ GROUPS: dict[str, tuple[list[int], str]] = {
     "pl_pesel": ([11], ""),
     "se_personnummer": ([6], "-"),
     "dk_cpr": ([6], "-"),
-    "fi_hetu": ([11], ""),
+    "fi_hetu": ([6], "-"),
     "pt_nif": ([3, 3], " "),
     "ch_ssn": ([3, 4, 4], "."),
     "ro_cnp": ([13], ""),

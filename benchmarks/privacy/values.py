@@ -128,8 +128,13 @@ def national(rng: random.Random, kind: str) -> str:
         "in_pan": (_mod("in_.pan"), lambda: "".join(rng.choice(string.ascii_uppercase) for _ in range(3)) + "P" + rng.choice(string.ascii_uppercase) + _digits(rng, 4) + rng.choice(string.ascii_uppercase)),
     }  # fmt: skip
     if kind == "cn_ric":
-        body = f"{rng.choice(['110101', '310104', '440305', '510107'])}{y}{m:02d}{d:02d}{_digits(rng, 3)}"
-        return body + ric.calc_check_digit(body)
+
+        def draw_ric() -> str:
+            region = rng.choice(["110101", "110105", "310104", "310115", "440305", "330106"])
+            body = f"{region}{y}{m:02d}{d:02d}{_digits(rng, 3)}"
+            return body + ric.calc_check_digit(body + "0")  # it expects a check digit's place
+
+        return _sample(rng, draw_ric, ric.is_valid)
     if kind == "es_dni":
         body = _digits(rng, 8)
         return body + dni.calc_check_digit(body)

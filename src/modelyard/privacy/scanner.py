@@ -1,0 +1,146 @@
+"""The scan of one request: every detector over the joined text of its body, within a budget.
+
+Every pattern runs on RE2 (linear time, no backtracking); the Python work after a pattern is
+proportional to its candidates. A scan that runs past its budget stops and reports the request
+as not fully read, which makes it private: it fails closed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from modelyard.privacy import contact, cues, encoded, identifiers, personal, phones, secrets
+from modelyard.privacy.findings import Finding, Located, Scan
+from modelyard.privacy.text import Document, document, normalize
+
+PRIORITY = ("private_key", "api_key", "jwt", "password", "secret", "email", "iban", "card")
+"""Kinds that win an overlap, in this order; any other kind comes after them."""
+DEPTH = 2
+"""Encodings decoded inside encodings (base64 of URL-encoded text...)."""
+CONTEXT = 60
+"""Characters of the surrounding text kept around spelled-out digits when they are scanned."""
+
+
+class OverBudget(Exception):
+    """The scan's time ran out."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a scan may take: ``base_ms`` plus ``per_mb_ms`` for each MB of text."""
+
+    base_ms: float = 50.0
+    per_mb_ms: float = 50.0
+
+    def seconds(self, chars: int) -> float:
+        return (self.base_ms + self.per_mb_ms * chars / 1e6) / 1000
+
+
+class Clock:
+    """The deadline of one scan; ``check`` raises ``OverBudget`` once it has passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.perf_counter() + seconds
+
+    def check(self) -> None:
+        if time.perf_counter() > self.deadline:
+            raise OverBudget
+
+
+Extra = Callable[[str, dict[str, list[tuple[int, int]]]], list[Finding]]
+"""A further detector (the NER model): text and whole-text cues in, findings out."""
+
+
+class Scanner:
+    """Finds private data in request bodies and texts."""
+
+    def __init__(self, budget: Budget | None = None, extra: Extra | None = None) -> None:
+        self.budget = budget or Budget()
+        self.extra = extra
+
+    def scan_body(self, body: Any) -> Scan:
+        """Scan every string, number and key at any depth of a JSON request body."""
+        started = time.perf_counter()
+        doc = document(body)
+        return self._scan(doc, started)
+
+    def scan_text(self, text: str) -> Scan:
+        """Scan one text (positions in the findings are positions in ``text``)."""
+        started = time.perf_counter()
+        return self._scan(document(text), started)
+
+    def _scan(self, doc: Document, started: float) -> Scan:
+        clock = Clock(self.budget.seconds(len(doc.text)))
+        unread = doc.unread
+        try:
+            findings, binary = self.find(doc.text, clock)
+        except OverBudget:
+            findings, binary = [], None
+            unread = _join(unread, f"scan budget of {self.budget.seconds(len(doc.text)) * 1000:.0f} ms exceeded")
+        unread = _join(unread, binary)
+        located = tuple(
+            Located(f.kind, piece.path, lo, hi, piece.key)
+            for f in findings
+            for piece, lo, hi in doc.locate(f.start, f.end)
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        return Scan(located, unread, round(elapsed, 3), len(doc.text))
+
+    def find(self, text: str, clock: Clock, depth: int = 0) -> tuple[list[Finding], str | None]:
+        """Findings in ``text`` (normalised), merged so that no two overlap; and why part of
+        it cannot be read (binary data), or None."""
+        everywhere = cues.anywhere(text)
+        clock.check()
+        runs = list(identifiers.runs(text))
+        clock.check()
+        found = secrets.find(text, everywhere["password"]) + contact.find(text)
+        clock.check()
+        found += identifiers.find(text, runs)
+        clock.check()
+        found += phones.find(text, runs, [(f.start, f.end) for f in found])
+        clock.check()
+        found += personal.find(text, everywhere)
+        clock.check()
+        if self.extra is not None:
+            found += self.extra(text, everywhere)
+            clock.check()
+        decoded, unread = ([], None) if depth > DEPTH else self._decoded(text, clock, depth)
+        return merge(found + decoded), unread
+
+    def _decoded(self, text: str, clock: Clock, depth: int) -> tuple[list[Finding], str | None]:
+        segments, unread = encoded.segments(text)
+        found = []
+        for seg in segments:
+            clock.check()
+            inner, inner_unread = self._inner(text, seg, clock, depth)
+            unread = unread or inner_unread
+            found += [Finding(f.kind, seg.start, seg.end) for f in inner]
+        return found, unread
+
+    def _inner(
+        self, text: str, seg: encoded.Decoded, clock: Clock, depth: int
+    ) -> tuple[list[Finding], str | None]:
+        if seg.how != "spelled":
+            return self.find(normalize(seg.text), clock, depth + 1)
+        head = text[max(0, seg.start - CONTEXT) : seg.start] + " "
+        inner, unread = self.find(head + seg.text + " " + text[seg.end : seg.end + CONTEXT], clock, depth + 1)
+        lo, hi = len(head), len(head) + len(seg.text)
+        return [f for f in inner if f.start < hi and lo < f.end], unread
+
+
+def merge(findings: list[Finding]) -> list[Finding]:
+    """No two findings overlap: the higher-priority kind, then the longer span, wins."""
+    rank = {kind: i for i, kind in enumerate(PRIORITY)}
+    ordered = sorted(findings, key=lambda f: (rank.get(f.kind, len(rank)), f.start - f.end))
+    kept: list[Finding] = []
+    for f in ordered:
+        if not any(f.start < k.end and k.start < f.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+def _join(a: str | None, b: str | None) -> str | None:
+    return "; ".join(x for x in (a, b) if x) or None
