@@ -22,8 +22,8 @@ from typing import Any
 import yaml
 from values import (
     NBSP,
-    api_key,
     amex,
+    api_key,
     card,
     group,
     iban_value,
@@ -144,29 +144,61 @@ PLACEMENTS: dict[str, Callable[[str], Body]] = {
     "content_parts": lambda t: _chat({"role": "user", "content": [{"type": "text", "text": t}]}),
     "tool_call_arguments": lambda t: _chat(
         _user("Look this up."),
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
-         "function": {"name": "lookup", "arguments": json.dumps({"query": t})}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": json.dumps({"query": t})},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "no result"},
     ),  # fmt: skip
     "function_call_legacy": lambda t: _chat(
         _user("Save this."),
-        {"role": "assistant", "content": None,
-         "function_call": {"name": "save_note", "arguments": json.dumps({"note": t})}},
+        {
+            "role": "assistant",
+            "content": None,
+            "function_call": {"name": "save_note", "arguments": json.dumps({"note": t})},
+        },
     ),  # fmt: skip
     "tool_description": lambda t: _chat(
         _user("Use the tool if needed."),
-        tools=[{"type": "function", "function": {"name": "notify", "description": t,
-                "parameters": {"type": "object", "properties": {}}}}],
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "notify",
+                    "description": t,
+                    "parameters": {"type": "object", "properties": {}},
+                },
+            }
+        ],
     ),  # fmt: skip
     "tool_parameters": lambda t: _chat(
         _user("Fill in the form."),
-        tools=[{"type": "function", "function": {"name": "fill", "parameters": {
-            "type": "object", "properties": {"note": {"type": "string", "default": t}}}}}],
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "fill",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"note": {"type": "string", "default": t}},
+                    },
+                },
+            }
+        ],
     ),  # fmt: skip
     "response_format": lambda t: _chat(
         _user("Answer in JSON."),
-        response_format={"type": "json_schema", "json_schema": {"name": "out", "schema": {
-            "type": "object", "description": t}}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "out", "schema": {"type": "object", "description": t}},
+        },
     ),  # fmt: skip
     "user_field": lambda t: _chat(ASK, user=t),
     "metadata": lambda t: _chat(ASK, metadata={"note": t}),
@@ -184,8 +216,13 @@ PLACEMENTS: dict[str, Callable[[str], Body]] = {
     "content_object": lambda t: _chat({"role": "user", "content": {"text": t}}),
     "tool_result": lambda t: _chat(
         _user("Summarise the tool output."),
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c2", "type": "function",
-         "function": {"name": "crm", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c2", "type": "function", "function": {"name": "crm", "arguments": "{}"}}
+            ],
+        },
         {"role": "tool", "tool_call_id": "c2", "content": t},
     ),  # fmt: skip
     "completions_prompt": lambda t: {"model": "auto", "prompt": t},

@@ -156,7 +156,24 @@ def national(rng: random.Random, kind: str) -> str:
     return stdnum_sample(rng, module, draw)
 
 
-PHONE_REGIONS = ["US", "GB", "DE", "FR", "ES", "IT", "NL", "BR", "PL", "SE", "CN", "JP", "KR", "IN", "RU", "PT"]
+PHONE_REGIONS = [
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "ES",
+    "IT",
+    "NL",
+    "BR",
+    "PL",
+    "SE",
+    "CN",
+    "JP",
+    "KR",
+    "IN",
+    "RU",
+    "PT",
+]
 
 
 def phone(rng: random.Random, region: str) -> phonenumbers.PhoneNumber:
@@ -196,7 +213,9 @@ def phone_text(number: phonenumbers.PhoneNumber, how: str) -> str:
     if how == "national-bare":
         return digits
     sep = {"national-dots": ".", "national-nbsp": NBSP, "national-dash": "-"}[how]
-    return sep.join(p for p in national_text.replace("(", " ").replace(")", " ").replace("-", " ").split() if p)
+    return sep.join(
+        p for p in national_text.replace("(", " ").replace(")", " ").replace("-", " ").split() if p
+    )
 
 
 def api_key(rng: random.Random, kind: str) -> str:
@@ -219,10 +238,10 @@ def api_key(rng: random.Random, kind: str) -> str:
 
 
 SPELLED = {
-    "en": "zero one two three four five six seven eight nine".split(),
-    "de": "null eins zwei drei vier fünf sechs sieben acht neun".split(),
-    "fr": "zéro un deux trois quatre cinq six sept huit neuf".split(),
-    "es": "cero uno dos tres cuatro cinco seis siete ocho nueve".split(),
+    "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+    "de": ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"],
+    "fr": ["zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"],
+    "es": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"],
 }
 
 

@@ -15,7 +15,7 @@ REQUEST_COLUMNS = [
 ]  # fmt: skip
 KEY_COLUMNS = [
     "id", "name", "key_hash", "key_prefix", "models_json", "budget_usd", "rpm", "tpm",
-    "created_utc", "revoked_utc", "private",
+    "created_utc", "revoked_utc", "private", "private_data",
 ]  # fmt: skip
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 
@@ -27,7 +27,10 @@ def columns(engine: sa.Engine, table: str) -> list[str]:
 def test_blank_database_gets_exact_columns() -> None:
     engine = sa.create_engine("sqlite://")
     ran = migrate(engine)
-    assert ran == ["m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private"]
+    assert ran == [
+        "m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private",
+        "m005_key_private_data",
+    ]  # fmt: skip
     assert sorted(sa.inspect(engine).get_table_names()) == ["_yard_migrations", "keys", "requests"]
     assert columns(engine, "requests") == REQUEST_COLUMNS
     assert columns(engine, "keys") == KEY_COLUMNS
@@ -59,7 +62,9 @@ def test_upgrade_from_oldest_schema_keeps_rows(tmp_path: Path) -> None:
         conn.exec_driver_sql(
             "INSERT INTO _yard_migrations VALUES ('m001_initial', '2026-01-01T00:00:00+00:00')"
         )
-    assert migrate(engine) == ["m002_keys", "m003_request_indexes", "m004_key_private"]
+    assert migrate(engine) == [
+        "m002_keys", "m003_request_indexes", "m004_key_private", "m005_key_private_data",
+    ]  # fmt: skip
     assert columns(engine, "keys") == KEY_COLUMNS
     with engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT id, cost_usd FROM requests").all()

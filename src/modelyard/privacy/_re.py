@@ -1,7 +1,18 @@
-"""RE2, the linear-time regular-expression engine every detector pattern runs on."""
+"""RE2, the linear-time regular-expression engine every detector pattern runs on.
+
+RE2's Python binding converts offsets between UTF-8 bytes and characters on every match when it
+is given a ``str`` (10x slower than on bytes over 1 MB). ``hits`` runs a pattern on the text's
+UTF-8 bytes instead, encoded once per text, and maps byte offsets back to characters with a
+table built once (only for text that is not ASCII).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
 import re2
 
 MEMORY = 64 << 20
@@ -17,3 +28,63 @@ def compile(pattern: str, ignore_case: bool = False) -> Pattern:
     options.max_mem = MEMORY
     options.case_sensitive = not ignore_case
     return re2.compile(pattern, options)
+
+
+class Encoded:
+    """A text, its UTF-8 bytes and the character at each byte offset."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.raw = text.encode("utf-8", "surrogatepass")
+        self.ascii = len(self.raw) == len(text)
+        self._chars: np.ndarray | None = None
+
+    def char(self, offset: int) -> int:
+        """The character offset of byte ``offset`` (which starts a character)."""
+        if self.ascii or offset < 0:
+            return offset
+        if self._chars is None:
+            lead = (np.frombuffer(self.raw, dtype=np.uint8) & 0xC0) != 0x80
+            self._chars = np.concatenate(([0], np.cumsum(lead)))
+        return int(self._chars[offset])
+
+
+_cache = threading.local()
+
+
+def encoded(text: str) -> Encoded:
+    """``text`` encoded, reusing the last encoding made by this thread for the same string."""
+    last = getattr(_cache, "last", None)
+    if last is None or last.text is not text:
+        last = _cache.last = Encoded(text)
+    return last
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A match, in character offsets of the text."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+    def span(self, group: int = 0) -> tuple[int, int]:
+        return self.spans[group]
+
+    def start(self, group: int = 0) -> int:
+        return self.spans[group][0]
+
+    def end(self, group: int = 0) -> int:
+        return self.spans[group][1]
+
+    def group(self, group: int = 0) -> str:
+        start, end = self.spans[group]
+        return self.text[start:end] if start >= 0 else ""
+
+
+def hits(pattern: Pattern, text: str) -> Iterator[Hit]:
+    """Every match of ``pattern`` in ``text``, left to right."""
+    enc = encoded(text)
+    groups = range(pattern.groups + 1)
+    for m in pattern.finditer(enc.raw):
+        spans = tuple((enc.char(s), enc.char(e)) for s, e in (m.span(i) for i in groups))
+        yield Hit(text, spans)

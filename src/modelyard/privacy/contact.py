@@ -8,7 +8,6 @@ noreply@ …) belong to no one in particular and are not reported.
 from __future__ import annotations
 
 from modelyard.privacy import _re
-
 from modelyard.privacy.findings import Finding
 
 EMAIL = _re.compile(
@@ -30,9 +29,9 @@ ROLES = frozenset({"support", "info", "noreply", "no-reply", "donotreply", "do-n
 
 
 def find(text: str) -> list[Finding]:
-    found = [Finding("email", *m.span()) for m in EMAIL.finditer(text) if _personal(m.group())]
+    found = [Finding("email", *m.span()) for m in _re.hits(EMAIL, text) if _personal(m.group())]
     taken = [(f.start, f.end) for f in found]
-    for m in SPELLED.finditer(text):
+    for m in _re.hits(SPELLED, text):
         start, end = m.span()
         if "@" not in m.group() and not any(start < e and s < end for s, e in taken):
             found.append(Finding("email", start, end))

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-
 from modelyard.privacy import _re
 from modelyard.privacy.lexicon import CUES
 
@@ -116,7 +115,7 @@ def anywhere(text: str) -> dict[str, list[tuple[int, int]]]:
     """Spans of the cues of every ``EVERYWHERE`` category in the whole text, by category."""
     found: dict[str, list[tuple[int, int]]] = {c: [] for c in EVERYWHERE}
     classes = _classes()
-    for m in everywhere().finditer(text):
+    for m in _re.hits(everywhere(), text):
         start, end = m.span()
         word = " ".join(m.group().lower().split())
         joined = cjk(word[0])

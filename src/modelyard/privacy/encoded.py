@@ -33,7 +33,9 @@ NUMBER_WORDS = {
     "twee": 2, "vijf": 5, "zes": 6, "zeven": 7, "negen": 9,
 }  # fmt: skip
 SPELLED = _re.compile(
-    r"(?i)(?:\b(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b[\s,\-]{1,3}){6,}"
+    r"(?i)(?:\b(?:"
+    + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+    + r")\b[\s,\-]{1,3}){6,}"
     r"\b(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b"
 )
 
@@ -56,6 +58,8 @@ def readable(data: bytes) -> str | None:
         return None
     if not text:
         return None
+    if text.isprintable():
+        return text
     printable = sum(c.isprintable() or c in "\n\r\t" for c in text)
     return text if printable >= PRINTABLE * len(text) else None
 
@@ -82,7 +86,7 @@ def segments(text: str) -> tuple[list[Decoded], str | None]:
     be read (binary base64 of ``BINARY_UNREAD`` characters or more), or None."""
     found: list[Decoded] = []
     unread = None
-    for m in BASE64.finditer(text):
+    for m in _re.hits(BASE64, text):
         token = m.group()
         if token.isdigit() or token.isalpha():
             continue
@@ -92,15 +96,15 @@ def segments(text: str) -> tuple[list[Decoded], str | None]:
             found.append(Decoded(*m.span(), decoded, "base64"))
         elif raw and len(token) >= BINARY_UNREAD:
             unread = f"{len(token)} characters of base64 that decode to binary data"
-    for m in HEXES.finditer(text):
+    for m in _re.hits(HEXES, text):
         decoded = readable(bytes.fromhex(m.group()))
         if decoded is not None:
             found.append(Decoded(*m.span(), decoded, "hex"))
-    for m in PERCENT.finditer(text):
+    for m in _re.hits(PERCENT, text):
         decoded = urllib.parse.unquote_plus(m.group())
         if decoded != m.group():
             found.append(Decoded(*m.span(), decoded, "url"))
-    for m in SPELLED.finditer(text):
+    for m in _re.hits(SPELLED, text):
         words = m.group().lower().replace(",", " ").replace("-", " ").split()
         found.append(Decoded(*m.span(), "".join(str(NUMBER_WORDS[w]) for w in words), "spelled"))
     return found, unread

@@ -19,9 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from modelyard.privacy import _re
-
-from modelyard.privacy import cues
+from modelyard.privacy import _re, cues
 from modelyard.privacy.findings import Finding
 
 RUN = _re.compile(
@@ -32,6 +30,8 @@ GROUP = re.compile(r"[0-9A-Za-z]+")
 MIN_DIGITS = 6
 """Runs with fewer digits are skipped, unless 8 characters long (an Indian PAN has 4)."""
 MAX_GROUPS = 10
+LONG_RUN = 64
+"""A run of more groups is cut into pieces of this many (overlapping by ``MAX_GROUPS``)."""
 MAX_LENGTH = 34
 CONTEXT = 40
 """Characters before a number searched for a word that names it (or an order, a parcel...)."""
@@ -56,14 +56,15 @@ class Run:
 
 def runs(text: str) -> Iterator[Run]:
     """Every run holding at least ``MIN_DIGITS`` digits."""
-    for m in RUN.finditer(text):
+    for m in _re.hits(RUN, text):
         start, end = m.span()
-        chunk = m.group()
-        groups = tuple((g.group(), start + g.start(), start + g.end()) for g in GROUP.finditer(chunk))
-        run = Run(start, end, groups)
-        digits = run.digits()
-        if groups and (digits >= MIN_DIGITS or (digits >= 4 and end - start >= 8)):
-            yield run
+        groups = [(g.group(), g.start(), g.end()) for g in GROUP.finditer(text, start, end)]
+        for i in range(0, len(groups), LONG_RUN):
+            part = tuple(groups[max(0, i - MAX_GROUPS) : i + LONG_RUN])
+            run = Run(part[0][1], part[-1][2], part)
+            digits = run.digits()
+            if digits >= MIN_DIGITS or (digits >= 4 and run.end - run.start >= 8):
+                yield run
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,17 @@ class IdType:
     """The grouping it is printed in (a regular expression over the written text)."""
     raw: bool = False
     """Checked on the text as written (its separators carry meaning), not the bare groups."""
+    shape: str = r"\d+"
+    """What its bare groups look like (a cheap test before the check digits)."""
+
+    @property
+    def shaped(self) -> re.Pattern[str]:
+        return _shape(self.shape)
+
+
+@cache
+def _shape(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _stdnum(name: str) -> Callable[[str], bool]:
@@ -129,11 +141,17 @@ def id_types() -> tuple[IdType, ...]:
     """Every identifier checked, most specific first (the first valid one names a window)."""
     d3_2_4 = rf"\d{{3}}{SEP}\d{{2}}{SEP}\d{{4}}"
     types = [
-        IdType("iban", _iban, tuple(range(15, 35)), True),
+        IdType("iban", _iban, tuple(range(15, 35)), True, shape=r"[A-Z]{2}\d{2}[A-Z0-9]+"),
         IdType("card", _card, tuple(range(13, 20)), True),
-        IdType("cn_ric", _stdnum("cn.ric"), (18,), True),
-        IdType("mx_curp", _stdnum("mx.curp"), (18,), True),
-        IdType("it_codicefiscale", _stdnum("it.codicefiscale"), (16,), True),
+        IdType("cn_ric", _stdnum("cn.ric"), (18,), True, shape=r"\d{17}[\dX]"),
+        IdType("mx_curp", _stdnum("mx.curp"), (18,), True, shape=r"[A-Z]{4}\d{6}[A-Z0-9]{8}"),
+        IdType(
+            "it_codicefiscale",
+            _stdnum("it.codicefiscale"),
+            (16,),
+            True,
+            shape=r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9A-Z]{3}[A-Z]",
+        ),
         IdType("fr_nir", _stdnum("fr.nir"), (15,), True),
         IdType("ro_cnp", _stdnum("ro.cnp"), (13,), True),
         IdType("ch_ssn", _stdnum("ch.ssn"), (13,), True),
@@ -142,9 +160,10 @@ def id_types() -> tuple[IdType, ...]:
         IdType("kr_rrn", _stdnum("kr.rrn"), (13,), False, rf"\d{{6}}{SEP}\d{{7}}"),
         IdType("in_aadhaar", _stdnum("in_.aadhaar"), (12,), False, r"\d{4} \d{4} \d{4}"),
         IdType("jp_mynumber", _stdnum("jp.in_"), (12,), False, r"\d{4} \d{4} \d{4}"),
-        IdType("se_personnummer", _stdnum("se.personnummer"), (12,), False,
-               r"\d{8}[-+]\d{4}", raw=True),  # fmt: skip
-        IdType("fi_hetu", _stdnum("fi.hetu"), (10,), True, raw=True),
+        IdType(
+            "se_personnummer", _stdnum("se.personnummer"), (12,), False, r"\d{8}[-+]\d{4}", raw=True
+        ),  # fmt: skip
+        IdType("fi_hetu", _stdnum("fi.hetu"), (10,), True, raw=True, shape=r"\d{9}[0-9A-Z]"),
         IdType("no_fodselsnummer", _stdnum("no.fodselsnummer"), (11,), True),
         IdType("be_nn", _stdnum("be.nn"), (11,), True),
         IdType("tr_tckimlik", _stdnum("tr.tckimlik"), (11,), True),
@@ -156,19 +175,20 @@ def id_types() -> tuple[IdType, ...]:
         IdType("hr_oib", _stdnum("hr.oib"), (11,), False),
         IdType("gr_amka", _stdnum("gr.amka"), (11,), False),
         IdType("ar_cuit", _stdnum("ar.cuit"), (11,), False, r"\d{2}-\d{8}-\d"),
-        IdType("se_personnummer", _stdnum("se.personnummer"), (10,), False,
-               r"\d{6}[-+]\d{4}", raw=True),  # fmt: skip
+        IdType(
+            "se_personnummer", _stdnum("se.personnummer"), (10,), False, r"\d{6}[-+]\d{4}", raw=True
+        ),  # fmt: skip
         IdType("dk_cpr", _stdnum("dk.cpr"), (10,), False, r"\d{6}-\d{4}"),
         IdType("gb_nhs", _stdnum("gb.nhs"), (10,), False, r"\d{3}[ -]\d{3}[ -]\d{4}"),
-        IdType("in_pan", _stdnum("in_.pan"), (10,), True),
+        IdType("in_pan", _stdnum("in_.pan"), (10,), True, shape=r"[A-Z]{5}\d{4}[A-Z]"),
         IdType("at_vnr", _stdnum("at.vnr"), (10,), False, r"\d{4} \d{6}"),
         IdType("bg_egn", _stdnum("bg.egn"), (10,), False),
         IdType("cz_rc", _stdnum("cz.rc"), (9, 10), False, r"\d{6}/\d{3,4}"),
         IdType("is_kennitala", _stdnum("is_.kennitala"), (10,), False, r"\d{6}-\d{4}"),
-        IdType("es_dni", _stdnum("es.dni"), (9,), True),
-        IdType("es_nie", _stdnum("es.nie"), (9,), True),
-        IdType("gb_nino", _nino, (9,), True),
-        IdType("ie_pps", _stdnum("ie.pps"), (8, 9), True),
+        IdType("es_dni", _stdnum("es.dni"), (9,), True, shape=r"\d{8}[A-Z]"),
+        IdType("es_nie", _stdnum("es.nie"), (9,), True, shape=r"[XYZ]\d{7}[A-Z]"),
+        IdType("gb_nino", _nino, (9,), True, shape=r"[A-Z]{2}\d{6}[A-D]"),
+        IdType("ie_pps", _stdnum("ie.pps"), (8, 9), True, shape=r"\d{7}[A-W][ABWTXZ]?"),
         IdType("us_ssn", _stdnum("us.ssn"), (9,), False, d3_2_4),
         IdType("us_itin", _stdnum("us.itin"), (9,), False, d3_2_4),
         IdType("nl_bsn", _stdnum("nl.bsn"), (9,), False, r"\d{4}\.\d{2}\.\d{3}"),
@@ -176,7 +196,7 @@ def id_types() -> tuple[IdType, ...]:
         IdType("ca_sin", _stdnum("ca.sin"), (9,), False, r"\d{3}[ -]\d{3}[ -]\d{3}"),
         IdType("il_idnr", _stdnum("il.idnr"), (9,), False),
         IdType("us_rtn", _stdnum("us.rtn"), (9,), False),
-        IdType("vat_id", _vat, tuple(range(8, 16)), False),
+        IdType("vat_id", _vat, tuple(range(8, 16)), False, shape=r"[A-Z]{2}[0-9A-Z]{6,13}"),
     ]
     return tuple(types)
 
@@ -190,10 +210,12 @@ def by_length() -> dict[int, tuple[IdType, ...]]:
     return {n: tuple(ts) for n, ts in table.items()}
 
 
-def find(text: str, all_runs: list[Run]) -> list[Finding]:
-    """Identifiers in ``text``, from its ``runs``."""
+def find(text: str, all_runs: list[Run], tick: Callable[[], None]) -> list[Finding]:
+    """Identifiers in ``text``, from its ``runs``; ``tick`` is called for every run (it raises
+    when the scan's time is up)."""
     found = []
     for run in all_runs:
+        tick()
         found.extend(_in_run(text, run))
     return found
 
@@ -211,7 +233,9 @@ def _in_run(text: str, run: Run) -> Iterator[Finding]:
         i = j
 
 
-def _longest_at(text: str, groups: tuple[tuple[str, int, int], ...], i: int) -> tuple[str, int] | None:
+def _longest_at(
+    text: str, groups: tuple[tuple[str, int, int], ...], i: int
+) -> tuple[str, int] | None:
     table = by_length()
     compact = ""
     windows = []
@@ -223,7 +247,12 @@ def _longest_at(text: str, groups: tuple[tuple[str, int, int], ...], i: int) -> 
     for compact, j in reversed(windows):
         start, end = groups[i][1], groups[j - 1][2]
         for t in table.get(len(compact), ()):
-            if _is(t, compact.upper(), text[start:end]) and _counts(t, text, start, end):
+            upper = compact.upper()
+            if (
+                t.shaped.fullmatch(upper)
+                and _is(t, upper, text[start:end])
+                and _counts(t, text, start, end)
+            ):
                 return t.kind, j
     return None
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 
-from modelyard.privacy import _re
-
-from modelyard.privacy import cues
+from modelyard.privacy import _re, cues
 from modelyard.privacy.findings import Finding
 
 LIFESPAN_YEARS = 110
@@ -51,29 +50,36 @@ ADDRESS = _re.compile(
     r"|\d{1,2}丁目\d{1,4}(?:番地?|-)\d{1,4}号?"
     r"|\p{Hangul}+(?:로|길)\s?\d{1,5}(?:-\d{1,4})?"
 )
-CAPITALISED = re.compile(r"(?:[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+\.?\s{1,2}){1,3}[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+")
+CAPITALISED = re.compile(
+    r"(?:[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+\.?\s{1,2}){1,3}[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+"
+)
 CJK_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}|[\uac00-\ud7af]{2,4}")
 SENTENCE = 160
 """Characters around a health word searched for who it is about."""
 
 
-def find(text: str, everywhere: dict[str, list[tuple[int, int]]]) -> list[Finding]:
+def find(
+    text: str, everywhere: dict[str, list[tuple[int, int]]], tick: Callable[[], None]
+) -> list[Finding]:
     """Birth dates, addresses, health facts and names in ``text``.
 
     Args:
         everywhere: ``cues.anywhere(text)``, the health, password, intro and label words.
+        tick: Called as the work goes on; it raises when the scan's time is up.
     """
-    births = birth_dates(text)
-    addresses = [Finding("address", *m.span()) for m in ADDRESS.finditer(text)]
-    found = births + addresses + health(text, everywhere["health"])
-    found += names(text, everywhere, [(f.start, f.end) for f in births + addresses])
+    births = birth_dates(text, tick)
+    addresses = [Finding("address", *m.span()) for m in _re.hits(ADDRESS, text)]
+    tick()
+    found = births + addresses + health(text, everywhere["health"], tick)
+    found += names(text, everywhere, [(f.start, f.end) for f in births + addresses], tick)
     return found
 
 
-def birth_dates(text: str) -> list[Finding]:
+def birth_dates(text: str, tick: Callable[[], None]) -> list[Finding]:
     this_year = datetime.date.today().year
     found = []
-    for m in DATE.finditer(text):
+    for m in _re.hits(DATE, text):
+        tick()
         start, end = m.span()
         years = [int(y) for y in re.findall(r"1[89]\d\d|20\d\d", m.group())]
         if not years or not this_year - LIFESPAN_YEARS <= years[-1] <= this_year:
@@ -83,12 +89,15 @@ def birth_dates(text: str) -> list[Finding]:
     return found
 
 
-def health(text: str, words: list[tuple[int, int]]) -> list[Finding]:
+def health(text: str, words: list[tuple[int, int]], tick: Callable[[], None]) -> list[Finding]:
     """Health words in sentences about the writer or someone close to them."""
     found = []
     for start, end in words:
+        tick()
         lo, hi = _sentence(text, start, end)
-        if next(cues.find("self", text, lo, hi), None) or next(cues.find("relation", text, lo, hi), None):
+        if next(cues.find("self", text, lo, hi), None) or next(
+            cues.find("relation", text, lo, hi), None
+        ):
             found.append(Finding("health", start, end))
     return found
 
@@ -105,11 +114,15 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def names(
-    text: str, everywhere: dict[str, list[tuple[int, int]]], anchors: list[tuple[int, int]]
+    text: str,
+    everywhere: dict[str, list[tuple[int, int]]],
+    anchors: list[tuple[int, int]],
+    tick: Callable[[], None],
 ) -> list[Finding]:
     """Names after introductions and labels, and before an address or a birth date."""
     found = []
     for _, end in everywhere["intro"] + everywhere["name_label"]:
+        tick()
         span = _name_after(text, end)
         if span is not None:
             found.append(Finding("person", *span))
@@ -135,7 +148,20 @@ def _name_after(text: str, end: int) -> tuple[int, int] | None:
 
 def _cjk_name_end(text: str, start: int, end: int) -> int:
     """A CJK name is 2-4 characters; cut it before a particle or the next word's start."""
-    for stop in ("です", "이고", "입니다", "이에요", "예요", "是", "，", "、", "。", "は", "이", "가"):
+    for stop in (
+        "です",
+        "이고",
+        "입니다",
+        "이에요",
+        "예요",
+        "是",
+        "，",
+        "、",
+        "。",
+        "は",
+        "이",
+        "가",
+    ):
         cut = text.find(stop, start + 2, end + len(stop))
         if cut >= 0:
             return cut

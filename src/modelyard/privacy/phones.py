@@ -11,8 +11,9 @@ and numbers next to "hotline", "customer service" and the like, are skipped.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
@@ -33,11 +34,17 @@ NANP = re.compile(r"\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4}")
 TRUNK = re.compile(r"\(?0\d{1,5}\)?(?:[ .\-/]\d{2,8}){1,4}")
 
 
-def find(text: str, all_runs: list[Run], taken: list[tuple[int, int]]) -> list[Finding]:
-    """Phone numbers in ``text``'s runs, outside the spans already ``taken``."""
+def find(
+    text: str, all_runs: list[Run], taken: list[Finding], tick: Callable[[], None]
+) -> list[Finding]:
+    """Phone numbers in ``text``'s runs, outside the runs where something was already found
+    (``tick`` is called for every run: it raises when the scan's time is up)."""
+    starts = sorted(f.start for f in taken)
     found = []
     for run in all_runs:
-        if any(run.start < e and s < run.end for s, e in taken):
+        tick()
+        i = bisect.bisect_left(starts, run.start)
+        if i < len(starts) and starts[i] < run.end:
             continue
         found.extend(_in_run(text, run))
     return found

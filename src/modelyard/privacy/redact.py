@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from modelyard.privacy.findings import Located, Scan
+from modelyard.privacy.findings import Scan
 from modelyard.privacy.text import JSON, json_container
 
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*?)_(\d+)>")
@@ -28,11 +28,31 @@ Edit = tuple[int, int, str]
 
 
 @dataclass(frozen=True)
+class Edits:
+    """Where placeholders go: per path, (start, end, placeholder) in the string there."""
+
+    values: dict[tuple[Any, ...], list[Edit]]
+    keys: dict[tuple[Any, ...], list[Edit]]
+    originals: dict[tuple[tuple[Any, ...], bool], str]
+    """The string each edit was made for: a string changed since (the gateway rewrites
+    ``model``) is left as it now is."""
+
+    def touched(self) -> set[tuple[Any, ...]]:
+        return {p[:i] for p in [*self.values, *self.keys] for i in range(len(p) + 1)}
+
+
+@dataclass(frozen=True)
 class Redacted:
-    """The body to send and the placeholder -> original value table for the answer."""
+    """The redacted body, how it was made, and the placeholder -> value table for the answer."""
 
     body: Any
     values: dict[str, str]
+    edits: Edits
+
+    def apply(self, body: Any) -> Any:
+        """The same placeholders put into ``body``: the request as the gateway finally sends
+        it (model name and options set since the scan)."""
+        return _rebuild(body, (), self.edits, self.edits.touched())
 
     def restorer(self) -> Restorer:
         return Restorer(self.values)
@@ -41,19 +61,18 @@ class Redacted:
 def redact(body: Any, scan: Scan) -> Redacted:
     """``body`` with every finding of ``scan`` replaced by its placeholder."""
     names = _Names(_taken(body))
-    edits: dict[tuple[Any, ...], list[Edit]] = {}
-    key_edits: dict[tuple[Any, ...], list[Edit]] = {}
+    edits = Edits({}, {}, {})
     texts = dict(_strings(body))
-    for f in sorted(scan.findings, key=lambda f: (f.path, f.start)):
+    for f in sorted(scan.findings, key=lambda f: (str(f.path), f.start)):
         source = texts.get((f.path, f.key))
         if source is None:
             continue
-        value = source[f.start : f.end]
-        target = key_edits if f.key else edits
-        target.setdefault(f.path, []).append((f.start, f.end, names.of(f.kind, value)))
-    touched = {p[:i] for p in [*edits, *key_edits] for i in range(len(p) + 1)}
-    new = _rebuild(body, (), edits, key_edits, touched)
-    return Redacted(new, names.values)
+        edits.originals[(f.path, f.key)] = source
+        target = edits.keys if f.key else edits.values
+        target.setdefault(f.path, []).append(
+            (f.start, f.end, names.of(f.kind, source[f.start : f.end]))
+        )
+    return Redacted(_rebuild(body, (), edits, edits.touched()), names.values, edits)
 
 
 class _Names:
@@ -84,7 +103,9 @@ def _taken(body: Any) -> set[str]:
     return {m.group() for (_, _), text in _strings(body) for m in PLACEHOLDER.finditer(text)}
 
 
-def _strings(value: Any, path: tuple[Any, ...] = ()) -> Iterable[tuple[tuple[tuple[Any, ...], bool], str]]:
+def _strings(
+    value: Any, path: tuple[Any, ...] = ()
+) -> Iterable[tuple[tuple[tuple[Any, ...], bool], str]]:
     """((path, is_key), text) of every string, key and number, as ``text.document`` reads them."""
     if isinstance(value, dict):
         for k, v in value.items():
@@ -104,8 +125,8 @@ def _strings(value: Any, path: tuple[Any, ...] = ()) -> Iterable[tuple[tuple[tup
         yield (path, False), repr(value)
 
 
-def _apply(text: str, edits: list[Edit] | None) -> str:
-    if not edits:
+def _apply(text: str, edits: list[Edit] | None, original: str | None) -> str:
+    if not edits or text != original:
         return text
     out, at = [], 0
     for start, end, name in sorted(edits):
@@ -118,32 +139,29 @@ def _apply(text: str, edits: list[Edit] | None) -> str:
     return "".join(out)
 
 
-def _rebuild(
-    value: Any,
-    path: tuple[Any, ...],
-    edits: dict[tuple[Any, ...], list[Edit]],
-    key_edits: dict[tuple[Any, ...], list[Edit]],
-    touched: set[tuple[Any, ...]],
-) -> Any:
+def _rebuild(value: Any, path: tuple[Any, ...], edits: Edits, touched: set[tuple[Any, ...]]) -> Any:
     if path not in touched:
         return value
     if isinstance(value, dict):
-        return {
-            (_apply(k, key_edits.get((*path, k))) if isinstance(k, str) else k): _rebuild(
-                v, (*path, k), edits, key_edits, touched
+        out = {}
+        for k, v in value.items():
+            at = (*path, k)
+            key = (
+                _apply(k, edits.keys.get(at), edits.originals.get((at, True)))
+                if isinstance(k, str)
+                else k
             )
-            for k, v in value.items()
-        }
+            out[key] = _rebuild(v, at, edits, touched)
+        return out
     if isinstance(value, list):
-        return [_rebuild(v, (*path, i), edits, key_edits, touched) for i, v in enumerate(value)]
+        return [_rebuild(v, (*path, i), edits, touched) for i, v in enumerate(value)]
     if isinstance(value, str):
         inner = json_container(value)
         if inner is not None:
-            rebuilt = _rebuild(inner, (*path, JSON), edits, key_edits, touched)
-            return orjson.dumps(rebuilt).decode()
-        return _apply(value, edits.get(path))
-    if isinstance(value, int | float) and not isinstance(value, bool) and path in edits:
-        return _apply(repr(value), edits[path])
+            return orjson.dumps(_rebuild(inner, (*path, JSON), edits, touched)).decode()
+        return _apply(value, edits.values.get(path), edits.originals.get((path, False)))
+    if isinstance(value, int | float) and not isinstance(value, bool) and path in edits.values:
+        return _apply(repr(value), edits.values[path], edits.originals.get((path, False)))
     return value
 
 

@@ -7,6 +7,8 @@ as not fully read, which makes it private: it fails closed.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,8 +52,8 @@ class Clock:
             raise OverBudget
 
 
-Extra = Callable[[str, dict[str, list[tuple[int, int]]]], list[Finding]]
-"""A further detector (the NER model): text and whole-text cues in, findings out."""
+Extra = Callable[[str, list[Finding]], list[Finding]]
+"""A further detector (the NER model): the text and what was found so far in, findings out."""
 
 
 class Scanner:
@@ -60,6 +62,7 @@ class Scanner:
     def __init__(self, budget: Budget | None = None, extra: Extra | None = None) -> None:
         self.budget = budget or Budget()
         self.extra = extra
+        _warm()
 
     def scan_body(self, body: Any) -> Scan:
         """Scan every string, number and key at any depth of a JSON request body."""
@@ -79,7 +82,10 @@ class Scanner:
             findings, binary = self.find(doc.text, clock)
         except OverBudget:
             findings, binary = [], None
-            unread = _join(unread, f"scan budget of {self.budget.seconds(len(doc.text)) * 1000:.0f} ms exceeded")
+            unread = _join(
+                unread,
+                f"scan budget of {self.budget.seconds(len(doc.text)) * 1000:.0f} ms exceeded",
+            )
         unread = _join(unread, binary)
         located = tuple(
             Located(f.kind, piece.path, lo, hi, piece.key)
@@ -96,16 +102,14 @@ class Scanner:
         clock.check()
         runs = list(identifiers.runs(text))
         clock.check()
-        found = secrets.find(text, everywhere["password"]) + contact.find(text)
+        found = secrets.find(text, everywhere["password"], clock.check) + contact.find(text)
         clock.check()
-        found += identifiers.find(text, runs)
-        clock.check()
-        found += phones.find(text, runs, [(f.start, f.end) for f in found])
-        clock.check()
-        found += personal.find(text, everywhere)
+        found += identifiers.find(text, runs, clock.check)
+        found += phones.find(text, runs, found, clock.check)
+        found += personal.find(text, everywhere, clock.check)
         clock.check()
         if self.extra is not None:
-            found += self.extra(text, everywhere)
+            found += self.extra(text, found)
             clock.check()
         decoded, unread = ([], None) if depth > DEPTH else self._decoded(text, clock, depth)
         return merge(found + decoded), unread
@@ -126,20 +130,35 @@ class Scanner:
         if seg.how != "spelled":
             return self.find(normalize(seg.text), clock, depth + 1)
         head = text[max(0, seg.start - CONTEXT) : seg.start] + " "
-        inner, unread = self.find(head + seg.text + " " + text[seg.end : seg.end + CONTEXT], clock, depth + 1)
+        inner, unread = self.find(
+            head + seg.text + " " + text[seg.end : seg.end + CONTEXT], clock, depth + 1
+        )
         lo, hi = len(head), len(head) + len(seg.text)
         return [f for f in inner if f.start < hi and lo < f.end], unread
+
+
+@functools.cache
+def _warm() -> None:
+    """Compile every pattern and load every table once, outside any scan's budget."""
+    text = "Warm-up: my name is Ann Lee, born 01.02.1990, ann@mail.com +33 6 12 34 56 78 " * 2
+    bare = object.__new__(Scanner)  # without __init__, which calls this
+    bare.budget, bare.extra = Budget(1e6), None
+    bare.find(normalize(text), Clock(1e6))
 
 
 def merge(findings: list[Finding]) -> list[Finding]:
     """No two findings overlap: the higher-priority kind, then the longer span, wins."""
     rank = {kind: i for i, kind in enumerate(PRIORITY)}
     ordered = sorted(findings, key=lambda f: (rank.get(f.kind, len(rank)), f.start - f.end))
+    starts: list[int] = []
     kept: list[Finding] = []
     for f in ordered:
-        if not any(f.start < k.end and k.start < f.end for k in kept):
-            kept.append(f)
-    return sorted(kept, key=lambda f: f.start)
+        i = bisect.bisect_left(starts, f.start)
+        if (i > 0 and kept[i - 1].end > f.start) or (i < len(kept) and kept[i].start < f.end):
+            continue
+        starts.insert(i, f.start)
+        kept.insert(i, f)
+    return kept
 
 
 def _join(a: str | None, b: str | None) -> str | None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from modelyard.privacy import _re
-
 from modelyard.privacy.encoded import readable_base64
 from modelyard.privacy.findings import Finding
 
@@ -52,26 +52,33 @@ WINDOW = 48
 """Characters after a password word searched for the password."""
 
 
-def find(text: str, password_cues: list[tuple[int, int]]) -> list[Finding]:
-    """Credentials in ``text``; ``password_cues``: where password words are."""
-    found = [Finding("api_key", *m.span()) for m in API_KEY.finditer(text)]
-    found += [Finding("private_key", *m.span()) for m in PRIVATE_KEY.finditer(text)]
-    found += [Finding("jwt", *m.span()) for m in JWT.finditer(text)]
-    found += [Finding("password", *m.span(1)) for m in URL_PASSWORD.finditer(text)]
-    for m in ASSIGNED.finditer(text):
+def find(
+    text: str, password_cues: list[tuple[int, int]], tick: Callable[[], None]
+) -> list[Finding]:
+    """Credentials in ``text``; ``password_cues``: where password words are; ``tick`` is
+    called as the work goes on (it raises when the scan's time is up)."""
+    found = [Finding("api_key", *m.span()) for m in _re.hits(API_KEY, text)]
+    found += [Finding("private_key", *m.span()) for m in _re.hits(PRIVATE_KEY, text)]
+    found += [Finding("jwt", *m.span()) for m in _re.hits(JWT, text)]
+    found += [Finding("password", *m.span(1)) for m in _re.hits(URL_PASSWORD, text)]
+    for m in _re.hits(ASSIGNED, text):
         if not PLACEHOLDER.match(m.group(1)):
             found.append(Finding("secret" if "pass" not in m.group().lower() else "password",
                                  *m.span(1)))  # fmt: skip
-    found += _prose_passwords(text, password_cues)
-    found += [Finding("secret", *m.span()) for m in TOKEN.finditer(text) if _random(m.group())]
+    tick()
+    found += _prose_passwords(text, password_cues, tick)
+    found += [Finding("secret", *m.span()) for m in _re.hits(TOKEN, text) if _random(m.group())]
     return found
 
 
-def _prose_passwords(text: str, spans: list[tuple[int, int]]) -> list[Finding]:
+def _prose_passwords(
+    text: str, spans: list[tuple[int, int]], tick: Callable[[], None]
+) -> list[Finding]:
     """The first password-like word after a password word, in the same sentence ("my wifi
     password is X", "das Passwort für den Router lautet X", "密码是X")."""
     found = []
     for _, end in spans:
+        tick()
         stop = min(len(text), end + WINDOW)
         m_end = SENTENCE_END.search(text, end, stop)
         stop = m_end.start() if m_end else stop

@@ -110,8 +110,6 @@ def document(body: Any) -> Document:
     return Document(tuple(pieces), text, "; ".join(unread) or None)
 
 
-
-
 def _leaves(body: Any) -> Iterator[tuple[Path, Any]]:
     """(path, value) of every key, string and number, depth first in body order; an object
     key comes as a ``_Key`` just before its value, with the same path."""
@@ -125,7 +123,11 @@ def _leaves(body: Any) -> Iterator[tuple[Path, Any]]:
                 stack.append(((*path, k), _Key(k)))
         elif isinstance(value, list):
             stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(value))))
-        elif isinstance(value, str) and not isinstance(value, _Key) and (inner := json_container(value)):
+        elif (
+            isinstance(value, str)
+            and not isinstance(value, _Key)
+            and (inner := json_container(value))
+        ):
             stack.append(((*path, JSON), inner))
         else:
             yield path, value

@@ -150,6 +150,12 @@ def m004_key_private(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE keys ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+@migration
+def m005_key_private_data(conn: Connection) -> None:
+    # a key's own private_data mode: local, redact or block (NULL: the gateway's)
+    conn.execute(sa.text("ALTER TABLE keys ADD COLUMN private_data TEXT"))
+
+
 def schema_sql(engine: Engine) -> str:
     """The SQLite schema ``migrate()`` produces, as CREATE statements (for docs/ledger.md)."""
     query = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"
