@@ -39,7 +39,9 @@ STREET_PREFIX = (r"rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai
                  r"|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrera|carretera|via|viale"
                  r"|piazza|corso|largo|vicolo|rua|praça|travessa|estrada|alameda|ul\.|ulica"
                  r"|al\.|aleja|ул\.|улица|пр\.|проспект|пер\.|переулок|наб\.|бульвар")  # fmt: skip
-NAME_WORDS = r"(?:\p{Lu}[\pL'’\-]+\.?\s{1,2}){0,3}"
+PARTICLES = "da|das|do|dos|de|del|della|delle|di|du|des|la|le|van|von|der|den|ten|ter|y|e|al|el"
+"""Lower-case words inside names and street names ("Pieter de Vries", "Rua das Flores")."""
+NAME_WORDS = rf"(?:(?:\p{{Lu}}[\pL'’\-]+\.?|{PARTICLES})\s{{1,2}}){{0,4}}"
 ADDRESS = _re.compile(
     rf"\b\d{{1,5}}[A-Za-z]?,?\s{{1,2}}(?:\p{{Lu}}[\pL'’\-]+\s{{1,2}}){{1,3}}(?:{STREET_EN})\b\.?"
     rf"|\b\p{{Lu}}[\pL\-]*(?:{STREET_SUFFIX})\s{{1,2}}\d{{1,4}}[a-zA-Z]?\b"
@@ -50,8 +52,9 @@ ADDRESS = _re.compile(
     r"|\d{1,2}丁目\d{1,4}(?:番地?|-)\d{1,4}号?"
     r"|\p{Hangul}+(?:로|길)\s?\d{1,5}(?:-\d{1,4})?"
 )
+UPPER = "A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ"
 CAPITALISED = re.compile(
-    r"(?:[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+\.?\s{1,2}){1,3}[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+"
+    rf"(?:[{UPPER}][\w'’\-]+\.?\s{{1,2}}(?:(?:{PARTICLES})\s{{1,2}})?){{1,3}}[{UPPER}][\w'’\-]+"
 )
 CJK_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}|[\uac00-\ud7af]{2,4}")
 SENTENCE = 160

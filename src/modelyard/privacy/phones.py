@@ -92,32 +92,30 @@ def _is_phone(text: str, start: int, end: int) -> bool:
     written = text[start:end]
     if arithmetic(text, start, end) or cues.near("reference", text, start, end, CONTEXT // 2):
         return False
+    if cues.near("public", text, start, end, 2 * CONTEXT, CONTEXT // 2):
+        return False
     if written.startswith(("+", "00")):
-        number = _parse(written, None)
-    else:
-        number = _national(text, start, end, written)
-    if number is None:
-        return False
-    if phonenumbers.number_type(number) in PUBLIC_TYPES:
-        return False
-    return not cues.near("public", text, start, end, 2 * CONTEXT, CONTEXT // 2)
+        return _personal(_parse(written, None))
+    return _national(text, start, end, written)
 
 
-def _national(text: str, start: int, end: int, written: str) -> phonenumbers.PhoneNumber | None:
+def _personal(number: phonenumbers.PhoneNumber | None) -> bool:
+    """A valid number of a kind a person has (not toll-free, premium, shared-cost...)."""
+    return number is not None and phonenumbers.number_type(number) not in PUBLIC_TYPES
+
+
+def _national(text: str, start: int, end: int, written: str) -> bool:
+    """A national number, personal in one of the countries it may be from."""
     script = _script(text, start, end)
     if sum(c.isdigit() for c in written) < 9 and not written.lstrip("(").startswith("0"):
-        return None  # shorter numbers without a trunk prefix are local extensions, or not phones
+        return False  # shorter numbers without a trunk prefix are local extensions, or not phones
     shaped = NANP.fullmatch(written) or TRUNK.fullmatch(written)
     if not (script or shaped or cues.near("phone", text, start, end, CONTEXT, 8)):
-        return None
+        return False
     regions = SCRIPT_REGIONS[script] if script else REGIONS
     if NANP.fullmatch(written) and not script:
         regions = ("US", "CA")
-    for region in regions:
-        number = _parse(written, region)
-        if number is not None:
-            return number
-    return None
+    return any(_personal(_parse(written, region)) for region in regions)
 
 
 def _parse(written: str, region: str | None) -> phonenumbers.PhoneNumber | None:
