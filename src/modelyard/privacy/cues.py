@@ -74,8 +74,10 @@ def everywhere() -> _re.Pattern:
 def find(category: str, text: str, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int]]:
     """Spans of ``category`` cues inside ``text[lo:hi]`` (whole words, or prefixes for stems,
     anywhere for CJK words)."""
-    hi = len(text) if hi is None else hi
-    cat = categories()[category]
+    return _find(categories()[category], text, lo, len(text) if hi is None else hi)
+
+
+def _find(cat: Category, text: str, lo: int, hi: int) -> Iterator[tuple[int, int]]:
     if cat.phrases or cat.stems:
         words = [(m.group().lower(), m.start(), m.end()) for m in WORD.finditer(text, lo, hi)]
         for i, (word, start, end) in enumerate(words):
@@ -91,6 +93,16 @@ def find(category: str, text: str, lo: int = 0, hi: int | None = None) -> Iterat
         while at >= 0:
             yield at, at + len(word)
             at = text.find(word, at + 1, hi)
+
+
+@cache
+def _words(words: tuple[str, ...]) -> Category:
+    return Category.of(words)
+
+
+def near_words(words: tuple[str, ...], text: str, start: int, end: int, before: int) -> bool:
+    """Whether one of ``words`` lies within ``before`` characters before ``start``."""
+    return next(_find(_words(words), text, max(0, start - before), end), None) is not None
 
 
 def near(category: str, text: str, start: int, end: int, before: int, after: int = 0) -> bool:

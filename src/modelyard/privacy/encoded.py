@@ -14,10 +14,14 @@ import urllib.parse
 from dataclasses import dataclass
 
 from modelyard.privacy import _re
+from modelyard.privacy.text import HIDDEN
 
 BASE64 = _re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_\-]{16,}={0,2}")
 HEXES = _re.compile(r"\b(?:[0-9a-fA-F]{2}){8,}\b")
 PERCENT = _re.compile(r"[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]*){2,}")
+HIDDEN_GAP = 8
+"""Zero-width characters at most this far apart belong to one stretch."""
+HIDDEN_REACH = 24
 PRINTABLE = 0.9
 """Share of printable characters above which decoded bytes are read as text."""
 BINARY_UNREAD = 256
@@ -81,6 +85,23 @@ def _b64(token: str) -> bytes | None:
         return None
 
 
+def _hidden(text: str) -> list[Decoded]:
+    """Stretches of a line holding zero-width characters, read without them: "4\u200b1\u200b1…"
+    (each stretch reaches ``HIDDEN_REACH`` characters beyond its first and last one)."""
+    found: list[Decoded] = []
+    at = text.find(HIDDEN)
+    while at >= 0:
+        start = max(text.rfind("\n", 0, at) + 1, at - HIDDEN_REACH)
+        end = last = at
+        while (nxt := text.find(HIDDEN, last + 1, last + 1 + HIDDEN_GAP)) >= 0:
+            last = nxt
+        line_end = text.find("\n", last)
+        end = min(last + HIDDEN_REACH, len(text) if line_end < 0 else line_end)
+        found.append(Decoded(start, end, text[start:end].replace(HIDDEN, ""), "hidden"))
+        at = text.find(HIDDEN, end)
+    return found
+
+
 def segments(text: str) -> tuple[list[Decoded], str | None]:
     """Encoded segments of ``text`` that decode to readable text, and why a segment could not
     be read (binary base64 of ``BINARY_UNREAD`` characters or more), or None."""
@@ -104,6 +125,7 @@ def segments(text: str) -> tuple[list[Decoded], str | None]:
         decoded = urllib.parse.unquote_plus(m.group())
         if decoded != m.group():
             found.append(Decoded(*m.span(), decoded, "url"))
+    found += _hidden(text)
     for m in _re.hits(SPELLED, text):
         words = m.group().lower().replace(",", " ").replace("-", " ").split()
         found.append(Decoded(*m.span(), "".join(str(NUMBER_WORDS[w]) for w in words), "spelled"))

@@ -82,6 +82,8 @@ class IdType:
     """Checked on the text as written (its separators carry meaning), not the bare groups."""
     shape: str = r"\d+"
     """What its bare groups look like (a cheap test before the check digits)."""
+    names: tuple[str, ...] = ()
+    """Words that name it (which of several valid identifiers a number is)."""
 
     @property
     def shaped(self) -> re.Pattern[str]:
@@ -98,20 +100,25 @@ def _stdnum(name: str) -> Callable[[str], bool]:
     return module.is_valid  # type: ignore[no-any-return]
 
 
+CARD_NETWORKS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    (r"4", (13, 16, 19)),  # Visa
+    (r"5[1-5]|222[1-9]|22[3-9]\d|2[3-6]\d\d|27[01]\d|2720", (16,)),  # Mastercard
+    (r"3[47]", (15,)),  # American Express
+    (r"6011|64[4-9]|65", (16, 17, 18, 19)),  # Discover
+    (r"35(?:2[89]|[3-8]\d)", (16, 17, 18, 19)),  # JCB
+    (r"62", (16, 17, 18, 19)),  # UnionPay
+    (r"3(?:0[0-5]|[689])", (14, 15, 16, 17, 18, 19)),  # Diners Club
+    (r"5[0678]|6[37]", (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+)
+"""(issuer prefix, lengths) of the card networks (ISO/IEC 7812 issuer ranges)."""
+
+
 def _card(number: str) -> bool:
-    """A payment card: 13-19 digits, a card network's prefix, the Luhn check."""
-    if not number.isdigit() or number[0] not in "23456":
+    """A payment card: a card network's prefix and length, and the Luhn check."""
+    if not number.isdigit():
         return False
-    two = int(number[:2])
-    network = (
-        number[0] == "4"
-        or 51 <= two <= 55
-        or 2221 <= int(number[:4]) <= 2720
-        or two in (34, 37, 36, 38, 62, 65, 30)
-        or number.startswith("6011")
-        or 644 <= int(number[:3]) <= 649
-        or 3528 <= int(number[:4]) <= 3589
-        or two in (50, 56, 57, 58, 63, 67)
+    network = any(
+        re.match(prefix, number) and len(number) in lengths for prefix, lengths in CARD_NETWORKS
     )
     return network and _stdnum("luhn")(number)
 
@@ -138,66 +145,68 @@ SEP = r"[ .\-/]"
 
 @cache
 def id_types() -> tuple[IdType, ...]:
-    """Every identifier checked, most specific first (the first valid one names a window)."""
+    """Every identifier checked, most specific first (the first valid one names a window,
+    unless a later one is named next to it)."""
     d3_2_4 = rf"\d{{3}}{SEP}\d{{2}}{SEP}\d{{4}}"
+    t = IdType
     types = [
-        IdType("iban", _iban, tuple(range(15, 35)), True, shape=r"[A-Z]{2}\d{2}[A-Z0-9]+"),
-        IdType("card", _card, tuple(range(13, 20)), True),
-        IdType("cn_ric", _stdnum("cn.ric"), (18,), True, shape=r"\d{17}[\dX]"),
-        IdType("mx_curp", _stdnum("mx.curp"), (18,), True, shape=r"[A-Z]{4}\d{6}[A-Z0-9]{8}"),
-        IdType(
-            "it_codicefiscale",
-            _stdnum("it.codicefiscale"),
-            (16,),
-            True,
-            shape=r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9A-Z]{3}[A-Z]",
-        ),
-        IdType("fr_nir", _stdnum("fr.nir"), (15,), True),
-        IdType("ro_cnp", _stdnum("ro.cnp"), (13,), True),
-        IdType("ch_ssn", _stdnum("ch.ssn"), (13,), True),
-        IdType("si_emso", _stdnum("si.emso"), (13,), True),
-        IdType("za_idnr", _stdnum("za.idnr"), (13,), True),
-        IdType("kr_rrn", _stdnum("kr.rrn"), (13,), False, rf"\d{{6}}{SEP}\d{{7}}"),
-        IdType("in_aadhaar", _stdnum("in_.aadhaar"), (12,), False, r"\d{4} \d{4} \d{4}"),
-        IdType("jp_mynumber", _stdnum("jp.in_"), (12,), False, r"\d{4} \d{4} \d{4}"),
-        IdType(
-            "se_personnummer", _stdnum("se.personnummer"), (12,), False, r"\d{8}[-+]\d{4}", raw=True
-        ),  # fmt: skip
-        IdType("fi_hetu", _stdnum("fi.hetu"), (10,), True, raw=True, shape=r"\d{9}[0-9A-Z]"),
-        IdType("no_fodselsnummer", _stdnum("no.fodselsnummer"), (11,), True),
-        IdType("be_nn", _stdnum("be.nn"), (11,), True),
-        IdType("tr_tckimlik", _stdnum("tr.tckimlik"), (11,), True),
-        IdType("ee_ik", _stdnum("ee.ik"), (11,), True),
-        IdType("lt_asmens", _stdnum("lt.asmens"), (11,), True),
-        IdType("br_cpf", _stdnum("br.cpf"), (11,), False, r"\d{3}\.\d{3}\.\d{3}-\d{2}"),
-        IdType("pl_pesel", _stdnum("pl.pesel"), (11,), False),
-        IdType("de_idnr", _stdnum("de.idnr"), (11,), False, r"\d{2} \d{3} \d{3} \d{3}"),
-        IdType("hr_oib", _stdnum("hr.oib"), (11,), False),
-        IdType("gr_amka", _stdnum("gr.amka"), (11,), False),
-        IdType("ar_cuit", _stdnum("ar.cuit"), (11,), False, r"\d{2}-\d{8}-\d"),
-        IdType(
-            "se_personnummer", _stdnum("se.personnummer"), (10,), False, r"\d{6}[-+]\d{4}", raw=True
-        ),  # fmt: skip
-        IdType("dk_cpr", _stdnum("dk.cpr"), (10,), False, r"\d{6}-\d{4}"),
-        IdType("gb_nhs", _stdnum("gb.nhs"), (10,), False, r"\d{3}[ -]\d{3}[ -]\d{4}"),
-        IdType("in_pan", _stdnum("in_.pan"), (10,), True, shape=r"[A-Z]{5}\d{4}[A-Z]"),
-        IdType("at_vnr", _stdnum("at.vnr"), (10,), False, r"\d{4} \d{6}"),
-        IdType("bg_egn", _stdnum("bg.egn"), (10,), False),
-        IdType("cz_rc", _stdnum("cz.rc"), (9, 10), False, r"\d{6}/\d{3,4}"),
-        IdType("is_kennitala", _stdnum("is_.kennitala"), (10,), False, r"\d{6}-\d{4}"),
-        IdType("es_dni", _stdnum("es.dni"), (9,), True, shape=r"\d{8}[A-Z]"),
-        IdType("es_nie", _stdnum("es.nie"), (9,), True, shape=r"[XYZ]\d{7}[A-Z]"),
-        IdType("gb_nino", _nino, (9,), True, shape=r"[A-Z]{2}\d{6}[A-D]"),
-        IdType("ie_pps", _stdnum("ie.pps"), (8, 9), True, shape=r"\d{7}[A-W][ABWTXZ]?"),
-        IdType("us_ssn", _stdnum("us.ssn"), (9,), False, d3_2_4),
-        IdType("us_itin", _stdnum("us.itin"), (9,), False, d3_2_4),
-        IdType("nl_bsn", _stdnum("nl.bsn"), (9,), False, r"\d{4}\.\d{2}\.\d{3}"),
-        IdType("pt_nif", _stdnum("pt.nif"), (9,), False, r"\d{3} \d{3} \d{3}"),
-        IdType("ca_sin", _stdnum("ca.sin"), (9,), False, r"\d{3}[ -]\d{3}[ -]\d{3}"),
-        IdType("il_idnr", _stdnum("il.idnr"), (9,), False),
-        IdType("us_rtn", _stdnum("us.rtn"), (9,), False),
-        IdType("vat_id", _vat, tuple(range(8, 16)), False, shape=r"[A-Z]{2}[0-9A-Z]{6,13}"),
-    ]
+        t("iban", _iban, tuple(range(15, 35)), True, shape=r"[A-Z]{2}\d{2}[A-Z0-9]+"),
+        t("card", _card, tuple(range(12, 20)), True),
+        t("cn_ric", _stdnum("cn.ric"), (18,), True, shape=r"\d{17}[\dX]"),
+        t("mx_curp", _stdnum("mx.curp"), (18,), True, shape=r"[A-Z]{4}\d{6}[A-Z0-9]{8}"),
+        t("it_codicefiscale", _stdnum("it.codicefiscale"), (16,), True,
+          shape=r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9A-Z]{3}[A-Z]"),
+        t("fr_nir", _stdnum("fr.nir"), (15,), True),
+        t("ro_cnp", _stdnum("ro.cnp"), (13,), True),
+        t("ch_ssn", _stdnum("ch.ssn"), (13,), True),
+        t("si_emso", _stdnum("si.emso"), (13,), True),
+        t("za_idnr", _stdnum("za.idnr"), (13,), True),
+        t("kr_rrn", _stdnum("kr.rrn"), (13,), False, rf"\d{{6}}{SEP}\d{{7}}",
+          names=("주민등록번호", "주민번호", "rrn", "resident registration")),
+        t("in_aadhaar", _stdnum("in_.aadhaar"), (12,), False, r"\d{4} \d{4} \d{4}",
+          names=("aadhaar", "aadhar", "uidai")),
+        t("jp_mynumber", _stdnum("jp.in_"), (12,), False, names=("マイナンバー", "個人番号", "my number")),
+        t("se_personnummer", _stdnum("se.personnummer"), (10, 12), False, r"\d{6,8}[-+]\d{4}",
+          raw=True, names=("personnummer",)),
+        t("fi_hetu", _stdnum("fi.hetu"), (10,), True, raw=True, shape=r"\d{9}[0-9A-Z]"),
+        t("no_fodselsnummer", _stdnum("no.fodselsnummer"), (11,), True),
+        t("be_nn", _stdnum("be.nn"), (11,), True),
+        t("tr_tckimlik", _stdnum("tr.tckimlik"), (11,), True),
+        t("ee_ik", _stdnum("ee.ik"), (11,), True),
+        t("lt_asmens", _stdnum("lt.asmens"), (11,), True),
+        t("br_cpf", _stdnum("br.cpf"), (11,), False, r"\d{3}\.\d{3}\.\d{3}-\d{2}", names=("cpf",)),
+        t("pl_pesel", _stdnum("pl.pesel"), (11,), False, names=("pesel",)),
+        t("de_idnr", _stdnum("de.idnr"), (11,), False, r"\d{2} \d{3} \d{3} \d{3}",
+          names=("steuer-id", "steuer id", "steueridentifikationsnummer", "idnr",
+                 "identifikationsnummer", "tax id")),
+        t("hr_oib", _stdnum("hr.oib"), (11,), False, names=("oib",)),
+        t("gr_amka", _stdnum("gr.amka"), (11,), False, names=("amka",)),
+        t("ar_cuit", _stdnum("ar.cuit"), (11,), False, r"\d{2}-\d{8}-\d", names=("cuit", "cuil")),
+        t("dk_cpr", _stdnum("dk.cpr"), (10,), False, r"\d{6}-\d{4}", names=("cpr", "cpr-nummer")),
+        t("gb_nhs", _stdnum("gb.nhs"), (10,), False, r"\d{3}[ -]\d{3}[ -]\d{4}", names=("nhs",)),
+        t("in_pan", _stdnum("in_.pan"), (10,), True, shape=r"[A-Z]{5}\d{4}[A-Z]"),
+        t("at_vnr", _stdnum("at.vnr"), (10,), False, r"\d{4} \d{6}",
+          names=("svnr", "versicherungsnummer", "sozialversicherungsnummer")),
+        t("bg_egn", _stdnum("bg.egn"), (10,), False, names=("egn", "егн")),
+        t("cz_rc", _stdnum("cz.rc"), (9, 10), False, r"\d{6}/\d{3,4}", names=("rodné číslo",)),
+        t("is_kennitala", _stdnum("is_.kennitala"), (10,), False, r"\d{6}-\d{4}",
+          names=("kennitala",)),
+        t("es_dni", _stdnum("es.dni"), (9,), True, shape=r"\d{8}[A-Z]"),
+        t("es_nie", _stdnum("es.nie"), (9,), True, shape=r"[XYZ]\d{7}[A-Z]"),
+        t("gb_nino", _nino, (9,), True, shape=r"[A-Z]{2}\d{6}[A-D]"),
+        t("ie_pps", _stdnum("ie.pps"), (8, 9), True, shape=r"\d{7}[A-W][ABWTXZ]?"),
+        t("us_ssn", _stdnum("us.ssn"), (9,), False, d3_2_4, names=("ssn", "social security", "social")),
+        t("us_itin", _stdnum("us.itin"), (9,), False, d3_2_4, names=("itin",)),
+        t("nl_bsn", _stdnum("nl.bsn"), (9,), False, r"\d{4}\.\d{2}\.\d{3}",
+          names=("bsn", "burgerservicenummer", "sofinummer")),
+        t("pt_nif", _stdnum("pt.nif"), (9,), False, r"\d{3} \d{3} \d{3}", names=("nif", "contribuinte")),
+        t("ca_sin", _stdnum("ca.sin"), (9,), False, r"\d{3}[ -]\d{3}[ -]\d{3}",
+          names=("sin", "social insurance")),
+        t("il_idnr", _stdnum("il.idnr"), (9,), False, names=("teudat zehut", "israeli id")),
+        t("us_rtn", _stdnum("us.rtn"), (9,), False, names=("routing", "aba")),
+        t("vat_id", _vat, tuple(range(8, 16)), False, shape=r"[A-Z]{2}[0-9A-Z]{6,13}",
+          names=("vat", "ust-idnr", "tva", "iva", "btw", "mwst", "partita iva", "nip")),
+    ]  # fmt: skip
     return tuple(types)
 
 
@@ -236,7 +245,11 @@ def _in_run(text: str, run: Run) -> Iterator[Finding]:
 def _longest_at(
     text: str, groups: tuple[tuple[str, int, int], ...], i: int
 ) -> tuple[str, int] | None:
+    """The longest identifier starting at group ``i``: its kind and where it ends. A window
+    inside a longer run must begin or end the run's numbers (and, for a weakly checked
+    identifier, be all of them): a valid number cut out of a longer one is chance."""
     table = by_length()
+    first, last = digit_span(groups)
     compact = ""
     windows = []
     for j in range(i, min(len(groups), i + MAX_GROUPS)):
@@ -245,16 +258,37 @@ def _longest_at(
             break
         windows.append((compact, j + 1))
     for compact, j in reversed(windows):
+        starts, ends = i <= first, j > last
+        if not (starts or ends):
+            continue
         start, end = groups[i][1], groups[j - 1][2]
-        for t in table.get(len(compact), ()):
-            upper = compact.upper()
-            if (
-                t.shaped.fullmatch(upper)
-                and _is(t, upper, text[start:end])
-                and _counts(t, text, start, end)
-            ):
-                return t.kind, j
+        upper = compact.upper()
+        valid = [
+            t for t in table.get(len(compact), ())
+            if (t.strong or (starts and ends)) and t.shaped.fullmatch(upper)
+            and _is(t, upper, text[start:end])
+        ]  # fmt: skip
+        kind = _named(text, start, end, valid)
+        if kind is not None:
+            return kind, j
     return None
+
+
+def digit_span(groups: tuple[tuple[str, int, int], ...]) -> tuple[int, int]:
+    """The first and last group of a run that hold a digit (letters-only groups around a
+    number are words: "SSN 123-45-6789")."""
+    holding = [k for k, (g, _, _) in enumerate(groups) if any(c.isdigit() for c in g)]
+    return (holding[0], holding[-1]) if holding else (0, len(groups) - 1)
+
+
+def _named(text: str, start: int, end: int, valid: list[IdType]) -> str | None:
+    """Which of the ``valid`` identifiers the number at text[start:end] is, if any counts:
+    one named right before it first, else the first that counts."""
+    counting = [t for t in valid if _counts(t, text, start, end)]
+    for t in counting:
+        if t.names and cues.near_words(t.names, text, start, end, CONTEXT):
+            return t.kind
+    return counting[0].kind if counting else None
 
 
 def _is(t: IdType, compact: str, written: str) -> bool:
@@ -265,7 +299,9 @@ def _is(t: IdType, compact: str, written: str) -> bool:
 
 
 def _counts(t: IdType, text: str, start: int, end: int) -> bool:
-    """Whether a valid ``t`` at text[start:end] is someone's identifier here."""
+    """Whether a valid ``t`` at text[start:end] is someone's identifier here: not an operand,
+    not an order or parcel number; and, if weakly checked, named or in its printed grouping
+    (but not where a phone number is announced: a 3-3-4 NHS number is also a US phone's)."""
     if arithmetic(text, start, end):
         return False
     named = cues.near("identifier", text, start, end, CONTEXT)
@@ -273,7 +309,8 @@ def _counts(t: IdType, text: str, start: int, end: int) -> bool:
         return False
     if t.strong or named:
         return True
-    return t.printed is not None and re.fullmatch(t.printed, text[start:end]) is not None
+    printed = t.printed is not None and re.fullmatch(t.printed, text[start:end]) is not None
+    return printed and not cues.near("phone", text, start, end, CONTEXT)
 
 
 def arithmetic(text: str, start: int, end: int) -> bool:

@@ -84,6 +84,7 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     "phone": (
         "phone", "tel", "tel.", "telephone", "call", "cell", "mobile", "text me", "whatsapp",
+        "my number", "reach me", "contact me", "number is",
         "signal", "sms", "fax", "ring", "handy", "telefon", "rufnummer", "mobil", "anrufen",
         "ruf", "rückruf", "téléphone", "portable", "joindre", "appelle*", "teléfono", "móvil",
         "celular", "llámame", "telefono", "cellulare", "chiamami", "telemóvel", "telefone",

@@ -20,7 +20,7 @@ from phonenumbers import NumberParseException, PhoneNumberType
 
 from modelyard.privacy import cues
 from modelyard.privacy.findings import Finding
-from modelyard.privacy.identifiers import Run, arithmetic
+from modelyard.privacy.identifiers import Run, arithmetic, digit_span
 
 CONTEXT = 40
 MAX_GROUPS = 7
@@ -31,6 +31,7 @@ REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BR", "PT", "PL", "SE", "IN
 """Countries tried, in this order, for a number written without its country code."""
 SCRIPT_REGIONS = {"hangul": ("KR",), "kana": ("JP",), "han": ("CN", "TW", "HK", "JP")}
 NANP = re.compile(r"\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4}")
+DATE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-](?:\d{2}|\d{4})|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
 TRUNK = re.compile(r"\(?0\d{1,5}\)?(?:[ .\-/]\d{2,8}){1,4}")
 
 
@@ -51,15 +52,13 @@ def find(
 
 
 def _in_run(text: str, run: Run) -> Iterator[Finding]:
+    """A phone number beginning the run's numbers (a number cut out of the middle of a longer
+    one is chance)."""
     groups = run.groups
-    i = 0
-    while i < len(groups):
-        end = _longest_at(text, run, i)
-        if end is None:
-            i += 1
-            continue
-        yield Finding("phone", _start(text, groups[i][1]), groups[end - 1][2])
-        i = end
+    first, _ = digit_span(groups)
+    end = _longest_at(text, run, first)
+    if end is not None:
+        yield Finding("phone", _start(text, groups[first][1]), groups[end - 1][2])
 
 
 def _start(text: str, at: int) -> int:
@@ -90,7 +89,7 @@ def _longest_at(text: str, run: Run, i: int) -> int | None:
 
 def _is_phone(text: str, start: int, end: int) -> bool:
     written = text[start:end]
-    if arithmetic(text, start, end) or cues.near("reference", text, start, end, CONTEXT // 2):
+    if DATE.fullmatch(written) or arithmetic(text, start, end) or cues.near("reference", text, start, end, CONTEXT // 2):
         return False
     if cues.near("public", text, start, end, 2 * CONTEXT, CONTEXT // 2):
         return False

@@ -62,7 +62,7 @@ def redact(body: Any, scan: Scan) -> Redacted:
     """``body`` with every finding of ``scan`` replaced by its placeholder."""
     names = _Names(_taken(body))
     edits = Edits({}, {}, {})
-    texts = dict(_strings(body))
+    texts = dict(strings(body))
     for f in sorted(scan.findings, key=lambda f: (str(f.path), f.start)):
         source = texts.get((f.path, f.key))
         if source is None:
@@ -100,10 +100,10 @@ class _Names:
 
 def _taken(body: Any) -> set[str]:
     """Placeholders the body already holds (a user may quote one): never handed out."""
-    return {m.group() for (_, _), text in _strings(body) for m in PLACEHOLDER.finditer(text)}
+    return {m.group() for (_, _), text in strings(body) for m in PLACEHOLDER.finditer(text)}
 
 
-def _strings(
+def strings(
     value: Any, path: tuple[Any, ...] = ()
 ) -> Iterable[tuple[tuple[tuple[Any, ...], bool], str]]:
     """((path, is_key), text) of every string, key and number, as ``text.document`` reads them."""
@@ -111,14 +111,14 @@ def _strings(
         for k, v in value.items():
             if isinstance(k, str):
                 yield ((*path, k), True), k
-            yield from _strings(v, (*path, k))
+            yield from strings(v, (*path, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _strings(v, (*path, i))
+            yield from strings(v, (*path, i))
     elif isinstance(value, str):
         inner = json_container(value)
         if inner is not None:
-            yield from _strings(inner, (*path, JSON))
+            yield from strings(inner, (*path, JSON))
         else:
             yield (path, False), value
     elif isinstance(value, int | float) and not isinstance(value, bool):

@@ -34,7 +34,8 @@ WARM_UP = (
     "IBAN DE89 3704 0044 0532 0130 00, ann@mail.com, call 0171 2345678 or +33 6 12 34 56 78. "
     "我叫李明，手机13812345678。パスワードはSakura#2023です。My son has epilepsy. "
     "password: Hunter2!x, token=Zx9Qw2Er7Ty1Ui8Op3As6Df0Gh4Jk5Lz SGVsbG8gd29ybGQgaGVsbG8= "
-    "%41%42 48656c6c6f20776f726c64 four one five five five two six seven one"
+    "%41%42 48656c6c6f20776f726c64 four one five five five two six seven one "
+    "身份证 11010519491231002X BE68 5390 0754 7034 4\u200b1\u200b1\u200b1 1111 1111 1111"
 )
 """Text that runs every detector once: patterns compile and tables load outside a budget."""
 

@@ -20,6 +20,8 @@ DIGIT_BLOCKS = (0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 
                 0x0CE6, 0x0D66, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810, 0xFF10)  # fmt: skip
 """First code point of each block of ten decimal digits mapped to 0-9."""
 SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t"
+HIDDEN = "\x00"
+"""What zero-width characters become: the text without them is scanned too (encoded.py)."""
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 DOTS = "\u00b7\u2024\u2027\uff0e\u30fb"
@@ -28,7 +30,8 @@ DOTS = "\u00b7\u2024\u2027\uff0e\u30fb"
 def _table() -> dict[int, int]:
     table = {first + i: ord("0") + i for first in DIGIT_BLOCKS for i in range(10)}
     table.update({c: c - 0xFF01 + 0x21 for c in range(0xFF01, 0xFF5F)})  # full-width ASCII
-    table.update({ord(c): ord(" ") for c in SPACES + ZERO_WIDTH})
+    table.update({ord(c): ord(" ") for c in SPACES})
+    table.update({ord(c): ord(HIDDEN) for c in ZERO_WIDTH})
     table.update({ord(c): ord("-") for c in DASHES})
     table.update({ord(c): ord(".") for c in DOTS})
     return table
