@@ -2,7 +2,7 @@
 runs of digits and capitals written with any separators.
 
 A *run* is a stretch of alphanumeric groups joined by at most three separator characters
-(space, ``.``, ``-``, ``/``, parentheses, a newline between two strings of a body). Within a
+(space, ``.``, ``-``, ``/``, parentheses, the mark between two strings of a body). Within a
 run, windows of consecutive groups are checked against every identifier of their length,
 longest first. Identifiers whose check digits catch most random numbers (IBAN, cards, Chinese,
 Italian, French, Romanian... ids) count on their own; those a random number passes too often
@@ -24,7 +24,7 @@ from modelyard.privacy.findings import Finding
 
 RUN = _re.compile(
     r"[+(]{0,2}(?:[A-Z]{1,4}[ .\-]{1,2})?[0-9A-Za-z]*[0-9][0-9A-Za-z]*"
-    r"(?:[ .\-/()\n]{1,3}(?:[0-9A-Za-z]*[0-9][0-9A-Za-z]*|[A-Z]{1,4}\b))*"
+    r"(?:[ .\-/()\x1f]{1,3}(?:[0-9A-Za-z]*[0-9][0-9A-Za-z]*|[A-Z]{1,4}\b))*"
 )
 GROUP = re.compile(r"[0-9A-Za-z]+")
 MIN_DIGITS = 6

@@ -66,7 +66,7 @@ CUES: dict[str, tuple[str, ...]] = {
         "госпитализ*", "入院", "住院", "입원", "surgery", "chirurg*", "cirugía", "операци*",
         "手術", "手术", "수술", "disability", "behinderung", "discapacidad", "disabilità",
         "deficiência", "инвалид*", "残疾", "장애", "addiction", "sucht", "adicción",
-        "dipendenza", "зависимост*", "依存症", "成瘾", "중독", "herpes", "hpv", "std",
+        "dipendenza", "зависимост*", "依存症", "成瘾", "중독", "herpes", "hpv", "stds",
         "allerg*", "аллерг*", "过敏", "アレルギー", "알레르기", "hiv-positiv", "seropositiv*",
         "mental illness", "psychiatr*", "psychose", "psychosis", "therapist", "therapeut*",
         "rehab", "ms-schub", "multiple sclerosis", "sclérose", "esclerosis", "sclerosi",
@@ -146,7 +146,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "password": (
         "password", "passwort", "kennwort", "mot de passe", "mdp", "contraseña", "clave",
         "la password", "senha", "wachtwoord", "hasło", "lösenord", "пароль", "密码", "密碼",
-        "パスワード", "暗証番号", "비밀번호", "암호", "pin", "pin code", "passcode", "şifre",
+        "パスワード", "暗証番号", "비밀번호", "암호", "pin code", "pin is", "my pin", "passcode", "şifre",
         "salasana", "heslo",
     ),
     # a name follows these

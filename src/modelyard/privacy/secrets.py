@@ -3,8 +3,8 @@ URLs, in ``key = value`` and ``.env`` lines and in prose, and long random-lookin
 
 A value that is plainly a placeholder (``<your-key>``, ``${TOKEN}``, ``os.environ[...]``,
 ``xxxx``) is not a secret. A long token counts as random when it mixes upper case, lower case
-and digits with at least ``ENTROPY_BITS`` bits per character and is not a hash (hex), a UUID or
-base64 of readable text (which is decoded and scanned instead).
+and digits with high entropy for its length and is not a hash (hex), a UUID, base64 of readable
+text (decoded and scanned instead) or made of words.
 """
 
 from __future__ import annotations
@@ -18,7 +18,15 @@ from modelyard.privacy import _re
 from modelyard.privacy.encoded import readable_base64
 from modelyard.privacy.findings import Finding
 
-ENTROPY_BITS = 4.0
+ENTROPY_SHARE = 0.85
+"""A random token's entropy per character reaches this share of the most its length allows
+(log2 of its length, up to 64 symbols): 32 random base62 characters give about 4.6 bits of
+the 5 possible, a 32-character CamelCase name about 4.1."""
+PARTS = re.compile(r"[/_\-.+=]+")
+WORDISH = re.compile(r"[A-Z]?[a-z]+(?:[A-Z][a-z]+)*\d*|[a-z0-9]+|[A-Z0-9]+|\d+[a-z]*|[A-Z][a-z]+\d+[A-Za-z]*")
+"""A part of a token that is a word, a CamelCase name, a constant or a number."""
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_]*(?:[.(\[][\w.()\[\]'\"]*)?")
+CODE = re.compile(r"[(){}\[\]<>;=`\"'/\\]|::|->")
 API_KEY = _re.compile(
     r"\b(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_\-]{20,}|sk_(?:live|test)_[A-Za-z0-9]{16,}"
     r"|rk_live_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
@@ -62,7 +70,7 @@ def find(
     found += [Finding("jwt", *m.span()) for m in _re.hits(JWT, text)]
     found += [Finding("password", *m.span(1)) for m in _re.hits(URL_PASSWORD, text)]
     for m in _re.hits(ASSIGNED, text):
-        if not PLACEHOLDER.match(m.group(1)):
+        if not PLACEHOLDER.match(m.group(1)) and not _reference(m.group(1)):
             found.append(Finding("secret" if "pass" not in m.group().lower() else "password",
                                  *m.span(1)))  # fmt: skip
     tick()
@@ -77,8 +85,10 @@ def _prose_passwords(
     """The first password-like word after a password word, in the same sentence ("my wifi
     password is X", "das Passwort für den Router lautet X", "密码是X")."""
     found = []
-    for _, end in spans:
+    for start, end in spans:
         tick()
+        if _in_code(text, start, end):
+            continue  # ``s_password = newPassword``: ASSIGNED reads assignments
         stop = min(len(text), end + WINDOW)
         m_end = SENTENCE_END.search(text, end, stop)
         stop = m_end.start() if m_end else stop
@@ -90,8 +100,24 @@ def _prose_passwords(
     return found
 
 
+def _in_code(text: str, start: int, end: int) -> bool:
+    """A password word that is part of a name in code (``s_password``, ``cfg.password``) or
+    is assigned to (``password = …``)."""
+    glued = (start > 0 and text[start - 1] in "_.") or (end < len(text) and text[end] in "_.(")
+    after = text[end : end + 4].lstrip()
+    return glued or after.startswith(("=", ":=")) and not after.startswith("==")
+
+
+def _reference(value: str) -> bool:
+    """A name, not a literal: ``password = newPassword`` in code (letters only, or a dotted or
+    called name)."""
+    return bool(IDENTIFIER.fullmatch(value))
+
+
 def _looks_like_password(value: str) -> bool:
-    """Digits or symbols with letters, or mixed case: not an ordinary word."""
+    """Digits or symbols with letters, or mixed case: not an ordinary word, nor code."""
+    if CODE.search(value):
+        return False
     letters = any(c.isalpha() for c in value)
     digits = any(c.isdigit() for c in value)
     symbols = any(not c.isalnum() for c in value)
@@ -100,12 +126,15 @@ def _looks_like_password(value: str) -> bool:
 
 
 def _random(token: str) -> bool:
-    """A long token that looks random: mixed case and digits, high entropy, not hex/UUID."""
+    """A long token that looks random: mixed case and digits, high entropy for its length,
+    not hex, a UUID, base64 of text, nor made of words (a path, a CamelCase name)."""
     if HEX.fullmatch(token) or UUID.fullmatch(token) or readable_base64(token) is not None:
         return False
     if not (any(c.isdigit() for c in token) and any(c.isupper() for c in token)
             and any(c.islower() for c in token)):  # fmt: skip
         return False
+    if all(WORDISH.fullmatch(part) for part in PARTS.split(token) if part):
+        return False
     counts = Counter(token)
     bits = -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
-    return bits >= ENTROPY_BITS
+    return bits >= ENTROPY_SHARE * math.log2(min(len(token), 64))

@@ -38,9 +38,9 @@ def _table() -> dict[int, int]:
 
 
 TABLE = _table()
-SEPARATOR = "\n"
-"""Between two strings of a body in the joined text (a value split over two messages still
-reads as one, since the number and name patterns accept a newline between their parts)."""
+SEPARATOR = "\x1f"
+"""Between two strings of a body in the joined text: the number patterns accept it between two
+groups of digits (a value split over two messages still reads as one), others do not."""
 
 
 MAPPED = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(TABLE)) + "]")
