@@ -282,3 +282,21 @@ def test_health_answers_while_a_large_adversarial_body_is_scanned(home_up, remot
         client.close()
     assert done and answered and answered[0] < done[0]
     assert not remote_up.requests
+
+
+def test_redact_fails_closed_when_part_cannot_be_read(echo_remote):
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    body = {"model": "cheap", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": PROMPT}, image]}]}  # fmt: skip
+    client = Client(remote_only(echo_remote, private_data="redact", scan_budget_ms=50))
+    tiny = Client(remote_only(echo_remote, private_data="redact", scan_budget_ms=0.001,
+                              scan_budget_ms_per_mb=0))  # fmt: skip
+    try:
+        unread = client.send(body)
+        over_budget = tiny.send({"model": "cheap", "messages": [{"role": "user", "content": PROMPT}]})
+    finally:
+        client.close()
+        tiny.close()
+    for reply in (unread, over_budget):
+        assert reply.status_code == 400 and "local" in reply.json()["error"]["message"]
+    assert not echo_remote.requests

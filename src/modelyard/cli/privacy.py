@@ -11,7 +11,7 @@ import typer
 
 from modelyard.cli._render import console, print_json, table
 from modelyard.cli.usage import JsonOpt
-from modelyard.errors import YardError
+from modelyard.errors import MissingExtraError, YardError
 
 app = typer.Typer(help="Find private data in prompts (what `auto` keeps in-house).",
                   no_args_is_help=True)  # fmt: skip
@@ -34,8 +34,11 @@ def scan(
       yard privacy scan requests.jsonl --json
       cat request.json | yard privacy scan - --jsonl
     """
-    from modelyard.privacy import Scanner  # noqa: PLC0415 - keep `yard --help` fast
-    from modelyard.privacy.report import scan_lines  # noqa: PLC0415
+    try:
+        from modelyard.privacy import Scanner  # noqa: PLC0415 - keep `yard --help` fast
+        from modelyard.privacy.report import scan_lines  # noqa: PLC0415
+    except ImportError as exc:
+        raise MissingExtraError(f"{exc.name} is missing: pip install 'modelyard[serve]'") from exc
 
     lines = _lines(source)
     as_jsonl = jsonl if jsonl is not None else source.endswith((".jsonl", ".ndjson"))

@@ -123,8 +123,9 @@ class Scanner:
         found += personal.find(text, everywhere, clock.check)
         clock.check()
         if self.extra is not None:
-            found += self.extra(text, found)
-            clock.check()
+            started = time.perf_counter()
+            found += self.extra(text, found)  # bounded by its own window cap, not the budget
+            clock.deadline += time.perf_counter() - started
         decoded, unread = ([], None) if depth > DEPTH else self._decoded(text, clock, depth)
         return merge(found + decoded), unread
 

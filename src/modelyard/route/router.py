@@ -17,7 +17,6 @@ import numpy as np
 from modelyard.catalog.schema import ApiOffer, Model
 from modelyard.errors import YardError
 from modelyard.policy import Policy
-from modelyard.privacy import Scanner
 from modelyard.route.artifact import RouterArtifact, check_candidates, load
 from modelyard.route.calibrate import choose
 from modelyard.route.embed import static_embedder
@@ -156,6 +155,8 @@ class Router:
         quality, tokens = self.predict(scored)
         texts = [content_text(m.get("content")) for m in messages]
         if private is None:
+            from modelyard.privacy import Scanner  # noqa: PLC0415 - the serve extra's detectors
+
             kinds = Scanner().scan_body(list(messages)).kinds
         else:
             kinds = ["declared"] if private else []

@@ -288,7 +288,8 @@ class PrivacyConfig(Strict):
     offload_chars: int = Field(16_000, ge=0)
     """Bodies with more text than this are scanned in a worker thread, off the event loop."""
     ner: bool = True
-    """Also run the packaged NER model (names, places) when it is installed."""
+    """In ``redact`` mode, also run the packaged NER model (``modelyard[ner]``) for names
+    around what the rules found."""
 
 
 class GatewayConfig(Strict):

@@ -17,6 +17,7 @@ gets those (request bodies only when prompt logging is on).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +25,14 @@ from typing import Any
 import orjson
 
 from modelyard.privacy import STRICTNESS, Budget, Mode, Redacted, Restorer, Scan, Scanner, redact
+from modelyard.privacy.ner import Detector, detector
 from modelyard.serve.backends import Backend
 from modelyard.serve.config import PrivacyConfig
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.sse import SEP
 
 DEFAULT_MODE: Mode = "local"
+log = logging.getLogger("modelyard.serve")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Verdict:
 
     def routing_kinds(self) -> tuple[str, ...]:
         """The kinds that keep a request on self-hosted backends (none once redacted)."""
-        return tuple(self.kinds) if self.private and self.mode != "redact" else ()
+        return tuple(self.kinds) if self.private and self.redacted is None else ()
 
     def summary(self) -> dict[str, Any]:
         """For the ledger: mode, kinds and why; never a value."""
@@ -66,7 +69,7 @@ class Verdict:
 
     def chain(self, chain: Sequence[Backend], model: str) -> list[Backend]:
         """The backends a private request to ``model`` may reach, or a 400 naming the kinds."""
-        if not self.private or self.mode == "redact":
+        if not self.private or self.redacted is not None:
             return list(chain)
         local = [b for b in chain if b.config.local]
         if self.mode == "block" and len(local) < len(chain):
@@ -77,7 +80,7 @@ class Verdict:
 
     def check_auto(self, any_local: bool, all_local: bool, model: str) -> None:
         """A 400 naming the kinds when `auto` cannot take this private request at all."""
-        if not self.private or self.mode == "redact":
+        if not self.private or self.redacted is not None:
             return
         if self.mode == "block" and not all_local:
             raise refusal(self, f"{model!r} routes to remote models")
@@ -117,10 +120,14 @@ def refusal(verdict: Verdict, why: str) -> GatewayError:
 class PrivateData:
     """The privacy step of one gateway: settings and scanner."""
 
-    def __init__(self, config: PrivacyConfig, scanner: Scanner | None = None) -> None:
+    def __init__(self, config: PrivacyConfig) -> None:
         self.config = config
         budget = Budget(config.scan_budget_ms, config.scan_budget_ms_per_mb)
-        self.scanner = scanner or Scanner(budget, extra=_ner(config))
+        self.scanner = Scanner(budget)
+        ner = _ner(config)
+        self.naming = Scanner(budget, extra=ner) if ner is not None else None
+        """The scanner with the NER model: names around what the rules found, for redaction
+        only (it never changes whether a request is private), in a worker thread."""
 
     def mode(self, model: str, key_mode: Mode | None) -> Mode:
         """The strictest mode set for this key, model and gateway (``local`` if none)."""
@@ -136,11 +143,13 @@ class PrivateData:
             else self.scanner.scan_body(payload)
         )
         mode = self.mode(model, key_mode)
-        redacted = redact(payload, scan) if scan.findings and mode == "redact" else None
-        if redacted is not None and scan.unread is not None:
-            mode = "local"  # what could not be read cannot be redacted: keep it in-house
-            redacted = None
-        return Verdict(scan, mode, redacted)
+        if mode != "redact" or not scan.private:
+            return Verdict(scan, mode)
+        if scan.findings and self.naming is not None:
+            scan = await asyncio.to_thread(self.naming.scan_body, payload)
+        if scan.unread is not None:
+            return Verdict(scan, "local")  # what could not be read cannot be redacted
+        return Verdict(scan, mode, redact(payload, scan))
 
 
 def _size(payload: dict[str, Any]) -> int:
