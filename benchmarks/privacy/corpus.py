@@ -77,10 +77,34 @@ def id_text(kind: str, compact: str, fmt: str) -> str:
     return group(compact, sizes, {"spaces": " ", "dashes": "-", "dots": ".", "nbsp": NBSP}[fmt])
 
 
-NAMES = ["maria.keller", "j.nakamura", "leon.dubois", "sofia_rossi", "tkowalski", "ana.souza84",
-         "minji.park", "oliver.grant", "chen.wei", "ivan.petrov", "lotte.bakker", "erik.holm"]  # fmt: skip
-DOMAINS = ["gmail.com", "web.de", "orange.fr", "yahoo.co.jp", "naver.com", "qq.com",
-           "outlook.com", "libero.it", "uol.com.br", "ziggo.nl", "mail.ru", "proton.me"]  # fmt: skip
+NAMES = [
+    "maria.keller",
+    "j.nakamura",
+    "leon.dubois",
+    "sofia_rossi",
+    "tkowalski",
+    "ana.souza84",
+    "minji.park",
+    "oliver.grant",
+    "chen.wei",
+    "ivan.petrov",
+    "lotte.bakker",
+    "erik.holm",
+]
+DOMAINS = [
+    "gmail.com",
+    "web.de",
+    "orange.fr",
+    "yahoo.co.jp",
+    "naver.com",
+    "qq.com",
+    "outlook.com",
+    "libero.it",
+    "uol.com.br",
+    "ziggo.nl",
+    "mail.ru",
+    "proton.me",
+]
 
 
 def email(rng: random.Random, fmt: str) -> str:
@@ -156,7 +180,7 @@ PLACEMENTS: dict[str, Callable[[str], Body]] = {
             ],
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "no result"},
-    ),  # fmt: skip
+    ),
     "function_call_legacy": lambda t: _chat(
         _user("Save this."),
         {
@@ -164,7 +188,7 @@ PLACEMENTS: dict[str, Callable[[str], Body]] = {
             "content": None,
             "function_call": {"name": "save_note", "arguments": json.dumps({"note": t})},
         },
-    ),  # fmt: skip
+    ),
     "tool_description": lambda t: _chat(
         _user("Use the tool if needed."),
         tools=[
@@ -177,7 +201,7 @@ PLACEMENTS: dict[str, Callable[[str], Body]] = {
                 },
             }
         ],
-    ),  # fmt: skip
+    ),
     "tool_parameters": lambda t: _chat(
         _user("Fill in the form."),
         tools=[
@@ -192,14 +216,14 @@ PLACEMENTS: dict[str, Callable[[str], Body]] = {
                 },
             }
         ],
-    ),  # fmt: skip
+    ),
     "response_format": lambda t: _chat(
         _user("Answer in JSON."),
         response_format={
             "type": "json_schema",
             "json_schema": {"name": "out", "schema": {"type": "object", "description": t}},
         },
-    ),  # fmt: skip
+    ),
     "user_field": lambda t: _chat(ASK, user=t),
     "metadata": lambda t: _chat(ASK, metadata={"note": t}),
     "stop": lambda t: _chat(ASK, stop=[t, "END"]),
@@ -224,7 +248,7 @@ PLACEMENTS: dict[str, Callable[[str], Body]] = {
             ],
         },
         {"role": "tool", "tool_call_id": "c2", "content": t},
-    ),  # fmt: skip
+    ),
     "completions_prompt": lambda t: {"model": "auto", "prompt": t},
     "completions_prompt_list": lambda t: {"model": "auto", "prompt": ["Note:", t]},
 }
@@ -300,9 +324,19 @@ def build(split: str, seed: int) -> list[dict[str, Any]]:
     for i, template in enumerate(spec["lookalike"]):
         field = fields[i % len(fields)] if i % 3 == 0 else "user_content"
         body = PLACEMENTS[field](template["text"])
-        items.append({"id": f"{split}-{len(items):03d}", "split": split, "private": False,
-                      "kind": "lookalike", "lang": template["lang"], "field": field,
-                      "form": "plain", "values": [], "body": body})  # fmt: skip
+        items.append(
+            {
+                "id": f"{split}-{len(items):03d}",
+                "split": split,
+                "private": False,
+                "kind": "lookalike",
+                "lang": template["lang"],
+                "field": field,
+                "form": "plain",
+                "values": [],
+                "body": body,
+            }
+        )
     return items
 
 
@@ -329,9 +363,17 @@ def _private(
         if form != "plain":
             text, values = obfuscate(form, text, value)
         body = PLACEMENTS[field](text)
-    return {"id": f"{split}-{index:03d}", "split": split, "private": True,
-            "kind": kind_of(template), "lang": template["lang"], "field": field, "form": form,
-            "values": values, "body": body}  # fmt: skip
+    return {
+        "id": f"{split}-{index:03d}",
+        "split": split,
+        "private": True,
+        "kind": kind_of(template),
+        "lang": template["lang"],
+        "field": field,
+        "form": form,
+        "values": values,
+        "body": body,
+    }
 
 
 def main() -> None:

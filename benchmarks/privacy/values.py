@@ -117,16 +117,33 @@ def national(rng: random.Random, kind: str) -> str:
         "pl_pesel": (_mod("pl.pesel"), lambda: ymd + _digits(rng, 5)),
         "se_personnummer": (_mod("se.personnummer"), lambda: ymd + "-" + _digits(rng, 4)),
         "dk_cpr": (_mod("dk.cpr"), lambda: dmy + _digits(rng, 4)),
-        "fi_hetu": (_mod("fi.hetu"), lambda: dmy + "-" + _digits(rng, 3) + rng.choice("0123456789ABCDEFHJKLMNPRSTUVWXY")),
+        "fi_hetu": (
+            _mod("fi.hetu"),
+            lambda: dmy + "-" + _digits(rng, 3) + rng.choice("0123456789ABCDEFHJKLMNPRSTUVWXY"),
+        ),
         "no_fodselsnummer": (_mod("no.fodselsnummer"), lambda: dmy + _digits(rng, 5)),
         "ro_cnp": (_mod("ro.cnp"), lambda: rng.choice("1256") + ymd + _digits(rng, 6)),
         "be_nn": (_mod("be.nn"), lambda: ymd + _digits(rng, 5)),
         "pt_nif": (_mod("pt.nif"), lambda: rng.choice("12") + _digits(rng, 8)),
         "ch_ssn": (_mod("ch.ssn"), lambda: "756" + _digits(rng, 10)),
         "gb_nhs": (_mod("gb.nhs"), lambda: _digits(rng, 10, "3456789")),
-        "us_itin": (_mod("us.itin"), lambda: "9" + _digits(rng, 2) + rng.choice(["70", "78", "88", "90", "94"]) + _digits(rng, 4)),
-        "in_pan": (_mod("in_.pan"), lambda: "".join(rng.choice(string.ascii_uppercase) for _ in range(3)) + "P" + rng.choice(string.ascii_uppercase) + _digits(rng, 4) + rng.choice(string.ascii_uppercase)),
-    }  # fmt: skip
+        "us_itin": (
+            _mod("us.itin"),
+            lambda: (
+                "9" + _digits(rng, 2) + rng.choice(["70", "78", "88", "90", "94"]) + _digits(rng, 4)
+            ),
+        ),
+        "in_pan": (
+            _mod("in_.pan"),
+            lambda: (
+                "".join(rng.choice(string.ascii_uppercase) for _ in range(3))
+                + "P"
+                + rng.choice(string.ascii_uppercase)
+                + _digits(rng, 4)
+                + rng.choice(string.ascii_uppercase)
+            ),
+        ),
+    }
     if kind == "cn_ric":
 
         def draw_ric() -> str:
@@ -144,7 +161,8 @@ def national(rng: random.Random, kind: str) -> str:
     if kind == "it_codicefiscale":
         letters = "".join(rng.choice("BCDFGLMNPRSTVZ") for _ in range(6))
         month = "ABCDEHLMPRST"[m - 1]
-        body = f"{letters}{y % 100:02d}{month}{d + rng.choice([0, 40]):02d}{rng.choice(['A562', 'F205', 'H501', 'L219'])}"
+        place = rng.choice(["A562", "F205", "H501", "L219"])
+        body = f"{letters}{y % 100:02d}{month}{d + rng.choice([0, 40]):02d}{place}"
         return body + codicefiscale.calc_check_digit(body)
     if kind == "us_ssn":
         return ssn(rng)

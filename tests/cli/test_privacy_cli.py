@@ -17,8 +17,9 @@ IBAN = "DE89 3704 0044 0532 0130 00"
 
 
 def run(*args: str, stdin: str | None = None) -> str:
-    result = runner.invoke(app, list(args), input=stdin, catch_exceptions=False,
-                           env={"COLUMNS": "200"})  # fmt: skip
+    result = runner.invoke(
+        app, list(args), input=stdin, catch_exceptions=False, env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -47,7 +48,7 @@ def test_jsonl_reports_each_body_with_paths(tmp_path: Path) -> None:
 
 
 def test_stdin_as_jsonl() -> None:
-    body = json.dumps({"messages": [{"role": "user", "content": f"card 4111 1111 1111 1111"}]})
+    body = json.dumps({"messages": [{"role": "user", "content": "card 4111 1111 1111 1111"}]})
     reports = json.loads(run("privacy", "scan", "-", "--jsonl", "--json", stdin=body + "\n"))
     assert reports[0]["kinds"] == ["card"]
     assert reports[0]["findings"][0]["where"] == "messages[0].content"

@@ -134,16 +134,25 @@ def test_every_string_at_any_depth_is_read() -> None:
 
 
 def test_a_value_split_over_two_messages_is_found() -> None:
-    body = {"messages": [{"role": "user", "content": "my card is 4111 1111"},
-                         {"role": "user", "content": "1111 1111, thanks"}]}  # fmt: skip
+    body = {
+        "messages": [
+            {"role": "user", "content": "my card is 4111 1111"},
+            {"role": "user", "content": "1111 1111, thanks"},
+        ]
+    }
     scan = SCANNER.scan_body(body)
     assert scan.kinds == ["card"]
-    assert {f.path for f in scan.findings} == {("messages", 0, "content"), ("messages", 1, "content")}
+    assert {f.path for f in scan.findings} == {
+        ("messages", 0, "content"),
+        ("messages", 1, "content"),
+    }
 
 
 def test_json_arguments_are_read_decoded() -> None:
     arguments = '{"note": "\\u6211\\u7684\\u624b\\u673a\\u53f7\\u662f13812345678"}'
-    body = {"messages": [{"role": "assistant", "tool_calls": [{"function": {"arguments": arguments}}]}]}
+    body = {
+        "messages": [{"role": "assistant", "tool_calls": [{"function": {"arguments": arguments}}]}]
+    }
     assert SCANNER.scan_body(body).kinds == ["phone"]
 
 

@@ -19,7 +19,9 @@ def test_same_value_same_placeholder_and_caller_body_untouched() -> None:
     body = {"messages": [{"role": "user", "content": f"mail {EMAIL}, card {CARD}, again {EMAIL}"}]}
     before = json.dumps(body)
     redacted = redact(body, SCANNER.scan_body(body))
-    assert redacted.body["messages"][0]["content"] == "mail <EMAIL_1>, card <CARD_1>, again <EMAIL_1>"
+    assert (
+        redacted.body["messages"][0]["content"] == "mail <EMAIL_1>, card <CARD_1>, again <EMAIL_1>"
+    )
     assert redacted.values == {"<EMAIL_1>": EMAIL, "<CARD_1>": CARD}
     assert json.dumps(body) == before
 
@@ -28,13 +30,18 @@ def test_placeholders_already_in_the_body_are_not_reused() -> None:
     body = {"messages": [{"role": "user", "content": f"<EMAIL_1> is a template; mine is {EMAIL}"}]}
     redacted = redact(body, SCANNER.scan_body(body))
     assert redacted.body["messages"][0]["content"] == "<EMAIL_1> is a template; mine is <EMAIL_2>"
-    assert Restorer(redacted.values).text("to <EMAIL_1> and <EMAIL_2>") == f"to <EMAIL_1> and {EMAIL}"
+    assert (
+        Restorer(redacted.values).text("to <EMAIL_1> and <EMAIL_2>") == f"to <EMAIL_1> and {EMAIL}"
+    )
 
 
 def test_keys_numbers_and_json_arguments_are_redacted() -> None:
     args = json.dumps({"to": EMAIL, "note": "ok"})
-    body = {"metadata": {EMAIL: 1}, "n": 4111111111111111,
-            "messages": [{"role": "assistant", "tool_calls": [{"function": {"arguments": args}}]}]}  # fmt: skip
+    body = {
+        "metadata": {EMAIL: 1},
+        "n": 4111111111111111,
+        "messages": [{"role": "assistant", "tool_calls": [{"function": {"arguments": args}}]}],
+    }
     redacted = redact(body, SCANNER.scan_body(body))
     text = json.dumps(redacted.body)
     assert EMAIL not in text and "4111111111111111" not in text
@@ -51,8 +58,16 @@ def test_apply_redacts_the_body_as_finally_sent() -> None:
 
 def test_restore_json_answer_and_tool_arguments() -> None:
     restorer = Restorer({"<EMAIL_1>": 'a"b@x.de'})
-    answer = {"choices": [{"message": {"content": "to <EMAIL_1>", "tool_calls": [
-        {"function": {"arguments": json.dumps({"to": "<EMAIL_1>"})}}]}}]}  # fmt: skip
+    answer = {
+        "choices": [
+            {
+                "message": {
+                    "content": "to <EMAIL_1>",
+                    "tool_calls": [{"function": {"arguments": json.dumps({"to": "<EMAIL_1>"})}}],
+                }
+            }
+        ]
+    }
     restored = restorer.restore_json(answer)
     message = restored["choices"][0]["message"]
     assert message["content"] == 'to a"b@x.de'

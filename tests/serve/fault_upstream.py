@@ -108,7 +108,9 @@ class FaultUpstream:
             answer["choices"][0]["logprobs"] = {"content": tokens}
         return web.json_response(answer)
 
-    async def _echo(self, request: web.Request, body: dict[str, Any], size: int) -> web.StreamResponse:
+    async def _echo(
+        self, request: web.Request, body: dict[str, Any], size: int
+    ) -> web.StreamResponse:
         text = _last_text(body)
         if not body.get("stream"):
             return web.json_response(self._answer(request.path, body, text))

@@ -130,7 +130,9 @@ def test_redact_sends_placeholders_and_restores_values(echo_remote, yard_home):
         reply = client.send({"model": "cheap", "messages": [{"role": "user", "content": PROMPT}]})
         assert reply.status_code == 200, reply.text
         assert reply.json()["choices"][0]["message"]["content"] == PROMPT
-        streamed = client.stream_text({"model": "auto", "messages": [{"role": "user", "content": PROMPT}]})
+        streamed = client.stream_text(
+            {"model": "auto", "messages": [{"role": "user", "content": PROMPT}]}
+        )
         assert streamed == PROMPT
     finally:
         client.close()
@@ -154,11 +156,24 @@ def test_redact_never_sends_a_corpus_value(echo_remote):
 
 def test_redacted_tool_arguments_and_split_stream_chunks(echo_remote):
     args = json.dumps({"to": EMAIL, "note": "pay " + IBAN})
-    body = {"model": "cheap", "messages": [
-        {"role": "user", "content": "Send it."},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "mail", "arguments": args}}]},
-        {"role": "user", "content": f"And mail {EMAIL} again."}]}  # fmt: skip
+    body = {
+        "model": "cheap",
+        "messages": [
+            {"role": "user", "content": "Send it."},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "mail", "arguments": args},
+                    }
+                ],
+            },
+            {"role": "user", "content": f"And mail {EMAIL} again."},
+        ],
+    }
     client = Client(remote_only(echo_remote, private_data="redact"))
     try:
         for size in (1, 2, 5):
@@ -207,15 +222,17 @@ def test_strictest_of_key_model_and_gateway_wins(echo_remote, yard_home):
     raw["server"] = {**raw["server"], "admin_key": "sk-admin"}
     client = Client(GatewayConfig.model_validate(raw), yard_home)
     try:
-        made = client.http.post("/admin/keys", headers=ADMIN,
-                                json={"name": "hr", "private_data": "block"})  # fmt: skip
+        made = client.http.post(
+            "/admin/keys", headers=ADMIN, json={"name": "hr", "private_data": "block"}
+        )
         assert made.status_code == 201, made.text
         strict = {"Authorization": f"Bearer {made.json()['key']}"}
         body = {"model": "cheap", "messages": [{"role": "user", "content": PROMPT}]}
         blocked = client.send(body, headers=strict)
         redacted = client.send(body, headers=ADMIN)
-        bad = client.http.post("/admin/keys", headers=ADMIN,
-                               json={"name": "x", "private_data": "sometimes"})  # fmt: skip
+        bad = client.http.post(
+            "/admin/keys", headers=ADMIN, json={"name": "x", "private_data": "sometimes"}
+        )
     finally:
         client.close()
     assert blocked.status_code == 400 and "block" in blocked.json()["error"]["message"]
@@ -225,11 +242,14 @@ def test_strictest_of_key_model_and_gateway_wins(echo_remote, yard_home):
 
 
 def test_scan_over_budget_counts_as_private(home_up, remote_up, yard_home):
-    config = with_privacy(auto_config(home_up, remote_up), scan_budget_ms=0.001,
-                          scan_budget_ms_per_mb=0)  # fmt: skip
+    config = with_privacy(
+        auto_config(home_up, remote_up), scan_budget_ms=0.001, scan_budget_ms_per_mb=0
+    )
     client = Client(config, yard_home)
     try:
-        reply = client.send({"model": "auto", "messages": [{"role": "user", "content": "Hi" * 500}]})
+        reply = client.send(
+            {"model": "auto", "messages": [{"role": "user", "content": "Hi" * 500}]}
+        )
     finally:
         client.close()
     assert reply.status_code == 200 and reply.headers["x-yard-backend"] == "home"
@@ -241,9 +261,18 @@ def test_scan_over_budget_counts_as_private(home_up, remote_up, yard_home):
 
 def test_inline_image_cannot_be_read_so_stays_home(local_mode, home_up, remote_up):
     image = "data:image/png;base64," + "iVBORw0KGgo" * 40
-    body = {"model": "auto", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "What is in this picture?"},
-        {"type": "image_url", "image_url": {"url": image}}]}]}  # fmt: skip
+    body = {
+        "model": "auto",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in this picture?"},
+                    {"type": "image_url", "image_url": {"url": image}},
+                ],
+            }
+        ],
+    }
     reply = local_mode.send(body)
     assert reply.headers.get("x-yard-backend") == "home" or reply.status_code == 400
     assert not remote_up.requests
@@ -256,8 +285,9 @@ def test_url_in_code_is_not_a_secret(local_mode, remote_up):
 
 
 def test_health_answers_while_a_large_adversarial_body_is_scanned(home_up, remote_up):
-    config = with_privacy(auto_config(home_up, remote_up), scan_budget_ms=3000,
-                          scan_budget_ms_per_mb=0)  # fmt: skip
+    config = with_privacy(
+        auto_config(home_up, remote_up), scan_budget_ms=3000, scan_budget_ms_per_mb=0
+    )
     config = GatewayConfig.model_validate(
         {**config.model_dump(), "server": {**config.server.model_dump(), "max_body_bytes": 4 << 20}}
     )
@@ -286,14 +316,21 @@ def test_health_answers_while_a_large_adversarial_body_is_scanned(home_up, remot
 
 def test_redact_fails_closed_when_part_cannot_be_read(echo_remote):
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
-    body = {"model": "cheap", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": PROMPT}, image]}]}  # fmt: skip
+    body = {
+        "model": "cheap",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": PROMPT}, image]}],
+    }
     client = Client(remote_only(echo_remote, private_data="redact", scan_budget_ms=50))
-    tiny = Client(remote_only(echo_remote, private_data="redact", scan_budget_ms=0.001,
-                              scan_budget_ms_per_mb=0))  # fmt: skip
+    tiny = Client(
+        remote_only(
+            echo_remote, private_data="redact", scan_budget_ms=0.001, scan_budget_ms_per_mb=0
+        )
+    )
     try:
         unread = client.send(body)
-        over_budget = tiny.send({"model": "cheap", "messages": [{"role": "user", "content": PROMPT}]})
+        over_budget = tiny.send(
+            {"model": "cheap", "messages": [{"role": "user", "content": PROMPT}]}
+        )
     finally:
         client.close()
         tiny.close()

@@ -13,8 +13,9 @@ from modelyard.cli._render import console, print_json, table
 from modelyard.cli.usage import JsonOpt
 from modelyard.errors import MissingExtraError, YardError
 
-app = typer.Typer(help="Find private data in prompts (what `auto` keeps in-house).",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Find private data in prompts (what `auto` keeps in-house).", no_args_is_help=True
+)
 
 
 @app.command()
@@ -35,10 +36,10 @@ def scan(
       cat request.json | yard privacy scan - --jsonl
     """
     try:
-        from modelyard.privacy import Scanner  # noqa: PLC0415 - keep `yard --help` fast
-        from modelyard.privacy.report import scan_lines  # noqa: PLC0415
+        from modelyard.privacy import Scanner
+        from modelyard.privacy.report import scan_lines
     except ImportError as exc:
-        raise MissingExtraError(f"{exc.name} is missing: pip install 'modelyard[serve]'") from exc
+        raise MissingExtraError(exc.name or "a package", "serve", "yard privacy scan") from exc
 
     lines = _lines(source)
     as_jsonl = jsonl if jsonl is not None else source.endswith((".jsonl", ".ndjson"))
@@ -51,13 +52,21 @@ def scan(
         for r in reports
         for f in r.findings
     ]
-    rows += [(r.line, "unread", r.error or r.unread or "", "", "") for r in reports if r.unread or r.error]
+    rows += [
+        (r.line, "unread", r.error or r.unread or "", "", "")
+        for r in reports
+        if r.unread or r.error
+    ]
     if rows:
-        console.print(table(["line", "kind", "where", "chars", "value"], sorted(rows, key=lambda x: x[0])))
+        console.print(
+            table(["line", "kind", "where", "chars", "value"], sorted(rows, key=lambda x: x[0]))
+        )
     private = sum(r.private for r in reports)
     kinds = Counter(k for r in reports for k in r.kinds)
     summary = ", ".join(f"{k} {n}" for k, n in kinds.most_common())
-    console.print(f"{len(reports)} item(s), {private} private" + (f": {summary}" if summary else ""))
+    console.print(
+        f"{len(reports)} item(s), {private} private" + (f": {summary}" if summary else "")
+    )
 
 
 def _lines(source: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import re2
@@ -19,7 +20,8 @@ MEMORY = 64 << 20
 """RE2's memory for one pattern's automata (its default, 8 MiB, is too small for the cue and
 address patterns: RE2 then falls back to a slower matcher)."""
 
-Pattern = re2._Regexp
+Pattern = Any
+"""A compiled RE2 pattern (the binding has no type stubs)."""
 
 
 def compile(pattern: str, ignore_case: bool = False) -> Pattern:

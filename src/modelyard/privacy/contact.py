@@ -22,10 +22,37 @@ SPELLED = _re.compile(
 )
 RESERVED = ("example.com", "example.org", "example.net", "example.edu")
 RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local")
-ROLES = frozenset({"support", "info", "noreply", "no-reply", "donotreply", "do-not-reply", "sales",
-                   "contact", "help", "press", "abuse", "postmaster", "webmaster", "hostmaster",
-                   "security", "privacy", "legal", "service", "hello", "team", "office",
-                   "feedback", "jobs", "careers", "billing", "newsletter", "marketing"})  # fmt: skip
+ROLES = frozenset(
+    {
+        "support",
+        "info",
+        "noreply",
+        "no-reply",
+        "donotreply",
+        "do-not-reply",
+        "sales",
+        "contact",
+        "help",
+        "press",
+        "abuse",
+        "postmaster",
+        "webmaster",
+        "hostmaster",
+        "security",
+        "privacy",
+        "legal",
+        "service",
+        "hello",
+        "team",
+        "office",
+        "feedback",
+        "jobs",
+        "careers",
+        "billing",
+        "newsletter",
+        "marketing",
+    }
+)
 
 
 def find(text: str) -> list[Finding]:

@@ -35,9 +35,11 @@ LONG_RUN = 64
 MAX_LENGTH = 34
 CONTEXT = 40
 """Characters before a number searched for a word that names it (or an order, a parcel...)."""
-OPERATOR = (r"(?:[*×÷+=^/]|\bx\b|\b(?:times|plus|minus|divided|multipl\w*|mal|geteilt|fois|"
-            r"divisé|por|dividido|per|diviso|vezes|maal|razy|минус|плюс|умнож\w*|раздел\w*)\b|"
-            r"乘以|除以|加|减|곱하기|나누기)")  # fmt: skip
+OPERATOR = (
+    r"(?:[*×÷+=^/]|\bx\b|\b(?:times|plus|minus|divided|multipl\w*|mal|geteilt|fois|"
+    r"divisé|por|dividido|per|diviso|vezes|maal|razy|минус|плюс|умнож\w*|раздел\w*)\b|"
+    r"乘以|除以|加|减|곱하기|나누기)"
+)
 OPERAND_BEFORE = re.compile(rf"[\d)]\s*{OPERATOR}\s*(?:\w+\s+)?$")
 OPERAND_AFTER = re.compile(rf"\s*{OPERATOR}\s*(?:\w+\s+)?[\d(]")
 
@@ -154,20 +156,50 @@ def id_types() -> tuple[IdType, ...]:
         t("card", _card, tuple(range(12, 20)), True),
         t("cn_ric", _stdnum("cn.ric"), (18,), True, shape=r"\d{17}[\dX]"),
         t("mx_curp", _stdnum("mx.curp"), (18,), True, shape=r"[A-Z]{4}\d{6}[A-Z0-9]{8}"),
-        t("it_codicefiscale", _stdnum("it.codicefiscale"), (16,), True,
-          shape=r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9A-Z]{3}[A-Z]"),
+        t(
+            "it_codicefiscale",
+            _stdnum("it.codicefiscale"),
+            (16,),
+            True,
+            shape=r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9A-Z]{3}[A-Z]",
+        ),
         t("fr_nir", _stdnum("fr.nir"), (15,), True),
         t("ro_cnp", _stdnum("ro.cnp"), (13,), True),
         t("ch_ssn", _stdnum("ch.ssn"), (13,), True),
         t("si_emso", _stdnum("si.emso"), (13,), True),
         t("za_idnr", _stdnum("za.idnr"), (13,), True),
-        t("kr_rrn", _stdnum("kr.rrn"), (13,), False, rf"\d{{6}}{SEP}\d{{7}}",
-          names=("주민등록번호", "주민번호", "rrn", "resident registration")),
-        t("in_aadhaar", _stdnum("in_.aadhaar"), (12,), False, r"\d{4} \d{4} \d{4}",
-          names=("aadhaar", "aadhar", "uidai")),
-        t("jp_mynumber", _stdnum("jp.in_"), (12,), False, names=("マイナンバー", "個人番号", "my number")),
-        t("se_personnummer", _stdnum("se.personnummer"), (10, 12), False, r"\d{6,8}[-+]\d{4}",
-          raw=True, names=("personnummer",)),
+        t(
+            "kr_rrn",
+            _stdnum("kr.rrn"),
+            (13,),
+            False,
+            rf"\d{{6}}{SEP}\d{{7}}",
+            names=("주민등록번호", "주민번호", "rrn", "resident registration"),
+        ),
+        t(
+            "in_aadhaar",
+            _stdnum("in_.aadhaar"),
+            (12,),
+            False,
+            r"\d{4} \d{4} \d{4}",
+            names=("aadhaar", "aadhar", "uidai"),
+        ),
+        t(
+            "jp_mynumber",
+            _stdnum("jp.in_"),
+            (12,),
+            False,
+            names=("マイナンバー", "個人番号", "my number"),
+        ),
+        t(
+            "se_personnummer",
+            _stdnum("se.personnummer"),
+            (10, 12),
+            False,
+            r"\d{6,8}[-+]\d{4}",
+            raw=True,
+            names=("personnummer",),
+        ),
         t("fi_hetu", _stdnum("fi.hetu"), (10,), True, raw=True, shape=r"\d{9}[0-9A-Z]"),
         t("no_fodselsnummer", _stdnum("no.fodselsnummer"), (11,), True),
         t("be_nn", _stdnum("be.nn"), (11,), True),
@@ -176,37 +208,93 @@ def id_types() -> tuple[IdType, ...]:
         t("lt_asmens", _stdnum("lt.asmens"), (11,), True),
         t("br_cpf", _stdnum("br.cpf"), (11,), False, r"\d{3}\.\d{3}\.\d{3}-\d{2}", names=("cpf",)),
         t("pl_pesel", _stdnum("pl.pesel"), (11,), False, names=("pesel",)),
-        t("de_idnr", _stdnum("de.idnr"), (11,), False, r"\d{2} \d{3} \d{3} \d{3}",
-          names=("steuer-id", "steuer id", "steueridentifikationsnummer", "idnr",
-                 "identifikationsnummer", "tax id")),
+        t(
+            "de_idnr",
+            _stdnum("de.idnr"),
+            (11,),
+            False,
+            r"\d{2} \d{3} \d{3} \d{3}",
+            names=(
+                "steuer-id",
+                "steuer id",
+                "steueridentifikationsnummer",
+                "idnr",
+                "identifikationsnummer",
+                "tax id",
+            ),
+        ),
         t("hr_oib", _stdnum("hr.oib"), (11,), False, names=("oib",)),
         t("gr_amka", _stdnum("gr.amka"), (11,), False, names=("amka",)),
         t("ar_cuit", _stdnum("ar.cuit"), (11,), False, r"\d{2}-\d{8}-\d", names=("cuit", "cuil")),
         t("dk_cpr", _stdnum("dk.cpr"), (10,), False, r"\d{6}-\d{4}", names=("cpr", "cpr-nummer")),
         t("gb_nhs", _stdnum("gb.nhs"), (10,), False, r"\d{3}[ -]\d{3}[ -]\d{4}", names=("nhs",)),
         t("in_pan", _stdnum("in_.pan"), (10,), True, shape=r"[A-Z]{5}\d{4}[A-Z]"),
-        t("at_vnr", _stdnum("at.vnr"), (10,), False, r"\d{4} \d{6}",
-          names=("svnr", "versicherungsnummer", "sozialversicherungsnummer")),
+        t(
+            "at_vnr",
+            _stdnum("at.vnr"),
+            (10,),
+            False,
+            r"\d{4} \d{6}",
+            names=("svnr", "versicherungsnummer", "sozialversicherungsnummer"),
+        ),
         t("bg_egn", _stdnum("bg.egn"), (10,), False, names=("egn", "егн")),
         t("cz_rc", _stdnum("cz.rc"), (9, 10), False, r"\d{6}/\d{3,4}", names=("rodné číslo",)),
-        t("is_kennitala", _stdnum("is_.kennitala"), (10,), False, r"\d{6}-\d{4}",
-          names=("kennitala",)),
+        t(
+            "is_kennitala",
+            _stdnum("is_.kennitala"),
+            (10,),
+            False,
+            r"\d{6}-\d{4}",
+            names=("kennitala",),
+        ),
         t("es_dni", _stdnum("es.dni"), (9,), True, shape=r"\d{8}[A-Z]"),
         t("es_nie", _stdnum("es.nie"), (9,), True, shape=r"[XYZ]\d{7}[A-Z]"),
         t("gb_nino", _nino, (9,), True, shape=r"[A-Z]{2}\d{6}[A-D]"),
         t("ie_pps", _stdnum("ie.pps"), (8, 9), True, shape=r"\d{7}[A-W][ABWTXZ]?"),
-        t("us_ssn", _stdnum("us.ssn"), (9,), False, d3_2_4, names=("ssn", "social security", "social")),
+        t(
+            "us_ssn",
+            _stdnum("us.ssn"),
+            (9,),
+            False,
+            d3_2_4,
+            names=("ssn", "social security", "social"),
+        ),
         t("us_itin", _stdnum("us.itin"), (9,), False, d3_2_4, names=("itin",)),
-        t("nl_bsn", _stdnum("nl.bsn"), (9,), False, r"\d{4}\.\d{2}\.\d{3}",
-          names=("bsn", "burgerservicenummer", "sofinummer")),
-        t("pt_nif", _stdnum("pt.nif"), (9,), False, r"\d{3} \d{3} \d{3}", names=("nif", "contribuinte")),
-        t("ca_sin", _stdnum("ca.sin"), (9,), False, r"\d{3}[ -]\d{3}[ -]\d{3}",
-          names=("sin", "social insurance")),
+        t(
+            "nl_bsn",
+            _stdnum("nl.bsn"),
+            (9,),
+            False,
+            r"\d{4}\.\d{2}\.\d{3}",
+            names=("bsn", "burgerservicenummer", "sofinummer"),
+        ),
+        t(
+            "pt_nif",
+            _stdnum("pt.nif"),
+            (9,),
+            False,
+            r"\d{3} \d{3} \d{3}",
+            names=("nif", "contribuinte"),
+        ),
+        t(
+            "ca_sin",
+            _stdnum("ca.sin"),
+            (9,),
+            False,
+            r"\d{3}[ -]\d{3}[ -]\d{3}",
+            names=("sin", "social insurance"),
+        ),
         t("il_idnr", _stdnum("il.idnr"), (9,), False, names=("teudat zehut", "israeli id")),
         t("us_rtn", _stdnum("us.rtn"), (9,), False, names=("routing", "aba")),
-        t("vat_id", _vat, tuple(range(8, 16)), False, shape=r"[A-Z]{2}[0-9A-Z]{6,13}",
-          names=("vat", "ust-idnr", "tva", "iva", "btw", "mwst", "partita iva", "nip")),
-    ]  # fmt: skip
+        t(
+            "vat_id",
+            _vat,
+            tuple(range(8, 16)),
+            False,
+            shape=r"[A-Z]{2}[0-9A-Z]{6,13}",
+            names=("vat", "ust-idnr", "tva", "iva", "btw", "mwst", "partita iva", "nip"),
+        ),
+    ]
     return tuple(types)
 
 
@@ -222,7 +310,7 @@ def by_length() -> dict[int, tuple[IdType, ...]]:
 def find(text: str, all_runs: list[Run], tick: Callable[[], None]) -> list[Finding]:
     """Identifiers in ``text``, from its ``runs``; ``tick`` is called for every run (it raises
     when the scan's time is up)."""
-    found = []
+    found: list[Finding] = []
     for run in all_runs:
         tick()
         found.extend(_in_run(text, run))
@@ -264,10 +352,12 @@ def _longest_at(
         start, end = groups[i][1], groups[j - 1][2]
         upper = compact.upper()
         valid = [
-            t for t in table.get(len(compact), ())
-            if (t.strong or (starts and ends)) and t.shaped.fullmatch(upper)
+            t
+            for t in table.get(len(compact), ())
+            if (t.strong or (starts and ends))
+            and t.shaped.fullmatch(upper)
             and _is(t, upper, text[start:end])
-        ]  # fmt: skip
+        ]
         kind = _named(text, start, end, valid)
         if kind is not None:
             return kind, j

@@ -1,5 +1,5 @@
-"""Words that give a number or a phrase its meaning, in the languages the scanner reads:
-en de fr es it pt nl pl sv ru zh ja ko (and a few others for identifiers).
+"""Words that give a number or a phrase its meaning (``data/cues.yaml``), in the languages the
+scanner reads: en de fr es it pt nl pl sv ru zh ja ko (and a few others for identifiers).
 
 A word ending in ``*`` matches as a prefix (``diagnos*``: diagnosed, diagnosis, Diagnose);
 words in Han, kana or Hangul match anywhere, since those scripts do not put spaces between
@@ -8,166 +8,13 @@ words; others must stand as whole words. Matching ignores case.
 
 from __future__ import annotations
 
+from importlib.resources import files
+
+import yaml
+
 CUES: dict[str, tuple[str, ...]] = {
-    # a date next to one of these is a birth date
-    "birth": (
-        "born", "birth*", "birthday", "dob", "d.o.b", "b.", "geboren", "geb.", "geburt*",
-        "né", "née", "naissance", "nacido", "nacida", "nací", "nacimiento", "nato", "nata",
-        "nascita", "nascido", "nascida", "nasci", "nascimento", "geboortedatum", "geboren op",
-        "urodzony", "urodzona", "urodziłem", "urodziłam", "urodzenia", "född", "födelsedatum",
-        "родился", "родилась", "рождения", "рожд*", "出生", "生日", "生年月日", "生まれ",
-        "誕生日", "생년월일", "생일", "태어났", "출생", "년생", "일생", "doğum", "narozen*", "syntynyt",
-    ),
-    # the person speaking or someone close to them: health facts next to these are personal
-    "self": (
-        "i", "i'm", "im", "i've", "i'd", "my", "me", "myself", "ich", "mein", "meine", "meinen",
-        "meinem", "meiner", "mir", "mich", "je", "j'ai", "j'", "mon", "ma", "mes", "moi", "yo",
-        "mi", "mis", "tengo", "estoy", "io", "mio", "mia", "miei", "mie", "ho", "sono", "eu",
-        "meu", "minha", "sou", "estou", "tenho", "ik", "mijn", "heb", "mój", "moja", "moje",
-        "mam", "jestem", "jag", "min", "mitt", "mina", "har", "я", "мой", "моя", "мое", "моё",
-        "мои", "меня", "мне", "у меня", "我", "私", "僕", "俺", "わたし", "저는", "제가", "저의",
-        "나는", "내가", "제 ", "benim", "ben",
-    ),
-    "relation": (
-        "wife", "husband", "son", "daughter", "mother", "mom", "mum", "father", "dad", "brother",
-        "sister", "child", "kid", "baby", "grandma", "grandpa", "grandmother", "grandfather",
-        "patient", "client", "employee", "colleague", "coworker", "partner", "boyfriend",
-        "girlfriend", "frau", "mann", "sohn", "tochter", "mutter", "vater", "bruder",
-        "schwester", "kind", "patientin", "kollege", "kollegin", "mitarbeiter*", "femme", "mari",
-        "fils", "fille", "mère", "père", "frère", "sœur", "enfant", "patiente", "collègue",
-        "esposa", "esposo", "marido", "hijo", "hija", "madre", "padre", "hermano", "hermana",
-        "paciente", "moglie", "marito", "figlio", "figlia", "fratello", "sorella", "paziente",
-        "collega", "filho", "filha", "mãe", "pai", "irmão", "irmã", "vrouw", "zoon", "dochter",
-        "moeder", "vader", "patiënt", "córka", "syn", "matka", "ojciec", "żona", "mąż",
-        "pacjent*", "жена", "муж", "сын", "дочь", "мать", "отец", "пациент*", "妻子", "丈夫",
-        "儿子", "女儿", "母亲", "父亲", "妈妈", "爸爸", "患者", "病人", "息子", "娘", "母", "父",
-        "아내", "남편", "아들", "딸", "어머니", "아버지", "엄마", "아빠", "환자",
-    ),
-    "health": (
-        "diagnos*", "diabet*", "диабет", "糖尿病", "당뇨", "cancer*", "krebs", "cáncer", "cancro",
-        "câncer", "kanker", "рак", "癌", "암 ", "암을", "암이", "hiv", "vih", "aids", "сиды",
-        "艾滋", "エイズ", "depress*", "dépression", "depresión", "depressione", "depressão",
-        "depressie", "депресс*", "うつ病", "抑郁", "우울", "epilep*", "épilep*", "epiless*",
-        "эпилепс*", "てんかん", "癫痫", "뇌전증", "asthma", "asthme", "asma", "астм*", "喘息",
-        "천식", "alzheimer*", "parkinson*", "crohn*", "bipolar*", "bipolaire", "schizophren*",
-        "schizofren*", "autis*", "autyzm", "аутизм", "自闭症", "自閉症", "자폐", "adhd", "tdah",
-        "pregnan*", "schwanger*", "enceinte", "embarazada", "incinta", "grávida", "zwanger",
-        "ciąż*", "беремен*", "妊娠", "怀孕", "임신", "chemotherap*", "chemo", "chimiothérapie",
-        "quimioterapia", "chemioterapia", "химиотерап*", "化疗", "抗がん剤", "항암",
-        "antidepress*", "antidépresseur*", "antidepresivo*", "antidepressivo*", "антидепресс*",
-        "insulin*", "инсулин", "胰岛素", "インスリン", "인슐린", "lithium", "levetiracetam",
-        "l-dopa", "levodopa", "metformin*", "panic disorder", "panikstörung", "공황장애",
-        "anxiety disorder", "angststörung", "tuberculos*", "tuberkulose", "hepatitis",
-        "hépatite", "dementia", "demenz", "démence", "demencia", "demenza", "деменц*", "認知症",
-        "痴呆", "치매", "stroke", "schlaganfall", "avc", "ictus", "инсульт", "脳卒中", "中风",
-        "뇌졸중", "heart attack", "herzinfarkt", "infarctus", "infarto", "инфаркт", "心筋梗塞",
-        "心脏病", "심근경색", "atrial fibrillation", "vorhofflimmern", "fibrillation",
-        "hospitali*", "krankenhaus", "hospitalisé*", "hospitalizad*", "ricoverat*", "internad*",
-        "госпитализ*", "入院", "住院", "입원", "surgery", "chirurg*", "cirugía", "операци*",
-        "手術", "手术", "수술", "disability", "behinderung", "discapacidad", "disabilità",
-        "deficiência", "инвалид*", "残疾", "장애", "addiction", "sucht", "adicción",
-        "dipendenza", "зависимост*", "依存症", "成瘾", "중독", "herpes", "hpv", "stds",
-        "allerg*", "аллерг*", "过敏", "アレルギー", "알레르기", "hiv-positiv", "seropositiv*",
-        "mental illness", "psychiatr*", "psychose", "psychosis", "therapist", "therapeut*",
-        "rehab", "ms-schub", "multiple sclerosis", "sclérose", "esclerosis", "sclerosi",
-        "chest pain", "brustschmerz*", "migraine", "migräne", "pain medication", "opioid*",
-        "prescription", "rezept", "ordonnance", "receta", "ricetta", "receita", "処方",
-        "处方", "처방", "통원", "通院", "确诊", "진단", "диагноз*", "診断",
-    ),
-    # a date near these is an address line's, a street word makes an address
-    "live": (
-        "live at", "live in", "living at", "lives at", "address", "home address", "ship to",
-        "deliver to", "wohne", "wohnhaft", "adresse", "anschrift", "habite", "domicile",
-        "vivo en", "dirección", "domicilio", "abito", "indirizzo", "residente", "moro",
-        "morada", "endereço", "woon", "woonachtig", "adres", "mieszkam", "bor på", "адрес",
-        "живу", "проживает", "住在", "地址", "住所", "住んで", "주소", "살아", "거주",
-    ),
-    "phone": (
-        "phone", "tel", "tel.", "telephone", "call", "cell", "mobile", "text me", "whatsapp",
-        "my number", "reach me", "contact me", "number is",
-        "signal", "sms", "fax", "ring", "handy", "telefon", "rufnummer", "mobil", "anrufen",
-        "ruf", "rückruf", "téléphone", "portable", "joindre", "appelle*", "teléfono", "móvil",
-        "celular", "llámame", "telefono", "cellulare", "chiamami", "telemóvel", "telefone",
-        "liga", "ligue", "bel", "nummer", "mobiel", "numer", "zadzwoń", "komórk*", "ring mig",
-        "телефон", "номер", "позвон*", "звонит*", "电话", "手机", "联系", "電話", "携帯",
-        "連絡先", "전화", "휴대폰", "연락", "번호", "☎", "📞",
-    ),
-    # a number near these belongs to a business, not to a person
-    "public": (
-        "hotline", "customer service", "customer support", "support line", "helpline",
-        "toll-free", "toll free", "switchboard", "main line", "headquarters", "hq",
-        "kundenservice", "kundenhotline", "kundendienst", "service client", "service clients",
-        "numéro vert", "atención al cliente", "servicio al cliente", "numero verde",
-        "servizio clienti", "atendimento", "serviço de apoio", "klantenservice", "infolijn",
-        "biuro obsługi", "kundtjänst", "горячая линия", "служба поддержки", "客服",
-        "客服热线", "お客様センター", "カスタマー", "고객센터", "support:", "office is",
-    ),
-    # a number right after these is an order, parcel, product, document or version number
-    "reference": (
-        "order", "order no", "order number", "tracking", "tracking number", "shipment",
-        "parcel", "waybill", "invoice", "inv", "receipt", "ticket", "case", "ref",
-        "reference", "booking", "confirmation", "isbn", "issn", "ean", "upc", "gtin", "sku",
-        "asin", "serial", "imei", "model", "part", "version", "build", "commit", "sha",
-        "hash", "uuid", "guid", "request id", "transaction", "pr", "issue", "patent", "doi",
-        "protocol", "protocolo", "bestellnummer", "bestellung", "auftragsnummer",
-        "sendungsnummer", "paketnummer", "rechnungsnummer", "rechnung", "kundennummer",
-        "commande", "numéro de commande", "colis", "facture", "suivi", "pedido",
-        "número de pedido", "factura", "seguimiento", "ordine", "fattura", "spedizione",
-        "encomenda", "rastreio", "fatura", "bestelling", "ordernummer", "factuur",
-        "zamówienie", "faktura", "przesyłka", "beställning", "заказ", "накладная",
-        "счёт-фактура", "订单", "订单号", "快递单号", "运单", "发票", "注文番号", "注文",
-        "伝票番号", "郵便番号", "주문번호", "주문", "송장", "운송장", "container",
-        "flight", "room", "postcode", "zip", "zip code", "postal code",
-    ),
-    # a number right after these is someone's identifier
-    "identifier": (
-        "id", "id number", "identity", "identification", "national id", "personal number",
-        "personal id", "personal identity code", "tax id", "tax number", "tin", "taxpayer",
-        "ssn", "social security", "social", "passport", "driver's license", "licence",
-        "national insurance", "ni number", "nino", "nhs", "nhs number", "itin", "ein",
-        "medicare", "insurance number", "member id", "policy number", "account", "account number",
-        "routing", "aba", "sort code", "bank account", "iban", "bic", "swift", "rib", "card",
-        "card number", "credit card", "kreditkarte", "karte", "carte", "tarjeta", "carta",
-        "cartão", "kaart", "karta", "kort", "карта", "卡号", "信用卡", "カード", "카드",
-        "ausweis", "personalausweis", "reisepass", "steuer-id", "steuer id", "steuernummer",
-        "steueridentifikationsnummer", "identifikationsnummer", "idnr", "sozialversicherung*",
-        "versicherungsnummer", "svnr", "konto", "kontonummer", "identité", "carte d'identité",
-        "passeport", "nir", "insee", "sécurité sociale", "numéro fiscal", "nif", "dni", "nie",
-        "nie:", "documento", "pasaporte", "identidad", "seguridad social", "nss", "codice fiscale",
-        "carta d'identità", "passaporto", "cpf", "rg", "cnpj", "identidade", "contribuinte",
-        "passaporte", "bsn", "burgerservicenummer", "sofinummer", "paspoort", "pesel", "nip",
-        "dowód", "paszport", "personnummer", "cpr", "cpr-nummer", "fødselsnummer",
-        "henkilötunnus", "hetu", "cnp", "rijksregisternummer", "national number", "ahv",
-        "avs", "aadhaar", "aadhar", "pan", "pan card", "voter id", "паспорт", "инн", "снилс",
-        "身份证", "身份证号", "身份证号码", "护照", "身分証", "マイナンバー", "パスポート",
-        "주민등록번호", "주민번호", "여권", "tc kimlik", "kennitala", "curp", "rut", "sin",
-        "tfn", "egn", "rodné číslo", "isikukood", "asmens kodas", "emšo", "oib", "amka", "pps",
-    ),
-    "password": (
-        "password", "passwort", "kennwort", "mot de passe", "mdp", "contraseña", "clave",
-        "la password", "senha", "wachtwoord", "hasło", "lösenord", "пароль", "密码", "密碼",
-        "パスワード", "暗証番号", "비밀번호", "암호", "pin code", "pin is", "my pin", "passcode", "şifre",
-        "salasana", "heslo",
-    ),
-    # a name follows these
-    "intro": (
-        "my name is", "my name's", "i am", "i'm", "this is", "name is", "ich heiße",
-        "ich heisse", "mein name ist", "ich bin", "je m'appelle", "mon nom est", "je suis",
-        "me llamo", "mi nombre es", "soy", "mi chiamo", "il mio nome è", "sono",
-        "meu nome é", "me chamo", "sou o", "sou a", "mijn naam is", "ik heet", "ik ben",
-        "nazywam się", "mam na imię", "jag heter", "mitt namn är", "меня зовут", "моё имя",
-        "мое имя", "我叫", "我的名字是", "我的名字叫", "私の名前は", "名前は", "제 이름은",
-        "저는", "benim adım",
-    ),
-    "name_label": (
-        "name:", "full name:", "first name:", "last name:", "surname:", "recipient:",
-        "patient:", "customer:", "employee:", "dear", "nom :", "nom:", "prénom :", "prénom:",
-        "destinataire :", "destinataire:", "nombre:", "apellidos:", "destinatario:", "nome:",
-        "cognome:", "naam:", "empfänger:", "vorname:", "nachname:", "imię i nazwisko:",
-        "namn:", "фио:", "имя:", "姓名：", "姓名:", "收件人：", "收件人:", "氏名：", "氏名:",
-        "名前：", "이름:", "이름 :", "받는 사람:", "받는사람:", "mr", "mr.", "mrs", "mrs.",
-        "ms", "ms.", "miss", "dr.", "herr", "frau", "m.", "mme", "mlle", "sr.", "sra.",
-        "srta.", "sig.", "sig.ra", "dott.", "dhr.", "mevr.", "pan", "pani", "господин",
-        "госпожа",
-    ),
-}  # fmt: skip
+    category: tuple(words)
+    for category, words in yaml.safe_load(
+        files("modelyard.privacy").joinpath("data/cues.yaml").read_text(encoding="utf-8")
+    ).items()
+}

@@ -31,14 +31,20 @@ DATE = _re.compile(
     rf"|\b{MONTH_WORD}\s{{1,2}}\d{{1,2}}(?:st|nd|rd|th)?,?\s{{1,2}}{YEAR}\b"
     rf"|{YEAR}\s?[年년]\s?\d{{1,2}}\s?[月월]\s?\d{{1,2}}\s?[日일]?"
 )
-STREET_EN = (r"Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Place|Pl"
-             r"|Way|Terrace|Close|Crescent|Parkway|Pkwy|Square|Sq|Highway|Hwy|Row|Gardens|Walk")  # fmt: skip
-STREET_SUFFIX = (r"straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|straat"
-                 r"|laan|plein|gracht|kade|singel|dijk|steeg|gatan|vägen|gränd|torget|gade|vej")  # fmt: skip
-STREET_PREFIX = (r"rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai|route|cours"
-                 r"|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrera|carretera|via|viale"
-                 r"|piazza|corso|largo|vicolo|rua|praça|travessa|estrada|alameda|ul\.|ulica"
-                 r"|al\.|aleja|ул\.|улица|пр\.|проспект|пер\.|переулок|наб\.|бульвар")  # fmt: skip
+STREET_EN = (
+    r"Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Place|Pl"
+    r"|Way|Terrace|Close|Crescent|Parkway|Pkwy|Square|Sq|Highway|Hwy|Row|Gardens|Walk"
+)
+STREET_SUFFIX = (
+    r"straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|straat"
+    r"|laan|plein|gracht|kade|singel|dijk|steeg|gatan|vägen|gränd|torget|gade|vej"
+)
+STREET_PREFIX = (
+    r"rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai|route|cours"
+    r"|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrera|carretera|via|viale"
+    r"|piazza|corso|largo|vicolo|rua|praça|travessa|estrada|alameda|ul\.|ulica"
+    r"|al\.|aleja|ул\.|улица|пр\.|проспект|пер\.|переулок|наб\.|бульвар"
+)
 PARTICLES = "da|das|do|dos|de|del|della|delle|di|du|des|la|le|van|von|der|den|ten|ter|y|e|al|el"
 """Lower-case words inside names and street names ("Pieter de Vries", "Rua das Flores")."""
 NAME_WORDS = rf"(?:(?:\p{{Lu}}[\pL'’\-]+\.?|{PARTICLES})\s{{1,2}}){{0,4}}"
@@ -175,8 +181,11 @@ def _name_before(text: str, start: int) -> tuple[int, int] | None:
     """Capitalised words (or 2-4 CJK characters) ending right before ``start``, separated from
     it by a comma, a colon or "was born"."""
     head = text[max(0, start - 64) : start]
-    m = re.search(r"([A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+(?:\s{1,2}[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+){1,3})"
-                  r"(?:\s*[,:(]\s*|\s+(?:was born|wurde|est née?|nació|è nat[oa])\s+\w*\s*)$", head)  # fmt: skip
+    m = re.search(
+        r"([A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+(?:\s{1,2}[A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ][\w'’\-]+){1,3})"
+        r"(?:\s*[,:(]\s*|\s+(?:was born|wurde|est née?|nació|è nat[oa])\s+\w*\s*)$",
+        head,
+    )
     if m is None:
         m = re.search(r"([\u4e00-\u9fff]{2,4}|[\uac00-\ud7af]{2,4})[，、,:：]\s*$", head)
     if m is None:

@@ -24,10 +24,40 @@ from modelyard.privacy.identifiers import Run, arithmetic, digit_span
 
 CONTEXT = 40
 MAX_GROUPS = 7
-PUBLIC_TYPES = {PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE,
-                PhoneNumberType.SHARED_COST, PhoneNumberType.UAN}  # fmt: skip
-REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BR", "PT", "PL", "SE", "IN", "RU", "CA",
-           "AU", "MX", "BE", "CH", "AT", "IE", "DK", "NO", "FI", "TR", "AR", "CO")  # fmt: skip
+PUBLIC_TYPES = {
+    PhoneNumberType.TOLL_FREE,
+    PhoneNumberType.PREMIUM_RATE,
+    PhoneNumberType.SHARED_COST,
+    PhoneNumberType.UAN,
+}
+REGIONS = (
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "ES",
+    "IT",
+    "NL",
+    "BR",
+    "PT",
+    "PL",
+    "SE",
+    "IN",
+    "RU",
+    "CA",
+    "AU",
+    "MX",
+    "BE",
+    "CH",
+    "AT",
+    "IE",
+    "DK",
+    "NO",
+    "FI",
+    "TR",
+    "AR",
+    "CO",
+)
 """Countries tried, in this order, for a number written without its country code."""
 SCRIPT_REGIONS = {"hangul": ("KR",), "kana": ("JP",), "han": ("CN", "TW", "HK", "JP")}
 NANP = re.compile(r"\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4}")
@@ -41,7 +71,7 @@ def find(
     """Phone numbers in ``text``'s runs, outside the runs where something was already found
     (``tick`` is called for every run: it raises when the scan's time is up)."""
     starts = sorted(f.start for f in taken)
-    found = []
+    found: list[Finding] = []
     for run in all_runs:
         tick()
         i = bisect.bisect_left(starts, run.start)
@@ -89,7 +119,11 @@ def _longest_at(text: str, run: Run, i: int) -> int | None:
 
 def _is_phone(text: str, start: int, end: int) -> bool:
     written = text[start:end]
-    if DATE.fullmatch(written) or arithmetic(text, start, end) or cues.near("reference", text, start, end, CONTEXT // 2):
+    if (
+        DATE.fullmatch(written)
+        or arithmetic(text, start, end)
+        or cues.near("reference", text, start, end, CONTEXT // 2)
+    ):
         return False
     if cues.near("public", text, start, end, 2 * CONTEXT, CONTEXT // 2):
         return False

@@ -23,7 +23,9 @@ ENTROPY_SHARE = 0.85
 (log2 of its length, up to 64 symbols): 32 random base62 characters give about 4.6 bits of
 the 5 possible, a 32-character CamelCase name about 4.1."""
 PARTS = re.compile(r"[/_\-.+=]+")
-WORDISH = re.compile(r"[A-Z]?[a-z]+(?:[A-Z][a-z]+)*\d*|[a-z0-9]+|[A-Z0-9]+|\d+[a-z]*|[A-Z][a-z]+\d+[A-Za-z]*")
+WORDISH = re.compile(
+    r"[A-Z]?[a-z]+(?:[A-Z][a-z]+)*\d*|[a-z0-9]+|[A-Z0-9]+|\d+[a-z]*|[A-Z][a-z]+\d+[A-Za-z]*"
+)
 """A part of a token that is a word, a CamelCase name, a constant or a number."""
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_]*(?:[.(\[][\w.()\[\]'\"]*)?")
 CODE = re.compile(r"[(){}\[\]<>;=`\"'/\\]|::|->")
@@ -71,8 +73,9 @@ def find(
     found += [Finding("password", *m.span(1)) for m in _re.hits(URL_PASSWORD, text)]
     for m in _re.hits(ASSIGNED, text):
         if not PLACEHOLDER.match(m.group(1)) and not _reference(m.group(1)):
-            found.append(Finding("secret" if "pass" not in m.group().lower() else "password",
-                                 *m.span(1)))  # fmt: skip
+            found.append(
+                Finding("secret" if "pass" not in m.group().lower() else "password", *m.span(1))
+            )
     tick()
     found += _prose_passwords(text, password_cues, tick)
     found += [Finding("secret", *m.span()) for m in _re.hits(TOKEN, text) if _random(m.group())]
@@ -105,7 +108,7 @@ def _in_code(text: str, start: int, end: int) -> bool:
     is assigned to (``password = …``)."""
     glued = (start > 0 and text[start - 1] in "_.") or (end < len(text) and text[end] in "_.(")
     after = text[end : end + 4].lstrip()
-    return glued or after.startswith(("=", ":=")) and not after.startswith("==")
+    return glued or (after.startswith(("=", ":=")) and not after.startswith("=="))
 
 
 def _reference(value: str) -> bool:
@@ -130,8 +133,11 @@ def _random(token: str) -> bool:
     not hex, a UUID, base64 of text, nor made of words (a path, a CamelCase name)."""
     if HEX.fullmatch(token) or UUID.fullmatch(token) or readable_base64(token) is not None:
         return False
-    if not (any(c.isdigit() for c in token) and any(c.isupper() for c in token)
-            and any(c.islower() for c in token)):  # fmt: skip
+    if not (
+        any(c.isdigit() for c in token)
+        and any(c.isupper() for c in token)
+        and any(c.islower() for c in token)
+    ):
         return False
     if all(WORDISH.fullmatch(part) for part in PARTS.split(token) if part):
         return False

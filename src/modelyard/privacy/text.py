@@ -16,10 +16,29 @@ from typing import Any
 
 import orjson
 
-DIGIT_BLOCKS = (0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66,
-                0x0CE6, 0x0D66, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810, 0xFF10)  # fmt: skip
+DIGIT_BLOCKS = (
+    0x0660,
+    0x06F0,
+    0x07C0,
+    0x0966,
+    0x09E6,
+    0x0A66,
+    0x0AE6,
+    0x0B66,
+    0x0BE6,
+    0x0C66,
+    0x0CE6,
+    0x0D66,
+    0x0E50,
+    0x0ED0,
+    0x0F20,
+    0x1040,
+    0x17E0,
+    0x1810,
+    0xFF10,
+)
 """First code point of each block of ten decimal digits mapped to 0-9."""
-SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t"
+SPACES = "\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000\t"
 HIDDEN = "\x00"
 """What zero-width characters become: the text without them is scanned too (encoded.py)."""
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
@@ -102,7 +121,7 @@ def document(body: Any) -> Document:
     every other string follows.
     """
     leaves = list(_leaves(body))
-    unread = [_unread(path, value) for path, value in leaves if _unread(path, value)]
+    unread = [why for path, value in leaves if (why := _unread(path, value)) is not None]
     primary = [(p, t, k) for p, t, k in _texts(leaves) if _primary(p, k)]
     rest = [(p, t, k) for p, t, k in _texts(leaves) if not _primary(p, k)]
     pieces, offset = [], 0

@@ -155,7 +155,7 @@ class Router:
         quality, tokens = self.predict(scored)
         texts = [content_text(m.get("content")) for m in messages]
         if private is None:
-            from modelyard.privacy import Scanner  # noqa: PLC0415 - the serve extra's detectors
+            from modelyard.privacy import Scanner
 
             kinds = Scanner().scan_body(list(messages)).kinds
         else:

@@ -387,7 +387,9 @@ class AutoRouter:
             if asked:
                 payload["logprobs"] = True if path.endswith("chat/completions") else 1
             try:
-                upstream = await open_upstream(pool, chain, path, payload, stream, metrics, redacted)
+                upstream = await open_upstream(
+                    pool, chain, path, payload, stream, metrics, redacted
+                )
             except GatewayError as exc:
                 last = exc
                 plan.attempts.append(f"{choice.model}: {exc.message}")

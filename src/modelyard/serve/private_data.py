@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from modelyard.privacy import STRICTNESS, Budget, Mode, Redacted, Restorer, Scan, Scanner, redact
-from modelyard.privacy.ner import Detector, detector
+from modelyard.privacy.ner import detector
 from modelyard.serve.backends import Backend
 from modelyard.serve.config import PrivacyConfig
 from modelyard.serve.errors import GatewayError
@@ -58,8 +58,12 @@ class Verdict:
 
     def summary(self) -> dict[str, Any]:
         """For the ledger: mode, kinds and why; never a value."""
-        return {"mode": self.mode, "kinds": self.kinds, "reason": self.scan.reason(),
-                "scan_ms": self.scan.elapsed_ms}  # fmt: skip
+        return {
+            "mode": self.mode,
+            "kinds": self.kinds,
+            "reason": self.scan.reason(),
+            "scan_ms": self.scan.elapsed_ms,
+        }
 
     def note(self) -> str:
         """One line for a named model's route reason ('' when the request is not private)."""
@@ -131,8 +135,11 @@ class PrivateData:
 
     def mode(self, model: str, key_mode: Mode | None) -> Mode:
         """The strictest mode set for this key, model and gateway (``local`` if none)."""
-        modes = [m for m in (key_mode, self.config.models.get(model), self.config.private_data)
-                 if m is not None]  # fmt: skip
+        modes = [
+            m
+            for m in (key_mode, self.config.models.get(model), self.config.private_data)
+            if m is not None
+        ]
         return max(modes, key=STRICTNESS.__getitem__) if modes else DEFAULT_MODE
 
     async def check(self, payload: dict[str, Any], model: str, key_mode: Mode | None) -> Verdict:
@@ -160,7 +167,6 @@ def _size(payload: dict[str, Any]) -> int:
 def _ner(config: PrivacyConfig) -> Any:
     if not config.ner:
         return None
-    from modelyard.privacy.ner import detector
 
     return detector()
 
