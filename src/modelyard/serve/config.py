@@ -281,10 +281,10 @@ class PrivacyConfig(Strict):
     or a model's own setting also counts: the strictest set wins; none set means ``local``."""
     models: dict[str, Mode] = Field(default_factory=dict)
     """Per public model name (``auto`` included)."""
-    scan_budget_ms: float = Field(50.0, gt=0)
-    """Time a scan may take, plus ``scan_budget_ms_per_mb`` for each MB of text; past it the
-    request counts as private (never sent remote) and the ledger says why."""
-    scan_budget_ms_per_mb: float = Field(50.0, ge=0)
+    scan_budget_ms: float = Field(25.0, gt=0)
+    """CPU time a scan may take, plus ``scan_budget_ms_per_mb`` for each MB of text; past it
+    the request counts as private (never sent remote) and the ledger says why."""
+    scan_budget_ms_per_mb: float = Field(25.0, ge=0)
     offload_chars: int = Field(16_000, ge=0)
     """Bodies with more text than this are scanned in a worker thread, off the event loop."""
     ner: bool = True

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import orjson
 
 from modelyard.privacy import STRICTNESS, Budget, Mode, Redacted, Restorer, Scan, Scanner, redact
-from modelyard.privacy.ner import detector
+from modelyard.privacy.ner import Detector, detector
 from modelyard.serve.backends import Backend
 from modelyard.serve.config import PrivacyConfig
 from modelyard.serve.errors import GatewayError
@@ -128,10 +129,8 @@ class PrivateData:
         self.config = config
         budget = Budget(config.scan_budget_ms, config.scan_budget_ms_per_mb)
         self.scanner = Scanner(budget)
-        ner = _ner(config)
-        self.naming = Scanner(budget, extra=ner) if ner is not None else None
-        """The scanner with the NER model: names around what the rules found, for redaction
-        only (it never changes whether a request is private), in a worker thread."""
+        self._naming: Scanner | None = None
+        self._named = threading.Lock()
 
     def mode(self, model: str, key_mode: Mode | None) -> Mode:
         """The strictest mode set for this key, model and gateway (``local`` if none)."""
@@ -152,11 +151,22 @@ class PrivateData:
         mode = self.mode(model, key_mode)
         if mode != "redact" or not scan.private:
             return Verdict(scan, mode)
-        if scan.findings and self.naming is not None:
-            scan = await asyncio.to_thread(self.naming.scan_body, payload)
+        if scan.findings and self.config.ner:
+            scan = await asyncio.to_thread(self._with_names, payload, scan)
         if scan.unread is not None:
             return Verdict(scan, "local")  # what could not be read cannot be redacted
         return Verdict(scan, mode, redact(payload, scan))
+
+
+    def _with_names(self, payload: dict[str, Any], scan: Scan) -> Scan:
+        """The scan again with the NER model (names around what the rules found, for
+        redaction only: it never changes whether a request is private); the model loads on
+        the first redacted request, in this worker thread. Without the model: ``scan``."""
+        with self._named:
+            if self._naming is None:
+                ner = _ner()
+                self._naming = Scanner(self.scanner.budget, extra=ner) if ner else self.scanner
+        return scan if self._naming is self.scanner else self._naming.scan_body(payload)
 
 
 def _size(payload: dict[str, Any]) -> int:
@@ -164,11 +174,14 @@ def _size(payload: dict[str, Any]) -> int:
     return len(orjson.dumps(payload))
 
 
-def _ner(config: PrivacyConfig) -> Any:
-    if not config.ner:
-        return None
-
-    return detector()
+def _ner() -> Detector | None:
+    found = detector()
+    if found is None:
+        log.warning(
+            "privacy: no NER model installed (pip install 'modelyard[ner]'): in redact mode, "
+            "names are found by rules only"
+        )
+    return found
 
 
 class StreamRestorer:
