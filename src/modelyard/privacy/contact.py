@@ -2,7 +2,8 @@
 
 Addresses at domains reserved for examples and tests (RFC 2606 and RFC 6761: example.com,
 .example, .test, .invalid, .localhost) and role mailboxes of organisations (support@, info@,
-noreply@ …) belong to no one in particular and are not reported.
+noreply@ …) belong to no one in particular: they are reported as ``public_email``, which does
+not make a request private.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ SPELLED = _re.compile(
     rf"[A-Za-z0-9\-]{{1,63}}(?:{DOT}[A-Za-z0-9\-]{{1,63}}){{0,3}}(?:{DOT}|\.)"
     r"(?:com|net|org|edu|gov|io|co|uk|de|fr|es|it|nl|pl|se|ru|cn|jp|kr|br|pt|ch|at|be|in|me|info)\b"
 )
+PUBLIC_EMAIL = "public_email"
 RESERVED = ("example.com", "example.org", "example.net", "example.edu")
 RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local")
 ROLES = frozenset(
@@ -56,7 +58,12 @@ ROLES = frozenset(
 
 
 def find(text: str) -> list[Finding]:
-    found = [Finding("email", *m.span()) for m in _re.hits(EMAIL, text) if _personal(m.group())]
+    """E-mail addresses: ``email``, or ``public_email`` for example, test and role addresses
+    (they do not make a request private, but a redacted request masks them too)."""
+    found = [
+        Finding("email" if _personal(m.group()) else PUBLIC_EMAIL, *m.span())
+        for m in _re.hits(EMAIL, text)
+    ]
     taken = [(f.start, f.end) for f in found]
     for m in _re.hits(SPELLED, text):
         start, end = m.span()

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+PUBLIC_KINDS = frozenset({"public_email"})
+"""Kinds found but not private on their own (redacted with the rest of a private request)."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One piece of private data: its kind and where it is in the scanned text."""
@@ -45,12 +49,13 @@ class Scan:
 
     @property
     def private(self) -> bool:
-        return bool(self.findings) or self.unread is not None
+        return self.unread is not None or any(f.kind not in PUBLIC_KINDS for f in self.findings)
 
     @property
     def kinds(self) -> list[str]:
-        """The distinct kinds found, sorted; ``unread`` when part of it could not be read."""
-        kinds = {f.kind for f in self.findings}
+        """The distinct private kinds found, sorted; ``unread`` when part of it could not be
+        read."""
+        kinds = {f.kind for f in self.findings if f.kind not in PUBLIC_KINDS}
         if self.unread is not None:
             kinds.add("unread")
         return sorted(kinds)
@@ -59,7 +64,7 @@ class Scan:
         """Why the request is private, naming kinds and never values ('' when it is not)."""
         if not self.private:
             return ""
-        found = sorted({f.kind for f in self.findings})
+        found = sorted({f.kind for f in self.findings if f.kind not in PUBLIC_KINDS})
         parts = [f"private data ({', '.join(found)})"] if found else []
         if self.unread is not None:
             parts.append(f"not fully scanned: {self.unread}")

@@ -134,6 +134,16 @@ def _nino(text: str) -> bool:
     return NINO.fullmatch(text.upper()) is not None
 
 
+SSN_DASHED = re.compile(r"(?!000)\d{3}-(?!00)\d{2}-(?!0000)\d{4}")
+
+
+def _ssn_dashed(written: str) -> bool:
+    """A number written as an SSN is written (``957-06-4740``) counts as one even in the areas
+    the SSA never issues (666, 900-999), which test data and typos use: it is someone's
+    number on the page, and redacting it costs nothing."""
+    return SSN_DASHED.fullmatch(written) is not None
+
+
 def _iban(text: str) -> bool:
     return text[:2].isalpha() and text[2:4].isdigit() and _stdnum("iban")(text)
 
@@ -260,6 +270,7 @@ def id_types() -> tuple[IdType, ...]:
             names=("ssn", "social security", "social"),
         ),
         t("us_itin", _stdnum("us.itin"), (9,), False, d3_2_4, names=("itin",)),
+        t("us_ssn", _ssn_dashed, (9,), True, raw=True),
         t(
             "nl_bsn",
             _stdnum("nl.bsn"),
