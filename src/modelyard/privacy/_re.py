@@ -9,7 +9,8 @@ table built once (only for text that is not ASCII).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,28 @@ class Encoded:
 
 
 _cache = threading.local()
+_budget = threading.local()
+CHECK_EVERY = 64
+"""Matches between two looks at the scan's clock (a hostile text can make millions)."""
+
+
+@contextmanager
+def budgeted(check: Callable[[], None]) -> Iterator[None]:
+    """Within this block, this thread's ``hits`` call ``check`` every ``CHECK_EVERY``
+    matches (it raises when the scan's time is up)."""
+    previous = getattr(_budget, "check", None)
+    _budget.check = check
+    try:
+        yield
+    finally:
+        _budget.check = previous
+
+
+def tick() -> None:
+    """Look at the scan's clock, if this thread is scanning under one."""
+    check = getattr(_budget, "check", None)
+    if check is not None:
+        check()
 
 
 def encoded(text: str) -> Encoded:
@@ -87,6 +110,8 @@ def hits(pattern: Pattern, text: str) -> Iterator[Hit]:
     """Every match of ``pattern`` in ``text``, left to right."""
     enc = encoded(text)
     groups = range(pattern.groups + 1)
-    for m in pattern.finditer(enc.raw):
+    for n, m in enumerate(pattern.finditer(enc.raw)):
+        if n % CHECK_EVERY == CHECK_EVERY - 1:
+            tick()
         spans = tuple((enc.char(s), enc.char(e)) for s, e in (m.span(i) for i in groups))
         yield Hit(text, spans)

@@ -57,16 +57,26 @@ class Run:
 
 
 def runs(text: str) -> Iterator[Run]:
-    """Every run holding at least ``MIN_DIGITS`` digits."""
+    """Every run holding at least ``MIN_DIGITS`` digits; a run of more than ``LONG_RUN`` groups
+    comes in overlapping pieces, read as they are needed."""
     for m in _re.hits(RUN, text):
         start, end = m.span()
-        groups = [(g.group(), g.start(), g.end()) for g in GROUP.finditer(text, start, end)]
-        for i in range(0, len(groups), LONG_RUN):
-            part = tuple(groups[max(0, i - MAX_GROUPS) : i + LONG_RUN])
-            run = Run(part[0][1], part[-1][2], part)
-            digits = run.digits()
-            if digits >= MIN_DIGITS or (digits >= 4 and run.end - run.start >= 8):
-                yield run
+        piece: list[tuple[str, int, int]] = []
+        for g in GROUP.finditer(text, start, end):
+            piece.append((g.group(), g.start(), g.end()))
+            if len(piece) == LONG_RUN + MAX_GROUPS:
+                yield from _kept(piece)
+                _re.tick()
+                piece = piece[-MAX_GROUPS:]
+        if piece:
+            yield from _kept(piece)
+
+
+def _kept(groups: list[tuple[str, int, int]]) -> Iterator[Run]:
+    run = Run(groups[0][1], groups[-1][2], tuple(groups))
+    digits = run.digits()
+    if digits >= MIN_DIGITS or (digits >= 4 and run.end - run.start >= 8):
+        yield run
 
 
 @dataclass(frozen=True)

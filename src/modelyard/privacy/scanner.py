@@ -16,7 +16,7 @@ from typing import Any
 
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from modelyard.privacy import contact, cues, encoded, identifiers, personal, phones, secrets
+from modelyard.privacy import _re, contact, cues, encoded, identifiers, personal, phones, secrets
 from modelyard.privacy.findings import Finding, Located, Scan
 from modelyard.privacy.text import Document, document, normalize
 
@@ -115,10 +115,13 @@ class Scanner:
     def find(self, text: str, clock: Clock, depth: int = 0) -> tuple[list[Finding], str | None]:
         """Findings in ``text`` (normalised), merged so that no two overlap; and why part of
         it cannot be read (binary data), or None."""
+        with _re.budgeted(clock.check):
+            return self._find(text, clock, depth)
+
+    def _find(self, text: str, clock: Clock, depth: int) -> tuple[list[Finding], str | None]:
         everywhere = cues.anywhere(text)
         clock.check()
         runs = list(identifiers.runs(text))
-        clock.check()
         found = secrets.find(text, everywhere["password"], clock.check) + contact.find(text)
         clock.check()
         found += identifiers.find(text, runs, clock.check)
