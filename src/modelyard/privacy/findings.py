@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
 PUBLIC_KINDS = frozenset({"public_email"})
 """Kinds found but not private on their own (redacted with the rest of a private request)."""
 

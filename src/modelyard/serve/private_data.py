@@ -141,11 +141,14 @@ class PrivateData:
         ]
         return max(modes, key=STRICTNESS.__getitem__) if modes else DEFAULT_MODE
 
-    async def check(self, payload: dict[str, Any], model: str, key_mode: Mode | None) -> Verdict:
-        """Scan ``payload`` (as it will be sent) and decide; large bodies off the event loop."""
+    async def check(
+        self, payload: dict[str, Any], model: str, key_mode: Mode | None, size: int
+    ) -> Verdict:
+        """Scan ``payload`` (as it will be sent) and decide; a body of more than
+        ``offload_chars`` (``size``: its length as received) is scanned off the event loop."""
         scan = (
             await asyncio.to_thread(self.scanner.scan_body, payload)
-            if _size(payload) > self.config.offload_chars
+            if size > self.config.offload_chars
             else self.scanner.scan_body(payload)
         )
         mode = self.mode(model, key_mode)
@@ -167,11 +170,6 @@ class PrivateData:
                 ner = _ner()
                 self._naming = Scanner(self.scanner.budget, extra=ner) if ner else self.scanner
         return scan if self._naming is self.scanner else self._naming.scan_body(payload)
-
-
-def _size(payload: dict[str, Any]) -> int:
-    """A cheap upper bound of the text in a body: its serialised length."""
-    return len(orjson.dumps(payload))
 
 
 def _ner() -> Detector | None:

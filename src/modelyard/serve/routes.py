@@ -213,7 +213,7 @@ class Call:
         if guard is None:
             return NOT_SCANNED
         key_mode = self.key.private_data if self.key is not None else None
-        verdict = await guard.check(payload, payload["model"], key_mode)
+        verdict = await guard.check(payload, payload["model"], key_mode, len(self.body))
         self.entry.route_reason = verdict.note() or None
         return verdict
 
