@@ -160,7 +160,6 @@ class PrivateData:
             return Verdict(scan, "local")  # what could not be read cannot be redacted
         return Verdict(scan, mode, redact(payload, scan))
 
-
     def _with_names(self, payload: dict[str, Any], scan: Scan) -> Scan:
         """The scan again with the NER model (names around what the rules found, for
         redaction only: it never changes whether a request is private); the model loads on
