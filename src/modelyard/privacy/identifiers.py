@@ -23,7 +23,7 @@ from modelyard.privacy import _re, cues
 from modelyard.privacy.findings import Finding
 
 RUN = _re.compile(
-    r"[+(]{0,2}(?:[A-Z]{1,4}[ .\-]{1,2})?[0-9A-Za-z]*[0-9][0-9A-Za-z]*"
+    r"[+(]{0,2}(?:[A-Z]{1,6}[ .\-]{1,2})?[0-9A-Za-z]*[0-9][0-9A-Za-z]*"
     r"(?:[ .\-/()\x1f]{1,3}(?:[0-9A-Za-z]*[0-9][0-9A-Za-z]*|[A-Z]{1,4}\b))*"
 )
 GROUP = re.compile(r"[0-9A-Za-z]+")
@@ -125,6 +125,12 @@ CARD_NETWORKS: tuple[tuple[str, tuple[int, ...]], ...] = (
 """(issuer prefix, lengths) of the card networks (ISO/IEC 7812 issuer ranges)."""
 
 
+CARD_WORDS = ("card", "credit card", "debit card", "karte", "kreditkarte", "carte", "tarjeta",
+              "carta", "cartão", "kaart", "karta", "kort", "карта", "卡号", "信用卡", "カード",
+              "카드", "visa", "mastercard", "amex")  # fmt: skip
+"""Words that name a card: a Luhn-valid number next to one is a card whatever its prefix."""
+
+
 def _card(number: str) -> bool:
     """A payment card: a card network's prefix and length, and the Luhn check."""
     if not number.isdigit():
@@ -174,6 +180,7 @@ def id_types() -> tuple[IdType, ...]:
     types = [
         t("iban", _iban, tuple(range(15, 35)), True, shape=r"[A-Z]{2}\d{2}[A-Z0-9]+"),
         t("card", _card, tuple(range(12, 20)), True),
+        t("card", _stdnum("luhn"), tuple(range(13, 20)), False, names=CARD_WORDS),
         t("cn_ric", _stdnum("cn.ric"), (18,), True, shape=r"\d{17}[\dX]"),
         t("mx_curp", _stdnum("mx.curp"), (18,), True, shape=r"[A-Z]{4}\d{6}[A-Z0-9]{8}"),
         t(

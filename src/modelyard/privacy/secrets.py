@@ -45,7 +45,7 @@ URL_PASSWORD = _re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:/@]{1,64}:([^\
 ASSIGNED = _re.compile(
     r"(?i)[A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|passphrase|secret|token|api[_\-]?key|apikey"
     r"|access[_\-]?key|private[_\-]?key|client[_\-]?secret|credentials?|auth)[A-Za-z0-9_]{0,20}"
-    r"[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"',;]{4,200})"
+    r"[\"']?[ \t]*[:=][ \t]*[\"'`]?(?:(?i:bearer|basic|token)[ \t]+)?([^\s\"'`,;]{4,200})"
 )
 TOKEN = _re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 HEX = re.compile(r"[0-9a-fA-F]+")
