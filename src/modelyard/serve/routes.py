@@ -166,7 +166,7 @@ class Call:
         """Validate, authorize, forward with retries and fallback, answer, record."""
         try:
             payload, chain = self._admit(await read_body(receive))
-            self.privacy = await self._scan(payload)
+            self.privacy = await self._scan(payload, chain)
             async with DisconnectWatch(self.scope, receive):
                 upstream = await self._open(chain, payload)
                 try:
@@ -207,10 +207,15 @@ class Call:
             }
         return payload, chain
 
-    async def _scan(self, payload: dict[str, Any]) -> Verdict:
-        """The privacy verdict on the body as it will be sent (serve/private_data.py)."""
-        guard = self.state.private_data
-        if guard is None:
+    async def _scan(self, payload: dict[str, Any], chain: list[Backend] | None) -> Verdict:
+        """The privacy verdict on the body as it will be sent (serve/private_data.py); no scan
+        when every backend the request could reach is self-hosted."""
+        guard, auto = self.state.private_data, self.state.auto
+        if chain is None and auto is not None:
+            remote = any(not ch.candidate.local for ch in auto.choices)
+        else:
+            remote = any(not b.config.local for b in chain or ())
+        if guard is None or not remote:
             return NOT_SCANNED
         key_mode = self.key.private_data if self.key is not None else None
         verdict = await guard.check(payload, payload["model"], key_mode, len(self.body))
