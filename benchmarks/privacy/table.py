@@ -64,9 +64,10 @@ def main() -> None:
     results = json.loads(path.read_text())
     for block in (detection(results), real(results), latency(results)):
         print("\n".join(block), end="\n\n")
-    for split, r in results["redaction"].items():
-        print(f"redaction, {split}: {r['items_with_a_value_left']} item(s) with a value left "
-              f"({r['rate']:.1%}) {r['by_kind']}")  # fmt: skip
+    for key in ("redaction", "redaction + NER"):
+        for split, r in results.get(key, {}).items():
+            print(f"{key}, {split}: {r['items_with_a_value_left']} item(s) with a value left "
+                  f"({r['rate']:.1%}) {r['by_kind']}")  # fmt: skip
 
 
 if __name__ == "__main__":
