@@ -66,7 +66,7 @@ def test_decision_names_a_model_and_why(router_file: Path, featurizer: Featurize
 def test_private_prompt_stays_local(router_file: Path, featurizer: Featurizer) -> None:
     router = Router(load(router_file), featurizer)
     cands = [Candidate(WEAK, local=True), Candidate(STRONG, 10.0, 30.0)]
-    secret = [{"role": "user", "content": "Prove Fermat's last theorem. Mail me: a.b@corp.example"}]
+    secret = [{"role": "user", "content": "Prove Fermat's last theorem. Mail me: a.b@corpmail.de"}]
     decision = router.decide(secret, cands)
     assert decision.model == WEAK and decision.private == ["email"]
     assert "self-hosted" in decision.excluded[STRONG][0]

@@ -1,7 +1,7 @@
 """A small OpenAI-compatible upstream that misbehaves on request, served on loopback in a thread.
 
 Each request takes the next behaviour from a queue (``upstream.plan("500", "ok")``), or the
-default ``ok``. Behaviours:
+default (``ok`` unless given). Behaviours:
 
 - ``ok``: a normal answer (an SSE stream of ``chunks`` deltas when ``stream`` is true);
 - ``500`` / ``503`` / any status number: that status with an OpenAI error body;
@@ -11,7 +11,9 @@ default ``ok``. Behaviours:
 - ``malformed``: 200 with a body that is not JSON;
 - ``slow:S``: a stream whose chunks come ``S`` seconds apart;
 - ``say:TEXT``: a normal non-streaming answer whose content is TEXT (a wrong one, for the cascade);
-- ``unsure``: a normal answer whose tokens, when ``logprobs`` are asked for, are unlikely ones.
+- ``unsure``: a normal answer whose tokens, when ``logprobs`` are asked for, are unlikely ones;
+- ``echo`` / ``echo:N``: answers with the text of the last message it received (a stream cuts
+  it into chunks of N characters, 3 by default, so placeholders arrive split).
 
 A non-streaming chat answer carries ``logprobs`` when the request asks for them: each of its
 three tokens at log-probability -0.05 (``unsure``: -3.0).
@@ -33,9 +35,11 @@ from aiohttp import web
 class FaultUpstream:
     """The server, its request log and its behaviour queue."""
 
-    def __init__(self, name: str = "up", chunks: int = 5) -> None:
+    def __init__(self, name: str = "up", chunks: int = 5, default: str = "ok") -> None:
         self.name = name
         self.chunks = chunks
+        self.default = default
+        """The behaviour when the queue is empty."""
         self.behaviours: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -82,7 +86,7 @@ class FaultUpstream:
         body = orjson.loads(await request.read())
         self.requests.append(body)
         self.headers.append(dict(request.headers))
-        behaviour = self.behaviours.popleft() if self.behaviours else "ok"
+        behaviour = self.behaviours.popleft() if self.behaviours else self.default
         kind, _, arg = behaviour.partition(":")
         if kind.isdigit():
             return _error(int(kind), arg)
@@ -93,6 +97,8 @@ class FaultUpstream:
         if kind == "reset" and not body.get("stream"):
             request.transport.close()  # type: ignore[union-attr]
             return web.Response()
+        if kind == "echo":
+            return await self._echo(request, body, int(arg or 3))
         if body.get("stream"):
             gap = float(arg) if kind == "slow" else 0.0
             return await self._stream(request, body, gap, reset=kind == "reset")
@@ -101,6 +107,22 @@ class FaultUpstream:
             tokens = [{"token": t, "logprob": -3.0 if kind == "unsure" else -0.05} for t in "abc"]
             answer["choices"][0]["logprobs"] = {"content": tokens}
         return web.json_response(answer)
+
+    async def _echo(
+        self, request: web.Request, body: dict[str, Any], size: int
+    ) -> web.StreamResponse:
+        text = _last_text(body)
+        if not body.get("stream"):
+            return web.json_response(self._answer(request.path, body, text))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for i in range(0, len(text), size):
+            await response.write(_event(_chunk(body["model"], text[i : i + size])))
+        done = _chunk(body["model"], None)
+        done["choices"][0]["finish_reason"] = "stop"
+        await response.write(_event(done))
+        await response.write(b"data: [DONE]\n\n")
+        return response
 
     async def _hang(self) -> web.Response:
         try:
@@ -144,6 +166,20 @@ class FaultUpstream:
                                          "usage": _usage(7, self.chunks)}))  # fmt: skip
         await response.write(b"data: [DONE]\n\n")
         return response
+
+
+def _last_text(body: dict[str, Any]) -> str:
+    """The text of the last message (or the prompt) of a request."""
+    if "messages" not in body:
+        prompt = body.get("prompt", "")
+        return prompt if isinstance(prompt, str) else " ".join(map(str, prompt))
+    last = body["messages"][-1] if body["messages"] else ""
+    content = last.get("content") if isinstance(last, dict) else last
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return content if isinstance(content, str) else ""
 
 
 def _usage(prompt: int, completion: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ REQUEST_COLUMNS = [
 ]  # fmt: skip
 KEY_COLUMNS = [
     "id", "name", "key_hash", "key_prefix", "models_json", "budget_usd", "rpm", "tpm",
-    "created_utc", "revoked_utc", "private",
+    "created_utc", "revoked_utc", "private", "private_data",
 ]  # fmt: skip
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 
@@ -30,7 +30,7 @@ def test_blank_database_gets_exact_columns() -> None:
     ran = migrate(engine)
     assert ran == [
         "m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private",
-        "m005_finetune_adapter",
+        "m005_finetune_adapter", "m006_key_private_data",
     ]  # fmt: skip
     assert sorted(sa.inspect(engine).get_table_names()) == ["_yard_migrations", "keys", "requests"]
     assert columns(engine, "requests") == REQUEST_COLUMNS
@@ -65,6 +65,7 @@ def test_upgrade_from_oldest_schema_keeps_rows(tmp_path: Path) -> None:
         )
     assert migrate(engine) == [
         "m002_keys", "m003_request_indexes", "m004_key_private", "m005_finetune_adapter",
+        "m006_key_private_data",
     ]  # fmt: skip
     assert columns(engine, "keys") == KEY_COLUMNS
     with engine.connect() as conn:

@@ -15,6 +15,7 @@ from modelyard.cli import (
     measure,
     models,
     plan,
+    privacy,
     pull,
     route,
     serve,
@@ -35,6 +36,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(usage.app, name="usage")
 app.add_typer(gpus.app, name="gpus")
 app.add_typer(route.app, name="route")
+app.add_typer(privacy.app, name="privacy")
 app.command(name="plan")(plan.plan)
 app.command("pull")(pull.pull_command)
 app.command("bench")(bench.bench)

@@ -32,6 +32,10 @@ def create(
     private: Annotated[
         bool, typer.Option("-p", "--private", help="Only self-hosted backends may answer it")
     ] = False,
+    private_data: Annotated[
+        str | None,
+        typer.Option("--private-data", help="Requests with private data: local, redact or block"),
+    ] = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -42,8 +46,9 @@ def create(
       yard keys create team-search --model 'qwen*' --budget 25 --rpm 60
       yard keys create ci --tpm 100000 --json
       yard keys create hr-assistant --private
+      yard keys create support-bot --private-data redact
     """
-    info, raw = _store(db).create(name, model or None, budget, rpm, tpm, private)
+    info, raw = _store(db).create(name, model or None, budget, rpm, tpm, private, private_data)  # type: ignore[arg-type]
     if json_:
         print_json({**vars(info), "key": raw})
         return

@@ -29,7 +29,6 @@ from modelyard.route.embed import static_embedder
 from modelyard.route.evaluation import Evaluation, cross_validate
 from modelyard.route.features import Featurizer
 from modelyard.route.language import LanguageRule, LanguageRules, detect_language
-from modelyard.route.privacy import Finding, find_private, private_kinds
 from modelyard.route.router import Candidate, Decision, NoCandidateError, Router
 from modelyard.route.training import featurize, fit, request_costs
 
@@ -37,7 +36,6 @@ __all__ = [
     "Candidate",
     "Decision",
     "Evaluation",
-    "Finding",
     "LanguageRule",
     "LanguageRules",
     "NoCandidateError",
@@ -49,8 +47,6 @@ __all__ = [
     "TrainSpec",
     "detect_language",
     "evaluate",
-    "find_private",
-    "private_kinds",
     "train",
 ]
 

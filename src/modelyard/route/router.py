@@ -22,7 +22,6 @@ from modelyard.route.calibrate import choose
 from modelyard.route.embed import static_embedder
 from modelyard.route.features import Featurizer, content_text, prompt_text
 from modelyard.route.language import Applied, LanguageRules
-from modelyard.route.privacy import private_kinds
 from modelyard.route.training import OUTPUT_TOKENS
 
 
@@ -155,8 +154,12 @@ class Router:
         language, applied = languages.apply(scored) if languages else (None, None)
         quality, tokens = self.predict(scored)
         texts = [content_text(m.get("content")) for m in messages]
-        full = "\n".join(texts)
-        kinds = private_kinds(full) if private is None else (["declared"] if private else [])
+        if private is None:
+            from modelyard.privacy import Scanner
+
+            kinds = Scanner().scan_body(list(messages)).kinds
+        else:
+            kinds = ["declared"] if private else []
         answer = max_tokens or OUTPUT_TOKENS
         needed = tokens + answer + self._other_tokens(texts, scored)
         allowed, excluded, costs = [], {}, {}

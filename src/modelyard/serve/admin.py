@@ -24,7 +24,7 @@ from modelyard.serve.reload import NoConfigFile
 
 CREATE_FIELDS = {
     "name": str, "models": list, "budget_usd": (int, float), "rpm": int, "tpm": int,
-    "private": bool,
+    "private": bool, "private_data": str,
 }  # fmt: skip
 
 Reload = Callable[[], Awaitable[dict[str, Any]]]

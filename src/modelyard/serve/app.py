@@ -36,6 +36,7 @@ from modelyard.serve.middleware import (
     LoginThrottle,
 )
 from modelyard.serve.pricing import context_window, rate_for
+from modelyard.serve.private_data import PrivateData
 from modelyard.serve.reload import (
     Generation,
     announce,
@@ -279,6 +280,7 @@ def build_state(
         ledger=previous.ledger if previous is not None else None,
         keys=previous.keys if previous is not None else None,
         auto=AutoRouter.build(config, backends, rates, catalog),
+        private_data=PrivateData(config.privacy),
     )
 
 

@@ -33,10 +33,10 @@ from modelyard.catalog.schema import Model
 from modelyard.config import model_cache_dir
 from modelyard.errors import CatalogError
 from modelyard.policy import PROPRIETARY, Policy, license_id_reasons
+from modelyard.privacy import Redacted
 from modelyard.route.cascade import ReplyScorer
 from modelyard.route.features import content_text, prompt_text
 from modelyard.route.language import Applied, LanguageRule, LanguageRules
-from modelyard.route.privacy import private_kinds
 from modelyard.route.reply import mistakes
 from modelyard.route.router import Candidate, Router, exclusions
 from modelyard.route.training import OUTPUT_TOKENS
@@ -128,6 +128,9 @@ class Asked:
     session: str | None
     key_private: bool = False
     """The caller's key is marked private: every request of it is."""
+    found: tuple[str, ...] = ()
+    """Kinds of private data the gateway's scan found that keep it self-hosted
+    (serve/private_data.py: none once the request is redacted)."""
 
     def private_kinds(self) -> list[str]:
         """Why the request is private: ``key``, ``declared`` or the kinds of data found."""
@@ -135,7 +138,7 @@ class Asked:
             return ["key"]
         if self.declared_private:
             return ["declared"]
-        return private_kinds("\n".join(self.texts))
+        return list(self.found)
 
 
 @dataclass
@@ -253,6 +256,7 @@ class AutoRouter:
         allows: Callable[[str], bool] = any_model,
         key_id: str | None = None,
         private: bool = False,
+        found: tuple[str, ...] = (),
     ) -> Plan:
         """Decide where a request goes; long prompts are assessed in a worker thread.
 
@@ -263,8 +267,9 @@ class AutoRouter:
             allows: Whether the key may use a public model name.
             key_id: The caller's key, so sessions of different keys never share a pin.
             private: The caller's key is marked private (self-hosted candidates only).
+            found: Kinds of private data found in the request (self-hosted candidates only).
         """
-        asked = read_request(payload, scope, private)
+        asked = read_request(payload, scope, private, found)
         session = f"{key_id}:{asked.session}" if asked.session else None
         pinned = self.pins.get(session)
         decide = partial(self.decide, asked, budget, allows, pinned)
@@ -359,9 +364,11 @@ class AutoRouter:
         payload: dict[str, Any],
         stream: bool,
         metrics: GatewayMetrics,
+        redacted: Redacted | None = None,
     ) -> Routed:
         """Send the request to the plan's candidates in order until one answers (validly, with
-        the cascade on); a private request only ever reaches self-hosted backends.
+        the cascade on); a private request only ever reaches self-hosted backends, and a
+        ``redacted`` one reaches remote backends only as its redacted copy.
 
         Raises:
             GatewayError: every candidate failed.
@@ -380,7 +387,9 @@ class AutoRouter:
             if asked:
                 payload["logprobs"] = True if path.endswith("chat/completions") else 1
             try:
-                upstream = await open_upstream(pool, chain, path, payload, stream, metrics)
+                upstream = await open_upstream(
+                    pool, chain, path, payload, stream, metrics, redacted
+                )
             except GatewayError as exc:
                 last = exc
                 plan.attempts.append(f"{choice.model}: {exc.message}")
@@ -417,7 +426,9 @@ class AutoRouter:
         return f"{served}; reason={reason}"
 
 
-def read_request(payload: dict[str, Any], scope: Scope, key_private: bool = False) -> Asked:
+def read_request(
+    payload: dict[str, Any], scope: Scope, key_private: bool = False, found: tuple[str, ...] = ()
+) -> Asked:
     """What the constraints need from a chat or completions request (and the caller's key)."""
     messages = payload.get("messages")
     if not isinstance(messages, list):
@@ -439,6 +450,7 @@ def read_request(payload: dict[str, Any], scope: Scope, key_private: bool = Fals
         declared_private=headers.get("x-yard-private", "").strip().lower() in TRUE,
         session=str(session) if session else None,
         key_private=key_private,
+        found=found,
     )
 
 

@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from modelyard.config import env
 from modelyard.errors import ConfigError
 from modelyard.policy import LicensePolicy
+from modelyard.privacy import Mode
 from modelyard.route.language import GROUPS, SUPPORTED, known_keys
 from modelyard.yamlfile import line_of, read_yaml, validate
 
@@ -281,6 +282,26 @@ def _located(at: tuple[str | int, ...], message: str) -> PydanticCustomError:
     return PydanticCustomError("config_reference", "{message}", {"message": message, "at": at})
 
 
+class PrivacyConfig(Strict):
+    """What happens to requests holding private data (docs/privacy.md)."""
+
+    private_data: Mode | None = None
+    """For every request: ``local`` (self-hosted backends only), ``redact`` (placeholders
+    before any remote backend, values put back in the answer) or ``block`` (refused). A key's
+    or a model's own setting also counts: the strictest set wins; none set means ``local``."""
+    models: dict[str, Mode] = Field(default_factory=dict)
+    """Per public model name (``auto`` included)."""
+    scan_budget_ms: float = Field(25.0, gt=0)
+    """CPU time a scan may take, plus ``scan_budget_ms_per_mb`` for each MB of text; past it
+    the request counts as private (never sent remote) and the ledger says why."""
+    scan_budget_ms_per_mb: float = Field(25.0, ge=0)
+    offload_chars: int = Field(16_000, ge=0)
+    """Bodies with more text than this are scanned in a worker thread, off the event loop."""
+    ner: bool = True
+    """In ``redact`` mode, also run the packaged NER model (``modelyard[ner]``) for names
+    around what the rules found."""
+
+
 class GatewayConfig(Strict):
     """The whole file: `server`, `backends`, `models`."""
 
@@ -297,6 +318,8 @@ class GatewayConfig(Strict):
     and an adapter some backend of its chain lists under `adapters:`)."""
     state: StateConfig = Field(default_factory=StateConfig)
     """Shared state for several replicas (Redis); default: each process keeps its own."""
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    """Private data: scan budget and what to do with private requests."""
     _source: Path | None = PrivateAttr(None)
 
     @property
@@ -319,6 +342,10 @@ class GatewayConfig(Strict):
         if self.auto is not None:
             self._check_auto(self.auto)
         self._check_adapters()
+        public = [*self.models, *([self.auto.name] if self.auto else [])]
+        unknown = [m for m in self.privacy.models if m not in public]
+        if unknown:
+            raise ValueError(f"privacy.models: unknown model {', '.join(unknown)}")
         return self
 
     def _check_adapters(self) -> None:

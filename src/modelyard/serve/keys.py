@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from modelyard.errors import YardError
+from modelyard.privacy import MODES, Mode
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.ledger import utc_now
 from modelyard.serve.limits import LocalQuotas, Quotas, Refusal
@@ -58,6 +59,9 @@ class KeyInfo:
     private: bool = False
     """Every request is private: `auto` sends it to self-hosted candidates only, and a model
     named directly must be self-hosted."""
+    private_data: Mode | None = None
+    """What to do with this key's requests that hold private data (local, redact, block);
+    None: the gateway's setting. The strictest of key, model and gateway wins."""
 
     def allows(self, model: str) -> bool:
         """Whether this key may use ``model`` (exact name or glob match)."""
@@ -173,13 +177,14 @@ class KeyStore:
         rpm: int | None = None,
         tpm: int | None = None,
         private: bool = False,
+        private_data: Mode | None = None,
     ) -> tuple[KeyInfo, str]:
         """Make a new key; the raw key is returned here and never again.
 
         Raises:
             YardError: a field is out of range.
         """
-        _check_new_key(name, models, budget_usd, rpm, tpm)
+        _check_new_key(name, models, budget_usd, rpm, tpm, private_data)
         raw = KEY_PREFIX + secrets.token_urlsafe(32)
         info = KeyInfo(
             id=str(ULID()),
@@ -191,6 +196,7 @@ class KeyStore:
             tpm=tpm,
             created_utc=utc_now(),
             private=private,
+            private_data=private_data,
         )
         key_hash = hash_key(raw, self._pepper)
         with self._write_lock:
@@ -340,6 +346,7 @@ def _key_from_row(row: sa.RowMapping) -> KeyInfo:
         created_utc=row["created_utc"],
         revoked_utc=row["revoked_utc"],
         private=bool(row["private"]),
+        private_data=row.get("private_data"),
     )
 
 
@@ -357,6 +364,7 @@ def _row_from_key(info: KeyInfo, key_hash: str) -> dict[str, object]:
         "created_utc": info.created_utc,
         "revoked_utc": None,
         "private": info.private,
+        "private_data": info.private_data,
     }
 
 
@@ -366,9 +374,12 @@ def _check_new_key(
     budget_usd: float | None,
     rpm: int | None,
     tpm: int | None,
+    private_data: str | None = None,
 ) -> None:
     if not name or not name.strip():
         raise YardError("key name: must not be empty; e.g. `yard keys create team-search`")
+    if private_data is not None and private_data not in MODES:
+        raise YardError(f"private_data: {private_data!r}: one of {', '.join(MODES)}")
     if models is not None and (not models or not all(isinstance(m, str) and m for m in models)):
         raise YardError(f"models: {models!r}: give one or more model names (globs like 'openai/*')")
     if budget_usd is not None and budget_usd < 0:

@@ -156,6 +156,12 @@ def m005_finetune_adapter(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE requests ADD COLUMN adapter TEXT"))
 
 
+@migration
+def m006_key_private_data(conn: Connection) -> None:
+    # a key's own private_data mode: local, redact or block (NULL: the gateway's)
+    conn.execute(sa.text("ALTER TABLE keys ADD COLUMN private_data TEXT"))
+
+
 def schema_sql(engine: Engine) -> str:
     """The SQLite schema ``migrate()`` produces, as CREATE statements (for docs/ledger.md)."""
     query = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"

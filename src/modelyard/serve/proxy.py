@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from modelyard.privacy import Redacted
 from modelyard.serve.backends import Backend
 from modelyard.serve.balancer import Replica
 from modelyard.serve.errors import GatewayError
@@ -72,8 +73,10 @@ async def open_upstream(
     payload: dict[str, Any],
     stream: bool,
     metrics: GatewayMetrics,
+    redacted: Redacted | None = None,
 ) -> Upstream:
-    """Try each backend of ``chain`` in order, each up to its retry budget.
+    """Try each backend of ``chain`` in order, each up to its retry budget; a remote backend
+    gets the ``redacted`` body when there is one (its placeholders, never the values).
 
     Raises:
         GatewayError: every backend failed or was skipped (429, 502, 503 or 504).
@@ -86,7 +89,8 @@ async def open_upstream(
             trail.append(f"{backend.name}: {backend.down or 'breaker open'}")
             continue
         payload["model"] = backend.upstream_model(requested)
-        body = orjson.dumps(payload)
+        sent = payload if redacted is None or backend.config.local else redacted.apply(payload)
+        body = orjson.dumps(sent)
         for attempt in range(backend.config.max_retries + 1):
             try:
                 answer = await _attempt(pool, backend, path, body, stream)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from modelyard.privacy import Mode, Restorer
 from modelyard.serve.auto import AutoRouter, any_model
 from modelyard.serve.backends import Backend, Backends
 from modelyard.serve.config import GatewayConfig
@@ -19,6 +20,13 @@ from modelyard.serve.ledger import LedgerEntry
 from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.middleware.request_id import request_id
 from modelyard.serve.pricing import Rate
+from modelyard.serve.private_data import (
+    NOT_SCANNED,
+    PrivateData,
+    StreamRestorer,
+    Verdict,
+    restore_body,
+)
 from modelyard.serve.proxy import Upstream, open_upstream
 from modelyard.serve.responses import JSON, send_bytes, send_json
 from modelyard.serve.sse import SseRelay, usage_counts
@@ -40,6 +48,7 @@ class KeyInfoLike(Protocol):
     id: str
     name: str
     private: bool
+    private_data: Mode | None
 
     def allows(self, model: str) -> bool: ...
 
@@ -68,6 +77,7 @@ class GatewayState:
     ledger: LedgerLike | None = None
     keys: KeyAuthority | None = None
     auto: AutoRouter | None = None
+    private_data: PrivateData | None = None
 
 
 @dataclass(frozen=True)
@@ -149,11 +159,14 @@ class Call:
         self.label = "unknown"
         self.rate = FREE
         self.upstream_s = 0.0
+        self.privacy = NOT_SCANNED
+        self.restorer: Restorer | None = None
 
     async def run(self, receive: Receive, send: Send) -> None:
         """Validate, authorize, forward with retries and fallback, answer, record."""
         try:
             payload, chain = self._admit(await read_body(receive))
+            self.privacy = await self._scan(payload, chain)
             async with DisconnectWatch(self.scope, receive):
                 upstream = await self._open(chain, payload)
                 try:
@@ -197,19 +210,36 @@ class Call:
             }
         return payload, chain
 
+    async def _scan(self, payload: dict[str, Any], chain: list[Backend] | None) -> Verdict:
+        """The privacy verdict on the body as it will be sent (serve/private_data.py); no scan
+        when every backend the request could reach is self-hosted."""
+        guard, auto = self.state.private_data, self.state.auto
+        if chain is None and auto is not None:
+            remote = any(not ch.candidate.local for ch in auto.choices)
+        else:
+            remote = any(not b.config.local for b in chain or ())
+        if guard is None or not remote:
+            return NOT_SCANNED
+        key_mode = self.key.private_data if self.key is not None else None
+        verdict = await guard.check(payload, payload["model"], key_mode, len(self.body))
+        self.entry.route_reason = verdict.note() or None
+        return verdict
+
     async def _open(self, chain: list[Backend] | None, payload: dict[str, Any]) -> Upstream:
         pool = self.state.backends.pool
         assert pool is not None, "the gateway's lifespan has not started"
         if chain is None:
             return await self._open_auto(pool, payload)
+        chain = self.privacy.chain(chain, payload["model"])
         t0 = time.perf_counter()
         upstream = await open_upstream(
             pool, chain, self.endpoint.upstream_path, payload, self.entry.stream,
-            self.state.metrics,
+            self.state.metrics, self.privacy.redacted,
         )  # fmt: skip
         self.upstream_s = time.perf_counter() - t0
         self.entry.served_model = upstream.backend.upstream_model(self.entry.requested_model or "")
-        self.entry.route_reason = "; ".join(upstream.attempts) or "first in chain"
+        reasons = ["; ".join(upstream.attempts) or "first in chain", self.privacy.note()]
+        self.entry.route_reason = "; ".join(r for r in reasons if r)
         return self._served_by(upstream)
 
     async def _open_auto(self, pool: HttpPool, payload: dict[str, Any]) -> Upstream:
@@ -219,14 +249,20 @@ class Call:
         budget = keys.remaining_usd(key) if keys is not None and key is not None else None
         allows = key.allows if key is not None else any_model
         private = key is not None and key.private
-        plan = await auto.plan(payload, self.scope, budget, allows, self.key_id, private)
+        local = [ch.candidate.local for ch in auto.choices]
+        self.privacy.check_auto(any(local), all(local), auto.name)
+        plan = await auto.plan(payload, self.scope, budget, allows, self.key_id, private,
+                               self.privacy.routing_kinds())  # fmt: skip
+        if self.privacy.private:
+            plan.verdict["privacy"] = self.privacy.summary()
         self.entry.route_reason = plan.ledger_json()
         if not plan.order:
             raise plan.refusal()
         t0 = time.perf_counter()
         try:
             routed = await auto.open(pool, plan, self.endpoint.upstream_path, payload,
-                                     self.entry.stream, self.state.metrics)  # fmt: skip
+                                     self.entry.stream, self.state.metrics,
+                                     self.privacy.redacted)  # fmt: skip
         finally:
             self.upstream_s = time.perf_counter() - t0
             self.entry.route_reason = plan.ledger_json()
@@ -237,6 +273,7 @@ class Call:
     def _served_by(self, upstream: Upstream) -> Upstream:
         self.entry.backend = upstream.backend.name
         self.rate = self.state.rates[upstream.backend.name]
+        self.restorer = self.privacy.restorer(upstream.backend)
         return upstream
 
     async def _respond(self, upstream: Upstream, send: Send) -> None:
@@ -245,6 +282,8 @@ class Call:
             await self._relay(upstream, send, backend)
             return
         status = upstream.status
+        if self.restorer is not None:
+            upstream.body = restore_body(self.restorer, upstream.body)
         if status != 200:
             _check_upstream_error(upstream)
             elapsed = self._record(status, f"upstream_{status}")
@@ -261,22 +300,25 @@ class Call:
 
     async def _relay(self, upstream: Upstream, send: Send, backend: Headers) -> None:
         relay = SseRelay(drop_usage_chunk=not self.client_usage)
+        restore = StreamRestorer(self.restorer) if self.restorer is not None else None
         await send(
             {"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *backend]}
         )
         status, error = 200, None
         try:
-            await self._forward(relay.feed(upstream.body), send)
+            await self._forward(_restored(restore, relay.feed(upstream.body)), send)
             response = upstream.response
             async with asyncio.timeout_at(upstream.deadline):
                 while chunk := await response.read_chunk():  # type: ignore[union-attr]
-                    await self._forward(relay.feed(chunk), send)
+                    await self._forward(_restored(restore, relay.feed(chunk)), send)
         except (TimeoutError, HttpError) as exc:
             timed_out = isinstance(exc, TimeoutError)
             status, error = (
                 (504, "upstream_timeout") if timed_out else (502, "upstream_disconnected")
             )
             await self._forward(stream_error(error, upstream.backend.name), send)
+        if restore is not None:
+            await self._forward(restore.tail(), send)
         self._usage(relay.usage)
         elapsed = self._record(status, error)
         tail = b"data: [DONE]\n\n" if relay.done and error is None else b""
@@ -339,6 +381,10 @@ class Call:
             state.keys.settle(self.key_id, prompt + completion, entry.cost_usd)
         backend = entry.backend or "none"
         state.metrics.request(self.label, backend, status, elapsed, prompt, completion)
+
+
+def _restored(restore: StreamRestorer | None, events: bytes) -> bytes:
+    return events if restore is None else restore.feed(events)
 
 
 async def read_body(receive: Receive) -> bytes:
