@@ -1,10 +1,13 @@
 """How fast a deployment decodes and prefills: bytes and FLOPs per step against the GPU's peaks.
 
-Decode step time = max(bytes read / (eta_bw × bandwidth), FLOPs / (eta_compute × FLOPS))
-+ the engine's fixed step overhead. Bytes read are the weights a step touches (for MoE only
-the experts the batch routes to: E·(1-(1-k/E)^B) per layer; the input embedding is a row
-gather, not a read) plus every sequence's KV. Efficiencies come from engines.yaml, with
-their sources, and are printed as the basis of every figure.
+Decode step time = max(GPU time, the engine's CPU floor), where GPU time =
+max(bytes read / (eta_bw × bandwidth), FLOPs / (eta_compute × FLOPS)) + MoE layers × the
+engine's per-MoE-layer time + its fixed step overhead. Bytes read are the weights a step
+touches (for MoE only the experts the batch routes to: E·(1-(1-k/E)^B) per layer; the input
+embedding is a row gather, not a read), every sequence's KV, and the sampler's passes over
+each sequence's logits. Under load, the prompt tokens a step also prefills (chunked prefill:
+batch × prompt / output on average) add FLOPs. Efficiencies come from the engine profile
+(engines.yaml), with their sources, and are printed as the basis of every figure.
 """
 
 from __future__ import annotations
@@ -15,14 +18,9 @@ from typing import Literal
 from modelyard.catalog.params import count_params
 from modelyard.catalog.schema import Architecture, Model
 from modelyard.errors import PlanError
-from modelyard.plan.cluster import Cluster
-from modelyard.plan.memory import (
-    GIB,
-    Deployment,
-    WeightBytes,
-    kv_bytes_per_sequence,
-    weight_bytes,
-)
+from modelyard.plan.deployment import Deployment
+from modelyard.plan.kvcache import kv_bytes_per_sequence
+from modelyard.plan.weights import GIB, WeightBytes, require_arch, weight_bytes
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,14 @@ class DecodeEstimate:
     """FLOPs per step, whole cluster, in TFLOP."""
     memory_ms: float
     compute_ms: float
+    moe_ms: float
+    """Time the MoE layers add beyond their bytes (routing, expert dispatch)."""
     overhead_ms: float
+    """The engine's fixed GPU time per step."""
+    cpu_floor_ms: float
+    """The engine's CPU time per step; the step is never shorter."""
+    prefill_tokens: float
+    """Prompt tokens the step also processes (chunked prefill under load)."""
     step_ms: float
     bound: Literal["memory", "compute"]
     tok_s_per_sequence: float
@@ -67,16 +72,11 @@ def experts_touched(n_experts: int, top_k: int, batch: int) -> float:
     return n_experts * (1 - (1 - top_k / n_experts) ** batch)
 
 
-def _arch(model: Model) -> Architecture:
-    if model.architecture is None:
-        raise PlanError(f"model {model.id!r} has no architecture; cannot estimate speed")
-    return model.architecture
-
-
-def _weights_read(model: Model, weights: WeightBytes, batch: int) -> tuple[float, float | None]:
+def _weights_read(
+    arch: Architecture, weights: WeightBytes, batch: int
+) -> tuple[float, float | None]:
     """Bytes of weights one decode step reads, and the routed experts touched per layer."""
     parts = dict(weights.components)
-    arch = _arch(model)
     if not arch.tie_word_embeddings:
         parts.pop("embedding")
     if arch.moe is None:
@@ -86,8 +86,9 @@ def _weights_read(model: Model, weights: WeightBytes, batch: int) -> tuple[float
     return sum(parts.values()), touched
 
 
-def _active_params(model: Model) -> int:
-    counts = count_params(_arch(model))
+def active_params(model: Model) -> int:
+    """Parameters one token multiplies, the input embedding (a row gather) excluded."""
+    counts = count_params(require_arch(model))
     return counts.active - counts.embedding
 
 
@@ -103,56 +104,72 @@ def _attention_flops(arch: Architecture, context: int) -> float:
     return 2.0 * arch.num_attention_heads * dims * sum(spans)
 
 
-def peak_tflops(cluster: Cluster, dep: Deployment) -> float | None:
-    """Dense tensor TFLOPS of one GPU for the format's compute type (FP8 for fp8 weights)."""
-    gpu = cluster.gpu
-    if dep.fmt.key == "fp8" and gpu.fp8_tflops:
-        return gpu.fp8_tflops
-    return gpu.bf16_tflops
-
-
 def _offload_ms(dep: Deployment) -> float:
     """Time to read the layers llama.cpp left in RAM, at the host's bandwidth."""
-    if not dep.offload_gib:
+    if dep.offload is None:
         return 0.0
-    if not dep.host_bandwidth_gbps:
-        raise PlanError("partial offload needs the host RAM bandwidth (catalog entry 'cpu')")
-    host = dep.host_bandwidth_gbps * 1e9 * dep.engine.eta_bw.value
-    return dep.offload_gib * GIB / host * 1e3
+    host = dep.offload.host_bandwidth_gbps * 1e9 * dep.engine.eta_bw.value
+    return dep.offload.gib * GIB / host * 1e3
+
+
+def _moe_ms(arch: Architecture, dep: Deployment) -> float:
+    moe_layers = count_params(arch).moe_layers
+    return moe_layers * dep.engine.moe_layer_us.value / 1e3
+
+
+def _sampling_bytes(arch: Architecture, dep: Deployment, batch: int) -> float:
+    passes = dep.engine.sampling_passes
+    return passes.value * 4 * arch.vocab_size * batch if passes else 0.0
 
 
 def decode(
-    model: Model, cluster: Cluster, dep: Deployment, batch: int, context: int
+    model: Model, dep: Deployment, batch: int, context: int, prefill_tokens: float = 0.0
 ) -> DecodeEstimate:
-    """Decode speed of ``batch`` sequences that each hold ``context`` tokens."""
-    arch, engine = _arch(model), dep.engine
-    tp = dep.tensor_parallel(cluster)
-    w_read, touched = _weights_read(model, weight_bytes(model, dep.fmt, engine), batch)
-    w_read -= dep.offload_gib * GIB
+    """Decode speed of ``batch`` sequences that each hold ``context`` tokens, while the step
+    also prefills ``prefill_tokens`` prompt tokens of arriving requests."""
+    arch, engine, placement = require_arch(model), dep.engine, dep.placement
+    tp = placement.tp
+    weights = weight_bytes(model, dep.fmt, engine, tp)
+    w_read, touched = _weights_read(arch, weights, batch)
+    w_read -= dep.offload.gib * GIB if dep.offload else 0.0
     kv = batch * kv_bytes_per_sequence(arch, context, dep.kv_dtype, 1, tp) * tp
+    sampling = _sampling_bytes(arch, dep, batch)
     eta = dep.eta_bw(batch, context)
-    bw = cluster.gpu.bandwidth_gbps * 1e9 * eta.value * tp
-    memory_ms = (w_read + kv) / bw * 1e3 + _offload_ms(dep)
-    flops = batch * (2.0 * _active_params(model) + _attention_flops(arch, context))
-    tflops = peak_tflops(cluster, dep)
+    gpu = dep.cluster.gpu
+    memory_ms = (w_read + kv + sampling) / (gpu.bandwidth_gbps * 1e9 * eta.value * tp) * 1e3
+    memory_ms += _offload_ms(dep)
+    tokens = batch + prefill_tokens
+    flops = tokens * 2.0 * active_params(model) + batch * _attention_flops(arch, context)
+    tflops = placement.peak_tflops
     compute_ms = flops / (tflops * 1e12 * engine.eta_compute.value * tp) * 1e3 if tflops else 0.0
+    moe_ms = _moe_ms(arch, dep)
     overhead = engine.step_overhead_ms.value
-    step = max(memory_ms, compute_ms) + overhead
+    cpu = engine.cpu_floor_ms
+    floor = cpu.value if cpu else 0.0
+    step = max(max(memory_ms, compute_ms) + moe_ms + overhead, floor)
     basis = [
-        f"bytes/step: weights {w_read / 1e9:.2f} GB + KV {kv / 1e9:.2f} GB "
-        f"over {cluster.gpu.bandwidth_gbps:g} GB/s × {tp} GPU(s) × eta_bw "
+        f"bytes/step: weights {w_read / 1e9:.2f} GB + KV {kv / 1e9:.2f} GB + sampling "
+        f"{sampling / 1e9:.3f} GB over {gpu.bandwidth_gbps:g} GB/s × {tp} GPU(s) × eta_bw "
         f"{eta.value} ({eta.source})",
-        f"FLOPs/step: {flops / 1e12:.2f} TFLOP over {tflops or 0:g} TFLOPS × {tp} × eta "
-        f"{engine.eta_compute.value} ({engine.eta_compute.source})",
-        f"step overhead {overhead} ms ({engine.step_overhead_ms.source})",
+        f"FLOPs/step: {flops / 1e12:.2f} TFLOP ({tokens:,.0f} tokens) over {tflops or 0:g} "
+        f"TFLOPS × {tp} × eta {engine.eta_compute.value} ({engine.label}: "
+        f"{engine.eta_compute.source})",
+        f"step overhead {overhead} ms ({engine.label}: {engine.step_overhead_ms.source})",
     ]
-    if touched is not None:
-        basis.append(f"MoE: {touched:.1f} of {arch.moe.n_routed_experts} experts read per layer")  # type: ignore[union-attr]
-    if dep.offload_gib:
+    if cpu:
+        basis.append(f"CPU floor {floor} ms per step ({engine.label}: {cpu.source})")
+    if arch.moe is not None and touched is not None:
         basis.append(
-            f"{dep.offload_gib:.2f} GiB of layers in RAM read at {dep.host_bandwidth_gbps:g} GB/s"
+            f"MoE: {touched:.1f} of {arch.moe.n_routed_experts} experts read per layer; "
+            f"{moe_ms:.2f} ms routing ({engine.moe_layer_us.value:g} µs × MoE layers, "
+            f"{engine.label}: {engine.moe_layer_us.source})"
         )
-    if dep.pipeline_parallel > 1:
+    if dep.offload is not None:
+        basis.append(
+            f"{dep.offload.gib:.2f} GiB of layers in RAM read at "
+            f"{dep.offload.host_bandwidth_gbps:g} GB/s"
+        )
+    if placement.pp > 1:
         basis.append("pipeline stages run one after another: no decode speed-up from PP")
     return DecodeEstimate(
         batch=batch,
@@ -163,7 +180,10 @@ def decode(
         tflop=flops / 1e12,
         memory_ms=memory_ms,
         compute_ms=compute_ms,
+        moe_ms=moe_ms,
         overhead_ms=overhead,
+        cpu_floor_ms=floor,
+        prefill_tokens=prefill_tokens,
         step_ms=step,
         bound="compute" if compute_ms > memory_ms else "memory",
         tok_s_per_sequence=1e3 / step,
@@ -172,23 +192,25 @@ def decode(
     )
 
 
-def prefill(model: Model, cluster: Cluster, dep: Deployment, tokens: int) -> PrefillEstimate:
+def prefill(model: Model, dep: Deployment, tokens: int) -> PrefillEstimate:
     """Time to process a ``tokens``-long prompt (compute-bound), and the time to first token."""
-    arch = _arch(model)
-    tp = dep.tensor_parallel(cluster)
-    tflops = peak_tflops(cluster, dep)
+    arch = require_arch(model)
+    tp = dep.placement.tp
+    tflops = dep.placement.peak_tflops
     if not tflops:
-        raise PlanError(f"{cluster.gpu.id}: no TFLOPS figure in the catalog; cannot size prefill")
+        raise PlanError(
+            f"{dep.cluster.gpu.id}: no TFLOPS figure in the catalog; cannot size prefill"
+        )
     # average position is tokens/2 for causal attention
     attention = _attention_flops(arch, max(tokens // 2, 1)) * tokens
-    flops = 2.0 * _active_params(model) * tokens + attention
+    flops = 2.0 * active_params(model) * tokens + attention
     eta = dep.engine.eta_compute
     seconds = flops / (tflops * 1e12 * eta.value * tp)
-    first = decode(model, cluster, dep, 1, tokens)
+    first = decode(model, dep, 1, tokens)
     basis = [
-        f"prefill FLOPs: 2 × {_active_params(model) / 1e9:.2f}B active params × {tokens:,} "
+        f"prefill FLOPs: 2 × {active_params(model) / 1e9:.2f}B active params × {tokens:,} "
         f"+ attention = {flops / 1e12:.1f} TFLOP over {tflops:g} TFLOPS × {tp} × eta "
-        f"{eta.value} ({eta.source})"
+        f"{eta.value} ({dep.engine.label}: {eta.source})"
     ]
     return PrefillEstimate(
         tokens=tokens,
