@@ -126,7 +126,7 @@ def _single(
 ) -> ModelPlan:
     checks = measured_checks(model, dep.cluster.gpu, dep.engine)
     dep = with_measured_speed(dep, model, checks)
-    has_tflops = bool(dep.placement.peak_tflops)
+    has_tflops = dep.can_prefill
     cost = None
     if request.load is not None and has_tflops:
         cost = estimate_cost(

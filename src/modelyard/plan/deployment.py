@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from modelyard.errors import PlanError
 from modelyard.plan.cluster import Cluster
+from modelyard.plan.cpu import CpuHost, cpu_host, generic_cpu
 from modelyard.plan.engines import Engine, Factor
 from modelyard.plan.formats import WeightFormat
 
@@ -79,10 +80,21 @@ class Deployment:
     offload: Offload | None = None
     measured_eta_bw: tuple[MeasuredEta, ...] = ()
     """Decode eta_bw measured for this model on this GPU (`yard measure`)."""
+    host: CpuHost | None = None
+    """The CPU, on a CPU-only host (the cluster is the catalog's ``cpu`` entry)."""
 
     @property
     def cluster(self) -> Cluster:
         return self.placement.cluster
+
+    @property
+    def on_cpu(self) -> bool:
+        return self.host is not None
+
+    @property
+    def can_prefill(self) -> bool:
+        """Whether prefill can be sized: a TFLOPS figure, or a CPU's cores."""
+        return bool(self.placement.peak_tflops) or self.host is not None
 
     def fraction(self) -> float:
         return self.gpu_util if self.gpu_util is not None else self.engine.memory_fraction.value
@@ -110,12 +122,15 @@ def deploy(
     context: int = 8192,
     batch: int = 1,
     gpu_util: float | None = None,
+    host: CpuHost | None = None,
 ) -> Deployment:
-    """A checked Deployment.
+    """A checked Deployment. On a CPU-only cluster ``host`` describes the CPU (default: the
+    catalog's bandwidth and an 8-core AVX2 CPU).
 
     Raises:
         PlanError: a value no engine accepts (non-positive context or batch, a memory share
-            outside (0, 1], a KV dtype or weight format the engine does not offer).
+            outside (0, 1], a KV dtype or weight format the engine does not offer), or a
+            GPU-only engine on a CPU-only host.
     """
     if context < 1 or batch < 1:
         raise PlanError(f"context ({context}) and batch ({batch}) must be at least 1")
@@ -128,8 +143,24 @@ def deploy(
         )
     if engine.id not in fmt.engines:
         raise PlanError(f"{engine.name} does not load {fmt.key} weights")
+    cpu_only = cluster.gpu.vendor == "generic"
+    if cpu_only and engine.cpu is None:
+        raise PlanError(
+            f"{engine.name} needs a GPU and {cluster.gpu.name} is a CPU-only host: "
+            "use --engine llamacpp or ollama, or name GPUs with --gpu"
+        )
+    if cpu_only and host is None:
+        basis = f"catalog '{cluster.gpu.id}' entry ({cluster.gpu.name})"
+        host = cpu_host(generic_cpu(None), cluster.gpu.bandwidth_gbps, basis)
     return Deployment(
-        engine, fmt, place(cluster, fmt, pp), kv_dtype.lower(), context, batch, gpu_util
+        engine,
+        fmt,
+        place(cluster, fmt, pp),
+        kv_dtype.lower(),
+        context,
+        batch,
+        gpu_util,
+        host=host if cpu_only else None,
     )
 
 

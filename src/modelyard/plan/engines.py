@@ -82,6 +82,30 @@ class SchedulerDefaults(_Strict):
     source: str
 
 
+class SmallBatch(_Strict):
+    """A separate kernel path for small decode batches (llama.cpp: quantized matrix-vector
+    kernels up to 8 tokens, tiled MMQ kernels above)."""
+
+    max_batch: int
+    """Largest batch (tokens per step) the path serves."""
+    eta_compute: Factor
+    """Achieved share of peak tensor FLOPS on that path."""
+
+
+class CpuFactors(_Strict):
+    """How the engine runs on a CPU-only host."""
+
+    eta_bw: Factor
+    """Achieved share of the host's theoretical RAM bandwidth in decode."""
+    core_gflops: dict[str, Factor]
+    """Matrix GFLOP/s per physical core, by the best instruction set the host has
+    (``avx2``, ``avx512``, ``amx``; ``avx2`` is the fallback): bounds decode at large
+    batches and sizes prefill."""
+
+    def gflops(self, isa: str) -> Factor:
+        return self.core_gflops.get(isa) or self.core_gflops["avx2"]
+
+
 class Engine(_Strict):
     """One serving engine version as the planner models it."""
 
@@ -130,8 +154,16 @@ class Engine(_Strict):
     bytes read per step = passes × 4 × vocab × batch."""
     moe_layer_us: Factor
     """Time each MoE layer adds to a step beyond its bytes (routing, expert dispatch)."""
+    allreduce_us: Factor | None = None
+    """Time of one tensor-parallel all-reduce of a decode step's activations (two per layer)."""
     eta_compute: Factor
     """Achieved share of peak tensor FLOPS in prefill and compute-bound decode."""
+    small_batch: SmallBatch | None = None
+    compute_overlaps: bool = True
+    """Decode compute hides under the weight reads (step = max of the two); False where the
+    engine's kernels read and then compute (step = their sum)."""
+    cpu: CpuFactors | None = None
+    """Factors on a CPU-only host (None: the engine needs a GPU)."""
 
     @property
     def key(self) -> str:
@@ -145,6 +177,13 @@ class Engine(_Strict):
     @property
     def is_gguf(self) -> bool:
         return self.id in ("llamacpp", "ollama")
+
+    def bare(self) -> Engine:
+        """The kernels alone, as `yard measure` times them: no sampler, scheduler or fixed
+        per-step overhead."""
+        zero = Factor(value=0.0, source="bare model (no engine)")
+        update = {"sampling_passes": None, "cpu_floor_ms": None, "step_overhead_ms": zero}
+        return self.model_copy(update=update)
 
     def activation_table(self, model: Model) -> Factor:
         """The class peak for a table profile."""
@@ -194,9 +233,11 @@ def engine_ids() -> list[str]:
 
 
 def _version(text: str) -> tuple[int, ...]:
-    parts = text.strip().lstrip("v").split(".")
+    parts = text.strip().lstrip("vb").split(".")
     if not all(p.isdigit() for p in parts):
-        raise PlanError(f"engine version {text!r}: write numbers like 0.19 or 0.19.1")
+        raise PlanError(
+            f"engine version {text!r}: write numbers like 0.19 or 0.19.1 (llama.cpp: b6400)"
+        )
     return tuple(int(p) for p in parts)
 
 

@@ -80,13 +80,13 @@ def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> Measure
     arch = measured_architecture(model.architecture, cal.layers)
     built = model.model_copy(update={"architecture": arch})
     fmt = weight_format(cal.dtype)
-    base = Deployment(engine, fmt, place(Cluster(gpu), fmt), cal.dtype)
+    base = Deployment(engine.bare(), fmt, place(Cluster(gpu), fmt), cal.dtype)
     rows = []
     for point in cal.decode:
         if point.step_ms is None:
             continue
         est = decode(built, base, point.batch, point.context)
-        kernel_ms = est.step_ms - est.overhead_ms
+        kernel_ms = est.step_ms
         rows.append(
             MeasuredDecode(
                 batch=point.batch,

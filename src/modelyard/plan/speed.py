@@ -2,10 +2,14 @@
 
 Decode step time = max(GPU time, the engine's CPU floor), where GPU time =
 max(bytes read / (eta_bw × bandwidth), FLOPs / (eta_compute × FLOPS)) + MoE layers × the
-engine's per-MoE-layer time + its fixed step overhead. Bytes read are the weights a step
-touches (for MoE only the experts the batch routes to: E·(1-(1-k/E)^B) per layer; the input
-embedding is a row gather, not a read), every sequence's KV, and the sampler's passes over
-each sequence's logits. Under load, the prompt tokens a step also prefills (chunked prefill:
+engine's per-MoE-layer time + tensor-parallel all-reduces + its fixed step overhead. Engines
+whose kernels read and then compute (llama.cpp) add the two instead of taking the larger, and
+use a separate compute efficiency for small batches. On a CPU-only host the bandwidth is the
+RAM's and the FLOPS are cores × GFLOP/s per core of the best instruction set.
+
+Bytes read are the weights a step touches (for MoE only the experts the batch routes to:
+E·(1-(1-k/E)^B) per layer; the input embedding is a row gather, not a read), every
+sequence's KV, and the sampler's passes over each sequence's logits. Under load, the prompt tokens a step also prefills (chunked prefill:
 batch × prompt / output on average) add FLOPs. Efficiencies come from the engine profile
 (engines.yaml), with their sources, and are printed as the basis of every figure.
 """
@@ -41,6 +45,8 @@ class DecodeEstimate:
     compute_ms: float
     moe_ms: float
     """Time the MoE layers add beyond their bytes (routing, expert dispatch)."""
+    comm_ms: float
+    """Tensor-parallel all-reduces."""
     overhead_ms: float
     """The engine's fixed GPU time per step."""
     cpu_floor_ms: float
@@ -117,9 +123,56 @@ def _moe_ms(arch: Architecture, dep: Deployment) -> float:
     return moe_layers * dep.engine.moe_layer_us.value / 1e3
 
 
+def _allreduce_ms(arch: Architecture, dep: Deployment) -> float:
+    """Two all-reduces per layer (after attention and after the MLP) at tensor parallel > 1."""
+    factor = dep.engine.allreduce_us
+    if dep.placement.tp == 1 or factor is None:
+        return 0.0
+    return 2 * arch.num_hidden_layers * factor.value / 1e3
+
+
 def _sampling_bytes(arch: Architecture, dep: Deployment, batch: int) -> float:
     passes = dep.engine.sampling_passes
     return passes.value * 4 * arch.vocab_size * batch if passes else 0.0
+
+
+@dataclass(frozen=True)
+class _Rates:
+    """What the hardware delivers to this engine: bytes/s, FLOP/s, and their sources."""
+
+    bytes_per_s: float
+    flops_per_s: float
+    bw_basis: str
+    flops_basis: str
+    overlaps: bool
+
+
+def _rates(dep: Deployment, batch: int, context: int, tokens: float) -> _Rates:
+    engine, placement = dep.engine, dep.placement
+    if dep.host is not None and engine.cpu is not None:
+        host, cpu = dep.host, engine.cpu
+        gflops = cpu.gflops(host.isa)
+        return _Rates(
+            host.bandwidth_gbps * 1e9 * cpu.eta_bw.value,
+            host.cores * gflops.value * 1e9,
+            f"RAM {host.bandwidth_gbps:g} GB/s ({host.bandwidth_basis}) × eta_bw "
+            f"{cpu.eta_bw.value} ({engine.label}: {cpu.eta_bw.source})",
+            f"{host.cores} cores × {gflops.value:g} GFLOP/s ({host.isa}; {engine.label}: "
+            f"{gflops.source})",
+            overlaps=True,
+        )
+    tp, gpu = placement.tp, dep.cluster.gpu
+    eta = dep.eta_bw(batch, context)
+    small = engine.small_batch
+    eta_c = small.eta_compute if small and tokens <= small.max_batch else engine.eta_compute
+    tflops = placement.peak_tflops or 0.0
+    return _Rates(
+        gpu.bandwidth_gbps * 1e9 * eta.value * tp,
+        tflops * 1e12 * eta_c.value * tp,
+        f"{gpu.bandwidth_gbps:g} GB/s × {tp} GPU(s) × eta_bw {eta.value} ({eta.source})",
+        f"{tflops:g} TFLOPS × {tp} × eta {eta_c.value} ({engine.label}: {eta_c.source})",
+        engine.compute_overlaps,
+    )
 
 
 def decode(
@@ -134,30 +187,33 @@ def decode(
     w_read -= dep.offload.gib * GIB if dep.offload else 0.0
     kv = batch * kv_bytes_per_sequence(arch, context, dep.kv_dtype, 1, tp) * tp
     sampling = _sampling_bytes(arch, dep, batch)
-    eta = dep.eta_bw(batch, context)
-    gpu = dep.cluster.gpu
-    memory_ms = (w_read + kv + sampling) / (gpu.bandwidth_gbps * 1e9 * eta.value * tp) * 1e3
-    memory_ms += _offload_ms(dep)
     tokens = batch + prefill_tokens
+    rates = _rates(dep, batch, context, tokens)
+    memory_ms = (w_read + kv + sampling) / rates.bytes_per_s * 1e3 + _offload_ms(dep)
     flops = tokens * 2.0 * active_params(model) + batch * _attention_flops(arch, context)
-    tflops = placement.peak_tflops
-    compute_ms = flops / (tflops * 1e12 * engine.eta_compute.value * tp) * 1e3 if tflops else 0.0
+    compute_ms = flops / rates.flops_per_s * 1e3 if rates.flops_per_s else 0.0
     moe_ms = _moe_ms(arch, dep)
+    comm_ms = _allreduce_ms(arch, dep)
     overhead = engine.step_overhead_ms.value
-    cpu = engine.cpu_floor_ms
+    cpu = engine.cpu_floor_ms if dep.host is None else None
     floor = cpu.value if cpu else 0.0
-    step = max(max(memory_ms, compute_ms) + moe_ms + overhead, floor)
+    kernels = max(memory_ms, compute_ms) if rates.overlaps else memory_ms + compute_ms
+    step = max(kernels + moe_ms + comm_ms + overhead, floor)
     basis = [
         f"bytes/step: weights {w_read / 1e9:.2f} GB + KV {kv / 1e9:.2f} GB + sampling "
-        f"{sampling / 1e9:.3f} GB over {gpu.bandwidth_gbps:g} GB/s × {tp} GPU(s) × eta_bw "
-        f"{eta.value} ({eta.source})",
-        f"FLOPs/step: {flops / 1e12:.2f} TFLOP ({tokens:,.0f} tokens) over {tflops or 0:g} "
-        f"TFLOPS × {tp} × eta {engine.eta_compute.value} ({engine.label}: "
-        f"{engine.eta_compute.source})",
+        f"{sampling / 1e9:.3f} GB over {rates.bw_basis}",
+        f"FLOPs/step: {flops / 1e12:.2f} TFLOP ({tokens:,.0f} tokens) over {rates.flops_basis}"
+        + ("" if rates.overlaps else "; added to the read time (kernels do not overlap)"),
         f"step overhead {overhead} ms ({engine.label}: {engine.step_overhead_ms.source})",
     ]
     if cpu:
         basis.append(f"CPU floor {floor} ms per step ({engine.label}: {cpu.source})")
+    if comm_ms and engine.allreduce_us:
+        basis.append(
+            f"tensor parallel: {comm_ms:.2f} ms of all-reduces (2 × {arch.num_hidden_layers} "
+            f"layers × {engine.allreduce_us.value:g} µs; {engine.label}: "
+            f"{engine.allreduce_us.source})"
+        )
     if arch.moe is not None and touched is not None:
         basis.append(
             f"MoE: {touched:.1f} of {arch.moe.n_routed_experts} experts read per layer; "
@@ -181,6 +237,7 @@ def decode(
         memory_ms=memory_ms,
         compute_ms=compute_ms,
         moe_ms=moe_ms,
+        comm_ms=comm_ms,
         overhead_ms=overhead,
         cpu_floor_ms=floor,
         prefill_tokens=prefill_tokens,
@@ -195,22 +252,19 @@ def decode(
 def prefill(model: Model, dep: Deployment, tokens: int) -> PrefillEstimate:
     """Time to process a ``tokens``-long prompt (compute-bound), and the time to first token."""
     arch = require_arch(model)
-    tp = dep.placement.tp
-    tflops = dep.placement.peak_tflops
-    if not tflops:
+    if not dep.can_prefill:
         raise PlanError(
             f"{dep.cluster.gpu.id}: no TFLOPS figure in the catalog; cannot size prefill"
         )
     # average position is tokens/2 for causal attention
     attention = _attention_flops(arch, max(tokens // 2, 1)) * tokens
     flops = 2.0 * active_params(model) * tokens + attention
-    eta = dep.engine.eta_compute
-    seconds = flops / (tflops * 1e12 * eta.value * tp)
+    rates = _rates(dep, tokens, tokens, float(tokens))
+    seconds = flops / rates.flops_per_s
     first = decode(model, dep, 1, tokens)
     basis = [
         f"prefill FLOPs: 2 × {active_params(model) / 1e9:.2f}B active params × {tokens:,} "
-        f"+ attention = {flops / 1e12:.1f} TFLOP over {tflops:g} TFLOPS × {tp} × eta "
-        f"{eta.value} ({dep.engine.label}: {eta.source})"
+        f"+ attention = {flops / 1e12:.1f} TFLOP over {rates.flops_basis}"
     ]
     return PrefillEstimate(
         tokens=tokens,
