@@ -9,9 +9,10 @@ RAM's and the FLOPS are cores × GFLOP/s per core of the best instruction set.
 
 Bytes read are the weights a step touches (for MoE only the experts the batch routes to:
 E·(1-(1-k/E)^B) per layer; the input embedding is a row gather, not a read), every
-sequence's KV, and the sampler's passes over each sequence's logits. Under load, the prompt tokens a step also prefills (chunked prefill:
-batch × prompt / output on average) add FLOPs. Efficiencies come from the engine profile
-(engines.yaml), with their sources, and are printed as the basis of every figure.
+sequence's KV, and the sampler's passes over each sequence's logits. Under load, the prompt
+tokens a step also prefills (chunked prefill: batch × prompt / output on average) add FLOPs.
+Efficiencies come from the engine profile (engines.yaml), with their sources, and are printed
+as the basis of every figure.
 """
 
 from __future__ import annotations
