@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,7 @@ from modelyard.plan import (
     PlanRequest,
     QualityBasis,
     TrafficProfile,
+    cpu,
     deploy,
     detect_cluster,
     eval_basis,
@@ -34,11 +36,11 @@ from modelyard.plan import (
     weight_format,
     workload,
 )
+from modelyard.plan.cpu import CpuHost
 from modelyard.plan.engines import Engine
 from modelyard.policy import LICENSE_POLICIES, Policy, parse_languages, parse_tokens
 
 Opt = typer.Option
-GPU_ENGINES = ("vllm", "sglang", "tgi")
 
 
 def _cluster(catalog: Catalog, gpu: str | None) -> Cluster:
@@ -50,17 +52,26 @@ def _cluster(catalog: Catalog, gpu: str | None) -> Cluster:
 
 
 def _engine(name: str | None, cluster: Cluster) -> Engine:
-    """The engine asked for; on a CPU-only host llama.cpp unless another CPU engine is named."""
-    cpu_only = cluster.gpu.vendor == "generic"
-    if name is None:
-        return get_engine("llamacpp" if cpu_only else "vllm")
-    engine = get_engine(name)
-    if cpu_only and engine.id in GPU_ENGINES:
-        raise PlanError(
-            f"{engine.name} needs a GPU and {cluster.label} is a CPU-only host: "
-            "use --engine llamacpp or ollama, or name GPUs with --gpu"
-        )
-    return engine
+    """The engine asked for; by default vLLM on GPUs, llama.cpp on a CPU-only host."""
+    if name is not None:
+        return get_engine(name)
+    return get_engine("llamacpp" if cluster.gpu.vendor == "generic" else "vllm")
+
+
+def _host(cluster: Cluster, bandwidth: float | None, cores: int | None) -> CpuHost | None:
+    """This machine's CPU when the plan is for a CPU-only host (cores and bandwidth as given)."""
+    if cluster.gpu.vendor != "generic":
+        return None
+    info = cpu.detect_cpu(cpu.CPUINFO) or cpu.generic_cpu(cores)
+    if cores is not None:
+        if cores < 1:
+            raise PlanError(f"--cores {cores}: at least 1")
+        info = replace(info, cores=cores)
+    if bandwidth is not None:
+        return cpu.cpu_host(info, bandwidth, "your --ram-bandwidth")
+    gpu = cluster.gpu
+    basis = f"catalog '{gpu.id}': {gpu.name}; measure yours (STREAM, mbw) and pass --ram-bandwidth"
+    return cpu.cpu_host(info, gpu.bandwidth_gbps, basis)
 
 
 def _eval_scores(path: Path) -> EvalScores:
@@ -127,6 +138,10 @@ def plan(
     batch: Annotated[int, Opt("-b", "--batch", help="Concurrent sequences to hold")] = 1,
     gpu_util: Annotated[float | None, Opt("--gpu-util", help="Engine memory share")] = None,
     pp: Annotated[int, Opt("--pp", help="Pipeline-parallel stages")] = 1,
+    ram_bandwidth: Annotated[
+        float | None, Opt("--ram-bandwidth", help="CPU host: RAM GB/s (measured is best)")
+    ] = None,
+    cores: Annotated[int | None, Opt("--cores", help="CPU host: cores to use")] = None,
     workload_: Annotated[str, Opt("-w", "--workload", help="chat, rag, code, batch")] = "chat",
     tokens_per_day: Annotated[
         str | None, Opt("--tokens-per-day", help="In+out, e.g. 20M [default: 10M]")
@@ -173,6 +188,7 @@ def plan(
     catalog = load()
     cluster = _cluster(catalog, gpu)
     eng = _engine(engine, cluster)
+    host = _host(cluster, ram_bandwidth, cores)
     traffic = _traffic(since, db) if from_ledger else None
     amount = parse_amount(tokens_per_day) if tokens_per_day else None
     load_ = workload(workload_, amount, prompt_tokens, output_tokens, peak_rps, p95, traffic)
@@ -190,7 +206,15 @@ def plan(
         )
         fmt = weight_format(quant if quant != "auto" else "bf16" if not eng.is_gguf else "q8_0")
         dep = deploy(
-            eng, fmt, cluster, pp=pp, kv_dtype=kv, context=tokens, batch=batch, gpu_util=gpu_util
+            eng,
+            fmt,
+            cluster,
+            pp=pp,
+            kv_dtype=kv,
+            context=tokens,
+            batch=batch,
+            gpu_util=gpu_util,
+            host=host,
         )
         ranking = recommend(catalog, dep, load_, policy, basis, options)
         print_json(ranking) if json_ else render_ranking(ranking)
@@ -198,7 +222,15 @@ def plan(
     chosen = find_model(catalog, model)
     fmt = weight_format(start_format(chosen, eng.id, quant))
     dep = deploy(
-        eng, fmt, cluster, pp=pp, kv_dtype=kv, context=tokens, batch=batch, gpu_util=gpu_util
+        eng,
+        fmt,
+        cluster,
+        pp=pp,
+        kv_dtype=kv,
+        context=tokens,
+        batch=batch,
+        gpu_util=gpu_util,
+        host=host,
     )
     request = PlanRequest(catalog, basis, load_, options, auto=quant == "auto")
     result = plan_model(chosen, dep, request)

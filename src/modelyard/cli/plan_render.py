@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -53,11 +53,10 @@ def grid(
     title: str | None = None,
     right: Sequence[str] = (),
     prose: Sequence[str] = (),
-) -> Table:
-    """A borderless table: every column keeps its cells whole except ``prose`` ones."""
-    t = Table(
-        title=title, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False
-    )
+) -> RenderableType:
+    """A borderless table: every column keeps its cells whole except ``prose`` ones; the title
+    above it wraps at the terminal's width, not the table's."""
+    t = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     for col in columns:
         wraps = col in prose
         t.add_column(
@@ -69,7 +68,7 @@ def grid(
         )
     for row in rows:
         t.add_row(*(Text("" if v is None else str(v)) for v in row))
-    return t
+    return Group(Text(title, style="bold"), t) if title else t
 
 
 def _quality(value: float | None) -> str:
@@ -112,20 +111,28 @@ def render_plan(p: ModelPlan, out: Console = default_console) -> None:
     m = p.memory
     for note in p.notes:
         out.print(Text(note, style="yellow"))
+    on_gpu = m.device == "GPU"
+    weights = (
+        f"{m.weights_gib:.2f} GiB/GPU ({m.weights_total_gib:.2f} GiB total)"
+        if on_gpu
+        else f"{m.weights_gib:.2f} GiB"
+    )
     rows = [
-        ["weights", f"{m.weights_gib:.2f} GiB/GPU ({m.weights_total_gib:.2f} GiB total)"],
+        ["weights", weights],
         *[[r.name, f"{r.gib:.2f} GiB"] for r in m.reserves],
         ["KV per sequence", f"{m.kv_sequence_gib:.3f} GiB at {m.context:,} tokens"],
         ["KV pool", f"{m.kv_pool_gib:.2f} GiB of {m.budget_gib:.2f} GiB budget"],
         ["KV tokens", f"{m.kv_tokens:,}"],
         ["max sessions", f"{m.max_sessions} at {m.context:,} tokens"],
-        ["layers on GPU", f"{m.gpu_layers} of {m.layers}"],
     ]
+    if m.gpu_layers < m.layers:
+        rows.append(["layers on GPU", f"{m.gpu_layers} of {m.layers} (-ngl)"])
     title = (
         f"{p.model_id} on {p.cluster}, {p.engine}, {p.checkpoint}, KV {m.kv_dtype}, "
         f"TP {m.tensor_parallel} PP {m.pipeline_parallel}"
     )
-    out.print(grid(["memory (per GPU)", "value"], rows, title=title, prose=["value"]))
+    head = "memory (per GPU)" if on_gpu else "memory (RAM)"
+    out.print(grid([head, "value"], rows, title=title, prose=["value"]))
     out.print(Panel(Text("\n".join(m.basis)), title="memory basis"))
     _render_speed(p, out)
     for check in p.measured:
@@ -192,7 +199,10 @@ def _render_measured(c: MeasuredCheck, out: Console) -> None:
         for f in c.prefill
     ]
     cols = ["measured", "tok/s", "planned", "eta"]
-    title = f"yard measure: {c.source}{layers} (planned without the engine's step overhead)"
+    title = (
+        f"yard measure, measured vs estimated: {c.source}{layers} (the bare model: no "
+        "sampler, scheduler or step overhead)"
+    )
     out.print(grid(cols, rows, title=title, right=cols[1:]))
 
 
@@ -249,8 +259,23 @@ def _render_alternatives(p: ModelPlan, out: Console) -> None:
         ]
         for o in p.alternatives
     ]
-    cols = ["weights", "from", "GiB/GPU", "sess", "tok/s", "$/M out"]
-    out.print(grid(cols, rows, title="formats on the same GPUs", right=cols[2:]))
-    losses = sorted({f"{o.quant}: {o.loss}" for o in p.alternatives if o.loss})
-    if losses:
-        out.print(Text("quality cost: " + "; ".join(losses), style="dim"))
+    on_gpu = p.memory.device == "GPU"
+    cols = ["weights", "from", "GiB/GPU" if on_gpu else "GiB", "sess", "tok/s", "$/M out"]
+    where = "GPUs" if on_gpu else "host"
+    out.print(grid(cols, rows, title=f"formats on the same {where}", right=cols[2:]))
+    for source, items in loss_notes(p).items():
+        out.print(Text(f"quality cost ({source}): {'; '.join(items)}", style="dim"))
+
+
+def loss_notes(p: ModelPlan) -> dict[str, list[str]]:
+    """Each alternative's published quality cost, grouped by the study it comes from."""
+    found: dict[str, list[str]] = {}
+    for o in p.alternatives:
+        if not o.loss:
+            continue
+        value, _, source = o.loss.partition(" (")
+        item = f"{o.quant.removeprefix('gguf-')} {value}"
+        bucket = found.setdefault(source.rstrip(")") or "published", [])
+        if item not in bucket:
+            bucket.append(item)
+    return found

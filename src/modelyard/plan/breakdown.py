@@ -96,7 +96,7 @@ def plan_model(model: Model, dep: Deployment, request: PlanRequest) -> ModelPlan
     dep = dep.with_format(checkpoint.fmt)
     if mem.fits:
         return _single(model, dep, checkpoint, mem, request)
-    if dep.engine.is_gguf and mem.gpu_layers > 0:
+    if dep.engine.is_gguf and mem.gpu_layers > 0 and not dep.on_cpu:
         return _offloaded(model, dep, checkpoint, mem, request)
     return _multinode_plan(model, dep, checkpoint, request)
 
@@ -128,13 +128,20 @@ def _single(
     dep = with_measured_speed(dep, model, checks)
     has_tflops = dep.can_prefill
     cost = None
-    if request.load is not None and has_tflops:
+    priced = request.options.usd_per_gpu_hour is not None or bool(dep.cluster.gpu.prices)
+    if request.load is not None and has_tflops and priced:
         cost = estimate_cost(
             model, dep, mem, request.load, request.catalog, request.quality, request.options
         )
+    elif request.load is not None and has_tflops:
+        notes = [
+            *(notes or []),
+            f"no cost: the catalog has no price for {dep.cluster.gpu.name}; pass --price "
+            "(USD per GPU-hour, or per hour of this machine)",
+        ]
     return ModelPlan(
         model_id=model.id,
-        cluster=dep.cluster.label,
+        cluster=dep.hardware,
         engine=dep.engine.key,
         checkpoint=checkpoint.label,
         repo=checkpoint.repo,
@@ -144,7 +151,7 @@ def _single(
         prefill=prefill(model, dep, min(dep.context, 4096)) if has_tflops else None,
         cost=cost,
         alternatives=alternatives(model, dep, request) if has_tflops else [],
-        recipes=extra or recipes(model, mem, checkpoint, dep.engine),
+        recipes=extra or recipes(model, mem, checkpoint, dep.engine, dep.host),
         notes=[*(notes or []), *mem.warnings],
         measured=checks,
     )

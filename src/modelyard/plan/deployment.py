@@ -88,6 +88,13 @@ class Deployment:
         return self.placement.cluster
 
     @property
+    def hardware(self) -> str:
+        """What the plan runs on, as titles name it: '2×H100 SXM', or the CPU host."""
+        if self.host is not None:
+            return f"{self.host.label}, {self.host.bandwidth_gbps:g} GB/s RAM"
+        return self.cluster.label
+
+    @property
     def on_cpu(self) -> bool:
         return self.host is not None
 

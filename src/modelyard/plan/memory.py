@@ -76,6 +76,8 @@ class MemoryPlan:
     layers: int
     offload_gib: float
     """Weights left in system RAM when only ``gpu_layers`` fit."""
+    device: str = "GPU"
+    """What holds the model: ``GPU``, or ``RAM`` on a CPU-only host."""
     basis: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -119,9 +121,12 @@ def plan_memory(model: Model, dep: Deployment) -> MemoryPlan:
     pool = max(budget - weights_gib - sum(r.gib for r in reserves), 0.0)
     layout = _layout(arch, pool, dep)
     gpu_layers, offload = _gpu_layers(arch, weights, dep, budget, reserves, layout.sequence_gib)
+    device = "RAM" if dep.on_cpu else "GPU"
     basis = [
-        f"GPU: {gpu:.2f} GiB × {dep.fraction():g} ({_fraction_source(dep)})",
-        f"weights: {weights.total / GIB:.2f} GiB total, /{placement.gpus} GPUs; {weights.basis}",
+        f"{device}: {gpu:.2f} GiB × {dep.fraction():g} ({_fraction_source(dep)})",
+        f"weights: {weights.total / GIB:.2f} GiB total"
+        + ("" if dep.on_cpu else f", /{placement.gpus} GPUs")
+        + f"; {weights.basis}",
         f"KV: {_kv_basis(arch, dep)}; {layout.basis}",
         *(f"{r.name}: {r.gib:.2f} GiB ({r.basis})" for r in reserves),
     ]
@@ -150,6 +155,7 @@ def plan_memory(model: Model, dep: Deployment) -> MemoryPlan:
         gpu_layers=gpu_layers,
         layers=arch.num_hidden_layers,
         offload_gib=offload,
+        device=device,
         basis=basis,
         warnings=headroom_warnings(dep),
     )
@@ -205,6 +211,8 @@ def _gpu_layers(
     seq_gib: float,
 ) -> tuple[int, float]:
     """Layers that fit on the GPUs (llama.cpp -ngl) and the weight GiB left in RAM."""
+    if dep.on_cpu:
+        return arch.num_hidden_layers, 0.0
     split = dep.placement.gpus
     layers = arch.num_hidden_layers
     edges = (weights.components["embedding"] + weights.components["lm_head"]) / GIB

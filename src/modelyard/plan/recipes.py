@@ -15,6 +15,7 @@ import yaml
 
 from modelyard.catalog.schema import Model
 from modelyard.plan.checkpoints import Checkpoint
+from modelyard.plan.cpu import CpuHost
 from modelyard.plan.engines import Engine, get_engine
 from modelyard.plan.longctx import RopeExtension, native_context, rope_extension
 from modelyard.plan.memory import MemoryPlan
@@ -157,14 +158,17 @@ def _gguf_repo(model: Model) -> str | None:
     return None
 
 
-def llamacpp(model: Model, mem: MemoryPlan) -> Recipe:
-    """``llama-server`` with the GGUF, -ngl layers on GPU, total context, slots and YaRN."""
+def llamacpp(model: Model, mem: MemoryPlan, host: CpuHost | None = None) -> Recipe:
+    """``llama-server`` with the GGUF, -ngl layers on GPU (or threads on a CPU host), total
+    context, slots and YaRN."""
     quant = mem.quant.removeprefix("gguf-").upper()
     repo = _gguf_repo(model)
     comments = [] if repo else [f"no GGUF repo in the catalog: convert {model.hf_repo} or find one"]
     pairs: Pairs = [
         ("-hf", f"{repo}:{quant}") if repo else ("-m", f"./{model.id}-{quant}.gguf"),
-        ("-ngl", str(mem.gpu_layers if mem.gpu_layers < mem.layers else 999)),
+        ("-ngl", str(mem.gpu_layers if mem.gpu_layers < mem.layers else 999))
+        if host is None
+        else ("-t", str(host.cores)),
         ("-c", str(mem.context * mem.batch)),
         ("--parallel", str(mem.batch)),
         ("-fa", "on"),
@@ -184,7 +188,7 @@ def llamacpp(model: Model, mem: MemoryPlan) -> Recipe:
     return Recipe("llamacpp", "llama.cpp llama-server", text, argv=_argv(pairs))
 
 
-def ollama(model: Model, mem: MemoryPlan) -> Recipe:
+def ollama(model: Model, mem: MemoryPlan, host: CpuHost | None = None) -> Recipe:
     """An Ollama Modelfile with num_ctx, and the commands that build and run it.
 
     Ollama exposes no YaRN setting, so a context above the model's native limit is capped
@@ -203,8 +207,9 @@ def ollama(model: Model, mem: MemoryPlan) -> Recipe:
             f"# Ollama cannot enable {model.id}'s RoPE scaling: num_ctx capped at its native "
             f"{context:,} tokens (use llama.cpp or vLLM for {mem.context:,})\n"
         )
+    threads = f"PARAMETER num_thread {host.cores}\n" if host else ""
     text = (
-        f"{note}# Modelfile\nFROM {tag}\nPARAMETER num_ctx {context}\n\n"
+        f"{note}# Modelfile\nFROM {tag}\nPARAMETER num_ctx {context}\n{threads}\n"
         f"# then:\n{env} ollama serve &\nollama create {name} -f Modelfile\nollama run {name}"
     )
     return Recipe("ollama", "Ollama", text, "Modelfile")
@@ -315,10 +320,17 @@ def _vllm_profile(engine: Engine) -> Engine:
     return engine if engine.id == "vllm" else get_engine("vllm")
 
 
-def recipes(model: Model, mem: MemoryPlan, checkpoint: Checkpoint, engine: Engine) -> list[Recipe]:
-    """Every single-node recipe the plan's format allows (GGUF engines for GGUF formats)."""
-    if mem.quant.startswith("gguf-"):
-        return [llamacpp(model, mem), ollama(model, mem)]
+def recipes(
+    model: Model,
+    mem: MemoryPlan,
+    checkpoint: Checkpoint,
+    engine: Engine,
+    host: CpuHost | None = None,
+) -> list[Recipe]:
+    """Every single-node recipe the plan's format allows (GGUF engines for GGUF formats and
+    on a CPU-only ``host``)."""
+    if mem.quant.startswith("gguf-") or host is not None:
+        return [llamacpp(model, mem, host), ollama(model, mem, host)]
     profile = _vllm_profile(engine)
     found = [
         vllm(model, mem, checkpoint, profile),

@@ -150,7 +150,7 @@ def recommend(
     ranked = [replace(r, rank=i + 1) if i < known else r for i, r in enumerate(rows)]
     order = f"{quality.name}, highest first, then monthly cost; unknown quality unranked"
     return Ranking(
-        dep.cluster.label,
+        dep.hardware,
         dep.engine.key,
         dep.context,
         load.name,

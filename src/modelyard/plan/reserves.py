@@ -98,7 +98,7 @@ def engine_reserves(model: Model, dep: Deployment) -> list[Reserve]:
     engine, tp, pp = dep.engine, dep.placement.tp, dep.placement.pp
     reserves = []
     ctx = by_parallelism(engine.context_gib, tp, pp)
-    if ctx.value and not engine.context_outside_budget:
+    if ctx.value and not engine.context_outside_budget and not dep.on_cpu:
         reserves.append(Reserve("CUDA context", ctx.value, ctx.source))
     non_torch = by_parallelism(engine.non_torch, tp, pp)
     if non_torch.value:

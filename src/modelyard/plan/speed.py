@@ -152,13 +152,15 @@ def _rates(dep: Deployment, batch: int, context: int, tokens: float) -> _Rates:
     engine, placement = dep.engine, dep.placement
     if dep.host is not None and engine.cpu is not None:
         host, cpu = dep.host, engine.cpu
-        gflops = cpu.gflops(host.isa)
+        # llama.cpp's AMX kernels cover Q4_0/Q4_1 only; other formats run the AVX-512 ones
+        isa = "avx512" if host.isa == "amx" and dep.fmt.key != "gguf-q4_0" else host.isa
+        gflops = cpu.gflops(isa)
         return _Rates(
             host.bandwidth_gbps * 1e9 * cpu.eta_bw.value,
             host.cores * gflops.value * 1e9,
             f"RAM {host.bandwidth_gbps:g} GB/s ({host.bandwidth_basis}) × eta_bw "
             f"{cpu.eta_bw.value} ({engine.label}: {cpu.eta_bw.source})",
-            f"{host.cores} cores × {gflops.value:g} GFLOP/s ({host.isa}; {engine.label}: "
+            f"{host.cores} cores × {gflops.value:g} GFLOP/s ({isa}; {engine.label}: "
             f"{gflops.source})",
             overlaps=True,
         )
