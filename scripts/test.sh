@@ -14,6 +14,8 @@ else
 fi
 # yard measure's tests need torch; 2.13.0 is the CPU build this machine kind carries as a local file
 .venv/bin/python -m pip install --quiet torch==2.13.0
+# vLLM's and SGLang's argument parsers, CPU-only, for the recipe checks (tests/plan)
+./scripts/engines.sh
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/ruff format --check src tests benchmarks scripts
 .venv/bin/python -m pytest "$@"

@@ -24,7 +24,6 @@ from modelyard.plan.parsers import parsers
 _VLLM_KV = {"fp8": "fp8"}
 _SGLANG_KV = {"fp8": "fp8_e4m3"}
 _TGI_QUANT = {"fp8": "fp8", "awq": "awq", "gptq": "gptq", "nf4": "bitsandbytes-nf4"}
-_IMAGE_VLLM = "vllm/vllm-openai:latest"
 _IMAGE_TGI = "ghcr.io/huggingface/text-generation-inference:latest"
 _RAY_WORKER = "ray start --address $(LWS_LEADER_ADDRESS):6379 --block"
 
@@ -242,11 +241,17 @@ def tgi(model: Model, mem: MemoryPlan, checkpoint: Checkpoint) -> Recipe:
     return Recipe("tgi", "TGI", text, argv=_argv(pairs))
 
 
+def vllm_image(engine: Engine) -> str:
+    """The vLLM image of the profile's version (the recipes are checked against it)."""
+    version = engine.version if engine.version.count(".") >= 2 else f"{engine.version}.0"
+    return f"vllm/vllm-openai:v{version}"
+
+
 def compose(model: Model, mem: MemoryPlan, checkpoint: Checkpoint, engine: Engine) -> Recipe:
     """A docker compose file running the vLLM recipe with the GPUs it needs."""
     pairs, comments = _vllm_pairs(model, mem, checkpoint, engine)
     service = {
-        "image": _IMAGE_VLLM,
+        "image": vllm_image(engine),
         "ipc": "host",
         "ports": ["8000:8000"],
         "environment": ["HF_TOKEN"],
@@ -286,7 +291,7 @@ def multinode(
         ]
     )
     gpus = {"limits": {"nvidia.com/gpu": str(gpus_per_node)}}
-    container = {"image": _IMAGE_VLLM, "resources": gpus}
+    container = {"image": vllm_image(_vllm_profile(engine)), "resources": gpus}
     lws = {
         "apiVersion": "leaderworkerset.x-k8s.io/v1",
         "kind": "LeaderWorkerSet",
