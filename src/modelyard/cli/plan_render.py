@@ -81,7 +81,7 @@ def render_ranking(r: Ranking, out: Console = default_console) -> None:
         [
             x.rank or "-",
             x.model_id,
-            x.quant,
+            x.quant + ("*" if x.origin == "convert" else ""),
             _quality(x.quality.value if x.quality else None),
             f"{x.tok_s_single:,.0f}",
             money_range(x.monthly_low, x.monthly_high),
@@ -93,7 +93,8 @@ def render_ranking(r: Ranking, out: Console = default_console) -> None:
     out.print(grid(cols, rows, title=title, right=["#", "quality", "tok/s", "$/month"]))
     out.print(
         Text(
-            f"Ranked by {r.order}. '?': no {r.basis} score (unranked). tok/s: one sequence "
+            f"Ranked by {r.order}. '?': no {r.basis} score (unranked). '*': no release in "
+            "that format is catalogued, you convert the weights. tok/s: one sequence "
             "at the workload's context; $/month: the GPU offers' range for the replicas "
             "needed. --json has sessions, batch speed, replicas and $/1M tokens.",
             style="dim",
