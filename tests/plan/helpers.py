@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from modelyard.catalog import Model, cached_catalog, find_model
@@ -54,3 +55,15 @@ def plan(
         auto=quant == "auto",
     )
     return plan_model(chosen, dep(gpu, fmt, engine, **kw), request)
+
+
+@cache
+def fewest(model_id: str, context: int = 8192, quant: str = "auto") -> ModelPlan:
+    """The plan on the fewest H100s (1, 2, 4, 8) that hold the model (multi-node beyond)."""
+    found = None
+    for count in (1, 2, 4, 8):
+        found = plan(model_id, f"{count}xh100-sxm", quant=quant, context=context)
+        if found.memory.gpus == count:
+            return found
+    assert found is not None
+    return found

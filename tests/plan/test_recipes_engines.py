@@ -22,9 +22,8 @@ import pytest
 
 from modelyard.catalog import Model, cached_catalog
 from modelyard.catalog.schema import Architecture
-from modelyard.plan import ModelPlan
 from modelyard.plan.longctx import native_context
-from tests.plan.helpers import plan
+from tests.plan.helpers import fewest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = Path(__file__).with_name("engine_check.py")
@@ -84,17 +83,6 @@ def _dense_config(arch: Architecture) -> dict[str, Any]:
     }
 
 
-def _fewest_gpus(model_id: str, context: int) -> ModelPlan:
-    """The plan on the fewest H100s (1, 2, 4, 8) that hold the model; 8 (multi-node) else."""
-    found = None
-    for count in (1, 2, 4, 8):
-        found = plan(model_id, f"{count}xh100-sxm", context=context)
-        if found.memory.gpus == count:
-            return found
-    assert found is not None
-    return found
-
-
 @cache
 def catalog_cases() -> dict[str, list[dict[str, Any]]]:
     """Recipe argv per engine for every catalog model, at native and extended context."""
@@ -108,7 +96,7 @@ def catalog_cases() -> dict[str, list[dict[str, Any]]]:
         if arch.long_context is not None:
             contexts.append(native * 2)
         for context in contexts:
-            found = _fewest_gpus(model.id, context)
+            found = fewest(model.id, context)
             for recipe in found.recipes:
                 engine = "vllm" if recipe.engine in ("vllm", "ray", "compose") else recipe.engine
                 if engine not in cases or not recipe.argv:

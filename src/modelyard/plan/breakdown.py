@@ -161,6 +161,8 @@ def _multinode_plan(
     model: Model, dep: Deployment, checkpoint: Checkpoint, request: PlanRequest
 ) -> ModelPlan:
     message = does_not_fit(model, dep, request.catalog)
+    if dep.on_cpu:
+        raise PlanError(message + " (in RAM)")
     if dep.engine.is_gguf:
         raise PlanError(message + "; not even one layer fits on the GPU")
     nodes = nodes_needed(model, dep)

@@ -219,18 +219,23 @@ def api_monthly(api: ApiOffer, load: Workload) -> float:
 def _latency_batch(
     model: Model, dep: Deployment, mem: MemoryPlan, load: Workload
 ) -> tuple[int, DecodeEstimate]:
-    """Largest batch whose requests meet the p95 target, within the KV pool."""
+    """Largest batch whose requests meet the p95 target, within the KV pool, and its decode
+    step (for throughput). A request's latency is its time to first token plus its output at
+    the step time under load: each step also prefills the arriving requests' prompts
+    (batch × prompt / output tokens on average, chunked prefill)."""
     context = load.prompt_tokens + load.output_tokens
     ttft = prefill(model, dep, load.prompt_tokens).ttft_s
     best = decode(model, dep, 1, context)
     limit = max(1, min(mem.max_sessions, 1024))
     batch = 1
     while batch * 2 <= limit:
-        step = decode(model, dep, batch * 2, context)
-        latency = ttft + load.output_tokens * step.step_ms / 1e3
+        size = batch * 2
+        mixed = size * load.prompt_tokens / max(load.output_tokens, 1)
+        loaded = decode(model, dep, size, context, prefill_tokens=mixed)
+        latency = ttft + load.output_tokens * loaded.step_ms / 1e3
         if load.p95_latency_s and latency > load.p95_latency_s:
             break
-        batch, best = batch * 2, step
+        batch, best = size, decode(model, dep, size, context)
     return batch, best
 
 
