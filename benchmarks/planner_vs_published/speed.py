@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -170,7 +171,12 @@ def _set_cpu(engine: Engine, eta: float | None = None, **gflops: float) -> Engin
     return engine.model_copy(update={"cpu": engine.cpu.model_copy(update=update)})
 
 
-def _solve(refs: list[SpeedRef], build, start: list[float], bounds) -> list[float]:  # type: ignore[no-untyped-def]
+def _solve(
+    refs: list[SpeedRef],
+    build: Callable[[list[float]], Engine],
+    start: list[float],
+    bounds: tuple[list[float], list[float]],
+) -> list[float]:
     """Least squares on the relative error of ``refs`` over the parameters ``build`` takes."""
 
     def residuals(params: list[float]) -> list[float]:
@@ -254,13 +260,16 @@ def _summary(rows: list[SpeedRow]) -> dict[str, object]:
     return {role: stats([r for r in rows if r.role == role]) for role in ("train", "test")}
 
 
-def evaluate(vllm: Engine, llamacpp: Engine) -> dict[str, object]:
-    groups = {
+def evaluate(vllm: Engine, llamacpp: Engine) -> dict[str, list[SpeedRow]]:
+    return {
         "vllm": [_row(r, vllm) for r in VLLM],
         "calibrations": calibration_rows(vllm),
         "llamacpp_gpu": [_row(r, llamacpp) for r in LLAMACPP],
         "llamacpp_cpu": [_row(r, llamacpp) for r in CPU],
     }
+
+
+def as_json(vllm: Engine, llamacpp: Engine, groups: dict[str, list[SpeedRow]]) -> dict[str, object]:
     return {
         "profiles": {"vllm": vllm.key, "llamacpp": llamacpp.key},
         "summary": {name: _summary(rows) for name, rows in groups.items()},
@@ -268,17 +277,16 @@ def evaluate(vllm: Engine, llamacpp: Engine) -> dict[str, object]:
     }
 
 
-def _print(result: dict[str, object]) -> None:
-    rows: dict[str, list[dict[str, object]]] = result["rows"]  # type: ignore[assignment]
-    for name, group in rows.items():
+def _print(groups: dict[str, list[SpeedRow]]) -> None:
+    for name, rows in groups.items():
         print(f"\n## {name}")
-        for r in group:
+        for r in rows:
             print(
-                f"{r['role']:8} {r['model_id'][:28]:28} {r['quant']:11} {r['hardware'][:24]:24} "
-                f"b{r['batch']:<3} ctx{r['context']:<6} measured {r['measured_ms']:8.3f} "
-                f"planned {r['planned_ms']:8.3f} err {float(str(r['error'])):+.1%}"
+                f"{r.role:8} {r.model_id[:28]:28} {r.quant:11} {r.hardware[:24]:24} "
+                f"b{r.batch:<3} ctx{r.context:<6} measured {r.measured_ms:8.3f} "
+                f"planned {r.planned_ms:8.3f} err {r.error:+.1%}"
             )
-    print(json.dumps(result["summary"], indent=1))
+    print(json.dumps({name: _summary(rows) for name, rows in groups.items()}, indent=1))
 
 
 def main() -> None:
@@ -290,10 +298,11 @@ def main() -> None:
                   "eta_compute", "small_batch", "cpu"}))  # fmt: skip
     else:
         vllm, llamacpp = get_engine("vllm@0.19"), get_engine("llamacpp")
-    result = evaluate(vllm, llamacpp)
-    _print(result)
+    groups = evaluate(vllm, llamacpp)
+    _print(groups)
     if "--fit" not in sys.argv:
         out = HERE / "results" / "speed.json"
+        result = as_json(vllm, llamacpp, groups)
         out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 

@@ -21,12 +21,17 @@ import io
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 MARKER = "ENGINE-CHECK "
 
 
-def _vllm() -> tuple[dict[str, str], object]:
+Check = Callable[[list[str], "dict[str, Any] | None"], None]
+
+
+def _vllm() -> tuple[dict[str, str], Check]:
     import vllm
     import vllm.platforms as platforms
     from vllm.platforms.cpu import CpuPlatform
@@ -41,7 +46,7 @@ def _vllm() -> tuple[dict[str, str], object]:
     reasoning = set(ReasoningParserManager.list_registered())
     tools = set(ToolParserManager.list_registered())
 
-    def check(argv: list[str], config: dict | None) -> None:
+    def check(argv: list[str], config: dict[str, Any] | None) -> None:
         parser = make_arg_parser(FlexibleArgumentParser())
         if config is not None:
             folder = Path(tempfile.mkdtemp())
@@ -62,11 +67,11 @@ def _vllm() -> tuple[dict[str, str], object]:
     return {"vllm": vllm.__version__}, check
 
 
-def _sglang() -> tuple[dict[str, str], object]:
+def _sglang() -> tuple[dict[str, str], Check]:
     import sglang
     from sglang.srt.server_args import ServerArgs
 
-    def check(argv: list[str], config: dict | None) -> None:
+    def check(argv: list[str], config: dict[str, Any] | None) -> None:
         parser = argparse.ArgumentParser()
         ServerArgs.add_cli_args(parser)
         args = parser.parse_args(argv)
@@ -84,10 +89,11 @@ def main() -> None:
         err = io.StringIO()
         try:
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                check(case["argv"], case.get("config"))  # type: ignore[operator]
+                check(case["argv"], case.get("config"))
             results[case["id"]] = "ok"
         except SystemExit:
-            results[case["id"]] = err.getvalue().strip().splitlines()[-1:] or ["exit"]
+            lines = err.getvalue().strip().splitlines()
+            results[case["id"]] = lines[-1] if lines else "exit"
         except Exception as exc:
             results[case["id"]] = f"{type(exc).__name__}: {exc}"
     # engines log to stdout: the verdict is the last line, after a marker

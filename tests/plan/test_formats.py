@@ -181,8 +181,9 @@ def test_long_context_helpers() -> None:
     assert rope_extension(qwen, 40960) is None
     ext = rope_extension(qwen, 65536)
     assert ext is not None and (ext.rope_type, ext.factor, ext.original) == ("yarn", 2.0, 32768)
-    assert ext.reaches == 65536 and ext.rope_theta == qwen.architecture.rope_theta  # type: ignore[union-attr]
-    assert rope_extension(qwen, 131072).factor == 4.0  # type: ignore[union-attr]
+    assert ext.reaches == 65536 and ext.rope_theta == require_arch(qwen).rope_theta
+    widest = rope_extension(qwen, 131072)
+    assert widest is not None and widest.factor == 4.0
     assert longest_context(llama) == native_context(llama) == 131072
 
 

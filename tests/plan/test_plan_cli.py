@@ -234,6 +234,7 @@ def test_cpu_ranking() -> None:
         (["qwen3-8b", "--gpu", "h100", "--compare-api", "acme/none"], "--compare-api"),
         (["qwen3-8b", "--gpu", "cpu", "--engine", "vllm"], "needs a GPU"),
         (["qwen3-8b", "--gpu", "cpu", "--cores", "0"], "--cores"),
+        (["--gpu", "h100", "--license", "gpl"], "--license"),
         (["qwen3-8b", "--gpu", "cpu", "--ram-bandwidth", "-5"], "--ram-bandwidth"),
         (["qwen3-8b", "--gpu", "h100", "--context", "1M"], "RoPE scaling"),
         (["nonesuch-model", "--gpu", "h100"], "nonesuch"),

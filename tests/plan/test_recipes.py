@@ -18,12 +18,13 @@ from modelyard.plan.cpu import CpuHost
 from modelyard.plan.longctx import longest_context, native_context, rope_extension
 from modelyard.plan.parsers import parser_source, parsers
 from modelyard.plan.recipes import Recipe, vllm_image
+from modelyard.plan.weights import require_arch
 from tests.plan.helpers import fewest, model, plan
 
 MODELS = sorted(
     m.id for m in cached_catalog().models.values() if m.architecture is not None and m.hf_repo
 )
-LONG = sorted(m for m in MODELS if model(m).architecture.long_context is not None)  # type: ignore[union-attr]
+LONG = sorted(m for m in MODELS if require_arch(model(m)).long_context is not None)
 PROGRAMS = {
     "vllm": "vllm serve",
     "sglang": "python -m sglang.launch_server",
@@ -84,7 +85,7 @@ def test_rope_scaling_above_the_native_context_for_every_engine(model_id: str) -
     override = json.loads(vllm[vllm.index("--hf-overrides") + 1])["rope_parameters"]
     assert override["rope_type"] == "yarn" and override["factor"] == ext.factor
     assert override["original_max_position_embeddings"] == ext.original
-    assert override["rope_theta"] == m.architecture.rope_theta  # type: ignore[union-attr]
+    assert override["rope_theta"] == require_arch(m).rope_theta
     sglang = by_engine["sglang"].argv
     scaling = json.loads(sglang[sglang.index("--json-model-override-args") + 1])["rope_scaling"]
     assert scaling["factor"] == ext.factor

@@ -140,7 +140,7 @@ def test_vllm_refuses_what_the_recipes_avoid() -> None:
     assert config is not None
     repo = model.hf_repo or ""
     too_long = ["--max-model-len", str(native_context(model) * 2)]
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"id": "no-override", "argv": [repo, *too_long], "config": config},
         {
             "id": "rope-flag",

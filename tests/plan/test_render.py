@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from rich.console import Console
 
@@ -17,7 +20,7 @@ from tests.plan.helpers import dep, plan
 WIDTH = 80
 
 
-def _render(draw, width: int = WIDTH) -> list[str]:  # type: ignore[no-untyped-def]
+def _render(draw: Callable[[Console], None], width: int = WIDTH) -> list[str]:
     out = Console(record=True, width=width, color_system=None)
     draw(out)
     return out.export_text().splitlines()
@@ -38,14 +41,14 @@ PLANS = [
 ]
 
 
-def _plan(model_id: str, gpu: str, engine: str, kw: dict[str, object]) -> ModelPlan:
+def _plan(model_id: str, gpu: str, engine: str, kw: dict[str, Any]) -> ModelPlan:
     quant = "gguf-q4_k_m" if engine == "llamacpp" else "auto"
-    return plan(model_id, gpu, quant=quant, engine=engine, **kw)  # type: ignore[arg-type]
+    return plan(model_id, gpu, quant=quant, engine=engine, **kw)
 
 
 @pytest.mark.parametrize(("model_id", "gpu", "engine", "kw"), PLANS)
 def test_breakdown_fits_80_columns_and_keeps_numbers_whole(
-    model_id: str, gpu: str, engine: str, kw: dict[str, object]
+    model_id: str, gpu: str, engine: str, kw: dict[str, Any]
 ) -> None:
     found = _plan(model_id, gpu, engine, kw)
     lines = _render(lambda out: render_plan(found, out))

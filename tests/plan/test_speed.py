@@ -8,6 +8,7 @@ rounded up, so a change that moves a figure the wrong way fails here first.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,8 @@ from tests.plan.helpers import dep, model
 MODELS = sorted(m.id for m in cached_catalog().models.values() if m.architecture is not None)
 
 
-def _step(model_id: str, gpu: str, batch: int, context: int, **kw: object) -> float:
-    d = dep(gpu, context=context, batch=batch, **kw)  # type: ignore[arg-type]
+def _step(model_id: str, gpu: str, batch: int, context: int, **kw: Any) -> float:
+    d = dep(gpu, context=context, batch=batch, **kw)
     return decode(model(model_id), d, batch, context).step_ms
 
 

@@ -38,7 +38,13 @@ from modelyard.plan import (
 )
 from modelyard.plan.cpu import CpuHost
 from modelyard.plan.engines import Engine
-from modelyard.policy import LICENSE_POLICIES, Policy, parse_languages, parse_tokens
+from modelyard.policy import (
+    LICENSE_POLICIES,
+    LicensePolicy,
+    Policy,
+    parse_languages,
+    parse_tokens,
+)
 
 Opt = typer.Option
 
@@ -72,6 +78,21 @@ def _host(cluster: Cluster, bandwidth: float | None, cores: int | None) -> CpuHo
     gpu = cluster.gpu
     basis = f"catalog '{gpu.id}': {gpu.name}; measure yours (STREAM, mbw) and pass --ram-bandwidth"
     return cpu.cpu_host(info, gpu.bandwidth_gbps, basis)
+
+
+_LICENSES: dict[str, LicensePolicy] = {
+    "any": "any",
+    "commercial": "commercial",
+    "permissive": "permissive",
+    "osi": "osi",
+}
+
+
+def _license(text: str) -> LicensePolicy:
+    found = _LICENSES.get(text)
+    if found is None:
+        raise PlanError(f"--license {text!r}: choose one of {', '.join(LICENSE_POLICIES)}")
+    return found
 
 
 def _eval_scores(path: Path) -> EvalScores:
@@ -200,7 +221,7 @@ def plan(
     tokens = parse_tokens(context)
     if model is None:
         policy = Policy(
-            license=license_,
+            license=_license(license_),
             monthly_active_users=mau,
             languages=parse_languages(languages),
         )

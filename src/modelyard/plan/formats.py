@@ -56,10 +56,10 @@ def _gguf(name: str, bits: float, gib: float, ppl: str) -> WeightFormat:
     )
 
 
-_FOUR_BIT = {
-    "basis": "4-bit, group 128: fp16 scale + 4-bit zero per group = 4.156 bits; embeddings BF16",
-    "loss": f"W4A16 recovers about 98-99% of BF16 accuracy on 8B-405B Llama 3.1 ({_KURTIC})",
-}
+_FOUR_BIT_BASIS = (
+    "4-bit, group 128: fp16 scale + 4-bit zero per group = 4.156 bits; embeddings BF16"
+)
+_FOUR_BIT_LOSS = f"W4A16 recovers about 98-99% of BF16 accuracy on 8B-405B Llama 3.1 ({_KURTIC})"
 
 FORMATS: dict[str, WeightFormat] = {
     f.key: f
@@ -95,8 +95,17 @@ FORMATS: dict[str, WeightFormat] = {
             "1 byte per linear weight (per-channel scales)",
             loss=f"W8A8-INT8 recovers about 99% of BF16 accuracy when tuned ({_KURTIC})",
         ),
-        WeightFormat("awq", 4 + 16 / 128 + 4 / 128, "linear", _GPU_ENGINES, **_FOUR_BIT),
-        WeightFormat("gptq", 4 + 16 / 128 + 4 / 128, "linear", _GPU_ENGINES, **_FOUR_BIT),
+        *(
+            WeightFormat(
+                key,
+                4 + 16 / 128 + 4 / 128,
+                "linear",
+                _GPU_ENGINES,
+                _FOUR_BIT_BASIS,
+                loss=_FOUR_BIT_LOSS,
+            )
+            for key in ("awq", "gptq")
+        ),
         WeightFormat(
             "nf4",
             4 + 32 / 64,
