@@ -10,7 +10,14 @@ import pytest
 
 from modelyard.catalog import cached_catalog
 from modelyard.errors import MeasureError, PlanError
-from modelyard.plan import CostOptions, PlanRequest, plan_model, published_basis, workload
+from modelyard.plan import (
+    CostOptions,
+    PlanRequest,
+    plan_model,
+    published_basis,
+    recommend,
+    workload,
+)
 from modelyard.plan.calibration import (
     calibration_dir,
     calibration_filename,
@@ -19,7 +26,9 @@ from modelyard.plan.calibration import (
     measured_architecture,
     save_calibration,
 )
-from modelyard.plan.measured import SHIPPED
+from modelyard.plan.measured import SHIPPED, with_measured_speed
+from modelyard.plan.workload import WORKLOAD_SHAPES
+from modelyard.policy import Policy
 from tests.plan.helpers import dep, model, plan
 
 CATALOG = cached_catalog()
@@ -135,3 +144,36 @@ def test_the_plan_package_does_not_import_measure() -> None:
         text = source.read_text(encoding="utf-8")
         assert "modelyard.measure" not in text, source.name
         assert "modelyard.serve" not in text, source.name
+
+
+def test_measured_speed_only_for_one_gpu_without_offload() -> None:
+    m = model("llama-3.1-8b-instruct")
+    one = with_measured_speed(dep("h100-sxm"), m)
+    assert one.measured_eta_bw and all(p.eta.value > 0.5 for p in one.measured_eta_bw)
+    assert with_measured_speed(dep("2xh100-sxm"), m).measured_eta_bw == ()
+    assert with_measured_speed(dep("a100-80g-sxm"), m).measured_eta_bw == ()
+    # a calibration in another format is not borrowed
+    assert with_measured_speed(dep("h100-sxm", "fp8"), m).measured_eta_bw == ()
+
+
+@pytest.mark.parametrize("shape", sorted(WORKLOAD_SHAPES))
+def test_ranked_rows_carry_their_plan_in_brief(shape: str) -> None:
+    load = workload(shape, 20e6)
+    d = dep("h100-sxm", context=load.prompt_tokens + load.output_tokens)
+    ranking = recommend(CATALOG, d, load, Policy(), published_basis(CATALOG, shape), CostOptions())
+    assert ranking.workload == shape and ranking.context == d.context
+    for row in ranking.ranked:
+        assert row.tok_s_single > 0 and row.tok_s_batch >= row.tok_s_single * 0.99
+        assert row.max_sessions >= 1 and row.batch >= 1
+        assert row.replicas is not None and row.replicas >= 1
+        assert row.monthly_low is not None and row.monthly_high is not None
+        assert row.monthly_low <= (row.monthly_usd or 0) <= row.monthly_high
+        assert row.origin in ("native", "official", "community", "runtime", "convert")
+
+
+def test_workload_shapes_are_stated_assumptions() -> None:
+    for name, (prompt, output, p95) in WORKLOAD_SHAPES.items():
+        load = workload(name, 1e6)
+        assert (load.prompt_tokens, load.output_tokens, load.p95_latency_s) == (prompt, output, p95)
+        assert load.input_share == pytest.approx(prompt / (prompt + output))
+        assert load.requests_per_day == pytest.approx(1e6 / (prompt + output))
