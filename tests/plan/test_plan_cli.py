@@ -169,6 +169,9 @@ def test_compare_api_and_low_confidence() -> None:
     loose = run_json("qwen3-8b", "--gpu", "h100", "--low-confidence")
     strict = run_json("qwen3-8b", "--gpu", "h100")
     assert len(loose["cost"]["breakeven"]) > len(strict["cost"]["breakeven"])
+    table = run("qwen3-8b", "--gpu", "h100", "--low-confidence")
+    assert " !" in table and "!: a low-confidence price" in table
+    assert "!: a low-confidence price" not in run("qwen3-8b", "--gpu", "h100")
 
 
 CPUINFO = "\n".join(

@@ -23,7 +23,7 @@ import pytest
 from modelyard.catalog import Model, cached_catalog
 from modelyard.catalog.schema import Architecture
 from modelyard.plan.longctx import native_context
-from tests.plan.helpers import fewest
+from tests.plan.helpers import fewest, plan
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = Path(__file__).with_name("engine_check.py")
@@ -83,6 +83,35 @@ def _dense_config(arch: Architecture) -> dict[str, Any]:
     }
 
 
+VARIANTS = [
+    # (model, GPUs, keywords): an FP8 cache, more sequences than vLLM's default, pipeline stages,
+    # an explicit runtime FP8, an AWQ conversion
+    ("llama-3.1-8b-instruct", "h100-sxm", {"kv_dtype": "fp8"}),
+    ("qwen3-8b", "l4", {"batch": 512, "context": 1024, "quant": "gguf-q4_k_m"}),
+    ("qwen3-8b", "a100-80g-sxm", {"batch": 300, "context": 2048}),
+    ("llama-3.3-70b-instruct", "4xh100-sxm", {"pp": 2}),
+    ("phi-4", "h100-sxm", {"quant": "fp8"}),
+    ("phi-4", "rtx-4090", {"quant": "awq"}),
+    ("gpt-oss-120b", "2xh100-sxm", {}),
+    ("deepseek-v3", "8xh100-sxm", {"quant": "fp8"}),  # two nodes: vLLM on Ray
+]
+
+
+def _variant_cases() -> dict[str, list[dict[str, Any]]]:
+    cases: dict[str, list[dict[str, Any]]] = {"vllm": [], "sglang": []}
+    for model_id, gpu, kw in VARIANTS:
+        quant = str(kw.pop("quant", "auto")) if "quant" in kw else "auto"
+        engine = "llamacpp" if quant.startswith("gguf") else "vllm"
+        found = plan(model_id, gpu, quant=quant, engine=engine, **kw)
+        for recipe in found.recipes:
+            name = "vllm" if recipe.engine in ("vllm", "ray", "compose") else recipe.engine
+            if name in cases and recipe.argv:
+                cases[name].append(
+                    {"id": f"{model_id}/{gpu}/{kw}:{recipe.engine}", "argv": list(recipe.argv)}
+                )
+    return cases
+
+
 @cache
 def catalog_cases() -> dict[str, list[dict[str, Any]]]:
     """Recipe argv per engine for every catalog model, at native and extended context."""
@@ -109,18 +138,24 @@ def catalog_cases() -> dict[str, list[dict[str, Any]]]:
                         "config": config,
                     }
                 )
+    for engine, extra in _variant_cases().items():
+        cases[engine] += extra
     return cases
 
 
 def test_every_catalog_model_yields_cases() -> None:
     cases = catalog_cases()
-    models = {c["id"].split("@")[0] for c in cases["vllm"]}
+    models = {c["id"].split("@")[0] for c in cases["vllm"] if "@" in c["id"]}
     with_arch = [m for m in cached_catalog().models.values() if m.architecture and m.hf_repo]
     assert models == {m.id for m in with_arch}
     # the long-context cases carry a config so vLLM checks the rope-scaled limit
     assert any(c["config"] for c in cases["vllm"])
     assert any("--hf-overrides" in c["argv"] for c in cases["vllm"])
     assert any("--json-model-override-args" in c["argv"] for c in cases["sglang"])
+    every = [arg for c in cases["vllm"] for arg in c["argv"]]
+    for flag in ("--kv-cache-dtype", "--max-num-seqs", "--pipeline-parallel-size",
+                 "--quantization", "--distributed-executor-backend"):  # fmt: skip
+        assert flag in every, flag
 
 
 @pytest.mark.parametrize("engine", ["vllm", "sglang"])

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from modelyard.cli._render import console as default_console
 from modelyard.plan import ModelPlan, Ranking
-from modelyard.plan.cost import CostEstimate
+from modelyard.plan.cost import TRUSTED, CostEstimate
 from modelyard.plan.measured import MeasuredCheck
 from modelyard.plan.recipes import Recipe
 
@@ -234,7 +234,7 @@ def _render_cost(c: CostEstimate, out: Console) -> None:
     )
     even = [
         [
-            b.api_id,
+            b.api_id + ("" if b.confidence in TRUSTED else " !"),
             f"${b.blended_usd_per_mtok:.2f}",
             f"{tokens(b.breakeven_low)}-{tokens(b.breakeven_high)}",
             {True: "yes", False: "no", None: "?"}[b.meets_bar],
@@ -246,6 +246,8 @@ def _render_cost(c: CostEstimate, out: Console) -> None:
     out.print(
         grid(cols, even, title="break-even (tokens/day, over the GPU price range)", right=cols[1:3])
     )
+    if any(b.confidence not in TRUSTED for b in c.breakeven):
+        out.print(Text("!: a low-confidence price (--low-confidence)", style="dim"))
 
 
 def _render_alternatives(p: ModelPlan, out: Console) -> None:
