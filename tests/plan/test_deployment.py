@@ -172,6 +172,7 @@ def test_auto_quant_takes_the_first_checkpoint_that_fits() -> None:
         ("llama-3.3-70b-instruct", "rtx-4090", None),
         ("gpt-oss-20b", "rtx-4090", "vllm@0.19"),
         ("deepseek-v3", "h100-sxm", None),
+        ("qwen3-8b", "cpu", "llamacpp@b6400"),  # GPU engines are skipped on a CPU host
     ],
 )
 def test_best_fit(model_id: str, gpu: str, engine: str | None) -> None:

@@ -34,7 +34,7 @@ def best_fit(model: Model, cluster: Cluster, context: int = 8192) -> MemoryPlan 
     for engine_id in FIT_ENGINES:
         engine = get_engine(engine_id)
         options = checkpoints(model, engine_id)
-        if not options:
+        if not options or (cluster.gpu.vendor == "generic" and engine.cpu is None):
             continue
         dep = deploy(engine, options[0].fmt, cluster, context=context)
         found = auto_quant(model, dep)
