@@ -83,31 +83,33 @@ def _dense_config(arch: Architecture) -> dict[str, Any]:
     }
 
 
-VARIANTS = [
-    # (model, GPUs, keywords): an FP8 cache, more sequences than vLLM's default, pipeline stages,
-    # an explicit runtime FP8, an AWQ conversion
-    ("llama-3.1-8b-instruct", "h100-sxm", {"kv_dtype": "fp8"}),
-    ("qwen3-8b", "l4", {"batch": 512, "context": 1024, "quant": "gguf-q4_k_m"}),
-    ("qwen3-8b", "a100-80g-sxm", {"batch": 300, "context": 2048}),
-    ("llama-3.3-70b-instruct", "4xh100-sxm", {"pp": 2}),
-    ("phi-4", "h100-sxm", {"quant": "fp8"}),
-    ("phi-4", "rtx-4090", {"quant": "awq"}),
-    ("gpt-oss-120b", "2xh100-sxm", {}),
-    ("deepseek-v3", "8xh100-sxm", {"quant": "fp8"}),  # two nodes: vLLM on Ray
+VARIANTS: list[tuple[str, str, str, dict[str, Any]]] = [
+    # (model, GPUs, weights, keywords): an FP8 cache, more sequences than vLLM's default,
+    # pipeline stages, an explicit runtime FP8, an AWQ conversion, two nodes (vLLM on Ray)
+    ("llama-3.1-8b-instruct", "h100-sxm", "auto", {"kv_dtype": "fp8"}),
+    ("qwen3-0.6b", "l4", "auto", {"batch": 512, "context": 1024}),
+    ("qwen3-8b", "a100-80g-sxm", "auto", {"batch": 300, "context": 2048}),
+    ("llama-3.3-70b-instruct", "4xh100-sxm", "auto", {"pp": 2}),
+    ("phi-4", "h100-sxm", "fp8", {}),
+    ("phi-4", "rtx-4090", "awq", {}),
+    ("gpt-oss-120b", "2xh100-sxm", "auto", {}),
+    ("deepseek-v3", "8xh100-sxm", "fp8", {}),
 ]
 
 
 def _variant_cases() -> dict[str, list[dict[str, Any]]]:
     cases: dict[str, list[dict[str, Any]]] = {"vllm": [], "sglang": []}
-    for model_id, gpu, kw in VARIANTS:
-        quant = str(kw.pop("quant", "auto")) if "quant" in kw else "auto"
+    for model_id, gpu, quant, kw in VARIANTS:
         engine = "llamacpp" if quant.startswith("gguf") else "vllm"
         found = plan(model_id, gpu, quant=quant, engine=engine, **kw)
         for recipe in found.recipes:
             name = "vllm" if recipe.engine in ("vllm", "ray", "compose") else recipe.engine
             if name in cases and recipe.argv:
                 cases[name].append(
-                    {"id": f"{model_id}/{gpu}/{kw}:{recipe.engine}", "argv": list(recipe.argv)}
+                    {
+                        "id": f"{model_id}/{gpu}/{quant}/{kw}:{recipe.engine}",
+                        "argv": list(recipe.argv),
+                    }
                 )
     return cases
 
