@@ -22,6 +22,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 SCHEMA_CLASSES: list[type[BaseModel]] = [
     schema.Model,
     schema.Architecture,
+    schema.RopeScaling,
     schema.MoE,
     schema.MLA,
     schema.Param,

@@ -26,6 +26,8 @@ fi
 .venv/bin/python -m pip install --quiet torch==2.13.0
 # yard measure --train's CPU tests build models with transformers + PEFT (bitsandbytes: GPU only)
 .venv/bin/python -m pip install --quiet "transformers>=4.46" "peft>=0.13"
+# vLLM's and SGLang's argument parsers, CPU-only, for the recipe checks (tests/plan)
+./scripts/engines.sh
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/ruff format --check src tests benchmarks scripts
 .venv/bin/python -m pytest "$@"

@@ -29,7 +29,7 @@ from modelyard.measure.train import (  # noqa: E402
     measure_training,
     parse_train_grid,
 )
-from modelyard.measure.train_calibration import (  # noqa: E402
+from modelyard.plan.train_calibration import (  # noqa: E402
     load_train_calibration,
     save_train_calibration,
 )

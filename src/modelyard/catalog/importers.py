@@ -184,6 +184,12 @@ def _hf_architecture(f: _Fields, ref: Ref) -> dict[str, Any]:
         "vocab_size": f.need("vocab_size"),
         "tie_word_embeddings": bool(f.first("tie_word_embeddings")),
         "max_position_embeddings": f.need("max_position_embeddings", "n_positions", "seq_length"),
+        "model_max_length": _longer(
+            f.first("model_max_length"), f.first("max_position_embeddings")
+        ),
+        "rope_theta": float(theta)
+        if isinstance(theta := f.first("rope_theta"), int | float)
+        else None,
         "attention_bias": bool(f.first("attention_bias")),
         "moe": _hf_moe(f, model_type),
         "mla": mla,
@@ -191,6 +197,13 @@ def _hf_architecture(f: _Fields, ref: Ref) -> dict[str, Any]:
         **_hf_local_attention(f),
     }
     return arch
+
+
+def _longer(length: object, positions: object) -> int | None:
+    """config.json model_max_length where it exceeds max_position_embeddings (Cohere)."""
+    if isinstance(length, int) and isinstance(positions, int) and length > positions:
+        return length
+    return None
 
 
 def _hf_moe(f: _Fields, model_type: str) -> dict[str, Any] | None:

@@ -10,10 +10,15 @@ from modelyard.catalog import Catalog, find_model
 from modelyard.catalog.lora import parse_targets
 from modelyard.cli._render import console, print_json, table
 from modelyard.errors import PlanError, YardError
-from modelyard.plan.cluster import Cluster, parse_amount
-from modelyard.plan.finetune import FinetuneSpec
-from modelyard.plan.finetune_plan import FinetunePlan, MeasuredTraining, plan_finetune
-from modelyard.plan.memory import LoraSlots
+from modelyard.plan import (
+    Cluster,
+    FinetunePlan,
+    FinetuneSpec,
+    LoraSlots,
+    MeasuredTraining,
+    parse_amount,
+    plan_finetune,
+)
 from modelyard.policy import parse_tokens
 
 

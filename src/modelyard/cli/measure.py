@@ -12,7 +12,7 @@ from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.cli.models import load
 from modelyard.measure import Calibration, measure, parse_grid
 from modelyard.measure.train import TrainSetup, measure_training, parse_train_grid
-from modelyard.measure.train_calibration import TrainCalibration
+from modelyard.plan.train_calibration import TrainCalibration
 
 Opt = typer.Option
 

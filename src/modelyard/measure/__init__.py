@@ -4,7 +4,8 @@ Only the calibration documents load without torch; the builder and the timers im
 when ``measure`` runs (``pip install 'modelyard[measure]'``).
 """
 
-from modelyard.measure.calibration import (
+from modelyard.measure.run import DTYPES, Grid, measure, parse_grid
+from modelyard.plan.calibration import (
     Calibration,
     DecodePoint,
     PrefillPoint,
@@ -15,8 +16,7 @@ from modelyard.measure.calibration import (
     measured_architecture,
     save_calibration,
 )
-from modelyard.measure.run import DTYPES, Grid, measure, parse_grid
-from modelyard.measure.train_calibration import (
+from modelyard.plan.train_calibration import (
     TrainCalibration,
     TrainPoint,
     load_train_calibration,

@@ -25,7 +25,7 @@ from rich.progress import Progress
 
 from modelyard.catalog import Catalog, Model, find_gpu
 from modelyard.errors import CatalogError, MeasureError, MissingExtraError
-from modelyard.measure.calibration import (
+from modelyard.plan.calibration import (
     Calibration,
     DecodePoint,
     PrefillPoint,

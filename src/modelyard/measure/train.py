@@ -29,9 +29,9 @@ from rich.progress import Progress
 from modelyard.catalog import Catalog, Model
 from modelyard.catalog.lora import HF_NAMES, matrices, parse_targets
 from modelyard.errors import MeasureError, MissingExtraError
-from modelyard.measure.calibration import measured_architecture
+from modelyard.plan.calibration import measured_architecture
 from modelyard.measure.hf_config import hf_config
-from modelyard.measure.train_calibration import (
+from modelyard.plan.train_calibration import (
     TrainCalibration,
     TrainPoint,
     save_train_calibration,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modelyard.catalog.schema import Model
-from modelyard.measure.train_calibration import TrainCalibration, load_train_calibrations
+from modelyard.plan.train_calibration import TrainCalibration, load_train_calibrations
 from modelyard.plan.cluster import Cluster
 from modelyard.plan.engines import Factor
 from modelyard.plan.finetune import GIB, METHODS, FinetuneMemory, FinetuneSpec, plan_finetune_memory

@@ -153,6 +153,32 @@ def summarize(engine: Engine, since: str | None = None, vs: ApiOffer | None = No
     )
 
 
+@dataclass
+class HourRow:
+    """Requests and tokens in one UTC hour."""
+
+    hour: str
+    """``YYYY-MM-DDTHH`` (UTC)."""
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def by_hour(engine: Engine, since: str | None = None) -> list[HourRow]:
+    """Requests and tokens per UTC hour that had any, oldest first (what `yard plan
+    --from-ledger` sizes replicas for)."""
+    c = _requests.c
+    hour = sa.func.substr(c.datetime_utc, 1, 13)
+    query = sa.select(
+        hour, sa.func.count(), sa.func.sum(c.prompt_tokens), sa.func.sum(c.completion_tokens)
+    ).group_by(hour)
+    if since is not None:
+        query = query.where(c.datetime_utc >= since)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(hour)).all()
+    return [HourRow(h, int(n), int(p or 0), int(o or 0)) for h, n, p, o in rows]
+
+
 def status(engine: Engine, url: str, home: Path) -> StoreStatus:
     """Counts, time span, applied migrations and journal backlog of the ledger."""
     with engine.connect() as conn:

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from modelyard.errors import MeasureError
-from modelyard.measure.calibration import calibration_dir
+from modelyard.plan.calibration import calibration_dir
 from modelyard.yamlfile import format_validation
 
 VERSION = 1
