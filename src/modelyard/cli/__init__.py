@@ -17,6 +17,7 @@ from modelyard.cli import (
     plan,
     pull,
     route,
+    runs,
     serve,
     usage,
 )
@@ -35,6 +36,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(usage.app, name="usage")
 app.add_typer(gpus.app, name="gpus")
 app.add_typer(route.app, name="route")
+app.add_typer(runs.app, name="runs")
 app.command(name="plan")(plan.plan)
 app.command("pull")(pull.pull_command)
 app.command("bench")(bench.bench)
