@@ -15,8 +15,9 @@ REQUEST_COLUMNS = [
 ]  # fmt: skip
 KEY_COLUMNS = [
     "id", "name", "key_hash", "key_prefix", "models_json", "budget_usd", "rpm", "tpm",
-    "created_utc", "revoked_utc", "private",
+    "created_utc", "revoked_utc", "private", "updated_utc",
 ]  # fmt: skip
+ALL = ["m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private", "m005_dashboard"]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 
 
@@ -27,13 +28,22 @@ def columns(engine: sa.Engine, table: str) -> list[str]:
 def test_blank_database_gets_exact_columns() -> None:
     engine = sa.create_engine("sqlite://")
     ran = migrate(engine)
-    assert ran == ["m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private"]
-    assert sorted(sa.inspect(engine).get_table_names()) == ["_yard_migrations", "keys", "requests"]
+    assert ran == ALL
+    assert sorted(sa.inspect(engine).get_table_names()) == [
+        "_yard_migrations", "keys", "requests", "route_hourly", "route_hours", "usage_hourly",
+    ]  # fmt: skip
     assert columns(engine, "requests") == REQUEST_COLUMNS
     assert columns(engine, "keys") == KEY_COLUMNS
     assert columns(engine, "_yard_migrations") == ["name", "applied_utc"]
-    indexes = {i["name"] for i in sa.inspect(engine).get_indexes("requests")}
-    assert indexes == {"ix_requests_datetime_utc", "ix_requests_key_id"}
+    with engine.connect() as conn:  # SQLAlchemy does not reflect the expression index
+        indexes = set(conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' "
+            "AND sql IS NOT NULL"
+        ).scalars())  # fmt: skip
+    assert indexes == {
+        "ix_requests_datetime_utc", "ix_requests_key_time", "ix_requests_backend_time",
+        "ix_requests_model_time", "ix_requests_errors",
+    }  # fmt: skip
 
 
 def test_migrate_runs_each_migration_once() -> None:
@@ -59,11 +69,13 @@ def test_upgrade_from_oldest_schema_keeps_rows(tmp_path: Path) -> None:
         conn.exec_driver_sql(
             "INSERT INTO _yard_migrations VALUES ('m001_initial', '2026-01-01T00:00:00+00:00')"
         )
-    assert migrate(engine) == ["m002_keys", "m003_request_indexes", "m004_key_private"]
+    assert migrate(engine) == ALL[1:]
     assert columns(engine, "keys") == KEY_COLUMNS
     with engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT id, cost_usd FROM requests").all()
+        hourly = conn.exec_driver_sql("SELECT hour, requests, cost_usd FROM usage_hourly").all()
     assert rows == [("01J00000000000000000000000", 0.5)]
+    assert hourly == [("2026-01-02T03", 1, 0.5)]  # the rows already there are rolled up
 
 
 def test_docs_show_the_current_schema() -> None:

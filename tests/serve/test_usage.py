@@ -108,7 +108,7 @@ def test_usage_cli_json_compares_with_a_catalog_offer(yard_home: Path) -> None:
     data = json.loads(run("usage", "--vs", "test/priced", "--json"))
     assert data["vs"] == "test/priced"
     assert data["total"]["savings_usd"] == pytest.approx(3.75)
-    assert set(data) == {"since", "vs", "total", "by_key", "by_model", "by_day"}
+    assert set(data) == {"since", "vs", "total", "by_key", "by_model", "by_day", "by_backend"}
     table = run("usage", "--vs", "test/priced", "--by", "model")
     assert "qwen3-8b" in table and "2.5000" in table and "usage by day" not in table
 

@@ -28,7 +28,7 @@ DbOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Output as JSON")]
-GROUPS = ("key", "model", "day")
+GROUPS = ("key", "model", "backend", "day")
 
 
 @app.callback()
@@ -41,12 +41,12 @@ def usage(
         str | None, typer.Option("--vs", help="API offer to compare with, e.g. openai/gpt-4o")
     ] = None,
     by: Annotated[
-        str | None, typer.Option("-b", "--by", help="Only one table: key, model, day")
+        str | None, typer.Option("-b", "--by", help="Only one table: key, model, backend, day")
     ] = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Summarize spend by key, model and day, and the savings against one API model
+    """Summarize spend by key, model, backend and day, and the savings against one API model
 
     \b
     Examples:

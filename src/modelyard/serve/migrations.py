@@ -7,6 +7,7 @@ starting together on one fresh database migrate it one at a time (``_locked``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -46,7 +47,9 @@ def applied(engine: Engine) -> list[str]:
 @lru_cache(maxsize=16)
 def reflect(engine: Engine, name: str) -> sa.Table:
     """The current shape of table ``name`` (read once per engine)."""
-    return sa.Table(name, sa.MetaData(), autoload_with=engine)
+    with warnings.catch_warnings():  # the ledger's expression index: not needed to use the table
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection", sa.exc.SAWarning)
+        return sa.Table(name, sa.MetaData(), autoload_with=engine)
 
 
 def migrate(engine: Engine) -> list[str]:
@@ -148,6 +151,138 @@ def m003_request_indexes(conn: Connection) -> None:
 def m004_key_private(conn: Connection) -> None:
     # a private key's requests only ever reach self-hosted backends
     conn.execute(sa.text("ALTER TABLE keys ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
+_USAGE_COLUMNS = (
+    "hour", "key_id", "model", "backend", "requests", "errors", "prompt_tokens",
+    "completion_tokens", "cached_tokens", "cost_usd", "duration_ms", "generation_ms",
+)  # fmt: skip
+_USAGE_INTO = (
+    f"INSERT INTO usage_hourly ({', '.join(_USAGE_COLUMNS[:6])},\n        "
+    f"{', '.join(_USAGE_COLUMNS[6:])})"
+)
+_USAGE_CONFLICT = "ON CONFLICT (hour, key_id, model, backend) DO UPDATE SET"
+
+
+def _usage_row(row: str) -> str:
+    """One request's usage figures, its columns read from ``row`` (``NEW``, ``OLD``)."""
+    values = [
+        f"substr({row}.datetime_utc, 1, 13)", f"coalesce({row}.key_id, '')",
+        f"coalesce({row}.served_model, {row}.requested_model, '?')",
+        f"coalesce({row}.backend, '')", "1", f"CASE WHEN {row}.status >= 400 THEN 1 ELSE 0 END",
+        *(f"coalesce({row}.{c}, 0)" for c in _USAGE_COLUMNS[6:11]),
+        f"CASE WHEN {row}.status < 400\n"
+        f"        THEN coalesce({row}.duration_ms, 0) - coalesce({row}.ttft_ms, 0) ELSE 0 END",
+    ]  # fmt: skip
+    return ",\n        ".join(values)
+
+
+def _usage_sums(rows: str) -> str:
+    """The usage of every request in ``rows`` (a table), summed per hour, key, model, backend."""
+    group = "substr(datetime_utc, 1, 13), coalesce(key_id, ''),\n        " \
+        "coalesce(served_model, requested_model, '?'), coalesce(backend, '')"  # fmt: skip
+    sums = [
+        "count(*)", "sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END)",
+        *(f"coalesce(sum({c}), 0)" for c in _USAGE_COLUMNS[6:11]),
+        "coalesce(sum(CASE WHEN status < 400\n"
+        "        THEN duration_ms - coalesce(ttft_ms, 0) ELSE 0 END), 0)",
+    ]  # fmt: skip
+    return (
+        f"SELECT {group},\n        " + ",\n        ".join(sums)
+        + f"\n    FROM {rows} GROUP BY {group}"
+    )  # fmt: skip
+
+
+def _usage_update(sign: str) -> str:
+    return ",\n        ".join(
+        f"{c} = usage_hourly.{c} {sign} excluded.{c}" for c in _USAGE_COLUMNS[4:]
+    )
+
+
+@migration
+def m005_dashboard(conn: Connection) -> None:
+    """The dashboard's aggregates (docs/dashboard.md): ``usage_hourly``, the ledger summed per
+    hour, key, model and backend, kept by triggers on every insert and delete (so each writer,
+    whatever its version, keeps it exact); ``route_hourly`` for the routing counts, filled by
+    the gateway from the rows of each hour; indexes for the ledger search; ``keys.updated_utc``
+    so an edited key reaches every gateway process."""
+    sa.Table(
+        "usage_hourly",
+        sa.MetaData(),
+        sa.Column("hour", sa.Text, primary_key=True),
+        sa.Column("key_id", sa.Text, primary_key=True),
+        sa.Column("model", sa.Text, primary_key=True),
+        sa.Column("backend", sa.Text, primary_key=True),
+        *(sa.Column(c, sa.Integer, nullable=False)
+          for c in ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens")),
+        sa.Column("cost_usd", sa.Float, nullable=False),
+        sa.Column("duration_ms", sa.Integer, nullable=False),
+        sa.Column("generation_ms", sa.Integer, nullable=False),
+    ).create(conn)  # fmt: skip
+    conn.execute(sa.text(f"{_USAGE_INTO}\n    {_usage_sums('requests')}"))
+    if conn.dialect.name == "postgresql":
+        _usage_triggers_postgresql(conn)
+    else:
+        _usage_triggers_sqlite(conn)
+    sa.Table(
+        "route_hourly",
+        sa.MetaData(),
+        sa.Column("hour", sa.Text, primary_key=True),
+        sa.Column("fact", sa.Text, primary_key=True),
+        sa.Column("value", sa.Text, primary_key=True),
+        sa.Column("requests", sa.Integer, nullable=False),
+    ).create(conn)
+    sa.Table(
+        "route_hours",
+        sa.MetaData(),
+        sa.Column("hour", sa.Text, primary_key=True),
+        sa.Column("requests", sa.Integer, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    ).create(conn)
+    for statement in (
+        "DROP INDEX ix_requests_key_id",
+        "CREATE INDEX ix_requests_key_time ON requests (key_id, datetime_utc)",
+        "CREATE INDEX ix_requests_backend_time ON requests (backend, datetime_utc)",
+        "CREATE INDEX ix_requests_model_time "
+        "ON requests ((coalesce(served_model, requested_model, '?')), datetime_utc)",
+        "CREATE INDEX ix_requests_errors ON requests (datetime_utc) WHERE status >= 400",
+        "ALTER TABLE keys ADD COLUMN updated_utc TEXT",
+    ):
+        conn.execute(sa.text(statement))
+
+
+def _usage_triggers_sqlite(conn: Connection) -> None:
+    # a group whose last request was deleted goes too (found by its primary key)
+    emptied = (
+        "\n    DELETE FROM usage_hourly WHERE hour = substr(OLD.datetime_utc, 1, 13)"
+        "\n        AND key_id = coalesce(OLD.key_id, '')"
+        "\n        AND model = coalesce(OLD.served_model, OLD.requested_model, '?')"
+        "\n        AND backend = coalesce(OLD.backend, '') AND requests <= 0;"
+    )
+    for event, row, sign, tidy in (("INSERT", "NEW", "+", ""), ("DELETE", "OLD", "-", emptied)):
+        conn.execute(sa.text(
+            f"CREATE TRIGGER requests_usage_{event.lower()} AFTER {event} ON requests BEGIN\n"
+            f"    {_USAGE_INTO}\n    VALUES (\n        {_usage_row(row)})\n"
+            f"    {_USAGE_CONFLICT}\n        {_usage_update(sign)};{tidy}\nEND"
+        ))  # fmt: skip
+
+
+def _usage_triggers_postgresql(conn: Connection) -> None:
+    # one aggregated upsert per statement (a ledger batch), its groups in key order: concurrent
+    # batches from several replicas lock the rows they share in the same order (no deadlock)
+    for event, rows, sign in (("INSERT", "new_rows", "+"), ("DELETE", "old_rows", "-")):
+        name = f"yard_usage_{event.lower()}"
+        conn.execute(sa.text(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN\n"
+            f"    {_USAGE_INTO}\n    {_usage_sums(rows)} ORDER BY 1, 2, 3, 4\n"
+            f"    {_USAGE_CONFLICT}\n        {_usage_update(sign)};\n"
+            "    DELETE FROM usage_hourly WHERE requests <= 0;\n    RETURN NULL;\nEND $$"
+        ))  # fmt: skip
+        transition = "NEW" if event == "INSERT" else "OLD"
+        conn.execute(sa.text(
+            f"CREATE TRIGGER requests_usage_{event.lower()} AFTER {event} ON requests "
+            f"REFERENCING {transition} TABLE AS {rows} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+        ))  # fmt: skip
 
 
 def schema_sql(engine: Engine) -> str:

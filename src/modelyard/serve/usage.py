@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,18 +20,48 @@ from modelyard.serve.pricing import Rate
 
 SINCE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 NO_KEY = "(no key)"
+NO_BACKEND = "(no backend)"
+"""The backend group of requests refused before any backend was tried."""
 
 _requests = sa.table(
     "requests",
     *(
         sa.column(c)
         for c in (
-            "key_id", "served_model", "requested_model", "datetime_utc", "status",
-            "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd",
+            "key_id",
+            "served_model",
+            "requested_model",
+            "backend",
+            "datetime_utc",
+            "status",
+            "prompt_tokens",
+            "completion_tokens",
+            "cached_tokens",
+            "cost_usd",
+            "duration_ms",
+            "ttft_ms",
         )
     ),
-)  # fmt: skip
+)
 _keys = sa.table("keys", sa.column("id"), sa.column("name"))
+SUMS = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cost_usd",
+    "duration_ms",
+    "generation_ms",
+)
+_hourly = sa.table(
+    "usage_hourly", *(sa.column(c) for c in ("hour", "key_id", "model", "backend", *SUMS))
+)
+MODEL: sa.ColumnElement[str] = sa.literal_column("coalesce(served_model, requested_model, '?')")
+"""The model a row counts for: the one that answered, else the one asked for. Written as in the
+rollup's triggers and the ledger's expression index, so both are used."""
+PERIODS = {"hour": 13, "day": 10}
+"""Periods the usage can be summed by, as the length of the ISO time prefix that names one."""
 
 
 @dataclass
@@ -49,6 +80,10 @@ class UsageRow:
     cached_tokens: int
     cost_usd: float
     """What the ledger recorded."""
+    duration_ms: int = 0
+    """Request time, summed."""
+    generation_ms: int = 0
+    """Time successful requests spent producing output after their first token, summed."""
     vs_cost_usd: float | None = None
     """The same tokens at the compared API's prices."""
     savings_usd: float | None = None
@@ -57,7 +92,7 @@ class UsageRow:
 
 @dataclass
 class UsageReport:
-    """``yard usage``: totals, then the same by key, by model and by day."""
+    """``yard usage``: totals, then the same by key, by model, by day and by backend."""
 
     since: str | None
     vs: str | None
@@ -66,6 +101,7 @@ class UsageReport:
     by_key: list[UsageRow] = field(default_factory=list)
     by_model: list[UsageRow] = field(default_factory=list)
     by_day: list[UsageRow] = field(default_factory=list)
+    by_backend: list[UsageRow] = field(default_factory=list)
 
 
 @dataclass
@@ -119,7 +155,12 @@ def parse_since(text: str, now: datetime | None = None) -> str:
 
 
 def summarize(engine: Engine, since: str | None = None, vs: ApiOffer | None = None) -> UsageReport:
-    """Sum the ledger by key, model and day, optionally costing the same tokens at ``vs``'s prices.
+    """Sum the ledger by key, model, backend and day, optionally costing the same tokens at
+    ``vs``'s prices.
+
+    Read from the hourly rollup (``usage_hourly``) for every whole hour, and from the ledger's
+    rows for the part of an hour ``since`` starts in: exact, and as fast on a million rows as
+    on a thousand.
 
     Args:
         engine: The ledger database.
@@ -128,25 +169,70 @@ def summarize(engine: Engine, since: str | None = None, vs: ApiOffer | None = No
             tokens include cached ones, which get the offer's cached price when it has one).
     """
     rate = Rate.of_offer(vs) if vs else None
-    day = sa.func.substr(_requests.c.datetime_utc, 1, 10)
-    model = sa.func.coalesce(_requests.c.served_model, _requests.c.requested_model, "?")
+    source = usage_source(since)
     with engine.connect() as conn:
         names = dict(conn.execute(sa.select(_keys.c.id, _keys.c.name)).all())
-        total = _grouped(conn, None, since, rate)
-        by_key = _grouped(conn, _requests.c.key_id, since, rate)
-        by_model = _grouped(conn, model, since, rate)
-        by_day = _grouped(conn, day, since, rate)
+        total = _grouped(conn, source, None, rate)
+        by_key = _grouped(conn, source, source.c.key_id, rate)
+        by_model = _grouped(conn, source, source.c.model, rate)
+        by_backend = _grouped(conn, source, source.c.backend, rate)
+        by_day = _grouped(conn, source, period(source, "day"), rate)
     for row in by_key:
         row.key_id = row.group or None
         row.group = names.get(row.group, row.group or NO_KEY)
+    for row in by_backend:
+        row.group = row.group or NO_BACKEND
     return UsageReport(
         since=since,
         vs=vs.id if vs else None,
-        total=total[0] if total else _row("total", (0, 0, 0, 0, 0, 0.0), rate),
+        total=total[0] if total else _row("total", (0,) * len(SUMS), rate),
         by_key=sorted(by_key, key=lambda r: -r.cost_usd),
         by_model=sorted(by_model, key=lambda r: -r.cost_usd),
         by_day=sorted(by_day, key=lambda r: r.group),
+        by_backend=sorted(by_backend, key=lambda r: -r.requests),
     )
+
+
+def over_time(
+    engine: Engine, since: str | None, vs: ApiOffer | None, step: Literal["hour", "day"]
+) -> list[UsageRow]:
+    """Totals per hour or day (UTC), oldest first: the dashboard's spend and savings chart."""
+    source = usage_source(since)
+    rate = Rate.of_offer(vs) if vs else None
+    with engine.connect() as conn:
+        rows = _grouped(conn, source, period(source, step), rate)
+    return sorted(rows, key=lambda r: r.group)
+
+
+def usage_source(since: str | None) -> sa.Subquery:
+    """Usage rows per hour, key, model and backend (the columns of ``usage_hourly``): the
+    rollup's hours after ``since``'s, plus the ledger rows of that hour from ``since`` on."""
+    h = _hourly.c
+    whole = sa.select(h.hour, h.key_id, h.model, h.backend, *(h[c] for c in SUMS))
+    if since is None:
+        return whole.subquery("usage")
+    start = datetime.fromisoformat(since).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    end = (start + timedelta(hours=1)).isoformat(timespec="milliseconds")
+    r = _requests.c
+    ok = r.status < 400
+    part = sa.select(
+        sa.func.substr(r.datetime_utc, 1, 13).label("hour"),
+        sa.func.coalesce(r.key_id, "").label("key_id"),
+        MODEL.label("model"),
+        sa.func.coalesce(r.backend, "").label("backend"),
+        sa.literal(1).label("requests"),
+        sa.case((r.status >= 400, 1), else_=0).label("errors"),
+        *(sa.func.coalesce(r[c], 0).label(c) for c in SUMS[2:7]),
+        sa.case(
+            (ok, sa.func.coalesce(r.duration_ms, 0) - sa.func.coalesce(r.ttft_ms, 0)), else_=0
+        ).label("generation_ms"),
+    ).where(r.datetime_utc >= since, r.datetime_utc < end)
+    return sa.union_all(whole.where(h.hour > since[:13]), part).subquery("usage")
+
+
+def period(source: sa.Subquery, step: Literal["hour", "day"]) -> sa.ColumnElement:
+    """The hour (``2026-03-01T14``) or day (``2026-03-01``) a usage row falls in."""
+    return sa.func.substr(source.c.hour, 1, PERIODS[step])
 
 
 def status(engine: Engine, url: str, home: Path) -> StoreStatus:
@@ -175,25 +261,19 @@ def status(engine: Engine, url: str, home: Path) -> StoreStatus:
 
 
 def _grouped(
-    conn: sa.Connection, by: sa.ColumnElement | None, since: str | None, rate: Rate | None
+    conn: sa.Connection, source: sa.Subquery, by: sa.ColumnElement | None, rate: Rate | None
 ) -> list[UsageRow]:
-    c = _requests.c
-    sums = [
-        sa.func.count(),
-        sa.func.sum(sa.case((c.status >= 400, 1), else_=0)),
-        *(sa.func.sum(col) for col in (c.prompt_tokens, c.completion_tokens, c.cached_tokens)),
-        sa.func.sum(c.cost_usd),
-    ]
-    query = sa.select(by if by is not None else sa.literal("total"), *sums)
-    if since is not None:
-        query = query.where(c.datetime_utc >= since)
+    sums = [sa.func.sum(source.c[c]) for c in SUMS]
+    query = sa.select(by if by is not None else sa.literal("total"), *sums).select_from(source)
     if by is not None:
         query = query.group_by(by)
     return [_row(group, values, rate) for group, *values in conn.execute(query) if values[0]]
 
 
 def _row(group: str | None, values: tuple | list, rate: Rate | None) -> UsageRow:
-    requests, errors, prompt, completion, cached, cost = (v or 0 for v in values)
+    requests, errors, prompt, completion, cached, cost, duration, generation = (
+        v or 0 for v in values
+    )
     row = UsageRow(
         group=group or "",
         key_id=None,
@@ -203,6 +283,8 @@ def _row(group: str | None, values: tuple | list, rate: Rate | None) -> UsageRow
         completion_tokens=int(completion),
         cached_tokens=int(cached),
         cost_usd=float(cost),
+        duration_ms=int(duration),
+        generation_ms=int(generation),
     )
     if rate is not None:
         row.vs_cost_usd = rate.cost(row.prompt_tokens, row.completion_tokens, row.cached_tokens, 0)
