@@ -105,6 +105,10 @@ class BackendConfig(Strict):
     self_hosted: bool = False
     """An openai backend you run yourself (vLLM on your network): `auto` may send private
     requests to it. Local backends are always self-hosted."""
+    gpu: str | None = None
+    """Self-hosted backends: the hardware it runs on, as `yard plan --gpu` takes it (1xH100,
+    2xA100-80GB); the dashboard sets the planner's speed and cost for it beside the measured
+    ones. Default for a local backend: this machine."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> BackendConfig:
@@ -116,6 +120,8 @@ class BackendConfig(Strict):
             raise ValueError("a local backend gets its URL from the engine; drop base_url")
         if self.kind == "openai" and self.supervision is not None:
             raise ValueError("supervision applies to local backends (engines the gateway runs)")
+        if self.gpu is not None and not self.local:
+            raise ValueError("gpu applies to self-hosted backends (kind: local, self_hosted: true)")
         return self
 
     @property

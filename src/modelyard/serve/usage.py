@@ -57,9 +57,15 @@ SUMS = (
 _hourly = sa.table(
     "usage_hourly", *(sa.column(c) for c in ("hour", "key_id", "model", "backend", *SUMS))
 )
-MODEL: sa.ColumnElement[str] = sa.literal_column("coalesce(served_model, requested_model, '?')")
-"""The model a row counts for: the one that answered, else the one asked for. Written as in the
-rollup's triggers and the ledger's expression index, so both are used."""
+
+
+def row_model() -> sa.ColumnElement[str]:
+    """The model a ledger row counts for: the one that answered, else the one asked for.
+    Written as in the rollup's triggers and the ledger's expression index, so the index is
+    used."""
+    return sa.literal_column("coalesce(served_model, requested_model, '?')")
+
+
 PERIODS = {"hour": 13, "day": 10}
 """Periods the usage can be summed by, as the length of the ISO time prefix that names one."""
 
@@ -218,7 +224,7 @@ def usage_source(since: str | None) -> sa.Subquery:
     part = sa.select(
         sa.func.substr(r.datetime_utc, 1, 13).label("hour"),
         sa.func.coalesce(r.key_id, "").label("key_id"),
-        MODEL.label("model"),
+        row_model().label("model"),
         sa.func.coalesce(r.backend, "").label("backend"),
         sa.literal(1).label("requests"),
         sa.case((r.status >= 400, 1), else_=0).label("errors"),
