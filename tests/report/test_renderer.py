@@ -181,17 +181,13 @@ def test_failures_are_crosses_in_red_and_an_empty_chart_says_so() -> None:
     assert "<svg" not in empty and "nothing to plot" in empty
 
 
-def test_rules_extend_the_range_and_are_drawn() -> None:
-    chart = Chart(
-        "c",
-        Axis("x"),
-        Axis("ms"),
-        [Series("s", [(0.0, 10.0), (1.0, 20.0)])],
-        rules=[Rule(500.0, "SLO 500 ms")],
-    )
-    root = _parse(svg(chart))
-    assert "SLO 500 ms" in ET.tostring(root, encoding="unicode")
-    assert max(float(t.text.replace(",", "")) for t in _texts(root, "tick")) >= 500
+def test_a_near_rule_widens_the_axis_and_a_far_one_is_named_instead() -> None:
+    data = [Series("s", [(0.0, 10.0), (1.0, 20.0)])]
+    near = _parse(svg(Chart("c", Axis("x"), Axis("ms"), data, rules=[Rule(45.0, "SLO 45 ms")])))
+    assert max(float(t.text.replace(",", "")) for t in _texts(near, "tick")) >= 45
+    far = _parse(svg(Chart("c", Axis("x"), Axis("ms"), data, rules=[Rule(500.0, "SLO 500 ms")])))
+    assert max(float(t.text.replace(",", "")) for t in _texts(far, "tick")) <= 25
+    assert "SLO 500 ms (above the chart)" in ET.tostring(far, encoding="unicode")
 
 
 def test_an_empty_table_is_a_sentence_not_a_header() -> None:

@@ -37,8 +37,9 @@ border-radius:3px;white-space:nowrap}
 border-radius:3px;white-space:nowrap}
 .none{color:var(--muted);white-space:nowrap}
 .charts{display:flex;flex-wrap:wrap;gap:16px}
-figure{margin:0 0 12px}figcaption{color:var(--muted);font-size:13px;max-width:640px}
-svg.chart{max-width:100%;height:auto;background:#fff}
+figure{margin:0 0 12px;max-width:100%;overflow-x:auto}
+figcaption{color:var(--muted);font-size:13px;max-width:640px}
+svg.chart{background:#fff;flex:none}
 svg.chart text{font-family:system-ui,-apple-system,"Segoe UI",sans-serif}
 details summary{cursor:pointer;color:var(--muted)}
 """

@@ -17,13 +17,15 @@ from markupsafe import Markup
 from modelyard.report import numbers
 from modelyard.report.ticks import Ticks, ticks
 
-PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000")
-"""Okabe-Ito colours, told apart with the common colour-vision deficiencies; red and green are
-kept for pass and fail."""
+PALETTE = ("#0072b2", "#e69f00", "#cc79a7", "#56b4e9", "#000000", "#8c6d31")
+"""Okabe-Ito colours (told apart with the common colour-vision deficiencies) without their green
+and vermilion, and a brown: green and red mean pass and fail, and nothing else."""
 PASS, FAIL = "#1a7f37", "#cf222e"
 CHAR_W, FONT = 7.0, 12
 TOP, RIGHT, BOTTOM = 28, 18, 46
 LEGEND_ROW = 18
+RULE_REACH = 3.0
+"""A threshold widens its axis when within this many times the data's largest value."""
 HALO = Markup(' stroke="#fff" stroke-width="3" paint-order="stroke"')
 """A white outline that keeps a label legible where it crosses a line."""
 
@@ -155,9 +157,11 @@ def _extent(values: list[float], axis: Axis, target: int) -> Ticks:
 
 
 def _frame(chart: Chart, drawn: list[Series], top: float) -> _Frame:
-    xs = [p[0] for s in drawn for p in s.points] + [r.value for r in chart.rules if r.axis == "x"]
-    ys = [p[1] for s in drawn for p in s.points] + [r.value for r in chart.rules if r.axis == "y"]
+    xs = [p[0] for s in drawn for p in s.points]
+    ys = [p[1] for s in drawn for p in s.points]
     ys += [v for s in drawn for bar in s.errors or () for v in bar]
+    xs += [r.value for r in chart.rules if r.axis == "x" and _near(r.value, xs)]
+    ys += [r.value for r in chart.rules if r.axis == "y" and _near(r.value, ys)]
     yt = _extent(ys, chart.y, 5)
     widest = max(len(numbers.tick(v, yt.step)) for v in yt.values)
     left = 30 + widest * CHAR_W
@@ -264,7 +268,22 @@ def _grid_and_axes(chart: Chart, f: _Frame) -> list[Markup]:
     return out
 
 
+def _near(value: float, data: list[float]) -> bool:
+    """Whether a threshold is close enough to the data to widen the axis for it: a limit far
+    above every value would squash the data flat at the bottom."""
+    top = max((abs(v) for v in data), default=0.0)
+    return abs(value) <= RULE_REACH * top
+
+
 def _rule(rule: Rule, f: _Frame) -> Markup:
+    beyond = rule.value > (f.yt.hi if rule.axis == "y" else f.xt.hi)
+    if beyond:  # off the chart: say where it is instead of squashing the data
+        text = f"{rule.label} ({'above' if rule.axis == 'y' else 'right of'} the chart)"
+        f.taken.append((f.right - len(text) * CHAR_W, f.top, f.right, f.top + 14))
+        return Markup(
+            '<g class="rule"><text x="{:.1f}" y="{:.1f}" text-anchor="end" fill="#59636e"{}>'
+            "{}</text></g>"
+        ).format(f.right - 2, f.top + 12, HALO, text)
     if rule.axis == "y":
         y = f.y(rule.value)
         f.taken.append((f.right - len(rule.label) * CHAR_W, y - 16, f.right, y))
