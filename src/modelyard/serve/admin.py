@@ -266,7 +266,7 @@ def _key_fields(body: bytes, creating: bool) -> dict[str, Any]:
         if kind is None:
             allowed = ", ".join(CREATE_FIELDS)
             raise GatewayError(400, f"unknown field {name!r}; allowed: {allowed}", param=name)
-        if value is None and not creating and name not in CLEARABLE:
+        if value is None and name not in CLEARABLE:
             raise GatewayError(400, f"{name}: cannot be null", param=name)
         wrong = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
         if value is not None and wrong:

@@ -1,9 +1,9 @@
 """Search the ledger: rows by key, model, backend, status and time, newest first, a page at a
 time (keyset paging: a page costs the same at row 50 and at row 900,000).
 
-Each filter has an index (migration m005_dashboard): key + time, model + time, backend + time,
-and the errors alone; time ranges use the time index. Prompt and reply text is returned only
-for one row at a time, and only when the gateway logs prompts.
+Each filter has an index (migration m005_dashboard): key + time, model asked + time, model that
+answered + time, backend + time, and the errors alone; time ranges use the time index. Prompt
+and reply text is returned only for one row at a time, and only when the gateway logs prompts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from modelyard.errors import YardError
-from modelyard.serve.usage import row_model
 
 LIST_COLUMNS = (
     "id",
@@ -58,7 +57,7 @@ class LedgerQuery:
 
     key_id: str | None = None
     model: str | None = None
-    """The model that answered or, for a request refused first, the one asked for."""
+    """The model asked for or the one that answered."""
     backend: str | None = None
     status: str | None = None
     """A status code (``429``), a class (``4xx``), ``errors`` (400 and up) or ``ok``."""
@@ -85,16 +84,26 @@ class LedgerPage:
 def search(engine: Engine, query: LedgerQuery) -> LedgerPage:
     """The page of rows ``query`` asks for.
 
+    A model filter matches the model asked for or the one that answered (``auto``'s rows under
+    ``auto`` and under the candidate that took them): one query per column, each down its
+    own index, merged here.
+
     Raises:
         YardError: a malformed status, cursor or limit.
     """
     if not 1 <= query.limit <= MAX_PAGE:
         raise YardError(f"limit: {query.limit}: give 1 to {MAX_PAGE}")
     c = _requests.c
-    select = sa.select(*(c[name] for name in LIST_COLUMNS)).where(*_filters(query))
-    select = select.order_by(c.datetime_utc.desc(), c.id.desc()).limit(query.limit + 1)
+    filters = _filters(query)
+    models = [c.served_model, c.requested_model] if query.model is not None else [None]
+    found: dict[str, dict[str, Any]] = {}
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(select)]
+        for column in models:
+            where = [*filters, column == query.model] if column is not None else filters
+            select = sa.select(*(c[name] for name in LIST_COLUMNS)).where(*where)
+            select = select.order_by(c.datetime_utc.desc(), c.id.desc()).limit(query.limit + 1)
+            found.update((r.id, dict(r._mapping)) for r in conn.execute(select))
+        rows = sorted(found.values(), key=lambda r: (r["datetime_utc"], r["id"]), reverse=True)
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         ids = sorted({r["key_id"] for r in rows if r["key_id"]})
@@ -125,8 +134,6 @@ def _filters(query: LedgerQuery) -> list[sa.ColumnElement[bool]]:
     found: list[sa.ColumnElement[bool]] = []
     if query.key_id is not None:
         found.append(c.key_id == query.key_id)
-    if query.model is not None:
-        found.append(row_model() == query.model)
     if query.backend is not None:
         found.append(c.backend == query.backend)
     if query.status is not None:

@@ -60,9 +60,8 @@ _hourly = sa.table(
 
 
 def row_model() -> sa.ColumnElement[str]:
-    """The model a ledger row counts for: the one that answered, else the one asked for.
-    Written as in the rollup's triggers and the ledger's expression index, so the index is
-    used."""
+    """The model a ledger row counts for: the one that answered, else the one asked for (as
+    the rollup's triggers count it)."""
     return sa.literal_column("coalesce(served_model, requested_model, '?')")
 
 
