@@ -6,6 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from modelyard.serve.ledger import insert_rows, new_entry
 from modelyard.serve.migrations import MIGRATIONS, applied, migrate, schema_sql
 
 REQUEST_COLUMNS = [
@@ -30,7 +31,8 @@ def test_blank_database_gets_exact_columns() -> None:
     ran = migrate(engine)
     assert ran == ALL
     assert sorted(sa.inspect(engine).get_table_names()) == [
-        "_yard_migrations", "keys", "requests", "route_hourly", "route_hours", "usage_hourly",
+        "_yard_migrations", "keys", "requests", "route_daily", "route_days", "route_hourly",
+        "route_hours", "usage_daily", "usage_hourly",
     ]  # fmt: skip
     assert columns(engine, "requests") == REQUEST_COLUMNS
     assert columns(engine, "keys") == KEY_COLUMNS
@@ -72,6 +74,11 @@ def test_upgrade_from_oldest_schema_keeps_rows(tmp_path: Path) -> None:
         hourly = conn.exec_driver_sql("SELECT hour, requests, cost_usd FROM usage_hourly").all()
     assert rows == [("01J00000000000000000000000", 0.5)]
     assert hourly == [("2026-01-02T03", 1, 0.5)]  # the rows already there are rolled up
+    later = new_entry(datetime_utc="2026-01-02T03:30:00.000+00:00", status=200, cost_usd=0.25)
+    insert_rows(engine, [later])  # and those that come later, by the ledger's writer
+    with engine.connect() as conn:
+        daily = conn.exec_driver_sql("SELECT day, requests, cost_usd FROM usage_daily").all()
+    assert daily == [("2026-01-02", 2, 0.75)]
 
 
 def test_docs_show_the_current_schema() -> None:

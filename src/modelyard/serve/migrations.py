@@ -150,37 +150,40 @@ def m004_key_private(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE keys ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
-_USAGE_COLUMNS = (
-    "hour", "key_id", "model", "backend", "requests", "errors", "prompt_tokens",
-    "completion_tokens", "cached_tokens", "cost_usd", "duration_ms", "generation_ms",
+_SUMS = (
+    "requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd",
+    "duration_ms", "generation_ms",
 )  # fmt: skip
-_USAGE_INTO = (
-    f"INSERT INTO usage_hourly ({', '.join(_USAGE_COLUMNS[:6])},\n        "
-    f"{', '.join(_USAGE_COLUMNS[6:])})"
-)
-_USAGE_CONFLICT = "ON CONFLICT (hour, key_id, model, backend) DO UPDATE SET"
+_GRAINS = (("usage_hourly", "hour", 13), ("usage_daily", "day", 10))
+"""The usage rollups: table, time column and the length of the ISO time prefix it holds."""
 
 
-def _usage_row(row: str) -> str:
+def _usage_into(table: str, period: str) -> str:
+    columns = [period, "key_id", "model", "backend", *_SUMS]
+    return f"INSERT INTO {table} ({', '.join(columns[:6])},\n        {', '.join(columns[6:])})"
+
+
+def _usage_row(row: str, chars: int) -> str:
     """One request's usage figures, its columns read from ``row`` (``NEW``, ``OLD``)."""
     values = [
-        f"substr({row}.datetime_utc, 1, 13)", f"coalesce({row}.key_id, '')",
+        f"substr({row}.datetime_utc, 1, {chars})", f"coalesce({row}.key_id, '')",
         f"coalesce({row}.served_model, {row}.requested_model, '?')",
         f"coalesce({row}.backend, '')", "1", f"CASE WHEN {row}.status >= 400 THEN 1 ELSE 0 END",
-        *(f"coalesce({row}.{c}, 0)" for c in _USAGE_COLUMNS[6:11]),
+        *(f"coalesce({row}.{c}, 0)" for c in _SUMS[2:7]),
         f"CASE WHEN {row}.status < 400\n"
         f"        THEN coalesce({row}.duration_ms, 0) - coalesce({row}.ttft_ms, 0) ELSE 0 END",
     ]  # fmt: skip
     return ",\n        ".join(values)
 
 
-def _usage_sums(rows: str) -> str:
-    """The usage of every request in ``rows`` (a table), summed per hour, key, model, backend."""
-    group = "substr(datetime_utc, 1, 13), coalesce(key_id, ''),\n        " \
+def _usage_sums(rows: str, chars: int) -> str:
+    """The usage of every request in ``rows`` (a table), summed per period, key, model and
+    backend."""
+    group = f"substr(datetime_utc, 1, {chars}), coalesce(key_id, ''),\n        " \
         "coalesce(served_model, requested_model, '?'), coalesce(backend, '')"  # fmt: skip
     sums = [
         "count(*)", "sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END)",
-        *(f"coalesce(sum({c}), 0)" for c in _USAGE_COLUMNS[6:11]),
+        *(f"coalesce(sum({c}), 0)" for c in _SUMS[2:7]),
         "coalesce(sum(CASE WHEN status < 400\n"
         "        THEN duration_ms - coalesce(ttft_ms, 0) ELSE 0 END), 0)",
     ]  # fmt: skip
@@ -190,52 +193,53 @@ def _usage_sums(rows: str) -> str:
     )  # fmt: skip
 
 
-def _usage_update(sign: str) -> str:
-    return ",\n        ".join(
-        f"{c} = usage_hourly.{c} {sign} excluded.{c}" for c in _USAGE_COLUMNS[4:]
-    )
+def _usage_update(table: str, period: str, sign: str) -> str:
+    adds = ",\n        ".join(f"{c} = {table}.{c} {sign} excluded.{c}" for c in _SUMS)
+    return f"ON CONFLICT ({period}, key_id, model, backend) DO UPDATE SET\n        {adds}"
 
 
 @migration
 def m005_dashboard(conn: Connection) -> None:
-    """The dashboard's aggregates (docs/dashboard.md): ``usage_hourly``, the ledger summed per
-    hour, key, model and backend, kept by triggers on every insert and delete (so each writer,
-    whatever its version, keeps it exact); ``route_hourly`` for the routing counts, filled by
-    the gateway from the rows of each hour; indexes for the ledger search; ``keys.updated_utc``
-    so an edited key reaches every gateway process."""
-    sa.Table(
-        "usage_hourly",
-        sa.MetaData(),
-        sa.Column("hour", sa.Text, primary_key=True),
-        sa.Column("key_id", sa.Text, primary_key=True),
-        sa.Column("model", sa.Text, primary_key=True),
-        sa.Column("backend", sa.Text, primary_key=True),
-        *(sa.Column(c, sa.Integer, nullable=False)
-          for c in ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens")),
-        sa.Column("cost_usd", sa.Float, nullable=False),
-        sa.Column("duration_ms", sa.Integer, nullable=False),
-        sa.Column("generation_ms", sa.Integer, nullable=False),
-    ).create(conn)  # fmt: skip
-    conn.execute(sa.text(f"{_USAGE_INTO}\n    {_usage_sums('requests')}"))
+    """The dashboard's aggregates (docs/dashboard.md): ``usage_hourly`` and ``usage_daily``, the
+    ledger summed per hour (and day), key, model and backend, kept by triggers on every insert
+    and delete (on SQLite on delete only: the ledger's writer sums its inserts, serve/rollup.py);
+    ``route_hourly`` and ``route_daily`` for the routing counts, filled by the gateway from the
+    rows of each hour; indexes for the ledger search; ``keys.updated_utc`` so an edited key
+    reaches every gateway process."""
+    for table, period, chars in _GRAINS:
+        sa.Table(
+            table,
+            sa.MetaData(),
+            sa.Column(period, sa.Text, primary_key=True),
+            sa.Column("key_id", sa.Text, primary_key=True),
+            sa.Column("model", sa.Text, primary_key=True),
+            sa.Column("backend", sa.Text, primary_key=True),
+            *(sa.Column(c, sa.Integer, nullable=False) for c in _SUMS[:5]),
+            sa.Column("cost_usd", sa.Float, nullable=False),
+            sa.Column("duration_ms", sa.Integer, nullable=False),
+            sa.Column("generation_ms", sa.Integer, nullable=False),
+        ).create(conn)
+        conn.execute(sa.text(f"{_usage_into(table, period)}\n    {_usage_sums('requests', chars)}"))
     if conn.dialect.name == "postgresql":
         _usage_triggers_postgresql(conn)
     else:
         _usage_triggers_sqlite(conn)
-    sa.Table(
-        "route_hourly",
-        sa.MetaData(),
-        sa.Column("hour", sa.Text, primary_key=True),
-        sa.Column("fact", sa.Text, primary_key=True),
-        sa.Column("value", sa.Text, primary_key=True),
-        sa.Column("requests", sa.Integer, nullable=False),
-    ).create(conn)
-    sa.Table(
-        "route_hours",
-        sa.MetaData(),
-        sa.Column("hour", sa.Text, primary_key=True),
-        sa.Column("requests", sa.Integer, nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-    ).create(conn)
+    for grain, period in (("hourly", "hour"), ("daily", "day")):
+        sa.Table(
+            f"route_{grain}",
+            sa.MetaData(),
+            sa.Column(period, sa.Text, primary_key=True),
+            sa.Column("fact", sa.Text, primary_key=True),
+            sa.Column("value", sa.Text, primary_key=True),
+            sa.Column("requests", sa.Integer, nullable=False),
+        ).create(conn)
+        sa.Table(
+            f"route_{period}s",
+            sa.MetaData(),
+            sa.Column(period, sa.Text, primary_key=True),
+            sa.Column("requests", sa.Integer, nullable=False),
+            sa.Column("version", sa.Integer, nullable=False),
+        ).create(conn)
     for statement in (
         "DROP INDEX ix_requests_key_id",
         "CREATE INDEX ix_requests_key_time ON requests (key_id, datetime_utc)",
@@ -249,31 +253,42 @@ def m005_dashboard(conn: Connection) -> None:
 
 
 def _usage_triggers_sqlite(conn: Connection) -> None:
-    # a group whose last request was deleted goes too (found by its primary key)
-    emptied = (
-        "\n    DELETE FROM usage_hourly WHERE hour = substr(OLD.datetime_utc, 1, 13)"
-        "\n        AND key_id = coalesce(OLD.key_id, '')"
-        "\n        AND model = coalesce(OLD.served_model, OLD.requested_model, '?')"
-        "\n        AND backend = coalesce(OLD.backend, '') AND requests <= 0;"
-    )
-    for event, row, sign, tidy in (("INSERT", "NEW", "+", ""), ("DELETE", "OLD", "-", emptied)):
+    # inserts are summed per batch by the ledger's writer (serve/rollup.py): a per-row trigger
+    # costs SQLite ~40 µs a row; deletes are rare
+    for event, row, sign in (("DELETE", "OLD", "-"),):
+        body = []
+        for table, period, chars in _GRAINS:
+            body.append(
+                f"    {_usage_into(table, period)}\n    VALUES (\n        {_usage_row(row, chars)})"
+                f"\n    {_usage_update(table, period, sign)};"
+            )
+            if event == "DELETE":  # a group whose last request went goes too (by its key)
+                body.append(
+                    f"    DELETE FROM {table} WHERE {period} = substr(OLD.datetime_utc, 1, {chars})"
+                    "\n        AND key_id = coalesce(OLD.key_id, '')"
+                    "\n        AND model = coalesce(OLD.served_model, OLD.requested_model, '?')"
+                    "\n        AND backend = coalesce(OLD.backend, '') AND requests <= 0;"
+                )
         conn.execute(sa.text(
             f"CREATE TRIGGER requests_usage_{event.lower()} AFTER {event} ON requests BEGIN\n"
-            f"    {_USAGE_INTO}\n    VALUES (\n        {_usage_row(row)})\n"
-            f"    {_USAGE_CONFLICT}\n        {_usage_update(sign)};{tidy}\nEND"
+            + "\n".join(body) + "\nEND"
         ))  # fmt: skip
 
 
 def _usage_triggers_postgresql(conn: Connection) -> None:
-    # one aggregated upsert per statement (a ledger batch), its groups in key order: concurrent
-    # batches from several replicas lock the rows they share in the same order (no deadlock)
+    # one aggregated upsert per statement (a ledger batch) and grain, its groups in key order:
+    # concurrent batches from several replicas lock the rows they share in the same order
     for event, rows, sign in (("INSERT", "new_rows", "+"), ("DELETE", "old_rows", "-")):
         name = f"yard_usage_{event.lower()}"
+        body = "".join(
+            f"    {_usage_into(table, period)}\n    {_usage_sums(rows, chars)} ORDER BY 1, 2, 3, 4"
+            f"\n    {_usage_update(table, period, sign)};\n"
+            f"    DELETE FROM {table} WHERE requests <= 0;\n"
+            for table, period, chars in _GRAINS
+        )
         conn.execute(sa.text(
             f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN\n"
-            f"    {_USAGE_INTO}\n    {_usage_sums(rows)} ORDER BY 1, 2, 3, 4\n"
-            f"    {_USAGE_CONFLICT}\n        {_usage_update(sign)};\n"
-            "    DELETE FROM usage_hourly WHERE requests <= 0;\n    RETURN NULL;\nEND $$"
+            f"{body}    RETURN NULL;\nEND $$"
         ))  # fmt: skip
         transition = "NEW" if event == "INSERT" else "OLD"
         conn.execute(sa.text(

@@ -3,11 +3,12 @@ routed (``auto``, a named model, refused first), the reason, the kinds of privat
 kept requests on self-hosted backends (counts only, never values), cascade escalations and
 fallbacks.
 
-Counting means reading every row's reason, so the counts are kept per hour in
-``route_hourly``: an hour is read again only when ``usage_hourly`` (kept by triggers, so always
-current) says its number of requests changed since it was counted, or when this module's
-reading of reasons changes (``FACTS_VERSION``). A window's first and partial hour is read from
-the rows themselves.
+Counting means reading every row's reason, so the counts are kept per hour (``route_hourly``)
+and per day (``route_daily``, the sum of its hours): an hour is read again only when
+``usage_hourly`` (kept by triggers, so always current) says its number of requests changed
+since it was counted, a day summed again only when ``usage_daily`` says so, and everything
+when this module's reading of reasons changes (``FACTS_VERSION``). A window takes whole days,
+then the hours of its first day, then the rest of its first hour from the rows themselves.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from modelyard.serve.usage import usage_source
+from modelyard.serve.usage import UsageRow, summarize
 
 FACTS_VERSION = 1
 """Bump when ``route_facts`` reads reasons differently: every counted hour is read again."""
@@ -35,8 +36,16 @@ PRIVATE_PREFIXES = ("private data, self-hosted only; ", "key is private, self-ho
 _requests = sa.table(
     "requests", *(sa.column(c) for c in ("datetime_utc", "route_reason", "backend", "status"))
 )
-_route = sa.table("route_hourly", *(sa.column(c) for c in ("hour", "fact", "value", "requests")))
-_hours = sa.table("route_hours", *(sa.column(c) for c in ("hour", "requests", "version")))
+_hourly = sa.table("route_hourly", *(sa.column(c) for c in ("hour", "fact", "value", "requests")))
+_daily = sa.table("route_daily", *(sa.column(c) for c in ("day", "fact", "value", "requests")))
+_hours_done = sa.table("route_hours", *(sa.column(c) for c in ("hour", "requests", "version")))
+_days = sa.table("route_days", *(sa.column(c) for c in ("day", "requests", "version")))
+_usage_hourly = sa.table("usage_hourly", sa.column("hour"), sa.column("requests"))
+Grain = tuple[sa.TableClause, sa.TableClause, str]
+"""A grain's facts table, its table of counted periods, and their time column."""
+HOURS: Grain = (_hourly, _hours_done, "hour")
+DAYS: Grain = (_daily, _days, "day")
+_usage_daily = sa.table("usage_daily", sa.column("day"), sa.column("requests"))
 
 
 @dataclass(frozen=True)
@@ -100,21 +109,20 @@ def _auto_facts(verdict: dict[str, Any]) -> list[Fact]:
 
 def routing_summary(engine: Engine, since: str | None) -> RoutingSummary:
     """The routing counts since ``since`` (ISO UTC; None: everything in the ledger)."""
-    source = usage_source(since)
-    with engine.connect() as conn:
-        by_backend = _counts(conn, source, source.c.backend)
-        by_model = _counts(conn, source, source.c.model)
+    usage = summarize(engine, since)
     facts = Counter[Fact]()
     with engine.begin() as conn:
-        facts.update(_counted_hours(conn, since))
-    if since is not None:
+        facts.update(_whole_days(conn, since[:10] if since else None))
+        if since is not None:  # the rest of since's day, by hour
+            facts.update(_hours(conn, f"{since[:13]}~", f"{since[:10]}T23"))
+    if since is not None:  # the rest of since's hour, from the rows
         with engine.connect() as conn:
             facts.update(_read(conn, since, _hour_end(since)))
     return RoutingSummary(
         since=since,
-        requests=sum(c.requests for c in by_backend),
-        by_backend=[Count(c.value or "(none)", c.requests) for c in by_backend],
-        by_model=by_model,
+        requests=usage.total.requests,
+        by_backend=_shares(usage.by_backend),
+        by_model=_shares(usage.by_model),
         kinds=_top(facts, "kind"),
         reasons=_top(facts, "reason"),
         private=_top(facts, "private"),
@@ -123,10 +131,8 @@ def routing_summary(engine: Engine, since: str | None) -> RoutingSummary:
     )
 
 
-def _counts(conn: Connection, source: sa.Subquery, by: sa.ColumnElement) -> list[Count]:
-    query = sa.select(by, sa.func.sum(source.c.requests)).group_by(by)
-    rows = [Count(str(value), int(n)) for value, n in conn.execute(query) if n]
-    return sorted(rows, key=lambda c: (-c.requests, c.value))
+def _shares(rows: list[UsageRow]) -> list[Count]:
+    return sorted((Count(r.group, r.requests) for r in rows), key=lambda c: (-c.requests, c.value))
 
 
 def _top(facts: Counter[Fact], fact: str) -> list[Count]:
@@ -134,41 +140,88 @@ def _top(facts: Counter[Fact], fact: str) -> list[Count]:
     return sorted(found, key=lambda c: (-c.requests, c.value))
 
 
-def _counted_hours(conn: Connection, since: str | None) -> Counter[Fact]:
-    """The facts of every whole hour after ``since``'s, counting again the hours that changed."""
-    usage = sa.table("usage_hourly", sa.column("hour"), sa.column("requests"))
-    totals = sa.select(usage.c.hour, sa.func.sum(usage.c.requests)).group_by(usage.c.hour)
-    if since is not None:
-        totals = totals.where(usage.c.hour > since[:13])
-    now = dict(conn.execute(totals).all())
-    known = dict(
-        conn.execute(
-            sa.select(_hours.c.hour, _hours.c.requests).where(_hours.c.version == FACTS_VERSION)
-        ).all()
+def _whole_days(conn: Connection, after: str | None) -> Counter[Fact]:
+    """The facts of every day after ``after`` (all days: None), folding again the days whose
+    number of requests changed since they were folded."""
+    day = _usage_daily.c.day
+    totals = sa.select(day, sa.func.sum(_usage_daily.c.requests)).group_by(day)
+    if after is not None:
+        totals = totals.where(day > after)
+    in_range = _days.c.day > after if after is not None else sa.true()
+    for stale in _stale(conn, dict(conn.execute(totals).all()), DAYS, in_range):
+        _fold_day(conn, stale)
+    return _sum(conn, _daily, _daily.c.day > after if after is not None else None)
+
+
+def _fold_day(conn: Connection, day: str) -> None:
+    """A day's facts: the sum of its hours' (each counted again first if it changed)."""
+    requests = sum(_fresh_hours(conn, f"{day}T00", f"{day}T23").values())
+    hours = _hourly.c.hour.between(f"{day}T00", f"{day}T23")
+    facts = _sum(conn, _hourly, hours)
+    conn.execute(sa.delete(_daily).where(_daily.c.day == day))
+    rows = [{"day": day, "fact": f, "value": v, "requests": n} for (f, v), n in facts.items()]
+    # upserts: another worker may be storing the same day at the same time
+    _upsert(conn, _daily, rows, ("day", "fact", "value"))
+    _upsert(conn, _days, [{"day": day, "requests": requests, "version": FACTS_VERSION}], ("day",))
+
+
+def _hours(conn: Connection, first: str, last: str) -> Counter[Fact]:
+    """The facts of the hours from ``first`` to ``last`` (inclusive), fresh."""
+    _fresh_hours(conn, first, last)
+    return _sum(conn, _hourly, _hourly.c.hour.between(first, last))
+
+
+def _fresh_hours(conn: Connection, first: str, last: str) -> dict[str, int]:
+    """Count again the hours from ``first`` to ``last`` whose requests changed; their totals."""
+    hour = _usage_hourly.c.hour
+    query = (
+        sa.select(hour, sa.func.sum(_usage_hourly.c.requests))
+        .where(hour.between(first, last))
+        .group_by(hour)
     )
-    for hour, requests in now.items():
-        if known.get(hour) != requests:
-            _recount(conn, hour, int(requests))
-    query = sa.select(_route.c.fact, _route.c.value, sa.func.sum(_route.c.requests))
-    if since is not None:
-        query = query.where(_route.c.hour > since[:13])
-    facts = Counter[Fact]()
-    for fact, value, n in conn.execute(query.group_by(_route.c.fact, _route.c.value)):
-        facts[(fact, value)] += int(n)
-    return facts
+    totals = {h: int(n) for h, n in conn.execute(query).all()}
+    for stale in _stale(conn, totals, HOURS, _hours_done.c.hour.between(first, last)):
+        _count_hour(conn, stale, totals[stale])
+    return totals
 
 
-def _recount(conn: Connection, hour: str, requests: int) -> None:
+def _stale(
+    conn: Connection, totals: dict[str, int], grain: Grain, in_range: sa.ColumnElement[bool]
+) -> list[str]:
+    """The periods of ``totals`` whose facts were counted for another number of requests; the
+    counted periods in range that no longer have any request (their rows were deleted) are
+    forgotten."""
+    facts, done, name = grain
+    period = done.c[name]
+    known_query = sa.select(period, done.c.requests).where(done.c.version == FACTS_VERSION)
+    known = dict(conn.execute(known_query.where(in_range)).all())
+    gone = [p for p in known if p not in totals]
+    if gone:
+        conn.execute(sa.delete(facts).where(facts.c[name].in_(gone)))
+        conn.execute(sa.delete(done).where(period.in_(gone)))
+    return [p for p, n in totals.items() if known.get(p) != n]
+
+
+def _count_hour(conn: Connection, hour: str, requests: int) -> None:
     """Read one hour's rows again and store its facts (replacing what was stored)."""
     start = f"{hour}:00:00"
     end = (datetime.fromisoformat(start).replace(tzinfo=UTC) + timedelta(hours=1)).isoformat()
     facts = _read(conn, start, end[:19])
-    conn.execute(sa.delete(_route).where(_route.c.hour == hour))
+    conn.execute(sa.delete(_hourly).where(_hourly.c.hour == hour))
     rows = [{"hour": hour, "fact": f, "value": v, "requests": n} for (f, v), n in facts.items()]
-    # upserts: another worker may be storing the same hour at the same time
-    _upsert(conn, _route, rows, ("hour", "fact", "value"))
-    counted = {"hour": hour, "requests": requests, "version": FACTS_VERSION}
-    _upsert(conn, _hours, [counted], ("hour",))
+    _upsert(conn, _hourly, rows, ("hour", "fact", "value"))
+    done = {"hour": hour, "requests": requests, "version": FACTS_VERSION}
+    _upsert(conn, _hours_done, [done], ("hour",))
+
+
+def _sum(conn: Connection, table: sa.TableClause, where: sa.ColumnElement | None) -> Counter[Fact]:
+    query = sa.select(table.c.fact, table.c.value, sa.func.sum(table.c.requests))
+    if where is not None:
+        query = query.where(where)
+    facts = Counter[Fact]()
+    for fact, value, n in conn.execute(query.group_by(table.c.fact, table.c.value)):
+        facts[(fact, value)] += int(n)
+    return facts
 
 
 def _upsert(
