@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 from typer.testing import CliRunner
 
 from modelyard.cli import app
+from modelyard.errors import YardError
 from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import insert_rows, new_entry
 from modelyard.serve.ui.session import Sessions
@@ -172,6 +173,17 @@ def test_usage_is_what_yard_usage_says(board: Board, monkeypatch: pytest.MonkeyP
     cli = CliRunner().invoke(app, ["usage", "--vs", "openai/gpt-4o", "--json"])
     assert cli.exit_code == 0, cli.output
     assert over_http["report"] == json.loads(cli.stdout)
+    monkeypatch.setenv("YARD_ADMIN_KEY", ADMIN_KEY)
+    remote = CliRunner().invoke(
+        app, ["usage", "--url", board.url, "--vs", "openai/gpt-4o", "--json"]
+    )
+    assert remote.exit_code == 0, remote.output
+    assert json.loads(remote.stdout) == json.loads(cli.stdout)
+    table = CliRunner().invoke(app, ["usage", "--url", board.url, "--by", "backend"])
+    assert "usage by backend" in table.stdout and "remote" in table.stdout
+    monkeypatch.setenv("YARD_ADMIN_KEY", "wrong")
+    with pytest.raises(YardError, match="HTTP 401"):
+        CliRunner().invoke(app, ["usage", "--url", board.url], catch_exceptions=False)
     total = over_http["report"]["total"]
     assert total["requests"] == board.rows() and total["vs_cost_usd"] > 0
     assert sum(r["requests"] for r in over_http["series"]) == total["requests"]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -70,6 +74,7 @@ def row_model() -> sa.ColumnElement[str]:
     return sa.literal_column("coalesce(served_model, requested_model, '?')")
 
 
+REPORT_ROWS = ("by_key", "by_model", "by_day", "by_backend")
 PERIODS = {"hour": 13, "day": 10}
 """Periods the usage can be summed by, as the length of the ISO time prefix that names one."""
 
@@ -253,6 +258,40 @@ def _rest_of_hour(since: str) -> sa.Select:
 def period(source: sa.Subquery, step: Step) -> sa.ColumnElement:
     """The hour (``2026-03-01T14``) or day (``2026-03-01``) a usage row falls in."""
     return sa.func.substr(source.c.at, 1, PERIODS[step])
+
+
+def remote_summary(
+    url: str, admin_key: str, since: str | None = None, vs: str | None = None
+) -> UsageReport:
+    """The same report from a running gateway's ``GET /admin/usage``, for a ledger this machine
+    cannot open (another host's SQLite, a database behind the gateway).
+
+    Raises:
+        YardError: the gateway is unreachable, refused the admin key, or answered an error.
+    """
+    query = urllib.parse.urlencode({k: v for k, v in (("since", since or "all"), ("vs", vs)) if v})
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/admin/usage?{query}",
+        headers={"Authorization": f"Bearer {admin_key}", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            report = orjson.loads(response.read())["report"]
+    except urllib.error.HTTPError as exc:
+        raise YardError(f"{url}: HTTP {exc.code}: {_message(exc.read())}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise YardError(f"{url}: cannot connect ({exc}); is `yard serve` running there?") from None
+    rows = {name: [UsageRow(**row) for row in report[name]] for name in REPORT_ROWS}
+    return UsageReport(
+        since=report["since"], vs=report["vs"], total=UsageRow(**report["total"]), **rows
+    )
+
+
+def _message(body: bytes) -> str:
+    try:
+        return str(orjson.loads(body)["error"]["message"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return body[:200].decode("utf-8", "replace")
 
 
 def status(engine: Engine, url: str, home: Path) -> StoreStatus:
