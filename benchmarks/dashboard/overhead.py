@@ -8,8 +8,8 @@
 
 Placement as benchmarks/gateway_overhead (2 cores): the fake upstream and this load generator on
 CPU 0, each gateway on CPU 1. Interleaved rounds at concurrency 1 give the added latency over
-the direct call (p50, p99: median over rounds); a closed loop at concurrency 16 gives the rate
-and the gateway's CPU per request.
+the direct call (p50, p99: median over rounds); closed loops at concurrency 16, in rounds too, give
+the rate and the gateway's CPU per request.
 
     python benchmarks/dashboard/overhead.py --before /work/main [--rounds 7]
 """
@@ -64,21 +64,27 @@ def rounds(ports: dict[str, int], count: int, rounds_: int) -> dict[str, dict[st
     }
 
 
-def loaded(ports: dict[str, int], pids: dict[str, int], seconds: float) -> dict[str, dict]:
-    out = {}
-    for name, port in ports.items():
-        pid = pids.get(name)
-        before = cpu_seconds(pid) if pid else 0.0
-        sample = uvloop.run(run_load(port, 16, seconds))
-        used = cpu_seconds(pid) - before if pid else 0.0
-        out[name] = {
-            "rps": round(sample.rps),
-            "errors": sample.errors,
-            "p99_ms": round(pct(sample.latencies, 0.99), 3),
+def loaded(
+    ports: dict[str, int], pids: dict[str, int], seconds: float, rounds_: int
+) -> dict[str, dict]:
+    """Concurrency 16 in interleaved rounds: median rate, p99 and gateway CPU per request."""
+    per: dict[str, list[tuple[float, float, float]]] = {name: [] for name in ports}
+    for _ in range(rounds_):
+        for name, port in ports.items():
+            pid = pids.get(name)
+            before = cpu_seconds(pid) if pid else 0.0
+            sample = uvloop.run(run_load(port, 16, seconds))
+            used = cpu_seconds(pid) - before if pid else 0.0
+            cpu = used / len(sample.latencies) * 1e6 if pid and sample.latencies else 0.0
+            per[name].append((sample.rps, pct(sample.latencies, 0.99), cpu))
+    return {
+        name: {
+            "rps": round(statistics.median(r[0] for r in rows)),
+            "p99_ms": round(statistics.median(r[1] for r in rows), 3),
+            "cpu_us_per_request": round(statistics.median(r[2] for r in rows)),
         }
-        if pid and sample.latencies:
-            out[name]["cpu_us_per_request"] = round(used / len(sample.latencies) * 1e6)
-    return out
+        for name, rows in per.items()
+    }
 
 
 def main() -> None:
@@ -123,7 +129,7 @@ def main() -> None:
         results = {
             "loadavg_before": os.getloadavg(),
             "c1": rounds(ports, args.requests, args.rounds),
-            "c16": loaded(ports, pids, args.seconds),
+            "c16": loaded(ports, pids, args.seconds, max(1, args.rounds // 2)),
         }
         stop.set()
         watcher.join(10)
