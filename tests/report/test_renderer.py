@@ -196,3 +196,27 @@ def test_an_empty_table_is_a_sentence_not_a_header() -> None:
     )
     with pytest.raises(ValueError, match="2 cells for 3 columns"):
         table(["a", "b", "c"], [[1, 2]], empty="")
+
+
+def test_route_style_curves_one_line_per_method_with_a_wrapped_legend() -> None:
+    """What route/report.py draws: quality against cost, one curve per routing method."""
+    methods = ["router", "random", "oracle", "always strong", "always weak", "cascade", "knn"]
+    curves = [
+        Series(m, [(c / 10, 0.5 + 0.04 * i + c / 40) for c in range(11)], style="line")
+        for i, m in enumerate(methods)
+    ]
+    chart = Chart(
+        "Quality versus cost",
+        Axis("share of calls to the strong model", lo=0, hi=1),
+        Axis("quality"),
+        curves,
+        width=420,
+    )
+    root = _parse(svg(chart))
+    assert len(list(root.iter(f"{SVG}polyline"))) == len(methods)
+    legend = [g for g in root.iter(f"{SVG}g") if g.get("class") == "legend-item"]
+    rows = {float(g.find(f"{SVG}text").get("y")) for g in legend}
+    assert len(legend) == len(methods) and len(rows) >= 2  # too wide for one line: wrapped
+    for g in legend:
+        x = float(g.find(f"{SVG}text").get("x"))
+        assert x + len(g.find(f"{SVG}text").text) * CHAR_W <= float(root.get("width"))

@@ -38,10 +38,11 @@ from modelyard.serve.pricing import compute_usd_per_hour
 from modelyard.serve.reality import reality
 from modelyard.serve.routes import GatewayState
 from modelyard.serve.routing_stats import routing_summary
-from modelyard.serve.usage import over_time, parse_since, summarize
+from modelyard.serve.usage import Step, over_time, parse_since, summarize
 
 MAX_PARAM = 200
 BREAKER_NAME = {value: name for name, value in BREAKER_VALUE.items()}
+STEPS: dict[str, Step] = {"hour": "hour", "day": "day"}
 HOURLY_UP_TO_H = 48
 """Usage over time is per hour for windows up to this long, per day beyond."""
 
@@ -129,15 +130,16 @@ def usage(board: Dashboard, request: Request) -> dict[str, Any]:
     params = _params(request, {"since", "vs", "step"})
     since = _since(params)
     offer = find_api(board.catalog, params["vs"]) if "vs" in params else None
-    step = params.get("step") or ("hour" if _hours(since) <= HOURLY_UP_TO_H else "day")
-    if step not in ("hour", "day"):
-        raise YardError(f"step: {step!r}: give hour or day")
+    chosen = params.get("step") or ("hour" if _hours(since) <= HOURLY_UP_TO_H else "day")
+    step = STEPS.get(chosen)
+    if step is None:
+        raise YardError(f"step: {chosen!r}: give hour or day")
     state = board.state()
     unpriced = [b.name for b in state.config.backends if b.local and not compute_usd_per_hour(b)]
     return {
         "report": summarize(board.engine, since, offer),
         "step": step,
-        "series": over_time(board.engine, since, offer, step),  # type: ignore[arg-type]
+        "series": over_time(board.engine, since, offer, step),
         "unpriced_self_hosted": unpriced,
     }
 

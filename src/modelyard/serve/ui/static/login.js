@@ -1,6 +1,8 @@
 "use strict";
 // Log in: the admin key goes to POST /admin/session once; the session cookie (HttpOnly) does the
-// rest, and the key is never kept in the page or in storage.
+// rest, and the key is never kept in the page or in storage. The button is enabled only once
+// this script handles the form (a native submit would put the key in the URL; the page's CSP
+// blocks it anyway: form-action 'none').
 
 document.getElementById("login").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -35,3 +37,5 @@ document.getElementById("login").addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+document.getElementById("login-button").disabled = false;
