@@ -22,6 +22,15 @@ if ! command -v bwrap >/dev/null; then
     echo "warning: bubblewrap is missing (needs root for apt); the sandbox tests will skip" >&2
   fi
 fi
+# the dashboard's and the reports' browser tests (tests/ui) drive Debian's Chromium
+if chromium=$(./scripts/chromium.sh); then
+  eval "$chromium"
+elif [ -n "${CI:-}" ]; then
+  echo "Chromium could not be installed" >&2
+  exit 1
+else
+  echo "warning: Chromium not installed (needs root for apt); the browser tests will skip" >&2
+fi
 # yard measure's tests need torch; 2.13.0 is the CPU build this machine kind carries as a local file
 .venv/bin/python -m pip install --quiet torch==2.13.0
 # yard measure --train's CPU tests build models with transformers + PEFT (bitsandbytes: GPU only)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from modelyard.catalog import find_gpu, find_model
 from modelyard.catalog.loader import load_catalog
-from modelyard.plan.train_calibration import load_train_calibrations
 from modelyard.plan.cluster import Cluster
 from modelyard.plan.finetune import FinetuneSpec
 from modelyard.plan.finetune_plan import measured_training
+from modelyard.plan.train_calibration import load_train_calibrations
 
 HERE = Path(__file__).resolve().parent
 

@@ -69,7 +69,8 @@ def test_two_models_report_files_labels_and_store(fake_server: FakeOpenAI, tmp_p
     assert pair.mcnemar is not None and pair.mcnemar.a_only + pair.mcnemar.b_only > 0
     assert top.latency_p50_s is not None and top.completion_tokens_per_1k > 0
     html = (tmp_path / "out/report.html").read_text()
-    assert "<svg" in html and "Pareto" in html and "disagree" in html
+    assert "<svg" in html and "mean score" in html and "disagree" in html
+    assert 'class="pass"' in html and 'class="fail"' in html  # strong passes, weak fails some
     assert "http://" not in html.replace(fake_server.url, "").replace(
         "http://www.w3.org/2000/svg", ""
     )

@@ -29,13 +29,13 @@ from modelyard.measure.train import (  # noqa: E402
     measure_training,
     parse_train_grid,
 )
+from modelyard.plan.cluster import Cluster  # noqa: E402
+from modelyard.plan.finetune import FinetuneSpec, layer_activation_bytes  # noqa: E402
+from modelyard.plan.finetune_plan import measured_training  # noqa: E402
 from modelyard.plan.train_calibration import (  # noqa: E402
     load_train_calibration,
     save_train_calibration,
 )
-from modelyard.plan.cluster import Cluster  # noqa: E402
-from modelyard.plan.finetune import FinetuneSpec, layer_activation_bytes  # noqa: E402
-from modelyard.plan.finetune_plan import measured_training  # noqa: E402
 
 CATALOG = load_catalog()
 REF = Ref(source="test:tiny")

@@ -18,6 +18,7 @@ from modelyard.cli import (
     privacy,
     pull,
     route,
+    runs,
     serve,
     usage,
 )
@@ -37,6 +38,7 @@ app.add_typer(usage.app, name="usage")
 app.add_typer(gpus.app, name="gpus")
 app.add_typer(route.app, name="route")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(runs.app, name="runs")
 app.command(name="plan")(plan.plan)
 app.command("pull")(pull.pull_command)
 app.command("bench")(bench.bench)

@@ -1,4 +1,5 @@
-"""`yard keys`: create, list and revoke the gateway's virtual API keys, in the ledger database."""
+"""`yard keys`: create, list, edit and revoke the gateway's virtual API keys, in the ledger
+database."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.table import Table
 from modelyard.cli._render import console, print_json, table
 from modelyard.cli.usage import DbOpt, JsonOpt
 from modelyard.config import yard_home
-from modelyard.serve.keys import KeyInfo, KeyStore
+from modelyard.serve.keys import KeyEdit, KeyInfo, KeyStore
 from modelyard.serve.usage import open_store
 
 app = typer.Typer(help="Virtual API keys for `yard serve` (stored hashed).", no_args_is_help=True)
@@ -56,6 +57,63 @@ def create(
         f"Created key [bold]{info.name}[/bold] ({info.id}). Copy it now, it is not shown again:"
     )
     typer.echo(raw)
+
+
+UNSETTABLE = {"models": "models", "budget": "budget_usd", "rpm": "rpm", "tpm": "tpm"}
+
+
+@app.command()
+def edit(
+    key_id: Annotated[str, typer.Argument(help="Key id, as `yard keys list` shows")],
+    name: Annotated[str | None, typer.Option("--name", help="New name")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("-m", "--model", help="Allowed models (replaces them)")
+    ] = None,
+    budget: Annotated[float | None, typer.Option("-b", "--budget", help="Total USD")] = None,
+    rpm: Annotated[int | None, typer.Option("--rpm", help="Requests per minute")] = None,
+    tpm: Annotated[int | None, typer.Option("--tpm", help="Tokens per minute")] = None,
+    private: Annotated[
+        bool | None, typer.Option("--private/--not-private", help="Self-hosted backends only")
+    ] = None,
+    unset: Annotated[
+        list[str] | None, typer.Option("--unset", help="Remove a limit: models, budget, rpm, tpm")
+    ] = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change a key's name, allowed models, budget, limits or private flag
+
+    \b
+    Examples:
+      yard keys edit 01J... --budget 50 --rpm 120
+      yard keys edit 01J... --unset budget --model 'qwen*'
+    """
+    changes: dict[str, object] = {
+        field: value
+        for field, value in (
+            ("name", name),
+            ("budget_usd", budget),
+            ("rpm", rpm),
+            ("tpm", tpm),
+            ("private", private),
+        )
+        if value is not None
+    }
+    if model:
+        changes["models"] = tuple(model)
+    for field in unset or ():
+        if field not in UNSETTABLE:
+            raise typer.BadParameter(
+                f"{field!r}: choose {', '.join(UNSETTABLE)}", param_hint="--unset"
+            )
+        changes[UNSETTABLE[field]] = None
+    if not changes:
+        raise typer.BadParameter("give something to change (see --help)")
+    info = _store(db).update(key_id, KeyEdit(**changes))  # type: ignore[arg-type]
+    if json_:
+        print_json(info)
+        return
+    console.print(_table([info]))
 
 
 @app.command("list")

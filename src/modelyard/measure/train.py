@@ -29,8 +29,8 @@ from rich.progress import Progress
 from modelyard.catalog import Catalog, Model
 from modelyard.catalog.lora import HF_NAMES, matrices, parse_targets
 from modelyard.errors import MeasureError, MissingExtraError
-from modelyard.plan.calibration import measured_architecture
 from modelyard.measure.hf_config import hf_config
+from modelyard.plan.calibration import measured_architecture
 from modelyard.plan.train_calibration import (
     TrainCalibration,
     TrainPoint,

@@ -9,9 +9,9 @@ from modelyard.plan.checkpoints import checkpoints, native_format
 from modelyard.plan.cluster import Cluster, detect_cluster, parse_amount, parse_cluster, parse_split
 from modelyard.plan.cost import CostOptions, compute_cost_usd
 from modelyard.plan.deployment import Deployment, LoraSlots, deploy
+from modelyard.plan.engines import get_engine
 from modelyard.plan.finetune import FinetuneSpec
 from modelyard.plan.finetune_plan import FinetunePlan, MeasuredTraining, plan_finetune
-from modelyard.plan.engines import get_engine
 from modelyard.plan.fit import best_fit, start_format
 from modelyard.plan.formats import weight_format
 from modelyard.plan.kvcache import kv_bytes_per_sequence
@@ -27,11 +27,11 @@ __all__ = [
     "Cluster",
     "CostOptions",
     "Deployment",
+    "EvalScores",
     "FinetunePlan",
     "FinetuneSpec",
     "LoraSlots",
     "MeasuredTraining",
-    "EvalScores",
     "ModelPlan",
     "PlanRequest",
     "QualityBasis",

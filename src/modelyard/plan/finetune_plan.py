@@ -8,13 +8,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modelyard.catalog.schema import Model
-from modelyard.plan.train_calibration import TrainCalibration, load_train_calibrations
 from modelyard.plan.cluster import Cluster
 from modelyard.plan.engines import Factor
 from modelyard.plan.finetune import GIB, METHODS, FinetuneMemory, FinetuneSpec, plan_finetune_memory
 from modelyard.plan.finetune_recipes import training_recipes
 from modelyard.plan.finetune_time import FinetuneTime, plan_finetune_time, train_flops
 from modelyard.plan.recipes import Recipe
+from modelyard.plan.train_calibration import TrainCalibration, load_train_calibrations
 
 
 @dataclass(frozen=True)

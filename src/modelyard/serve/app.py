@@ -22,6 +22,7 @@ from modelyard.serve.admin import Reload, admin_routes
 from modelyard.serve.auto import AutoRouter
 from modelyard.serve.backends import Backends
 from modelyard.serve.config import GatewayConfig, load_config
+from modelyard.serve.dashboard import Dashboard
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.http_server import GatewayHttpProtocol
 from modelyard.serve.hub import HubState
@@ -55,6 +56,8 @@ log = logging.getLogger("modelyard.serve")
 
 Handler = Callable[[GatewayState, Scope, Receive, Send], Awaitable[None]]
 
+ADMIN_PATHS = ("/admin/", "/ui")
+"""Paths the admin router answers (the API, the dashboard's pages) when an admin key is set."""
 ROUTES: dict[str, tuple[str, Handler]] = {
     "/v1/chat/completions": ("POST", routes.route_for(routes.CHAT)),
     "/v1/completions": ("POST", routes.route_for(routes.COMPLETIONS)),
@@ -95,7 +98,7 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             route = ROUTES.get(scope["path"])
-            if route is None and self.admin is not None and scope["path"].startswith("/admin/"):
+            if route is None and self.admin is not None and scope["path"].startswith(ADMIN_PATHS):
                 return await self.admin(scope, receive, send)
             if route is None:
                 raise GatewayError(404, f"no such endpoint: {scope['path']}", code="not_found")
@@ -136,7 +139,10 @@ class Gateway:
             self._open_ledger()
         server = self.state.config.server
         if server.admin_key:
-            self.admin = Router(routes=admin_routes(self.keys, server.admin_key, self.reloader))
+            board = self._dashboard()
+            self.admin = Router(
+                routes=admin_routes(self.keys, server.admin_key, self.reloader, board)
+            )
         await self.state.backends.start()
         self._watch_sighup()
         if self.keys is not None:
@@ -160,6 +166,12 @@ class Gateway:
             quotas=shared.quotas() if shared else None,
         )
         self.state.ledger, self.state.keys = self.ledger, self.keys
+
+    def _dashboard(self) -> Dashboard | None:
+        """What /ui and its JSON endpoints read (they need the ledger)."""
+        if self.ledger is None:
+            return None
+        return Dashboard(self.ledger.engine, lambda: self.state, self.catalog)
 
     def _watch_sighup(self) -> None:
         """SIGHUP reloads the config; only a loop in the main thread can take signals."""

@@ -114,6 +114,10 @@ class BackendConfig(Strict):
     """LoRA adapters this upstream serves on its base model: public adapter name -> the model
     name the upstream answers to for it (vLLM `--lora-modules NAME=PATH`: NAME). Clients ask
     for `MODEL:ADAPTER`, or an `aliases:` name."""
+    gpu: str | None = None
+    """Self-hosted backends: the hardware it runs on, as `yard plan --gpu` takes it (1xH100,
+    2xA100-80GB); the dashboard sets the planner's speed and cost for it beside the measured
+    ones. Default for a local backend: this machine."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> BackendConfig:
@@ -127,6 +131,8 @@ class BackendConfig(Strict):
             raise ValueError("supervision applies to local backends (engines the gateway runs)")
         if self.kind == "local" and self.adapters:
             raise ValueError("adapters: serve them from vLLM or llama-server (an openai backend)")
+        if self.gpu is not None and not self.local:
+            raise ValueError("gpu applies to self-hosted backends (kind: local, self_hosted: true)")
         return self
 
     @property

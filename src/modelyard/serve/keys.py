@@ -8,12 +8,13 @@ the database, makes a stolen database alone useless for checking candidate keys.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import hashlib
 import hmac
 import secrets
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import orjson
 import sqlalchemy as sa
@@ -28,6 +29,9 @@ from modelyard.serve.limits import LocalQuotas, Quotas, Refusal
 from modelyard.serve.migrations import reflect
 
 KEY_PREFIX = "sk-yard-"
+EDITABLE_COLUMNS = (
+    "name", "models_json", "budget_usd", "rpm", "tpm", "private", "private_data", "updated_utc",
+)  # fmt: skip
 ADMIN_KEY_ID = "admin"
 SHOWN_CHARS = len(KEY_PREFIX) + 4
 
@@ -62,10 +66,42 @@ class KeyInfo:
     private_data: Mode | None = None
     """What to do with this key's requests that hold private data (local, redact, block);
     None: the gateway's setting. The strictest of key, model and gateway wins."""
+    updated_utc: str | None = None
+    """When it was last edited; None when never."""
 
     def allows(self, model: str) -> bool:
         """Whether this key may use ``model`` (exact name or glob match)."""
         return self.models is None or any(fnmatch.fnmatchcase(model, p) for p in self.models)
+
+
+class Keep:
+    """The value of a ``KeyEdit`` field that leaves the key's setting as it is."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = Keep()
+
+
+@dataclass(frozen=True)
+class KeyEdit:
+    """Changes to a key: each field a new value (None clears a limit, a budget or the model
+    list) or ``KEEP``."""
+
+    name: str | Keep = KEEP
+    models: tuple[str, ...] | Keep | None = KEEP
+    budget_usd: float | Keep | None = KEEP
+    rpm: int | Keep | None = KEEP
+    tpm: int | Keep | None = KEEP
+    private: bool | Keep = KEEP
+    private_data: Mode | Keep | None = KEEP
+
+    def apply(self, info: KeyInfo, when: str) -> KeyInfo:
+        """``info`` with these changes, edited at ``when``."""
+        changed = {f.name: getattr(self, f.name) for f in fields(self)}
+        kept = {name: value for name, value in changed.items() if value is not KEEP}
+        return replace(info, **kept, updated_utc=when)
 
 
 def hash_key(raw_key: str, pepper: str = "") -> str:
@@ -102,8 +138,8 @@ class KeyStore:
         self._quotas = quotas or LocalQuotas()
         self._by_hash: dict[str, KeyInfo] = {}
         self._spent: dict[str, float] = {}
-        self._mark: tuple[int, str | None, int] | None = None
-        """The keys table's (rows, newest id, revoked rows) when it was last read."""
+        self._mark: tuple[int, str | None, int, str | None] | None = None
+        """The keys table's (rows, newest id, revoked rows, last edit) when it was last read."""
         self._write_lock = threading.Lock()
         """Held while the keys table and this store's copy of it change together."""
 
@@ -143,28 +179,32 @@ class KeyStore:
                 self._spent.setdefault(key_id, spent.get(key_id, 0.0))
             self._by_hash = {r["key_hash"]: _key_from_row(r) for r in rows}
             ids = [r["id"] for r in rows]
+            edits = [r["updated_utc"] for r in rows if r["updated_utc"] is not None]
             self._mark = (
                 len(rows),
                 max(ids, default=None),
                 sum(r["revoked_utc"] is not None for r in rows),
+                max(edits, default=None),
             )
 
     def refresh_if_changed(self) -> bool:
-        """Reload the keys when another process made or revoked one since the last read
+        """Reload the keys when another process made, revoked or edited one since the last read
         (`yard keys`, another worker or replica on the same database): one small query when
-        nothing changed. Keys are only ever added or revoked, so the table's row count, newest
-        id and revoked count tell every change apart.
+        nothing changed. Keys are only ever added, revoked or edited (which stamps
+        ``updated_utc``), so the table's row count, newest id, revoked count and latest edit
+        tell every change apart.
 
         Returns:
             Whether the keys were reloaded.
         """
-        keys_table = reflect(self.engine, "keys")
+        c = reflect(self.engine, "keys").c
         query = sa.select(
-            sa.func.count(), sa.func.max(keys_table.c.id), sa.func.count(keys_table.c.revoked_utc)
-        )
+            sa.func.count(), sa.func.max(c.id), sa.func.count(c.revoked_utc),
+            sa.func.max(c.updated_utc),
+        )  # fmt: skip
         with self.engine.connect() as conn:
-            rows, newest, revoked = conn.execute(query).one()
-        if (rows, newest, revoked) == self._mark:
+            mark = tuple(conn.execute(query).one())
+        if mark == self._mark:
             return False
         self.refresh()
         return True
@@ -214,13 +254,7 @@ class KeyStore:
         Raises:
             YardError: no key has this id.
         """
-        found = self._find(key_id)
-        if not found:
-            self.refresh()  # made by `yard keys create` since this store loaded
-            found = self._find(key_id)
-        if not found:
-            raise YardError(f"no key with id {key_id!r}; `yard keys list` shows the ids")
-        key_hash, info = found[0]
+        key_hash, info = self._found(key_id)
         revoked = replace(info, revoked_utc=info.revoked_utc or utc_now())
         table = reflect(self.engine, "keys")
         with self._write_lock:
@@ -232,6 +266,43 @@ class KeyStore:
                 )
             self._by_hash = {**self._by_hash, key_hash: revoked}
         return self._with_spend(revoked)
+
+    def update(self, key_id: str, edit: KeyEdit) -> KeyInfo:
+        """Change a key's name, allowed models, budget, limits or private flag; the change
+        applies to its next request (in other gateway processes within ``key_refresh_s``).
+
+        Raises:
+            YardError: no key has this id, it is revoked, or a new value is out of range.
+        """
+        key_hash, info = self._found(key_id)
+        if info.revoked_utc is not None:
+            raise YardError(f"key {info.name!r} ({key_id}) is revoked; create a new one instead")
+        edited = edit.apply(info, utc_now())
+        models = list(edited.models) if edited.models is not None else None
+        _check_new_key(
+            edited.name, models, edited.budget_usd, edited.rpm, edited.tpm, edited.private_data
+        )
+        row = _row_from_key(edited, key_hash)
+        table = reflect(self.engine, "keys")
+        with self._write_lock:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.id == key_id)
+                    .values({k: row[k] for k in EDITABLE_COLUMNS})
+                )
+            self._by_hash = {**self._by_hash, key_hash: edited}
+        return self._with_spend(edited)
+
+    def _found(self, key_id: str) -> tuple[str, KeyInfo]:
+        """The key's hash and info; reloads once, for a key another process made."""
+        found = self._find(key_id)
+        if not found:
+            self.refresh()  # made by `yard keys create` since this store loaded
+            found = self._find(key_id)
+        if not found:
+            raise YardError(f"no key with id {key_id!r}; `yard keys list` shows the ids")
+        return found[0]
 
     def list(self) -> list[KeyInfo]:
         """Every key, oldest first, with its spend."""
@@ -316,7 +387,7 @@ class KeyStore:
             raise GatewayError(401, "This API key has been revoked.", code="invalid_api_key")
         return info
 
-    def _find(self, key_id: str) -> list[tuple[str, KeyInfo]]:
+    def _find(self, key_id: str) -> builtins.list[tuple[str, KeyInfo]]:
         return [(h, k) for h, k in self._by_hash.items() if k.id == key_id]
 
     def _with_spend(self, info: KeyInfo) -> KeyInfo:
@@ -347,6 +418,7 @@ def _key_from_row(row: sa.RowMapping) -> KeyInfo:
         revoked_utc=row["revoked_utc"],
         private=bool(row["private"]),
         private_data=row.get("private_data"),
+        updated_utc=row["updated_utc"],
     )
 
 
@@ -362,9 +434,10 @@ def _row_from_key(info: KeyInfo, key_hash: str) -> dict[str, object]:
         "rpm": info.rpm,
         "tpm": info.tpm,
         "created_utc": info.created_utc,
-        "revoked_utc": None,
+        "revoked_utc": info.revoked_utc,
         "private": info.private,
         "private_data": info.private_data,
+        "updated_utc": info.updated_utc,
     }
 
 

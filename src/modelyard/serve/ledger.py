@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ulid import ULID
 
 from modelyard.errors import ConfigError
-from modelyard.serve import journal
+from modelyard.serve import journal, rollup
 from modelyard.serve.migrations import migrate, reflect
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,9 @@ def insert_rows(engine: Engine, entries: Sequence[LedgerEntry]) -> None:
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing cost
     # ~25 µs per row here, in a thread that holds the GIL while the gateway serves.
     with engine.begin() as conn:
+        fresh = rollup.unstored(conn, entries)
         conn.exec_driver_sql(sql, list(map(operator.attrgetter(*columns), entries)))
+        rollup.add(conn, fresh)
 
 
 def _entry_from_record(record: dict[str, Any]) -> LedgerEntry:

@@ -136,6 +136,22 @@ class GatewayMetrics:
             self.sample()
             await asyncio.sleep(seconds)
 
+    def backend_readings(self) -> dict[str, tuple[float, float]]:
+        """(requests in flight, breaker state as a number) per backend, now: this process's, or
+        with shared metrics every worker's (in flight summed, breaker the worst)."""
+        if self._shared is None:
+            return {name: (flying, state) for name, flying, state in self.backend_gauges.readings()}
+        self.sample()
+        registry = CollectorRegistry(auto_describe=True)
+        MultiProcessCollector(registry, path=str(self._shared))
+        found: dict[str, list[float]] = {}
+        for metric in registry.collect():
+            if metric.name in (IN_FLIGHT, BREAKER):
+                slot = 0 if metric.name == IN_FLIGHT else 1
+                for sample in metric.samples:
+                    found.setdefault(sample.labels["backend"], [0.0, 0.0])[slot] = sample.value
+        return {name: (flying, state) for name, (flying, state) in found.items()}
+
     def request(
         self, model: str, backend: str, status: int, seconds: float, prompt: int, completion: int
     ) -> None:
