@@ -20,7 +20,9 @@ Answer:"""
 
 
 def choice_values(featurizer: Featurizer, text: str) -> dict[str, float]:
-    return dict(zip(CHOICE_STATS, featurizer.one(text)[0][-len(CHOICE_STATS) :], strict=True))
+    x = featurizer.one(text).x
+    start = len(x) - len(STATS) + STATS.index(CHOICE_STATS[0])
+    return dict(zip(CHOICE_STATS, x[start : start + len(CHOICE_STATS)], strict=True))
 
 
 def test_answer_choices_splits_question_and_options() -> None:
@@ -56,6 +58,6 @@ def test_alike_choices_score_as_alike(featurizer: Featurizer) -> None:
 
 
 def test_feature_vector_holds_every_stat(featurizer: Featurizer) -> None:
-    vec, tokens = featurizer.one(NUANCED)
-    assert len(vec) == featurizer.embedder.dim + len(STATS) == len(featurizer.names)
-    assert tokens == len(featurizer.embedder.token_ids(NUANCED))
+    row = featurizer.one(NUANCED)
+    assert len(row.x) == featurizer.embedder.dim + len(STATS) == len(featurizer.names)
+    assert row.tokens == len(featurizer.embedder.token_ids(NUANCED))

