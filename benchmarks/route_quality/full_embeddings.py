@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from modelyard.route.datasets import read_labels
-from modelyard.route.embed import WINDOW, TransformerEmbedder, model_files
+from modelyard.route.embed import TransformerEmbedder, model_files, window
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "route"
@@ -37,7 +37,7 @@ class CachedFullEmbedder:
         for name in label_files:
             cached = np.load(cache_path(name), allow_pickle=True)
             for text, vec in zip(cached["texts"], cached["emb"], strict=True):
-                self.vectors[tuple(self.token_ids(text)[:WINDOW])] = vec
+                self.vectors[tuple(window(self.token_ids(text)))] = vec
 
     def token_ids(self, text: str) -> list[int]:
         return self.model.token_ids(text)
@@ -45,8 +45,11 @@ class CachedFullEmbedder:
     def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
         return self.model.token_spans(text)
 
+    def prepare(self, texts: list[str]) -> None:
+        """Nothing to prepare: the vectors are cached."""
+
     def embed_ids(self, ids: list[int]) -> np.ndarray:
-        key = tuple(ids[:WINDOW])
+        key = tuple(window(ids))
         return self.vectors[key] if key in self.vectors else self.model.embed_ids(ids)
 
 
@@ -57,7 +60,7 @@ def main() -> None:
     model = TransformerEmbedder(model_files())
     CACHE.mkdir(parents=True, exist_ok=True)
     for name in args.files:
-        texts = read_labels(SHARED / name).prompts
+        texts = read_labels(SHARED / name).texts
         emb = model.embed(texts)
         np.savez(cache_path(name), emb=emb, texts=np.array(texts, dtype=object))
         print(f"{name}: {len(texts)} prompts -> {cache_path(name)}", flush=True)

@@ -13,8 +13,7 @@ MODEL_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "models"
 
 
 def _store(path: Path) -> TokenStore:
-    model = model_files(MODEL_CACHE) / "model.safetensors"
-    return TokenStore(path, model, 30522, 101, 102)
+    return TokenStore(path, model_files(MODEL_CACHE), 30522, 101, 102)
 
 
 def test_token_store_computes_once_and_appends(tmp_path: Path) -> None:
@@ -29,7 +28,7 @@ def test_token_store_computes_once_and_appends(tmp_path: Path) -> None:
     again = _store(path)
     assert again.known[[2003, 2054, 7592]].all() and again.known.sum() == 3
     assert np.allclose(again.vectors[2054], store.vectors[2054])
-    assert again._bert is None  # nothing was recomputed
+    assert again._encoder is None  # nothing was recomputed
 
 
 def test_static_vectors_keep_similar_prompts_close(featurizer: object) -> None:

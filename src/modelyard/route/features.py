@@ -81,6 +81,10 @@ class Embedder(Protocol):
 
     def embed_ids(self, ids: list[int]) -> np.ndarray: ...
 
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Get ready to embed ``texts`` (a static table computes their new tokens at once)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -236,6 +240,8 @@ class Featurizer:
 
     def many(self, prompts: Sequence[Prompt | str]) -> Rows:
         """The features of every prompt, stacked."""
+        prompts = [Prompt(p) if isinstance(p, str) else p for p in prompts]
+        self.embedder.prepare([sample(self.prefixes.strip(p.user)[0]) for p in prompts])
         rows = [self.one(p) for p in prompts]
         x = np.stack([r.x for r in rows]) if rows else np.zeros((0, len(self.names)))
         return Rows(x, [r.grams for r in rows], np.array([r.tokens for r in rows], dtype=int))

@@ -103,7 +103,7 @@ class Logistic:
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, l2: float = L2) -> Logistic:
         """Fit on features ``x`` (n, d) and quality labels ``y`` (n, m) in [0, 1] or NaN."""
-        # small dense systems: extra BLAS threads only contend (see route/bert.py)
+        # small dense systems: extra BLAS threads only contend
         with threadpool_limits(1, user_api="blas"):
             mean, scale = x.mean(0), x.std(0) + 1e-6
             z = (x - mean) / scale

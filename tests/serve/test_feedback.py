@@ -1,0 +1,152 @@
+"""POST /v1/feedback on a real gateway: verdicts kept beside the ledger, scoped to the key that
+made the request, turned into label rows for `yard route train --from-ledger`."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from modelyard.serve import feedback
+from modelyard.serve.ledger import connect
+from tests.serve.test_auto import ADMIN, Gateway, ask, auto_config
+
+
+def _gateway(home_up, remote_up, yard_home: Path, **server) -> Gateway:
+    raw = auto_config(home_up, remote_up).model_dump()
+    raw["server"].update(server)
+    return Gateway(type(auto_config(home_up, remote_up)).model_validate(raw), yard_home)
+
+
+@pytest.fixture
+def logged(home_up, remote_up, yard_home):
+    gw = _gateway(home_up, remote_up, yard_home, log_prompts=True)
+    yield gw
+    gw.stack.close()
+
+
+def _rate(gw: Gateway, body: dict, headers: dict | None = None) -> httpx.Response:
+    return gw.client.post("/v1/feedback", json=body, headers=headers or {})
+
+
+def _rows(home: Path) -> tuple[list[dict], int]:
+    engine = connect(None, home)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT COUNT(*) FROM feedback")).scalar_one()
+    return feedback.label_rows(engine), stored
+
+
+def test_a_thumbs_up_becomes_a_label_row(logged: Gateway, yard_home: Path) -> None:
+    reply = logged.post(ask("What is 2 + 2?"))
+    request_id = reply.headers["x-request-id"]
+    rated = _rate(logged, {"request_id": request_id, "thumbs": "up", "comment": "spot on"})
+    assert rated.status_code in (201, 202), rated.text
+    assert rated.json()["score"] == 1.0 and rated.json()["request_id"] == request_id
+    logged.stack.close()
+    labels, stored = _rows(yard_home)
+    assert stored == 1
+    (row,) = labels
+    assert row["id"] == request_id and row["labels"] == {"cheap": 1.0}
+    assert row["messages"] == [{"role": "user", "content": "What is 2 + 2?"}]
+    assert row["costs"]["cheap"] >= 0 and row["source"] == "feedback"
+
+
+def test_the_latest_verdict_wins_and_a_known_request_is_recorded(
+    logged: Gateway, yard_home: Path
+) -> None:
+    request_id = logged.post(ask("Name a prime.")).headers["x-request-id"]
+    time.sleep(1.0)  # the ledger writes every 0.5 s: the request is in it now
+    first = _rate(logged, {"request_id": request_id, "score": 0.2})
+    assert first.status_code == 201 and first.json()["status"] == "recorded"
+    assert _rate(logged, {"request_id": request_id, "score": 0.9}).status_code == 201
+    logged.stack.close()
+    labels, stored = _rows(yard_home)
+    assert stored == 2 and [r["labels"] for r in labels] == [{"cheap": 0.9}]
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "status"),
+    [
+        (b"{not json", None, 400),
+        (b"[1, 2]", None, 400),
+        (b'{"score": 1}', "request_id", 400),
+        (b'{"request_id": "", "score": 1}', "request_id", 400),
+        (b'{"request_id": "' + b"x" * 65 + b'", "score": 1}', "request_id", 400),
+        (b'{"request_id": "r"}', "score", 400),
+        (b'{"request_id": "r", "score": 1, "thumbs": "up"}', "score", 400),
+        (b'{"request_id": "r", "score": 1.5}', "score", 400),
+        (b'{"request_id": "r", "score": -0.1}', "score", 400),
+        (b'{"request_id": "r", "score": true}', "score", 400),
+        (b'{"request_id": "r", "score": "0.5"}', "score", 400),
+        (b'{"request_id": "r", "thumbs": "sideways"}', "thumbs", 400),
+        (b'{"request_id": "r", "score": 1, "comment": 5}', "comment", 400),
+        (b'{"request_id": "r", "score": 1, "comment": "' + b"c" * 2001 + b'"}', "comment", 400),
+        (b'{"request_id": "r", "score": 1, "pad": "' + b"p" * 20_000 + b'"}', None, 413),
+    ],
+)
+def test_malformed_feedback_is_refused_with_the_field(
+    logged: Gateway, body: bytes, param: str | None, status: int
+) -> None:
+    reply = logged.client.post(
+        "/v1/feedback", content=body, headers={"content-type": "application/json"}
+    )
+    assert reply.status_code == status, reply.text
+    error = reply.json()["error"]
+    assert error["param"] == param and error["message"]
+
+
+def test_only_post(logged: Gateway) -> None:
+    assert logged.client.get("/v1/feedback").status_code == 405
+
+
+def test_feedback_counts_only_for_the_key_that_made_the_request(
+    home_up, remote_up, yard_home: Path
+) -> None:
+    gw = _gateway(home_up, remote_up, yard_home, log_prompts=True, admin_key="sk-admin")
+    keys = []
+    for name in ("alice", "mallory"):
+        made = gw.client.post("/admin/keys", headers=ADMIN, json={"name": name})
+        keys.append({"Authorization": f"Bearer {made.json()['key']}"})
+    alice, mallory = keys
+    request_id = gw.post(ask("Summarise the memo."), headers=alice).headers["x-request-id"]
+    time.sleep(1.0)
+    assert _rate(gw, {"request_id": request_id, "score": 1}).status_code == 401
+    stranger = _rate(gw, {"request_id": request_id, "score": 0.0}, mallory)
+    assert stranger.status_code == 202 and stranger.json()["status"] == "accepted"
+    unknown = _rate(gw, {"request_id": "01J00000000000000000000000", "score": 0.0}, mallory)
+    assert unknown.json() | {"id": ""} == stranger.json() | {
+        "id": "",
+        "request_id": unknown.json()["request_id"],
+    }
+    own = _rate(gw, {"request_id": request_id, "score": 0.75}, alice)
+    assert own.status_code == 201
+    gw.stack.close()
+    labels, stored = _rows(yard_home)
+    assert stored == 3 and [r["labels"] for r in labels] == [{"cheap": 0.75}]
+
+
+def test_without_prompt_logging_feedback_is_kept_but_makes_no_label(
+    home_up, remote_up, yard_home: Path
+) -> None:
+    gw = _gateway(home_up, remote_up, yard_home)
+    request_id = gw.post(ask("Hello")).headers["x-request-id"]
+    assert _rate(gw, {"request_id": request_id, "thumbs": "down"}).status_code in (201, 202)
+    gw.stack.close()
+    labels, stored = _rows(yard_home)
+    assert stored == 1 and labels == []
+
+
+def test_concurrent_feedback_is_all_kept(logged: Gateway, yard_home: Path) -> None:
+    request_id = logged.post(ask("Count to three.")).headers["x-request-id"]
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        replies = list(pool.map(
+            lambda i: _rate(logged, {"request_id": request_id, "score": i / 100}), range(60)
+        ))  # fmt: skip
+    assert {r.status_code for r in replies} <= {201, 202}
+    logged.stack.close()
+    labels, stored = _rows(yard_home)
+    assert stored == 60 and len(labels) == 1
