@@ -4,16 +4,19 @@ made the request, turned into label rows for `yard route train --from-ledger`.""
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from modelyard.cli import app
 from modelyard.serve import feedback
 from modelyard.serve.ledger import connect
-from tests.serve.test_auto import ADMIN, Gateway, ask, auto_config
+from tests.serve.test_auto import ADMIN, MODEL_CACHE, Gateway, ask, auto_config
 
 
 def _gateway(home_up, remote_up, yard_home: Path, **server) -> Gateway:
@@ -150,3 +153,50 @@ def test_concurrent_feedback_is_all_kept(logged: Gateway, yard_home: Path) -> No
     logged.stack.close()
     labels, stored = _rows(yard_home)
     assert stored == 60 and len(labels) == 1
+
+
+def test_train_and_compare_on_the_gateways_own_traffic(
+    logged: Gateway, yard_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feedback and `yard eval` scores of logged prompts become labels; a router trained on
+    them is compared with the one in service before it is swapped in."""
+    monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
+    topics = ("Add 17 and 25.", "Translate 'good morning' into French.", "Prove that √2 is "
+              "irrational.", "Write a haiku about rain.")  # fmt: skip
+    ids = []
+    for i in range(48):
+        reply = logged.post(ask(f"{topics[i % 4]} (case {i})"))
+        ids.append(reply.headers["x-request-id"])
+    for request_id in ids[:8]:
+        assert _rate(logged, {"request_id": request_id, "thumbs": "up"}).status_code in (201, 202)
+    logged.stack.close()
+    runner = CliRunner()
+    prompts = tmp_path / "prompts.jsonl"
+    done = runner.invoke(app, ["route", "ledger-prompts", "-o", str(prompts)])
+    assert done.exit_code == 0, done.output
+    items = [json.loads(line) for line in prompts.read_text().splitlines()]
+    assert {i["id"] for i in items} == set(ids)
+    # what `yard eval prompts.jsonl -m cheap,big --labels scored.jsonl` writes: the cheap model
+    # fails the proofs and poems, the big one answers everything
+    scored = tmp_path / "scored.jsonl"
+    rows = [{"id": i["id"], "prompt": i["messages"][-1]["content"],
+             "labels": {"cheap": 0.0 if ("Prove" in str(i) or "haiku" in str(i)) else 1.0,
+                        "big": 1.0}} for i in items]  # fmt: skip
+    rows.append({"id": "not-a-logged-request", "prompt": "x", "labels": {"cheap": 1, "big": 1}})
+    scored.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    deployed, new = tmp_path / "deployed.json", tmp_path / "new.json"
+    prices = tmp_path / "prices.json"  # the feedback rows carry their cost; eval rows need prices
+    prices.write_text(json.dumps({"cheap": {"input_price": 0.1, "output_price": 0.2},
+                                  "big": {"input_price": 1.0, "output_price": 2.0}}))  # fmt: skip
+    common = ["--from-ledger", "--eval-labels", str(scored), "-m", "cheap,big", "-p", str(prices)]
+    done = runner.invoke(app, ["route", "train", *common, "-o", str(deployed), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["rows"] == 48
+    assert "1 --eval-labels rows match no logged request" in done.stderr
+    done = runner.invoke(app, ["route", "eval", *common, "-k", "2", "--deployed",
+                               str(deployed), "--json"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    (split,) = json.loads(done.stdout)["splits"]
+    assert "deployed" in split["methods"]
+    assert {v["target"] for v in split["verdicts"] if v["baseline"] == "deployed"} == {"q95"}
+    assert new.exists() is False  # evaluation writes no router file

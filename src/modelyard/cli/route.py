@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +15,8 @@ import typer
 
 from modelyard.cli import _route_tables
 from modelyard.cli._render import console, err_console, print_json, table
+from modelyard.config import yard_home
+from modelyard.errors import YardError
 from modelyard.route import EvalSpec, Target, TrainSpec, evaluate, train
 from modelyard.route import report as route_report
 from modelyard.route.datasets import join_replies
@@ -20,7 +24,6 @@ from modelyard.route.embed import token_table
 
 app = typer.Typer(help="Train and evaluate the model: auto router.", no_args_is_help=True)
 
-DataArg = Annotated[Path, typer.Argument(help="Labels JSONL: {id, prompt, labels: {model: score}}")]
 RangeOpt = Annotated[
     str | None,
     typer.Option("--score-range", help="LOW,HIGH: the scores' scale when not [0,1] or 1-10"),
@@ -49,14 +52,79 @@ RepliesOpt = Annotated[
 ]
 
 
+FromLedgerOpt = Annotated[
+    bool,
+    typer.Option(
+        "--from-ledger",
+        help="Labels from the gateway's traffic: feedback on prompt-logged requests, and "
+        "--eval-labels of logged prompts",
+    ),
+]
+EvalLabelsOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--eval-labels", help="yard eval --labels output for `yard route ledger-prompts` items"
+    ),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db", envvar="YARD_LEDGER_URL", help="Ledger URL (default: SQLite in YARD_HOME)"
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the labels come from: files, a RouteLLM reply CSV, the gateway's ledger."""
+
+    files: tuple[Path, ...] = ()
+    replies: Path | None = None
+    from_ledger: bool = False
+    eval_labels: tuple[Path, ...] = ()
+    db: str | None = None
+
+
 @contextmanager
-def _labels(data: Path, replies: Path | None) -> Iterator[Path]:
-    """The label file, with ``replies`` joined in (in a temporary copy) when given."""
-    if replies is None:
-        yield data
-        return
+def _labels(src: Sources) -> Iterator[tuple[Path, ...]]:
+    """The label files to read: ``src.files`` with ``replies`` joined into the first, and the
+    ledger's labels, written to temporary files."""
+    if not src.files and not src.from_ledger:
+        raise typer.BadParameter("give label files, or --from-ledger", param_hint="DATA")
+    if src.replies is not None and len(src.files) != 1:
+        raise typer.BadParameter("--replies joins into one label file", param_hint="--replies")
     with tempfile.TemporaryDirectory(prefix="yard-route-") as folder:
-        yield join_replies(data, replies, Path(folder) / data.name)
+        files = list(src.files)
+        if src.replies is not None:
+            files[0] = join_replies(files[0], src.replies, Path(folder) / files[0].name)
+        if src.from_ledger:
+            files.append(_ledger_file(src, Path(folder) / "ledger.jsonl"))
+        yield tuple(files)
+
+
+def _ledger_file(src: Sources, out: Path) -> Path:
+    """The ledger's label rows (serve/feedback.py) as a JSONL file."""
+    from modelyard.serve.feedback import ledger_labels
+    from modelyard.serve.usage import open_store
+
+    scored = [json.loads(line) for f in src.eval_labels for line in _lines(f)]
+    rows, unmatched = ledger_labels(open_store(src.db, yard_home()), scored)
+    if unmatched:
+        err_console.print(f"{unmatched} --eval-labels rows match no logged request: skipped")
+    if not rows:
+        raise YardError(
+            "the ledger holds no labels yet: feedback (POST /v1/feedback) on requests logged "
+            "with server.log_prompts, or yard eval --labels on `yard route ledger-prompts`"
+        )
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return out
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    except OSError as exc:
+        raise YardError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def _spec(
@@ -96,7 +164,10 @@ def _range(text: str | None) -> tuple[float, float] | None:
 
 @app.command("train")
 def train_command(
-    data: DataArg,
+    data: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Labels JSONL: {id, prompt, labels: {model: score}}"),
+    ] = None,
     out: Annotated[Path, typer.Option("-o", "--out", help="Router file to write")] = Path(
         "router.json"
     ),
@@ -109,6 +180,9 @@ def train_command(
     limit: LimitOpt = None,
     replies: RepliesOpt = None,
     score_range: RangeOpt = None,
+    from_ledger: FromLedgerOpt = False,
+    eval_labels: EvalLabelsOpt = None,
+    db: DbOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="Output as JSON")] = False,
 ) -> None:
     """Train a router on per-prompt labels and write it as a small JSON file
@@ -122,9 +196,11 @@ def train_command(
       yard route train train.jsonl --prices default_llm.json -o router.json
       yard route train gsm8k.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview \\
           --replies raw/gsm8k_responses.csv
+      yard route train --from-ledger --eval-labels scored.jsonl --prices prices.json
     """
-    with _labels(data, replies) as labels:
-        spec = _spec(labels, models, strong, weak, prices, quality, max_cost, limit, score_range)
+    src = Sources(tuple(data or ()), replies, from_ledger, tuple(eval_labels or ()), db)
+    with _labels(src) as files:
+        spec = _spec(files, models, strong, weak, prices, quality, max_cost, limit, score_range)
         art = train(spec, out)
     summary = {
         "out": str(out),
@@ -174,6 +250,13 @@ def eval_command(
     limit: LimitOpt = None,
     replies: RepliesOpt = None,
     score_range: RangeOpt = None,
+    from_ledger: FromLedgerOpt = False,
+    eval_labels: EvalLabelsOpt = None,
+    db: DbOpt = None,
+    deployed: Annotated[
+        Path | None,
+        typer.Option("--deployed", help="The router file in service, to compare with"),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option("-r", "--report", help="Write an HTML report")
     ] = None,
@@ -192,17 +275,14 @@ def eval_command(
       yard route eval mmlu.jsonl gsm8k.jsonl mt_bench.jsonl --leave-out file \\
           --weak mixtral-8x7b --strong gpt-4-1106-preview
       yard route eval gsm8k.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview -k 5
+      yard route eval --from-ledger --prices prices.json --deployed router.json
     """
     sources = tuple(train_files or data or ())
-    if not sources:
-        raise typer.BadParameter("give label files, or --train and --test", param_hint="DATA")
-    if replies is not None and len(sources) != 1:
-        raise typer.BadParameter("--replies joins into one label file", param_hint="--replies")
-    with _labels(sources[0], replies) as first:
-        files = (first, *sources[1:])
+    src = Sources(sources, replies, from_ledger, tuple(eval_labels or ()), db)
+    with _labels(src) as files:
         spec = _spec(files, models, strong, weak, prices, 0.95, None, limit, score_range,
                      leave_out)  # fmt: skip
-        how = EvalSpec(spec, tuple(test_files or ()), leave_out is not None, folds, seed)
+        how = EvalSpec(spec, tuple(test_files or ()), leave_out is not None, folds, seed, deployed)
         result = evaluate(how, progress=partial(err_console.print, style="dim"))
     if report is not None:
         route_report.write(result, report)
@@ -210,6 +290,34 @@ def eval_command(
         print_json(result.to_json())
         return
     _route_tables.render(result.to_json(), console)
+
+
+@app.command("ledger-prompts")
+def ledger_prompts_command(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Suite file to write")] = Path(
+        "prompts.jsonl"
+    ),
+    limit: Annotated[int | None, typer.Option("-n", "--limit", help="Newest N only")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Write the prompt-logged requests of the ledger as a `yard eval` suite
+
+    Score every candidate on them (yard eval prompts.jsonl -m a,b --judge j --labels
+    scored.jsonl), then train on your own traffic: yard route train --from-ledger --eval-labels
+    scored.jsonl. Items keep the request id, so the scores join back to the prompts.
+
+    \b
+    Examples:
+      yard route ledger-prompts -o prompts.jsonl --limit 2000
+    """
+    from modelyard.serve.feedback import logged_prompts
+    from modelyard.serve.usage import open_store
+
+    items = logged_prompts(open_store(db, yard_home()), limit)
+    if not items:
+        raise YardError("no prompt-logged requests in the ledger (server.log_prompts: true)")
+    out.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
+    console.print(f"{len(items)} prompts -> {out}")
 
 
 @app.command("embed-table")

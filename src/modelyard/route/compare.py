@@ -31,8 +31,10 @@ from modelyard.route.holdout import TARGETS, Outcome, Played, Split
 BOOTSTRAP = 1000
 LEVEL = 0.95
 CURVE_SHARES = {"curve_cost_95": 0.95, "curve_cost_90": 0.90}
-BASELINES = ("best_single", "cheapest_single", "random_mix", "tfidf-lr", "knn", "length")
-"""What the router is compared with (oracle and cascade are shown, not compared)."""
+BASELINES = ("best_single", "cheapest_single", "random_mix", "tfidf-lr", "knn", "length",
+             "deployed")  # fmt: skip
+"""What the router is compared with (oracle and cascade are shown, not compared); ``deployed``
+(a router file in service) only at the target its threshold was calibrated for."""
 
 
 @dataclass
@@ -152,11 +154,13 @@ def difference(a: Draws, b: Draws) -> Draws:
     return Draws(value, a.draws - b.draws)
 
 
-def verdicts(figs: dict[str, dict[str, Draws]], method: str = "router") -> list[Verdict]:
-    """``method`` against every baseline present, at every target (module docstring)."""
+def verdicts(
+    figs: dict[str, dict[str, Draws]], split: Split, method: str = "router"
+) -> list[Verdict]:
+    """``method`` against every baseline present, at its targets (module docstring)."""
     out = []
     for base in (b for b in BASELINES if b in figs and b != method):
-        for target in TARGETS:
+        for target in split.methods[base].targets:
             cost = difference(figs[method][f"{target}_cost"], figs[base][f"{target}_cost"])
             quality = difference(figs[method][f"{target}_quality"], figs[base][f"{target}_quality"])
             out.append(Verdict(base, target, cost, quality, judge(cost, quality)))

@@ -25,9 +25,20 @@ import numpy as np
 
 from modelyard.errors import YardError
 from modelyard.route import compare, metrics
+from modelyard.route.artifact import RouterArtifact, check_candidates
 from modelyard.route.datasets import LabelSet, Price
 from modelyard.route.features import Featurizer
-from modelyard.route.holdout import TARGETS, Outcome, Played, Side, Split, play
+from modelyard.route.holdout import (
+    QUALITY_TARGETS,
+    TARGETS,
+    Deployed,
+    Outcome,
+    Played,
+    Side,
+    Split,
+    play,
+)
+from modelyard.route.router import Router
 from modelyard.route.training import featurize, featurizer_for, fold_ids, request_costs
 
 Progress = Callable[[str], None]
@@ -52,16 +63,40 @@ class Evaluation:
 
 
 def sides(
-    train: LabelSet, test: LabelSet, prices: list[Price] | None, featurizer: Featurizer
+    train: LabelSet,
+    test: LabelSet,
+    prices: list[Price] | None,
+    featurizer: Featurizer,
+    deployed: RouterArtifact | None = None,
 ) -> tuple[Side, Side]:
-    """Both sides of a split, read past the prefixes the *training* prompts share."""
+    """Both sides of a split, read past the prefixes the *training* prompts share; with a
+    router file in service (``deployed``), its predictions for the test rows."""
     reader = featurizer_for(train, featurizer)
     out = []
     for labels in (train, test):
         fold, tokens = featurize(labels, reader)
         replies = labels.responses.get(labels.models[0]) if len(labels.models) == 2 else None
         out.append(Side(fold, request_costs(labels, prices, tokens), replies))
+    if deployed is not None:
+        out[1].deployed = deployed_on(deployed, test, featurizer)
     return out[0], out[1]
+
+
+def deployed_on(artifact: RouterArtifact, test: LabelSet, featurizer: Featurizer) -> Deployed:
+    """A router file's predictions for ``test`` (columns in its models' order), its threshold
+    and the target it was calibrated for.
+
+    Raises:
+        RouterFileError: the file was not trained for every model of the labels.
+    """
+    check_candidates(artifact, test.models, "the deployed router")
+    router = Router(artifact, featurizer)
+    rows = router.featurizer.many(test.prompts)
+    predicted = artifact.quality.predict(rows.x, rows.grams)
+    columns = [artifact.candidates.index(m) for m in test.models]
+    kind, value = artifact.target.get("kind"), artifact.target.get("value")
+    names = [k for k, share in QUALITY_TARGETS.items() if kind == "quality" and value == share]
+    return Deployed(predicted[:, columns], artifact.threshold, names[0] if names else "none")
 
 
 def split_eval(
@@ -71,11 +106,12 @@ def split_eval(
     featurizer: Featurizer,
     progress: Progress | None = None,
     seed: int = 0,
+    deployed: RouterArtifact | None = None,
 ) -> Evaluation:
     """Train on ``train``, test on ``test`` (its complete rows)."""
     test = test.complete()
     _enough(test, "the test file")
-    split = play(*sides(train, test, prices, featurizer), progress)
+    split = play(*sides(train, test, prices, featurizer, deployed), progress)
     report = summarise_split("test", split, test, seed)
     return Evaluation(_data(train, "split", test=test), [report], {}, _curves(split),
                       split.notes)  # fmt: skip
@@ -88,6 +124,7 @@ def cross_validate(
     folds: int = 5,
     progress: Progress | None = None,
     seed: int = 0,
+    deployed: RouterArtifact | None = None,
 ) -> Evaluation:
     """``folds``-fold cross-validation on the complete rows, the test folds pooled."""
     if folds < 2:
@@ -102,7 +139,7 @@ def cross_validate(
             labels.subset(np.flatnonzero(ids == k)),
         )
         step = (lambda m, k=k: progress(f"fold {k + 1}/{folds}: {m}")) if progress else None
-        splits.append(play(*sides(train, test, prices, featurizer), step))
+        splits.append(play(*sides(train, test, prices, featurizer, deployed), step))
     order = np.argsort(np.concatenate([np.flatnonzero(ids == k) for k in range(folds)]))
     pooled = pool(splits, order)
     report = summarise_split(f"{folds} folds pooled", pooled, labels, seed)
@@ -116,6 +153,7 @@ def leave_one_task_out(
     featurizer: Featurizer,
     progress: Progress | None = None,
     seed: int = 0,
+    deployed: RouterArtifact | None = None,
 ) -> Evaluation:
     """For each task with enough complete rows: train on the other tasks, test on it."""
     tasks = Counter(c for c, ok in zip(labels.categories, _complete(labels), strict=True) if ok)
@@ -133,7 +171,7 @@ def leave_one_task_out(
             if progress
             else None
         )
-        split = play(*sides(train, test, prices, featurizer), step)
+        split = play(*sides(train, test, prices, featurizer, deployed), step)
         reports.append(summarise_split(task, split, test, seed))
         curves = curves or _curves(split)
         notes = notes or split.notes
@@ -170,7 +208,7 @@ def pool(splits: list[Split], order: np.ndarray) -> Split:
                 order
             ]
         chosen = {t: " / ".join(str(p.chosen[t]) for p in parts) for t in TARGETS}
-        methods[name] = Played(name, at, chosen, grid, predicted)
+        methods[name] = Played(name, at, chosen, grid, predicted, first.methods[name].targets)
     y = np.concatenate([s.y for s in splits])[order]
     costs = np.concatenate([s.costs for s in splits])[order]
     return Split(y, costs, methods, first.targets, first.notes)
@@ -187,7 +225,7 @@ def _cat(outcomes: list[Outcome], order: np.ndarray, axis: int = 0) -> Outcome:
 def summarise_split(name: str, split: Split, test: LabelSet, seed: int) -> dict[str, Any]:
     """One split's figures, intervals, verdicts and the baselines that beat the router."""
     figs = compare.figures(split, seed)
-    verdicts = compare.verdicts(figs)
+    verdicts = compare.verdicts(figs, split)
     beaten = sorted({v.baseline for v in verdicts if v.outcome == "loss"})
     return {
         "name": name,

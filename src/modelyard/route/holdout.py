@@ -56,6 +56,8 @@ class Played:
     """(GRID, rows) outcomes over thresholds: the method's cost–quality curve."""
     predicted: np.ndarray | None = None
     """(rows, candidates) test predictions of a learned method."""
+    targets: tuple[str, ...] = TARGETS
+    """The targets at which the router is compared with it."""
 
 
 @dataclass
@@ -77,6 +79,18 @@ class Side:
     costs: np.ndarray
     replies: list[str | None] | None = None
     """The cheapest candidate's replies (for the cascade), when the labels carry them."""
+    deployed: Deployed | None = None
+    """A router file's predictions for these rows (test side only)."""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The router in service: its predictions for the test rows and its own threshold, which
+    was calibrated for one target (``target``), so it is compared there only."""
+
+    predicted: np.ndarray
+    threshold: float
+    target: str
 
 
 def targets(train: Side) -> dict[str, Target]:
@@ -105,6 +119,8 @@ def play(train: Side, test: Side, progress: Callable[[str], None] | None = None)
     methods["cheapest_single"] = _cheapest_single(*singles, test, goals)
     methods["random_mix"] = _random_mix(*singles, test, goals)
     methods["oracle"] = _oracle(test)
+    if test.deployed is not None:
+        methods["deployed"] = _deployed(test.deployed, test)
     split = Split(test.fold.y, test.costs, methods, goals)
     if train.replies is not None and test.replies is not None and train.fold.y.shape[1] == 2:
         methods["cascade"] = _cascade(train, test, goals)
@@ -135,6 +151,15 @@ def levels(values: np.ndarray, low: float, high: float) -> np.ndarray:
     kept, so the grids of pooled folds line up point by point."""
     quantiles = np.quantile(values, np.linspace(0, 1, GRID)) if len(values) else np.full(GRID, low)
     return np.sort(np.concatenate([[low, high], quantiles]))
+
+
+def _deployed(deployed: Deployed, test: Side) -> Played:
+    outcome = routed(deployed.predicted, test, deployed.threshold)
+    gaps = (deployed.predicted.max(1, keepdims=True) - deployed.predicted).ravel()
+    grid = stacked([routed(deployed.predicted, test, float(t)) for t in levels(gaps, 0.0, 1.0)])
+    return Played("deployed", {t: outcome for t in TARGETS},
+                  {t: deployed.threshold for t in TARGETS}, grid, deployed.predicted,
+                  tuple(t for t in TARGETS if t == deployed.target))  # fmt: skip
 
 
 def routed(predicted: np.ndarray, test: Side, tau: float) -> Outcome:

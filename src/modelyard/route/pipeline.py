@@ -12,7 +12,7 @@ import numpy as np
 
 from modelyard.errors import YardError
 from modelyard.route import cascade
-from modelyard.route.artifact import RouterArtifact, save
+from modelyard.route.artifact import RouterArtifact, load, save
 from modelyard.route.calibrate import Target
 from modelyard.route.cascade import ReplyScorer
 from modelyard.route.datasets import LabelSet, Price, from_rows, parse_row, read_prices
@@ -182,6 +182,8 @@ class EvalSpec:
     folds: int = 5
     seed: int = 0
     """How the rows are shuffled into folds, and the bootstrap's resamples."""
+    deployed: Path | None = None
+    """The router file in service, compared with the one trained here."""
 
 
 def evaluate(
@@ -189,14 +191,16 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate the router against its baselines as ``spec`` says (route/evaluation.py)."""
     ready = prepare(spec.train, featurizer)
-    labels, prices = ready.labels, ready.prices
+    labels, prices, reader = ready.labels, ready.prices, ready.featurizer
+    deployed = load(spec.deployed, labels.models) if spec.deployed else None
     if spec.test:
         test = load_labels(spec.train, spec.test).select_models(labels.models)
-        result = split_eval(labels, test, prices, ready.featurizer, progress, spec.seed)
+        result = split_eval(labels, test, prices, reader, progress, spec.seed, deployed)
     elif spec.tasks:
-        result = leave_one_task_out(labels, prices, ready.featurizer, progress, spec.seed)
+        result = leave_one_task_out(labels, prices, reader, progress, spec.seed, deployed)
     else:
-        result = cross_validate(labels, prices, ready.featurizer, spec.folds, progress, spec.seed)
+        result = cross_validate(labels, prices, reader, spec.folds, progress, spec.seed,
+                                deployed)  # fmt: skip
     has_costs = prices is not None or labels.costs is not None
     result.data["cost_unit"] = "USD per request" if has_costs else "calls to the dearer model"
     return result

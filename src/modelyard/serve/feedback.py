@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -228,3 +229,27 @@ def logged_prompts(engine: Engine, limit: int | None = None) -> list[dict[str, A
             if messages is not None:
                 items.append({"id": row["id"], "messages": messages})
     return items
+
+
+def ledger_labels(
+    engine: Engine, evaluated: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """Label rows from the gateway's traffic: every prompt-logged request with feedback (the
+    model that answered, scored by its caller), merged by request id with `yard eval` label
+    rows of logged prompts (every evaluated model's score, ``evaluated``); where both score a
+    model, the caller's verdict stands. Also returns how many evaluated rows matched no logged
+    request (skipped)."""
+    rows = {r["id"]: r for r in label_rows(engine)}
+    prompts = {item["id"]: item["messages"] for item in logged_prompts(engine)}
+    unmatched = 0
+    for scored in evaluated:
+        request_id = str(scored.get("id"))
+        if request_id not in prompts:
+            unmatched += 1
+            continue
+        row = rows.setdefault(request_id, {"id": request_id, "messages": prompts[request_id],
+                                           "labels": {}, "source": "eval"})  # fmt: skip
+        row["labels"] = {**scored.get("labels", {}), **row["labels"]}
+        if scored.get("responses"):
+            row["responses"] = {**scored["responses"], **row.get("responses", {})}
+    return list(rows.values()), unmatched
