@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +43,8 @@ class CachedFullEmbedder:
     def token_ids(self, text: str) -> list[int]:
         return self.model.token_ids(text)
 
-    def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
-        return self.model.token_spans(text)
+    def encode(self, text: str) -> Any:
+        return self.model.encode(text)
 
     def prepare(self, texts: list[str]) -> None:
         """Nothing to prepare: the vectors are cached."""

@@ -6,8 +6,8 @@ import numpy as np
 
 from modelyard.route import ngrams
 from modelyard.route.features import STATS
+from modelyard.route.folds import fold_ids
 from modelyard.route.quality import QualityModel, fit_stacked
-from modelyard.route.training import fold_ids
 
 TOPICS = ("integral of the polynomial", "capital city of the country", "poem about the sea")
 

@@ -2,7 +2,8 @@
 
 Each fits on the training rows and returns, for the test rows, a predicted quality per
 candidate, and for the training rows out-of-fold predictions (from fits that did not see them)
-on which its routing threshold is calibrated: nested, so no threshold sees a test row. The same
+on which its routing threshold is calibrated: nested, so no threshold sees a test row; when the
+rows name tasks, the inner folds hold whole tasks, for every method alike (route/folds.py). The same
 routing rule (calibrate.choose) turns every method's predictions into decisions. Labels may be
 NaN (unknown): every fit leaves those cells out.
 
@@ -21,8 +22,9 @@ from collections.abc import Callable
 import numpy as np
 
 from modelyard.route.features import STATS
+from modelyard.route.folds import inner_folds
 from modelyard.route.quality import Logistic, fit_stacked
-from modelyard.route.training import Fold, fold_ids
+from modelyard.route.training import Fold
 
 WORD = re.compile(r"[a-z0-9]+")
 KNN_K = 50
@@ -36,7 +38,7 @@ Predictions = tuple[np.ndarray, np.ndarray]
 
 def router(train: Fold, test: Fold) -> Predictions:
     """The router's own quality model (route/quality.py)."""
-    model, held_out = fit_stacked(train.x, train.y, train.grams)
+    model, held_out = fit_stacked(train.x, train.y, train.grams, train.groups)
     return model.predict(test.x, test.grams), held_out
 
 
@@ -84,9 +86,9 @@ def nested(fit_predict: Callable[[Fold, Fold], np.ndarray]) -> Callable[[Fold, F
     """A predictor that also gives out-of-fold predictions for its training rows."""
 
     def run(train: Fold, test: Fold) -> Predictions:
-        ids = fold_ids(len(train.y), INNER_FOLDS, seed=1)
+        ids = inner_folds(len(train.y), INNER_FOLDS, train.groups, seed=1)
         held_out = np.zeros(train.y.shape)
-        for k in range(INNER_FOLDS):
+        for k in np.unique(ids):
             held_out[ids == k] = fit_predict(train.take(ids != k), train.take(ids == k))
         return fit_predict(train, test), held_out
 

@@ -3,13 +3,16 @@
 Per method (holdout.py), on the test rows:
 
 - at each target (q95, q90, cheapest; threshold chosen on the training rows): mean ``cost``,
-  mean ``quality`` and ``share`` = quality / the best single model's quality on the test rows;
+  mean ``quality`` and ``share`` = quality / the quality of the best single model (the one best
+  on the training rows, what a team would otherwise send everything to) on the test rows;
 - from its cost–quality curve (learned methods, cascade, random mix): ``curve_cost_95`` and
   ``curve_cost_90``, the least cost at which the curve reaches 95% / 90% of the best single
   model's quality (the best threshold *on the test rows*: RouteLLM's convention, shown for
   comparison, never used to judge a target), and ``auc``, the mean quality the curve gives over
   every budget from the cheapest single model's cost to the best single model's (the area under
   the curve divided by that width; the curve at a budget is the best point that costs no more).
+  The split's report also lists every model's test quality, so shares of the model best on the
+  test rows (which no method can know beforehand) can be read off.
 
 Intervals: BOOTSTRAP resamples of the test rows, the same resamples for every method, so
 differences are paired; each interval is the central 95%. The router against a baseline, at a
@@ -70,10 +73,8 @@ def figures(split: Split, seed: int = 0) -> dict[str, dict[str, Draws]]:
     n = weights.shape[1]
     singles_q = (weights @ split.y.astype(np.float32)) / n
     singles_c = (weights @ split.costs.astype(np.float32)) / n
-    best = singles_q.argmax(1)
-    rows = np.arange(len(weights))
-    ref_q = singles_q[rows, best]
-    span = (singles_c.min(1), singles_c[rows, best])
+    ref_q = singles_q[:, split.reference]
+    span = (singles_c.min(1), singles_c[:, split.reference])
     return {
         name: _method_figures(played, weights, ref_q, span)
         for name, played in split.methods.items()

@@ -134,6 +134,49 @@ class LabelSet:
         return out
 
 
+def concat(sets: list[LabelSet], sha: str, source: str) -> LabelSet:
+    """The rows of several label sets in order, over the union of their models (NaN where a
+    set has no score, cost or token count for a model); each set was scaled on its own."""
+    models = sorted({m for s in sets for m in s.models})
+
+    def widen(s: LabelSet, values: np.ndarray | None) -> np.ndarray:
+        out = np.full((len(s), len(models)), np.nan)
+        if values is not None:
+            out[:, [models.index(m) for m in s.models]] = values
+        return out
+
+    def optional(name: str) -> np.ndarray | None:
+        present = [getattr(s, name) is not None for s in sets]
+        if not any(present):
+            return None
+        if name == "input_tokens":
+            return np.concatenate([s.input_tokens if s.input_tokens is not None
+                                   else np.full(len(s), np.nan) for s in sets])  # fmt: skip
+        return np.vstack([widen(s, getattr(s, name)) for s in sets])
+
+    replied = {m for s in sets for m in s.responses}
+    dropped: Counter[str] = Counter()
+    for s in sets:
+        dropped.update(s.dropped)
+    return LabelSet(
+        ids=[i for s in sets for i in s.ids],
+        prompts=[p for s in sets for p in s.prompts],
+        categories=[c for s in sets for c in s.categories],
+        models=models,
+        scores=np.vstack([widen(s, s.scores) for s in sets]),
+        sha256=sha,
+        costs=optional("costs"),
+        input_tokens=optional("input_tokens"),
+        output_tokens=optional("output_tokens"),
+        responses={
+            m: [r for s in sets for r in s.responses.get(m, [None] * len(s))] for m in replied
+        },
+        lines=[n for s in sets for n in s.lines],
+        source=source,
+        dropped=dict(dropped),
+    )
+
+
 def read_labels(
     path: Path, keep_contaminated: bool = False, score_range: tuple[float, float] | None = None
 ) -> LabelSet:

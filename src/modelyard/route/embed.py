@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,9 +92,13 @@ class WordPieces:
         """All word-piece ids of ``text`` without [CLS]/[SEP] (embedders read ``window``)."""
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
+    def encode(self, text: str) -> Any:
+        """The ``tokenizers.Encoding`` of ``text`` without [CLS]/[SEP]: ``ids``, ``offsets``."""
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
     def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
         """``token_ids`` and, for each word piece, the character offset where it starts."""
-        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        encoding = self.encode(text)
         return encoding.ids, np.array([start for start, _ in encoding.offsets], dtype=np.int64)
 
 

@@ -28,6 +28,7 @@ from modelyard.route import compare, metrics
 from modelyard.route.artifact import RouterArtifact, check_candidates
 from modelyard.route.datasets import LabelSet, Price
 from modelyard.route.features import Featurizer
+from modelyard.route.folds import fold_ids
 from modelyard.route.holdout import (
     QUALITY_TARGETS,
     TARGETS,
@@ -39,7 +40,7 @@ from modelyard.route.holdout import (
     play,
 )
 from modelyard.route.router import Router
-from modelyard.route.training import featurize, featurizer_for, fold_ids, request_costs
+from modelyard.route.training import featurize, featurizer_for, request_costs
 
 Progress = Callable[[str], None]
 MIN_TEST_ROWS = 20
@@ -211,7 +212,7 @@ def pool(splits: list[Split], order: np.ndarray) -> Split:
         methods[name] = Played(name, at, chosen, grid, predicted, first.methods[name].targets)
     y = np.concatenate([s.y for s in splits])[order]
     costs = np.concatenate([s.costs for s in splits])[order]
-    return Split(y, costs, methods, first.targets, first.notes)
+    return Split(y, costs, methods, first.targets, first.reference, first.notes)
 
 
 def _cat(outcomes: list[Outcome], order: np.ndarray, axis: int = 0) -> Outcome:

@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -77,7 +78,9 @@ class Embedder(Protocol):
 
     def token_ids(self, text: str) -> list[int]: ...
 
-    def token_spans(self, text: str) -> tuple[list[int], np.ndarray]: ...
+    def encode(self, text: str) -> Any:
+        """A ``tokenizers.Encoding`` of ``text`` (its ``ids`` and character ``offsets``)."""
+        ...
 
     def embed_ids(self, ids: list[int]) -> np.ndarray: ...
 
@@ -174,15 +177,18 @@ def answer_choices(text: str) -> list[tuple[int, int]]:
     return [(0, found[0].start()), *(m.span(1) for m in found)]
 
 
-def choice_stats(text: str, ids: list[int], starts: np.ndarray, embedder: Embedder) -> np.ndarray:
-    """The CHOICE_STATS values of one prompt, given its word pieces and where each starts.
+def choice_stats(text: str, encoding: Any, embedder: Embedder) -> np.ndarray:
+    """The CHOICE_STATS values of one prompt, given its encoding (word pieces and offsets).
 
     Each part is embedded from the prompt's own word pieces (word pieces never cross a line, so
-    they are those of the part alone): the prompt is tokenized once.
+    they are those of the part alone): the prompt is tokenized once, and where each word piece
+    starts is read only when there are choices.
     """
     spans = answer_choices(text)
     if not spans:
         return np.zeros(len(CHOICE_STATS), dtype=np.float32)
+    ids = encoding.ids
+    starts = np.fromiter((start for start, _ in encoding.offsets), np.int64, len(ids))
     bounds = np.searchsorted(starts, np.array(spans))
     question, *options = (embedder.embed_ids(ids[lo:hi]) for lo, hi in bounds)
     options = np.stack(options)
@@ -221,27 +227,28 @@ class Featurizer:
     def one(self, prompt: Prompt | str) -> Row:
         """Features of one prompt (a bare string is a user turn without a system prompt)."""
         prompt = Prompt(prompt) if isinstance(prompt, str) else prompt
-        rest, prefix_tokens = self.prefixes.strip(prompt.user)
+        rest, prefix_tokens = self.prefixes.cut(prompt.user)
         view = sample(rest)
-        ids, starts = self.embedder.token_spans(view)
+        encoding = self.embedder.encode(view)
+        ids = encoding.ids
         tokens = prefix_tokens + scale(len(ids), rest)
         x = np.concatenate(
             [
                 self.embedder.embed_ids(ids),
                 text_stats(view, tokens, len(rest)),
-                choice_stats(view, ids, starts, self.embedder),
+                choice_stats(view, encoding, self.embedder),
                 np.array([math.log1p(len(prompt.system))], dtype=np.float32),
             ]
         )
         grams = ngrams.buckets(view)
         if prompt.system:
-            grams = np.concatenate([grams, ngrams.buckets(sample(prompt.system), SYSTEM_SALT)])
+            grams = np.concatenate([grams, system_grams(prompt.system)])
         return Row(x, grams, tokens)
 
     def many(self, prompts: Sequence[Prompt | str]) -> Rows:
         """The features of every prompt, stacked."""
         prompts = [Prompt(p) if isinstance(p, str) else p for p in prompts]
-        self.embedder.prepare([sample(self.prefixes.strip(p.user)[0]) for p in prompts])
+        self.embedder.prepare([sample(self.prefixes.cut(p.user)[0]) for p in prompts])
         rows = [self.one(p) for p in prompts]
         x = np.stack([r.x for r in rows]) if rows else np.zeros((0, len(self.names)))
         return Rows(x, [r.grams for r in rows], np.array([r.tokens for r in rows], dtype=int))
@@ -251,5 +258,24 @@ class Featurizer:
         ``row`` (not tokenized again), template tokens included."""
         others = [t for i, t in enumerate(texts) if i != prompt.index]
         user = row.tokens if 0 <= prompt.index < len(texts) else 0
-        pieces = sum(scale(len(self.embedder.token_ids(sample(t))), t) for t in others if t)
+        pieces = sum(pieces_of(self.embedder, t) for t in others if t)
         return MESSAGE_TOKENS * len(texts) + user + pieces
+
+
+# A conversation resends its system prompt and earlier turns with every request: what is read
+# of them is remembered (a 1,800-character system prompt costs ~0.5 ms to tokenize).
+MEMO = 512
+
+
+@lru_cache(maxsize=MEMO)
+def system_grams(system: str) -> np.ndarray:
+    """The system prompt's n-gram buckets, hashed apart from the user turn's (read-only)."""
+    grams = ngrams.buckets(sample(system), SYSTEM_SALT)
+    grams.setflags(write=False)
+    return grams
+
+
+@lru_cache(maxsize=MEMO)
+def pieces_of(embedder: Embedder, text: str) -> int:
+    """Word pieces of a message other than the user turn (estimated beyond EXACT_CHARS)."""
+    return scale(len(embedder.token_ids(sample(text))), text)

@@ -5,7 +5,8 @@ A method's *outcome* on the test rows is, per row, the expected cost and quality
 sends there (a random mix sends a share of each row to each of two models). Each is played at
 every target of TARGETS, its threshold (or mix, or model) chosen on the training rows:
 
-- ``q95`` / ``q90``: reach 95% / 90% of the best single model's mean quality, as cheaply as
+- ``q95`` / ``q90``: reach 95% / 90% of the best single model's mean quality (the model best
+  on the training rows: what sending everything to one model would give), as cheaply as
   possible;
 - ``cheapest``: the best quality for at most the cheapest single model's mean cost.
 
@@ -68,6 +69,8 @@ class Split:
     costs: np.ndarray
     methods: dict[str, Played]
     targets: dict[str, Target]
+    reference: int
+    """The best single model on the training rows: the quality a share is of."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -121,7 +124,7 @@ def play(train: Side, test: Side, progress: Callable[[str], None] | None = None)
     methods["oracle"] = _oracle(test)
     if test.deployed is not None:
         methods["deployed"] = _deployed(test.deployed, test)
-    split = Split(test.fold.y, test.costs, methods, goals)
+    split = Split(test.fold.y, test.costs, methods, goals, int(np.argmax(singles[0].mean(0))))
     if train.replies is not None and test.replies is not None and train.fold.y.shape[1] == 2:
         methods["cascade"] = _cascade(train, test, goals)
         split.notes.append(cascade.NOTE)

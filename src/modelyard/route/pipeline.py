@@ -15,7 +15,14 @@ from modelyard.route import cascade
 from modelyard.route.artifact import RouterArtifact, load, save
 from modelyard.route.calibrate import Target
 from modelyard.route.cascade import ReplyScorer
-from modelyard.route.datasets import LabelSet, Price, from_rows, parse_row, read_prices
+from modelyard.route.datasets import (
+    LabelSet,
+    Price,
+    concat,
+    from_rows,
+    parse_row,
+    read_prices,
+)
 from modelyard.route.embed import static_embedder
 from modelyard.route.evaluation import (
     Evaluation,
@@ -63,24 +70,30 @@ class Prepared:
 
 
 def load_labels(spec: TrainSpec, paths: Sequence[Path] | None = None) -> LabelSet:
-    """The rows of every label file, in order (each row's category from ``spec.by``)."""
-    rows, digest = [], hashlib.sha256()
-    for path in paths or spec.paths:
-        if not path.is_file():
-            raise YardError(f"{path}: no such label file; give a JSONL of id/prompt/labels rows")
-        data = path.read_bytes()
-        digest.update(hashlib.sha256(data).digest())
-        for number, line in enumerate(data.splitlines(), 1):
-            if line.strip():
-                row = parse_row(path, number, line)
-                if spec.by == "file":
-                    row["task"] = path.stem
-                rows.append((number, row))
-    single = len(paths or spec.paths) == 1
-    sha = hashlib.sha256(data).hexdigest() if single else digest.hexdigest()
-    source = ", ".join(str(p) for p in paths or spec.paths)
+    """The rows of every label file, in order, each file's scores scaled on their own (each
+    row's category from ``spec.by``; ``file``: the file's name)."""
+    files = list(paths or spec.paths)
+    sets = [_read(spec, path) for path in files]
+    if len(sets) == 1:
+        return sets[0]
+    digest = hashlib.sha256("".join(s.sha256 for s in sets).encode()).hexdigest()
+    return concat(sets, digest, ", ".join(str(p) for p in files))
+
+
+def _read(spec: TrainSpec, path: Path) -> LabelSet:
+    if not path.is_file():
+        raise YardError(f"{path}: no such label file; give a JSONL of id/prompt/labels rows")
+    data = path.read_bytes()
+    rows = []
+    for number, line in enumerate(data.splitlines(), 1):
+        if line.strip():
+            row = parse_row(path, number, line)
+            if spec.by == "file":
+                row["task"] = path.stem
+            rows.append((number, row))
     by = "task" if spec.by == "file" else spec.by
-    return from_rows(rows, sha, source, score_range=spec.score_range, category=by)
+    sha = hashlib.sha256(data).hexdigest()
+    return from_rows(rows, sha, str(path), score_range=spec.score_range, category=by)
 
 
 def order_models(spec: TrainSpec, labels: LabelSet, prices: dict[str, Price] | None) -> list[str]:

@@ -2,10 +2,11 @@
 
 Real traffic often starts every prompt with the same instructions or worked examples. The
 embedding reads a bounded window of word pieces, so such prompts would all look alike. Training
-finds the prefixes at least MIN_SHARE of the prompts (and MIN_ROWS of them) begin with, cut at a
-line break or a space and at least MIN_CHARS long; the router file keeps each one's length, a
-hash of its text and its word-piece count (never the text itself). A prompt is read from the end
-of the longest table prefix it starts with; its tokens still count that prefix's.
+finds the prefixes at least MIN_SHARE of the prompts (and MIN_ROWS of them) begin with, cut at
+a space, a line break or a blank line and at least MIN_CHARS long; the router file keeps each
+one's length, a hash of its text and its word-piece count (never the text itself). A prompt is
+read from the end of the longest table prefix it starts with; its tokens still count that
+prefix's.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class PrefixTable:
 
     prefixes: tuple[Prefix, ...] = ()
 
-    def strip(self, text: str) -> tuple[str, int]:
+    def cut(self, text: str) -> tuple[str, int]:
         """``text`` after the longest table prefix it starts with, and that prefix's tokens."""
         for p in self.prefixes:
             if len(text) > p.chars and digest(text[: p.chars]) == p.digest:
@@ -62,9 +63,10 @@ class PrefixTable:
         need = max(MIN_ROWS, MIN_SHARE * len(texts))
         found = {}
         for a, b in pairwise(ordered):
-            cut = _cut(a, len(os.path.commonprefix([a, b])))  # noqa: RUF071 (text, not paths)
-            if cut >= MIN_CHARS and a[:cut] not in found:
-                found[a[:cut]] = _support(ordered, a[:cut])
+            shared = len(os.path.commonprefix([a, b]))  # noqa: RUF071 (text, not paths)
+            for cut in _cuts(a, shared):
+                if a[:cut] not in found:
+                    found[a[:cut]] = _support(ordered, a[:cut])
         kept = sorted((n, p) for p, n in found.items() if n >= need)[-MAX_PREFIXES:]
         prefixes = [Prefix(len(p), digest(p), count(p), n) for n, p in kept]
         return cls(tuple(sorted(prefixes, key=lambda p: -p.chars)))
@@ -90,11 +92,15 @@ class PrefixTable:
         return cls(tuple(sorted(prefixes, key=lambda p: -p.chars)))
 
 
-def _cut(text: str, length: int) -> int:
-    """The longest prefix of ``text[:length]`` that ends at a line break or a space."""
+def _cuts(text: str, length: int) -> set[int]:
+    """Where a prefix of ``text[:length]`` may end: after its last space or line break, its
+    last line break and its last blank line (so a block shared by many prompts is found even
+    when most of them also share the first words after it), each at least MIN_CHARS long."""
     if length >= len(text):
-        return 0  # one prompt is a prefix of another: not a shared opening but a duplicate
-    return max(text.rfind(c, 0, length) for c in CUTS) + 1
+        return set()  # one prompt is a prefix of another: not a shared opening but a duplicate
+    ends = {max(text.rfind(c, 0, length) for c in CUTS), text.rfind("\n", 0, length),
+            text.rfind("\n\n", 0, length) + 1}  # fmt: skip
+    return {end + 1 for end in ends if end + 1 >= MIN_CHARS}
 
 
 def _support(ordered: list[str], prefix: str) -> int:

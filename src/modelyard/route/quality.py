@@ -32,6 +32,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from modelyard.route.features import STATS
+from modelyard.route.folds import inner_folds
 from modelyard.route.logistic import fit_logistic, sigmoid
 from modelyard.route.ngrams import NgramLogistic
 
@@ -160,10 +161,16 @@ class QualityModel:
     blender: Blender
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, grams: Sequence[np.ndarray]) -> QualityModel:
+    def fit(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        grams: Sequence[np.ndarray],
+        groups: np.ndarray | None = None,
+    ) -> QualityModel:
         """Fit on features ``x`` (n, embedding + STATS), n-gram buckets and quality labels
-        ``y`` (n, m), NaN where unknown."""
-        return fit_stacked(x, y, grams)[0]
+        ``y`` (n, m), NaN where unknown; ``groups``: each row's task (route/folds.py)."""
+        return fit_stacked(x, y, grams, groups)[0]
 
     def predict(self, x: np.ndarray, grams: Sequence[np.ndarray]) -> np.ndarray:
         """(n, m) probabilities for features (n, d) and the prompts' n-gram buckets."""
@@ -207,16 +214,20 @@ class QualityModel:
 
 
 def fit_stacked(
-    x: np.ndarray, y: np.ndarray, grams: Sequence[np.ndarray]
+    x: np.ndarray,
+    y: np.ndarray,
+    grams: Sequence[np.ndarray],
+    groups: np.ndarray | None = None,
 ) -> tuple[QualityModel, np.ndarray]:
     """The fitted model and its blended out-of-fold predictions (n, m) for the training rows.
 
-    The base predictors are fitted STACK_FOLDS times on the other folds to predict each fold,
-    the blender on those out-of-fold logits, then the base predictors once more on every row.
+    The base predictors are fitted on the other folds to predict each fold (STACK_FOLDS folds;
+    with ``groups``, whole tasks per fold: route/folds.py), the blender on those out-of-fold
+    logits, then the base predictors once more on every row.
     """
-    fold = np.random.default_rng(STACK_SEED).permutation(len(y)) % STACK_FOLDS
+    fold = inner_folds(len(y), STACK_FOLDS, groups, STACK_SEED)
     oof = np.zeros((len(y), 3, y.shape[1]))
-    for k in range(STACK_FOLDS):
+    for k in np.unique(fold):
         train, test = fold != k, fold == k
         bases = _fit_bases(x[train], y[train], _select(grams, train))
         oof[test] = _base_logits(bases, x[test], _select(grams, test))

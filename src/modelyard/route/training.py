@@ -19,6 +19,7 @@ from modelyard.route.calibrate import Target, calibrate
 from modelyard.route.datasets import LabelError, LabelSet, Price
 from modelyard.route.decision import OUTPUT_TOKENS
 from modelyard.route.features import STATS, Featurizer
+from modelyard.route.folds import task_groups
 from modelyard.route.prefixes import PrefixTable
 from modelyard.route.quality import QualityModel, fit_stacked
 
@@ -32,6 +33,8 @@ class Fold:
     x: np.ndarray
     grams: list[np.ndarray]
     y: np.ndarray
+    groups: np.ndarray | None = None
+    """Each row's task, when the labels name tasks (route/folds.py)."""
 
     @property
     def embedding(self) -> np.ndarray:
@@ -40,10 +43,9 @@ class Fold:
     def take(self, mask: np.ndarray) -> Fold:
         """The rows where ``mask`` holds."""
         index = np.flatnonzero(mask)
-        return Fold(
-            [self.texts[i] for i in index], self.x[index], [self.grams[i] for i in index],
-            self.y[index],
-        )  # fmt: skip
+        groups = None if self.groups is None else self.groups[index]
+        return Fold([self.texts[i] for i in index], self.x[index],
+                    [self.grams[i] for i in index], self.y[index], groups)  # fmt: skip
 
 
 def request_costs(labels: LabelSet, prices: list[Price] | None, tokens: np.ndarray) -> np.ndarray:
@@ -77,11 +79,6 @@ def _filled(values: np.ndarray | None, default: np.ndarray) -> np.ndarray:
     return default if values is None else np.where(np.isnan(values), default, values)
 
 
-def fold_ids(n: int, folds: int, seed: int = 0) -> np.ndarray:
-    """A fold number per row, shuffled reproducibly."""
-    return np.random.default_rng(seed).permutation(n) % folds
-
-
 @dataclass
 class Trained:
     """What training produces: the fitted model and the calibrated threshold."""
@@ -97,7 +94,7 @@ def fit(fold: Fold, costs: np.ndarray, target: Target) -> Trained:
     Those are the blended predictions for each row from base predictors that did not see it
     (quality.fit_stacked); the blender's few weights did see them, a negligible optimism.
     """
-    quality, held_out = fit_stacked(fold.x, fold.y, fold.grams)
+    quality, held_out = fit_stacked(fold.x, fold.y, fold.grams, fold.groups)
     complete = ~np.isnan(fold.y).any(1)
     if not complete.any():
         raise LabelError(
@@ -118,4 +115,5 @@ def featurizer_for(labels: LabelSet, featurizer: Featurizer) -> Featurizer:
 def featurize(labels: LabelSet, featurizer: Featurizer) -> tuple[Fold, np.ndarray]:
     """The labelled rows as a Fold, and each user turn's tokens."""
     rows = featurizer.many(labels.prompts)
-    return Fold(labels.texts, rows.x, rows.grams, labels.scores), rows.tokens
+    fold = Fold(labels.texts, rows.x, rows.grams, labels.scores, task_groups(labels.categories))
+    return fold, rows.tokens
