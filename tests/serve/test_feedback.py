@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from modelyard.cli import app
+from modelyard.eval.suites import load_suite_file
 from modelyard.serve import feedback
 from modelyard.serve.ledger import connect
 from tests.serve.test_auto import ADMIN, MODEL_CACHE, Gateway, ask, auto_config
@@ -176,6 +177,9 @@ def test_train_and_compare_on_the_gateways_own_traffic(
     assert done.exit_code == 0, done.output
     items = [json.loads(line) for line in prompts.read_text().splitlines()]
     assert {i["id"] for i in items} == set(ids)
+    suite = load_suite_file(prompts)  # what `yard eval prompts.jsonl --judge ...` reads
+    assert len(suite.items) == 48 and suite.problems == []
+    assert suite.items[0].scorer is not None and suite.items[0].scorer.name == "judge"
     # what `yard eval prompts.jsonl -m cheap,big --labels scored.jsonl` writes: the cheap model
     # fails the proofs and poems, the big one answers everything
     scored = tmp_path / "scored.jsonl"

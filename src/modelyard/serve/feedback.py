@@ -25,6 +25,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from modelyard.route.features import content_text
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.ledger import utc_now
 from modelyard.serve.middleware.request_id import new_id
@@ -198,6 +199,19 @@ def _label(row: Any) -> dict[str, Any] | None:
     return out
 
 
+def _logged(engine: Engine, limit: int | None = None) -> list[Any]:
+    """Id and body of the prompt-logged, answered requests, newest first."""
+    requests = _requests()
+    query = (
+        sa.select(requests.c.id, requests.c.request_json)
+        .where(requests.c.request_json.is_not(None), requests.c.status == 200)
+        .order_by(requests.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).mappings())
+
+
 def _messages(request_json: str) -> list[Any] | None:
     """The chat messages of a logged request body (a completions prompt as one user turn)."""
     try:
@@ -213,21 +227,16 @@ def _messages(request_json: str) -> list[Any] | None:
 
 
 def logged_prompts(engine: Engine, limit: int | None = None) -> list[dict[str, Any]]:
-    """The prompt-logged, answered chat requests as `yard eval` suite items (id = request id),
-    newest first, so the candidates can be scored on the team's own traffic."""
-    requests = _requests()
-    query = (
-        sa.select(requests.c.id, requests.c.request_json)
-        .where(requests.c.request_json.is_not(None), requests.c.status == 200)
-        .order_by(requests.c.id.desc())
-        .limit(limit)
-    )
+    """The prompt-logged, answered chat requests as `yard eval` suite items (id = request id,
+    the messages as role and text, graded by the ``judge`` scorer), newest first, so the
+    candidates can be scored on the team's own traffic."""
     items = []
-    with engine.connect() as conn:
-        for row in conn.execute(query).mappings():
-            messages = _messages(row["request_json"])
-            if messages is not None:
-                items.append({"id": row["id"], "messages": messages})
+    for row in _logged(engine, limit):
+        messages = _messages(row["request_json"]) or []
+        turns = [{"role": str(m.get("role")), "content": content_text(m.get("content"))}
+                 for m in messages if isinstance(m, dict)]  # fmt: skip
+        if turns:
+            items.append({"id": row["id"], "messages": turns, "scorer": "judge"})
     return items
 
 
@@ -240,7 +249,7 @@ def ledger_labels(
     model, the caller's verdict stands. Also returns how many evaluated rows matched no logged
     request (skipped)."""
     rows = {r["id"]: r for r in label_rows(engine)}
-    prompts = {item["id"]: item["messages"] for item in logged_prompts(engine)}
+    prompts = {r["id"]: m for r in _logged(engine) if (m := _messages(r["request_json"]))}
     unmatched = 0
     for scored in evaluated:
         request_id = str(scored.get("id"))
