@@ -61,15 +61,17 @@ def test_train_test_split_reports_every_method_with_intervals(split_result) -> N
     assert {"auc", "curve_cost_95", "curve_cost_90"} <= set(split["methods"]["router"]["figures"])
 
 
-def test_best_single_is_chosen_on_training_rows_and_shares_use_the_test_best(split_result) -> None:
+def test_shares_are_of_the_best_single_model_chosen_on_training_rows(split_result) -> None:
     (split,) = split_result.splits
     best = split["methods"]["best_single"]
     model = best["chosen"]["q95"]
     assert split_result.data["models"][model] == "llama-3.1-nemotron-51b-instruct"
     quality = split["quality"][split_result.data["models"][model]]
     assert best["figures"]["q95_quality"]["value"] == pytest.approx(quality, abs=1e-4)
-    top = max(split["quality"].values())
-    assert best["figures"]["q95_share"]["value"] == pytest.approx(quality / top, abs=1e-3)
+    assert best["figures"]["q95_share"]["value"] == pytest.approx(1.0)
+    router = split["methods"]["router"]["figures"]
+    share = router["q95_quality"]["value"] / quality
+    assert router["q95_share"]["value"] == pytest.approx(share, abs=1e-4)
     oracle = split["methods"]["oracle"]["figures"]
     assert oracle["q95_share"]["value"] > 1.0  # per-row best beats any single model
 

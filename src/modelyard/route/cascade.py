@@ -142,10 +142,10 @@ def calibrate(
     points = [(t, outcome(probability, t, cheap, dear, costs)) for t in grid]
     if target.kind == "quality":
         goal = target.value * max(cheap.mean(), dear.mean())
-        ok = [(p.cost, t) for t, p in points if p.quality >= goal - 1e-12]
-        return float(min(ok)[1]) if ok else ALWAYS
-    ok = [(-p.quality, p.cost, t) for t, p in points if p.cost * 1000 <= target.value + 1e-12]
-    return float(min(ok)[2]) if ok else NEVER
+        reach = [(p.cost, t) for t, p in points if p.quality >= goal - 1e-12]
+        return float(min(reach)[1]) if reach else ALWAYS
+    fits = [(-p.quality, p.cost, t) for t, p in points if p.cost * 1000 <= target.value + 1e-12]
+    return float(min(fits)[2]) if fits else NEVER
 
 
 def _midpoints(probability: np.ndarray) -> np.ndarray:

@@ -431,9 +431,11 @@ def read_prices(path: Path) -> dict[str, Price]:
     for name, entry in raw.items():
         values = [entry.get(k) for k in ("input_price", "output_price")] if isinstance(
             entry, dict) else []  # fmt: skip
-        if len(values) != 2 or not all(_is_number(v) and v >= 0 for v in values):
+        numbers = [float(v) for v in values if isinstance(v, int | float) and _is_number(v)]
+        numbers = [v for v in numbers if v >= 0]
+        if len(numbers) != 2:
             raise LabelError(
                 f"{path}: {name}: needs numeric input_price and output_price (USD per 1M tokens)"
             )
-        prices[name] = Price(float(values[0]), float(values[1]))
+        prices[name] = Price(numbers[0], numbers[1])
     return prices

@@ -163,7 +163,9 @@ def leave_one_task_out(
         raise YardError(f"{labels.source}: one task only; leave-one-task-out needs several "
                         f"(name the task field with --by)")  # fmt: skip
     cats = np.array(labels.categories)
-    reports, curves, notes = [], {}, []
+    reports: list[dict[str, Any]] = []
+    curves: dict[str, list[list[float]]] = {}
+    notes: list[str] = []
     for i, task in enumerate(held):
         train = labels.subset(np.flatnonzero(cats != task))
         test = labels.subset(np.flatnonzero(cats == task)).complete()

@@ -74,7 +74,9 @@ class Embedder(Protocol):
     """What features need from an embedder (the embedders in route/embed.py satisfy it)."""
 
     name: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def token_ids(self, text: str) -> list[int]: ...
 
@@ -190,8 +192,8 @@ def choice_stats(text: str, encoding: Any, embedder: Embedder) -> np.ndarray:
     ids = encoding.ids
     starts = np.fromiter((start for start, _ in encoding.offsets), np.int64, len(ids))
     bounds = np.searchsorted(starts, np.array(spans))
-    question, *options = (embedder.embed_ids(ids[lo:hi]) for lo, hi in bounds)
-    options = np.stack(options)
+    question, *parts = (embedder.embed_ids(ids[lo:hi]) for lo, hi in bounds)
+    options = np.stack(parts)
     to_question = np.sort(options @ question)[::-1]
     between = (options @ options.T)[np.triu_indices(len(options), 1)]
     return np.array(
@@ -214,6 +216,7 @@ class Featurizer:
     def __init__(self, embedder: Embedder, prefixes: PrefixTable | None = None) -> None:
         self.embedder = embedder
         self.prefixes = prefixes or PrefixTable()
+        self._pieces = lru_cache(maxsize=MEMO)(self._count_pieces)
 
     def with_prefixes(self, prefixes: PrefixTable) -> Featurizer:
         """The same embedder, stripping ``prefixes``."""
@@ -247,9 +250,9 @@ class Featurizer:
 
     def many(self, prompts: Sequence[Prompt | str]) -> Rows:
         """The features of every prompt, stacked."""
-        prompts = [Prompt(p) if isinstance(p, str) else p for p in prompts]
-        self.embedder.prepare([sample(self.prefixes.cut(p.user)[0]) for p in prompts])
-        rows = [self.one(p) for p in prompts]
+        read = [Prompt(p) if isinstance(p, str) else p for p in prompts]
+        self.embedder.prepare([sample(self.prefixes.cut(p.user)[0]) for p in read])
+        rows = [self.one(p) for p in read]
         x = np.stack([r.x for r in rows]) if rows else np.zeros((0, len(self.names)))
         return Rows(x, [r.grams for r in rows], np.array([r.tokens for r in rows], dtype=int))
 
@@ -258,8 +261,12 @@ class Featurizer:
         ``row`` (not tokenized again), template tokens included."""
         others = [t for i, t in enumerate(texts) if i != prompt.index]
         user = row.tokens if 0 <= prompt.index < len(texts) else 0
-        pieces = sum(pieces_of(self.embedder, t) for t in others if t)
+        pieces = sum(self._pieces(t) for t in others if t)
         return MESSAGE_TOKENS * len(texts) + user + pieces
+
+    def _count_pieces(self, text: str) -> int:
+        """Word pieces of a message other than the user turn (estimated beyond EXACT_CHARS)."""
+        return scale(len(self.embedder.token_ids(sample(text))), text)
 
 
 # A conversation resends its system prompt and earlier turns with every request: what is read
@@ -273,9 +280,3 @@ def system_grams(system: str) -> np.ndarray:
     grams = ngrams.buckets(sample(system), SYSTEM_SALT)
     grams.setflags(write=False)
     return grams
-
-
-@lru_cache(maxsize=MEMO)
-def pieces_of(embedder: Embedder, text: str) -> int:
-    """Word pieces of a message other than the user turn (estimated beyond EXACT_CHARS)."""
-    return scale(len(embedder.token_ids(sample(text))), text)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Played:
     name: str
     at: dict[str, Outcome]
     """Per target: the outcome with the threshold, model or mix chosen on the training rows."""
-    chosen: dict[str, float | str]
+    chosen: dict[str, Any]
     """Per target: what was chosen (threshold, model, mix), for the report."""
     grid: Outcome | None = None
     """(GRID, rows) outcomes over thresholds: the method's cost–quality curve."""

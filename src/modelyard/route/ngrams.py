@@ -72,8 +72,8 @@ class NgramLogistic:
         """Fit on prompts' bucket ids and quality labels ``y`` (n, m) in [0, 1]; a NaN label
         (not known) leaves its row out of that candidate's regression."""
         rows = [counts(g) for g in grams]
-        df = np.bincount(np.concatenate([r[0] for r in rows] or [[]]).astype(np.int64),
-                         minlength=1 << BITS)  # fmt: skip
+        seen = np.concatenate([r[0] for r in rows] or [np.zeros(0, np.int64)]).astype(np.int64)
+        df = np.bincount(seen, minlength=1 << BITS)
         kept = np.flatnonzero(df >= MIN_DF)
         idf = np.log((1 + len(grams)) / (1 + df[kept])) + 1
         model = cls(kept, idf, np.zeros((len(kept) + 1, y.shape[1])))

@@ -42,7 +42,7 @@ class _Graph:
         self.inits: list[Any] = []
         self.count = 0
 
-    def const(self, name: str, value: np.ndarray) -> str:
+    def const(self, name: str, value: np.ndarray | np.generic) -> str:
         self.inits.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 

@@ -257,7 +257,7 @@ def _base_logits(
 
 
 def _select(grams: Sequence[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
-    return [grams[i] for i in np.flatnonzero(mask)]
+    return [grams[int(i)] for i in np.flatnonzero(mask)]
 
 
 def _embedding(x: np.ndarray) -> np.ndarray:
@@ -266,7 +266,8 @@ def _embedding(x: np.ndarray) -> np.ndarray:
 
 def _pack(a: np.ndarray, dtype: type) -> dict[str, Any]:
     data = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
-    return {"dtype": data.dtype.str, "shape": list(a.shape), "b64": base64.b64encode(data).decode()}
+    encoded = base64.b64encode(data.tobytes()).decode()
+    return {"dtype": data.dtype.str, "shape": list(a.shape), "b64": encoded}
 
 
 def _unpack(raw: dict[str, Any]) -> np.ndarray:

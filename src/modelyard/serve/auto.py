@@ -416,10 +416,11 @@ def reply_flaw(
     choices = upstream.data.get("choices") or [{}]
     first = choices[0] if isinstance(choices[0], dict) else {}
     message = first.get("message") or {}
-    text = message.get("content") if "message" in first else first.get("text")
-    if text is not None and not isinstance(text, str):
+    raw = message.get("content") if "message" in first else first.get("text")
+    if raw is not None and not isinstance(raw, str):
         return None  # content parts: nothing here reads them
-    if not (text or "").strip():
+    text = raw or ""
+    if not text.strip():
         return None if message.get("tool_calls") else "empty reply"
     if json_output:
         try:
@@ -427,7 +428,7 @@ def reply_flaw(
         except orjson.JSONDecodeError:
             return "reply is not valid JSON"
     confidence = reply_confidence(first) if min_logprob is not None else None
-    if confidence is not None and confidence < min_logprob:
+    if confidence is not None and min_logprob is not None and confidence < min_logprob:
         return f"log-probability {confidence:.2f}, below {min_logprob:.2f}"
     if scorer is None:
         wrong = mistakes(text)

@@ -90,10 +90,10 @@ def _score(data: dict[str, Any]) -> float:
         if thumbs not in THUMBS:
             raise _bad("'thumbs' must be 'up' or 'down'", "thumbs")
         return THUMBS[thumbs]
-    valid = isinstance(score, int | float) and not isinstance(score, bool)
-    if not valid or not math.isfinite(score) or not 0.0 <= score <= 1.0:
+    number = float(score) if isinstance(score, int | float) and not isinstance(score, bool) else -1
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
         raise _bad("'score' must be a number from 0 to 1", "score")
-    return float(score)
+    return number
 
 
 def _bad(message: str, param: str | None) -> GatewayError:
