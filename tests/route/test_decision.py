@@ -196,3 +196,17 @@ def test_decide_is_pure() -> None:
     first = decide(facts, candidates, Rules(0.05))
     again = decide(facts, candidates, Rules(0.05))
     assert first == again and candidates == [BIG, API, LOCAL]
+
+
+def test_of_equally_cheap_candidates_the_best_predicted_goes_first() -> None:
+    free = [Candidate(n, local=True) for n in ("smol", "qwen", "llama")]
+    predicted = {"smol": 0.3, "qwen": 0.8, "llama": 0.6, "big": 0.9}
+    decision = decide(Facts(10, quality=predicted), [*free, BIG], Rules(threshold=0.5))
+    assert decision.order == ["qwen", "llama", "smol", "big"]
+    # and the calibrated rule does the same row by row
+    import numpy as np
+
+    from modelyard.route.calibrate import choose
+
+    picks = choose(np.array([[0.3, 0.8, 0.6, 0.9]]), np.array([[0.0, 0.0, 0.0, 1.0]]), 0.5)
+    assert picks.tolist() == [1]

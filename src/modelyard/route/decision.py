@@ -8,7 +8,8 @@ A new hard constraint is one function appended to CONSTRAINTS, here and nowhere 
 The order: the candidate pinned to the session when it is allowed; else, among the allowed
 candidates *good enough* (with predictions: within ``rules.threshold`` of the best predicted
 quality; without: all), the cheapest the language rule prefers, else the cheapest; then every
-other allowed candidate, cheapest first, as fallbacks (equal prices keep the given order).
+other allowed candidate, cheapest first, as fallbacks (of equal prices, the best predicted
+first; without predictions, the given order).
 """
 
 from __future__ import annotations
@@ -197,7 +198,8 @@ def decide(facts: Facts, candidates: Sequence[Candidate], rules: Rules = Rules()
             excluded[c.name] = reasons
         else:
             allowed.append(c)
-    allowed.sort(key=lambda c: costs[c.name])
+    quality = facts.quality or {}
+    allowed.sort(key=lambda c: (costs[c.name], -quality.get(c.name, 0.0)))
     estimates = {c.name: _estimate(costs[c.name], facts.quality, c.name) for c in allowed}
     language = facts.language if rules.languages else None
     first, reason = _first(facts, allowed, rules, applied) if allowed else (None, "")

@@ -35,6 +35,8 @@ from modelyard.route.training import Fold
 GRID = 101
 QUALITY_TARGETS = {"q95": 0.95, "q90": 0.90}
 TARGETS = (*QUALITY_TARGETS, "cheapest")
+CASCADE_ROWS = 50
+"""Training rows with the cheap model's reply needed to fit a cascade's reply scorer."""
 
 
 @dataclass
@@ -126,7 +128,7 @@ def play(train: Side, test: Side, progress: Callable[[str], None] | None = None)
     if test.deployed is not None:
         methods["deployed"] = _deployed(test.deployed, test)
     split = Split(test.fold.y, test.costs, methods, goals, int(np.argmax(singles[0].mean(0))))
-    if train.replies is not None and test.replies is not None and train.fold.y.shape[1] == 2:
+    if _has_replies(train, test):
         methods["cascade"] = _cascade(train, test, goals)
         split.notes.append(cascade.NOTE)
     return split
@@ -292,6 +294,14 @@ def _oracle(test: Side) -> Played:
     rows = np.arange(len(pick))
     outcome = Outcome(costs[rows, pick], y[rows, pick])
     return Played("oracle", {t: outcome for t in TARGETS}, {t: "per row" for t in TARGETS})
+
+
+def _has_replies(train: Side, test: Side) -> bool:
+    """Two models, the cheap one's reply on every test row and on CASCADE_ROWS training rows."""
+    if train.replies is None or test.replies is None or train.fold.y.shape[1] != 2:
+        return False
+    known = sum(r is not None for r in train.replies)
+    return known >= CASCADE_ROWS and all(r is not None for r in test.replies)
 
 
 def _cascade(train: Side, test: Side, goals: dict[str, Target]) -> Played:
