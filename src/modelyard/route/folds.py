@@ -1,13 +1,19 @@
 """Which rows predict which: the folds of cross-validation and of the model's inner stacking.
 
-When the rows carry tasks (a category field such as LLMRouter's ``task_name``), the inner folds
-hold whole tasks: the out-of-fold predictions the blender and the routing threshold are fitted
-on are then predictions for tasks the predictors never saw, as a new task's prompts will be.
+When the rows carry MIN_GROUPS tasks or more (a category field such as LLMRouter's
+``task_name``), the inner folds hold whole tasks: the out-of-fold predictions the blender and the
+routing threshold are fitted on are then predictions for tasks the predictors never saw, as a
+new task's prompts will be. Tasks are dealt to folds largest first, each to the fold with the
+fewest rows, so no fold is predicted from a sliver of the data. With fewer tasks (two files, say)
+a fold would be predicted from one other task alone, which says little about a third: the rows
+are shuffled into folds instead.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+MIN_GROUPS = 4
 
 
 def fold_ids(n: int, folds: int, seed: int = 0) -> np.ndarray:
@@ -16,14 +22,17 @@ def fold_ids(n: int, folds: int, seed: int = 0) -> np.ndarray:
 
 
 def inner_folds(n: int, folds: int, groups: np.ndarray | None, seed: int) -> np.ndarray:
-    """A fold number per row: whole groups per fold when there are at least two groups (then
-    ``min(folds, groups)`` folds), else the rows shuffled into ``folds``."""
-    if groups is None or len(np.unique(groups)) < 2:
+    """A fold number per row: whole groups per fold when there are MIN_GROUPS groups or more,
+    else the rows shuffled into ``folds`` (module docstring)."""
+    if groups is None or len(np.unique(groups)) < MIN_GROUPS:
         return fold_ids(n, folds, seed)
-    names = np.unique(groups)
-    k = min(folds, len(names))
-    order = np.random.default_rng(seed).permutation(len(names))
-    fold_of = dict(zip(names[order], np.arange(len(names)) % k, strict=True))
+    names, sizes = np.unique(groups, return_counts=True)
+    shuffled = np.random.default_rng(seed).permutation(len(names))
+    load = np.zeros(folds)
+    fold_of = {}
+    for i in sorted(shuffled, key=lambda i: -sizes[i]):  # stable: ties keep the shuffled order
+        fold_of[names[i]] = int(np.argmin(load))
+        load[fold_of[names[i]]] += sizes[i]
     return np.array([fold_of[g] for g in groups])
 
 
