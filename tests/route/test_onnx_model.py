@@ -79,3 +79,35 @@ def test_known_similarity() -> None:
     a, b = embedder.embed(TEXTS[:2])
     # the sentence-transformers model card pair; the published model gives about 0.75
     assert 0.7 < float(a @ b) < 0.8
+
+
+def test_the_graph_is_built_once_and_rebuilt_when_stale(tmp_path: Path) -> None:
+    import shutil
+
+    from modelyard.route.onnx_model import GRAPH_FILE, Encoder
+
+    folder = tmp_path / "minilm"
+    source = model_files(MODEL_CACHE)
+    folder.mkdir()
+    shutil.copy(source / "model.safetensors", folder / "model.safetensors")
+    Encoder(folder)
+    graph = folder / GRAPH_FILE
+    built = graph.stat().st_mtime_ns
+    Encoder(folder)
+    assert graph.stat().st_mtime_ns == built  # cached
+    graph.write_bytes(b"an older or broken graph")
+    encoder = Encoder(folder)
+    assert graph.stat().st_size > 1_000_000
+    ids = np.array([[101, 7592, 2088, 102]])
+    assert encoder.hidden(ids, np.ones(ids.shape)).shape == (1, 4, 384)
+
+
+def test_padding_does_not_change_a_sentence() -> None:
+    from modelyard.route.onnx_model import Encoder
+
+    encoder = Encoder(model_files(MODEL_CACHE))
+    short = np.array([[101, 7592, 2088, 102, 0, 0, 0]])
+    mask = np.array([[1, 1, 1, 1, 0, 0, 0]])
+    alone = encoder.encode(short[:, :4], mask[:, :4])
+    padded = encoder.encode(short, mask)
+    np.testing.assert_allclose(alone, padded, atol=1e-5)

@@ -7,7 +7,7 @@ import numpy as np
 from modelyard.route import ngrams
 from modelyard.route.features import STATS
 from modelyard.route.folds import fold_ids
-from modelyard.route.quality import QualityModel, fit_stacked
+from modelyard.route.quality import Blender, ClusterPrior, QualityModel, fit_stacked
 
 TOPICS = ("integral of the polynomial", "capital city of the country", "poem about the sea")
 
@@ -56,3 +56,48 @@ def test_stack_trusts_the_informative_predictor_and_round_trips() -> None:
     np.testing.assert_allclose(again.predict(x, grams), model.predict(x, grams), atol=1e-4)
     one = again.predict(x[:1], grams[:1])[0]
     assert one.shape == (2,) and (one[1] > 0.5) == bool(y[0, 1])
+
+
+def test_unknown_labels_are_left_out_of_every_predictor() -> None:
+    x, y, texts = _data()
+    grams = [ngrams.buckets(t) for t in texts]
+    partial = y.copy()
+    partial[::2, 1] = np.nan  # half the rows lack candidate 1's label
+    model, held_out = fit_stacked(x, partial, grams)
+    assert np.isfinite(held_out).all() and np.isfinite(model.predict(x, grams)).all()
+    # candidate 1 is still learned from the rows that have it: topic 0 predicted higher
+    p = model.predict(x, grams)[:, 1]
+    assert p[y[:, 1] == 1].mean() > p[y[:, 1] == 0].mean() + 0.3
+
+
+def test_cluster_priors_average_known_labels_only() -> None:
+    emb = np.eye(2).repeat(50, axis=0)  # two tight clusters of 50
+    y = np.stack([np.r_[np.ones(50), np.zeros(50)], np.full(100, np.nan)], 1)
+    y[:10, 1] = 1.0  # a few known labels for candidate 1, all in cluster 0
+    prior = ClusterPrior.fit(emb, y)
+    first, second = prior.predict(np.eye(2))
+    assert first[0] > 0.7 > 0.3 > second[0]
+    assert first[1] > 0.9  # shrunk towards the known mean (1.0), not towards NaN
+    assert np.isfinite(prior.priors).all()
+
+
+def test_the_blender_ignores_unknown_cells() -> None:
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(300, 3, 2))
+    y = (logits[:, 0] > 0).astype(float)
+    y[:100, 0] = np.nan
+    blender = Blender.fit(logits, y)
+    assert blender.weights[0] > 1.0 and abs(blender.weights[1]) < 0.5
+    assert np.isfinite(blender.predict(logits)).all()
+
+
+def test_too_few_prompts_for_any_bucket() -> None:
+    model = ngrams.NgramLogistic.fit([ngrams.buckets("one two")], np.array([[1.0]]))
+    assert len(model.kept) == 0
+    assert model.predict([ngrams.buckets("three four")]).shape == (1, 1)
+    assert model.predict([]).shape == (0, 1)
+
+
+def test_salted_buckets_differ() -> None:
+    plain, salted = ngrams.buckets("legal assistant"), ngrams.buckets("legal assistant", 0x5157)
+    assert len(plain) == len(salted) == 3 and not set(plain) & set(salted)
