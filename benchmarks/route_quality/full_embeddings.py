@@ -49,6 +49,9 @@ class CachedFullEmbedder:
     def prepare(self, texts: list[str]) -> None:
         """Nothing to prepare: the vectors are cached."""
 
+    def embed_parts(self, ids: list[int], bounds: np.ndarray) -> np.ndarray:
+        return np.stack([self.embed_ids(ids[lo:hi]) for lo, hi in bounds])
+
     def embed_ids(self, ids: list[int]) -> np.ndarray:
         key = tuple(window(ids))
         return self.vectors[key] if key in self.vectors else self.model.embed_ids(ids)

@@ -89,3 +89,13 @@ def test_token_table_reports_the_vocabulary(monkeypatch: pytest.MonkeyPatch) -> 
     summary = token_table(folder=model_files(MODEL_CACHE))
     assert summary["vocabulary"] == 30522 and summary["computed_now"] == 0
     assert 0 < summary["known"] <= 30522
+
+
+def test_parts_embed_as_if_each_were_alone(static: StaticEmbedder) -> None:
+    ids = static.token_ids("Which one?\nA. red apples\nB. green\nC.\nD. plums and pears")
+    bounds = np.array([[0, 3], [3, 7], [7, 7], [7, 11], [11, len(ids)]])
+    together = static.embed_parts(ids, bounds)
+    alone = np.stack([static.embed_ids(ids[lo:hi]) for lo, hi in bounds])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    assert not together[2].any()  # an empty part is the zero vector, as alone
+    assert static.embed_parts([], np.array([[0, 0]])).shape == (1, static.dim)

@@ -118,6 +118,10 @@ class TransformerEmbedder(WordPieces):
         row = np.array([[self.cls_id, *window(ids), self.sep_id]], dtype=np.int64)
         return self.encoder.encode(row, np.ones(row.shape, dtype=np.float32))[0]
 
+    def embed_parts(self, ids: list[int], bounds: np.ndarray) -> np.ndarray:
+        """(len(bounds), 384) vectors of the parts ``ids[lo:hi]``, each embedded on its own."""
+        return np.stack([self.embed_ids(ids[lo:hi]) for lo, hi in bounds])
+
     def prepare(self, texts: Sequence[str]) -> None:
         """Nothing to prepare: every prompt runs through the encoder."""
 
@@ -157,6 +161,21 @@ class StaticEmbedder(WordPieces):
             return np.zeros(self.dim, dtype=np.float32)
         vec = self.table.rows(window(ids)).sum(0)
         return vec / (np.linalg.norm(vec) or 1.0)
+
+    def embed_parts(self, ids: list[int], bounds: np.ndarray) -> np.ndarray:
+        """(len(bounds), dim) unit vectors of the parts ``ids[lo:hi]`` (each read through the
+        window, as on its own): one table lookup and one segmented sum for all of them."""
+        pieces = [window(ids[lo:hi]) for lo, hi in bounds]
+        lengths = np.array([len(p) for p in pieces])
+        flat = [i for p in pieces for i in p]
+        if not flat:
+            return np.zeros((len(bounds), self.dim), dtype=np.float32)
+        rows = self.table.rows(flat)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        sums = np.add.reduceat(rows, np.minimum(starts, len(flat) - 1), axis=0)
+        sums[lengths == 0] = 0.0
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return sums / np.where(norms > 0, norms, 1.0)
 
     def prepare(self, texts: Sequence[str]) -> None:
         """Compute the vectors of every token of ``texts`` not known yet, in large batches."""

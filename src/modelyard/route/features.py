@@ -86,6 +86,10 @@ class Embedder(Protocol):
 
     def embed_ids(self, ids: list[int]) -> np.ndarray: ...
 
+    def embed_parts(self, ids: list[int], bounds: np.ndarray) -> np.ndarray:
+        """(len(bounds), dim) vectors of the parts ``ids[lo:hi]`` for each (lo, hi) row."""
+        ...
+
     def prepare(self, texts: Sequence[str]) -> None:
         """Get ready to embed ``texts`` (a static table computes their new tokens at once)."""
         ...
@@ -192,10 +196,10 @@ def choice_stats(text: str, encoding: Any, embedder: Embedder) -> np.ndarray:
     ids = encoding.ids
     starts = np.fromiter((start for start, _ in encoding.offsets), np.int64, len(ids))
     bounds = np.searchsorted(starts, np.array(spans))
-    question, *parts = (embedder.embed_ids(ids[lo:hi]) for lo, hi in bounds)
-    options = np.stack(parts)
+    vectors = embedder.embed_parts(ids, bounds)
+    question, options = vectors[0], vectors[1:]
     to_question = np.sort(options @ question)[::-1]
-    between = (options @ options.T)[np.triu_indices(len(options), 1)]
+    between = (options @ options.T)[_pairs(len(options))]
     return np.array(
         [
             to_question[0],
@@ -208,6 +212,12 @@ def choice_stats(text: str, encoding: Any, embedder: Embedder) -> np.ndarray:
         ],
         dtype=np.float32,
     )
+
+
+@lru_cache(maxsize=MAX_CHOICES + 1)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the upper triangle of an (n, n) matrix (few sizes, so built once each)."""
+    return np.triu_indices(n, 1)
 
 
 class Featurizer:
