@@ -217,3 +217,21 @@ def test_an_oversized_line_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
     path = write(tmp_path, ROW, {"prompt": "x" * 2_000, "labels": {"a": 1}})
     with pytest.raises(LabelError, match=r"labels\.jsonl:2: line of 2,0\d\d bytes; at most 1,000"):
         read_labels(path)
+
+
+def test_replies_may_be_partial(tmp_path: Path) -> None:
+    rows = [
+        {"prompt": "a", "labels": {"x": 1, "y": 0}, "responses": {"x": "4"}},
+        {"prompt": "b", "labels": {"x": 0, "y": 1}},
+    ]
+    labels = read_labels(write(tmp_path, *rows))
+    assert labels.responses == {"x": ["4", None]}
+    assert labels.subset([1]).responses == {"x": [None]}
+    assert labels.select_models(["y"]).responses == {}
+
+
+def test_ids_and_lines_follow_the_rows(tmp_path: Path) -> None:
+    rows = [{"prompt": "a", "labels": {"x": 1}}, {"id": 7, "prompt": "b", "labels": {"x": 0}}]
+    labels = read_labels(write(tmp_path, "", *rows))  # a blank first line
+    assert labels.ids == ["2", "7"] and labels.lines == [2, 3]
+    assert labels.subset([1]).lines == [3]

@@ -118,3 +118,31 @@ def test_the_deployed_router_is_compared_at_its_own_target() -> None:
     deployed = split.methods["deployed"]
     assert deployed.targets == ("q95",) and set(deployed.at) == set(TARGETS)
     assert (deployed.at["q95"].cost == 1.0).all()  # 0.4 is not within 0.1 of 0.9: the dear one
+
+
+def test_the_cascade_needs_replies_on_both_sides() -> None:
+    from modelyard.route.holdout import CASCADE_ROWS, _has_replies
+
+    train, test = _side(100, 1), _side(50, 2)
+    assert not _has_replies(train, test)
+    train.replies = ["#### 4"] * (CASCADE_ROWS - 1) + [None] * (101 - CASCADE_ROWS)
+    test.replies = ["#### 4"] * 50
+    assert not _has_replies(train, test)  # too few training replies
+    train.replies[CASCADE_ROWS - 1] = "#### 5"
+    assert _has_replies(train, test)
+    test.replies[0] = None
+    assert not _has_replies(train, test)  # a test row without a reply
+
+
+def test_a_cascade_is_played_and_counts_the_cheap_call() -> None:
+    train, test = _side(300, 1), _side(120, 2)
+    # the cheap model's replies: a final number when it is right, a hedge when it is wrong
+    for side in (train, test):
+        side.replies = ["Adding them, the answer is 7.\n#### 7" if y else "I am not sure."
+                        for y in side.fold.y[:, 0]]  # fmt: skip
+    split = play(train, test)
+    cascade = split.methods["cascade"].at["q95"]
+    assert (cascade.cost >= 0).all() and cascade.quality.mean() > 0.9
+    escalated = cascade.cost > 0
+    assert escalated.any() and (test.fold.y[escalated, 0] == 0).mean() > 0.8
+    assert any("cascade" in note for note in split.notes)
