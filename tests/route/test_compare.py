@@ -10,6 +10,7 @@ from modelyard.route.compare import (
     BOOTSTRAP,
     Draws,
     area,
+    curve_differences,
     difference,
     figures,
     judge,
@@ -115,3 +116,36 @@ def test_a_curve_that_never_reaches_the_target_has_no_cost() -> None:
     figs = figures(_split(y, costs, {"router": Outcome(costs[:, 0], y[:, 0])}))
     assert figs["router"]["curve_cost_95"].value is None
     assert figs["router"]["curve_cost_95"].interval() is None
+
+
+def test_curve_differences_pair_every_baseline_with_a_curve() -> None:
+    rng = np.random.default_rng(5)
+    n = 200
+    y = (rng.random((n, 2)) < [0.5, 0.9]).astype(float)
+    costs = np.tile([0.0, 1.0], (n, 1))
+    methods = {
+        "router": Outcome(costs[:, 1] * (y[:, 0] == 0), np.where(y[:, 0] == 0, y[:, 1], y[:, 0])),
+        "knn": Outcome(costs[:, 1] * (rng.random(n) < 0.5), y[:, 1]),
+        "best_single": Outcome(costs[:, 1], y[:, 1]),
+    }
+    split = _split(y, costs, methods)
+    split.methods["best_single"].grid = None
+    figs = figures(split)
+    diffs = curve_differences(figs)
+    assert set(diffs) == {"knn"}  # best_single has no curve
+    assert set(diffs["knn"]) == {"auc", "curve_cost_95", "curve_cost_90"}
+    assert diffs["knn"]["auc"]["value"] == pytest.approx(
+        figs["router"]["auc"].value - figs["knn"]["auc"].value
+    )
+
+
+def test_a_baseline_is_judged_only_at_its_targets() -> None:
+    y = np.tile([0.0, 1.0], (30, 1))
+    costs = np.tile([0.0, 1.0], (30, 1))
+    split = _split(y, costs, {"router": Outcome(costs[:, 1], y[:, 1]),
+                              "deployed": Outcome(costs[:, 0], y[:, 0])})  # fmt: skip
+    split.methods["deployed"].targets = ("q95",)
+    judged = verdicts(figures(split), split)
+    assert [(v.baseline, v.target) for v in judged] == [("deployed", "q95")]
+    assert judged[0].outcome == "trade-off"  # dearer, but better
+    assert judged[0].json()["cost_difference"]["value"] == 1.0

@@ -162,3 +162,43 @@ def test_too_few_test_rows_is_an_error(shared_data: Path, tmp_path: Path,
     spec = TrainSpec(shared_data / "routellm" / "gsm8k.jsonl", (WEAK, STRONG), limit=100)
     with pytest.raises(YardError, match="at least 20 are needed"):
         evaluate(EvalSpec(spec, test=(test,)), featurizer)
+
+
+def test_a_task_too_small_to_test_on_still_trains(
+    shared_data: Path, tmp_path: Path, featurizer: Featurizer
+) -> None:
+    text = (shared_data / "llmrouter" / "train.jsonl").read_text()
+    rows = [json.loads(line) for line in text.split("\n") if line]
+    counts: dict[str, int] = {}
+    picked = []
+    for row in rows:
+        want = {"gsm8k": 60, "mmlu": 60, "natural_qa": 60, "human_eval": 10}.get(
+            row["task_name"], 0
+        )
+        if counts.get(row["task_name"], 0) < want:
+            counts[row["task_name"]] = counts.get(row["task_name"], 0) + 1
+            picked.append(row)
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in picked))
+    spec = TrainSpec(path, prices=shared_data / "llmrouter" / "default_llm.json", by="task_name")
+    result = evaluate(EvalSpec(spec, tasks=True), featurizer)
+    assert result.data["tasks"] == ["gsm8k", "mmlu", "natural_qa"]
+    assert result.data["tasks_not_held_out"] == ["human_eval"]  # 10 rows: trained on only
+
+
+def test_the_deployed_router_is_compared_where_it_was_calibrated(
+    shared_data: Path, tmp_path: Path, featurizer: Featurizer
+) -> None:
+    from modelyard.route import train
+
+    spec = TrainSpec(shared_data / "routellm" / "gsm8k.jsonl", (WEAK, STRONG), limit=240)
+    deployed = tmp_path / "deployed.json"
+    train(TrainSpec(spec.data, (WEAK, STRONG), limit=120), deployed, featurizer)
+    result = evaluate(EvalSpec(spec, folds=2, deployed=deployed), featurizer)
+    (split,) = result.splits
+    assert "deployed" in split["methods"]
+    assert {v["target"] for v in split["verdicts"] if v["baseline"] == "deployed"} == {"q95"}
+    with pytest.raises(YardError, match="trained for"):
+        other = TrainSpec(shared_data / "llmrouter" / "train.jsonl", limit=60,
+                          prices=shared_data / "llmrouter" / "default_llm.json")  # fmt: skip
+        evaluate(EvalSpec(other, folds=2, deployed=deployed), featurizer)
