@@ -93,3 +93,16 @@ def test_a_dense_middle_is_counted(counter: TokenCounter) -> None:
     exact = len(counter.tokenizer.encode(text, add_special_tokens=False).ids)
     counted = counter.count([text]) - MESSAGE_TOKENS
     assert abs(counted - exact) < 0.05 * exact
+
+
+def test_a_broken_cached_tokenizer_falls_back_to_the_estimate(tmp_path: Path) -> None:
+    folder = tmp_path / "minilm-l6-v2"
+    folder.mkdir()
+    (folder / "tokenizer.json").write_text('{"truncated": ')
+    assert TokenCounter.find(tmp_path).method == "estimate"
+
+
+def test_every_message_is_counted_with_its_template(counter: TokenCounter) -> None:
+    texts = ["You are terse.", "Hi", ""]
+    pieces = sum(len(counter.tokenizer.encode(t, add_special_tokens=False).ids) for t in texts)
+    assert counter.count(texts) == pieces + MESSAGE_TOKENS * 3

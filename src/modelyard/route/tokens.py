@@ -85,7 +85,7 @@ class TokenCounter:
             return cls()
         try:
             return cls(load_tokenizer(path))
-        except ImportError:
+        except Exception:  # a torn or foreign tokenizer.json: count by bytes rather than fail
             return cls()
 
     def count(self, texts: Sequence[str]) -> int:
