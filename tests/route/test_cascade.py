@@ -115,3 +115,24 @@ def test_cross_validation_scores_the_cascade(gsm8k: Path, featurizer: Featurizer
     assert cascade["auc"]["value"] > router["auc"]["value"]
     assert len(result.curves["cascade"]) == len(result.curves["router"])
     assert "its cost counts the cheap call" in render(result)
+
+
+def test_a_scorer_for_other_reply_features_is_refused() -> None:
+    from modelyard.route import cascade
+
+    x = np.random.default_rng(0).normal(size=(40, len(cascade.REPLY_FEATURES)))
+    scorer = cascade.fit("cheap", x, (x[:, 0] > 0).astype(float))
+    raw = scorer.to_dict()
+    again = cascade.ReplyScorer.from_dict(raw)
+    np.testing.assert_allclose(again.probabilities(x), scorer.probabilities(x), atol=1e-5)
+    with pytest.raises(ValueError, match="reply features"):
+        cascade.ReplyScorer.from_dict({**raw, "features": ["length"]})
+
+
+def test_a_constant_feature_does_not_break_the_scorer() -> None:
+    from modelyard.route import cascade
+
+    x = np.zeros((30, len(cascade.REPLY_FEATURES)))
+    x[:, 1] = np.arange(30)
+    scorer = cascade.fit("cheap", x, (np.arange(30) > 15).astype(float))
+    assert np.isfinite(scorer.probabilities(x)).all() and (scorer.scale > 0).all()
