@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from modelyard.route import ngrams
@@ -136,3 +137,24 @@ def test_other_messages_are_counted_once_and_remembered(featurizer: Featurizer) 
     hits = featurizer._pieces.cache_info().hits
     assert featurizer.count(texts, prompt, row) == first
     assert featurizer._pieces.cache_info().hits == hits + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", {"log_numbers": 0.0, "digit_share": 0.0, "code_marks": 0.0, "questions": 0.0}),
+        ("What is 12 + 30?", {"log_numbers": np.log1p(2), "questions": np.log1p(1),
+                              "math_marks": np.log1p(1)}),
+        ("def f(x):\n    return x", {"code_marks": np.log1p(2), "log_lines": np.log1p(1)}),
+        ("Pick:\nA. one\nB. two\n(c) three", {"choices": np.log1p(3)}),
+        ("1,234.5 and 6", {"log_numbers": np.log1p(2)}),
+    ],
+)  # fmt: skip
+def test_text_statistics(text: str, expected: dict[str, float]) -> None:
+    from modelyard.route.features import TEXT_STATS, text_stats
+
+    values = dict(zip(TEXT_STATS, text_stats(text, 10).tolist(), strict=True))
+    for name, value in expected.items():
+        assert values[name] == pytest.approx(value, rel=1e-6), name
+    assert values["log_chars"] == pytest.approx(np.log1p(len(text)))
+    assert text_stats(text, 10, n_chars=10_000)[0] == pytest.approx(np.log1p(10_000))

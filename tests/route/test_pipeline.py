@@ -90,3 +90,22 @@ def test_a_trained_router_reads_past_the_shared_block(
     small = [Candidate("cheap", local=True, context_window=block), Candidate("dear", 5.0, 5.0)]
     assert router.decide([{"role": "user", "content": FEW_SHOT + "What is 1 plus 1?"}],
                          small).model == "dear"  # fmt: skip
+
+
+def test_reply_scorers_train_on_the_rows_that_have_replies(tmp_path: Path) -> None:
+    from modelyard.route.datasets import read_labels
+    from modelyard.route.pipeline import scorers
+
+    rows = []
+    for i in range(120):
+        right = i % 3 != 0
+        reply = f"So 2 + 2 = 4.\\n#### {4 if right else 5}" if i < 80 else None
+        row = {"prompt": f"q{i}", "labels": {"cheap": int(right), "dear": 1}}
+        if reply:
+            row["responses"] = {"cheap": reply}
+        rows.append(row)
+    labels = read_labels(write(tmp_path / "r.jsonl", rows)).select_models(["cheap", "dear"])
+    costs = np.tile([0.0, 1.0], (120, 1))
+    (scorer,) = scorers(labels, costs, TrainSpec(Path("x")).target)
+    assert scorer.candidate == "cheap"
+    assert scorer.probability("So 2 + 2 = 4.\\n#### 4") > scorer.probability("#### 5")

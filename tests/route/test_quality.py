@@ -101,3 +101,24 @@ def test_too_few_prompts_for_any_bucket() -> None:
 def test_salted_buckets_differ() -> None:
     plain, salted = ngrams.buckets("legal assistant"), ngrams.buckets("legal assistant", 0x5157)
     assert len(plain) == len(salted) == 3 and not set(plain) & set(salted)
+
+
+def test_kmeans_is_deterministic_and_unit_length() -> None:
+    from modelyard.route.quality import spherical_kmeans
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 5))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    a, b = spherical_kmeans(x, 4, seed=7), spherical_kmeans(x, 4, seed=7)
+    assert (a == b).all() and np.allclose(np.linalg.norm(a, axis=1), 1.0)
+
+
+def test_the_packed_arrays_round_trip_exactly_as_float32() -> None:
+    from modelyard.route.quality import _pack, _unpack
+
+    a = np.array([[1.5, -2.25], [1e-8, 3e8]])
+    again = _unpack(_pack(a, np.float32))
+    assert again.dtype == np.float64 and again.shape == (2, 2)
+    np.testing.assert_array_equal(again, a.astype(np.float32))
+    ids = _unpack(_pack(np.array([3, 262143]), np.int32))
+    assert ids.dtype == np.int64 and ids.tolist() == [3, 262143]
