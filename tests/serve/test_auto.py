@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from modelyard.errors import CatalogError
+from modelyard.route.tokens import TokenCounter
 from modelyard.serve.app import create_app
-from modelyard.serve.auto import TokenCounter
 from modelyard.serve.config import GatewayConfig
 from tests.serve.gateway_server import (
     TOOLS,
@@ -293,7 +293,7 @@ def test_router_trained_for_other_models_fails_at_startup(home_up, remote_up, tm
     from modelyard.route import RouterFileError
     from modelyard.route.artifact import RouterArtifact, save
 
-    quality = _constant_quality(16, [0.5, 0.5])
+    quality = _constant_quality(40, [0.5, 0.5])
     path = save(RouterArtifact(["gpt-4", "mixtral"], quality, 0.1, "0" * 64, 10, "e", {}),
                 tmp_path / "router.json")  # fmt: skip
     with pytest.raises(RouterFileError, match=r"router\.json.*trained for gpt-4, mixtral.*big"):
@@ -324,7 +324,7 @@ def _router_file(path: Path, monkeypatch, quality: list[float], cascade=()) -> s
     from modelyard.route.features import Featurizer
 
     monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
-    dim = Featurizer(static_embedder()).one("x")[0].size
+    dim = Featurizer(static_embedder()).one("x").x.size
     art = RouterArtifact(["big", "cheap"], _constant_quality(dim, quality), 0.1, "0" * 64, 10,
                          "minilm-l6-v2-static", {}, cascade=list(cascade))  # fmt: skip
     return str(save(art, path))

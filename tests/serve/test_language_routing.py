@@ -64,7 +64,7 @@ def test_prefer_only_picks_among_models_the_router_finds_good_enough(
     from modelyard.route.features import Featurizer
 
     monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
-    dim = Featurizer(static_embedder()).one("x")[0].size
+    dim = Featurizer(static_embedder()).one("x").x.size
     routes = []
     for big, cheap in ([0.9, 0.9], [0.05, 0.95]):  # big good enough, then far below cheap
         art = RouterArtifact(["big", "cheap"], _constant_quality(dim, [big, cheap]), 0.1,

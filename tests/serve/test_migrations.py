@@ -22,6 +22,7 @@ KEY_COLUMNS = [
 ALL = [
     "m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private",
     "m005_finetune_adapter", "m006_key_private_data", "m007_dashboard",
+    "m008_route_feedback",
 ]  # fmt: skip
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 
@@ -35,8 +36,8 @@ def test_blank_database_gets_exact_columns() -> None:
     ran = migrate(engine)
     assert ran == ALL
     assert sorted(sa.inspect(engine).get_table_names()) == [
-        "_yard_migrations", "keys", "requests", "route_daily", "route_days", "route_hourly",
-        "route_hours", "usage_daily", "usage_hourly",
+        "_yard_migrations", "feedback", "keys", "requests", "route_daily", "route_days",
+        "route_hourly", "route_hours", "usage_daily", "usage_hourly",
     ]  # fmt: skip
     assert columns(engine, "requests") == REQUEST_COLUMNS
     assert columns(engine, "keys") == KEY_COLUMNS

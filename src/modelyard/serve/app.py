@@ -17,7 +17,7 @@ from starlette.routing import Router
 
 from modelyard.catalog import Catalog, cached_catalog
 from modelyard.config import user_catalog_dir, yard_home
-from modelyard.serve import routes
+from modelyard.serve import feedback, routes
 from modelyard.serve.admin import Reload, admin_routes
 from modelyard.serve.auto import AutoRouter
 from modelyard.serve.backends import Backends
@@ -62,6 +62,7 @@ ROUTES: dict[str, tuple[str, Handler]] = {
     "/v1/chat/completions": ("POST", routes.route_for(routes.CHAT)),
     "/v1/completions": ("POST", routes.route_for(routes.COMPLETIONS)),
     "/v1/embeddings": ("POST", routes.route_for(routes.EMBEDDINGS)),
+    "/v1/feedback": ("POST", feedback.feedback),
     "/v1/models": ("GET", routes.list_models),
     "/health": ("GET", routes.health),
     "/metrics": ("GET", routes.metrics),

@@ -20,26 +20,33 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
 from modelyard.catalog import Catalog, find_model
 from modelyard.catalog.schema import Model
-from modelyard.config import model_cache_dir
 from modelyard.errors import CatalogError
 from modelyard.policy import PROPRIETARY, Policy, license_id_reasons
 from modelyard.privacy import Redacted
 from modelyard.route.cascade import ReplyScorer
+from modelyard.route.decision import (
+    OUTPUT_TOKENS,
+    Candidate,
+    Decision,
+    Facts,
+    Rules,
+    decide,
+    verdict_json,
+)
 from modelyard.route.features import content_text, prompt_text
-from modelyard.route.language import Applied, LanguageRule, LanguageRules
+from modelyard.route.language import LanguageRule, LanguageRules, detect_language
 from modelyard.route.reply import mistakes
-from modelyard.route.router import Candidate, Router, exclusions
-from modelyard.route.training import OUTPUT_TOKENS
+from modelyard.route.router import Router
+from modelyard.route.tokens import TokenCounter
 from modelyard.serve.backends import Backend, Backends
 from modelyard.serve.config import AutoCandidate, AutoConfig, BackendConfig, GatewayConfig
 from modelyard.serve.errors import GatewayError
@@ -49,13 +56,6 @@ from modelyard.serve.proxy import Upstream, open_upstream
 from modelyard.serve.types import Scope
 from modelyard.serve.upstream_http import HttpPool
 
-TOKENIZER_DIR = "minilm-l6-v2"
-"""Model-cache folder of the route package's embedder, whose tokenizer counts prompt tokens."""
-BYTES_PER_TOKEN = 3.0
-"""Without that tokenizer: one token per 3 UTF-8 bytes (English BPE averages about 4 characters
-a token, so this over-counts: a context check errs on the safe side)."""
-MESSAGE_TOKENS = 4
-"""Chat-template tokens around each message."""
 OFFLOAD_CHARS = 16_000
 """Requests with more text than this are assessed in a worker thread, off the event loop."""
 OFFLOAD_REPLY_BYTES = 4_000
@@ -69,38 +69,6 @@ def any_model(model: str) -> bool:
     return True
 
 
-class TokenCounter:
-    """Prompt tokens: the route package's WordPiece tokenizer when it is in the model cache,
-    else a conservative estimate from the UTF-8 length."""
-
-    def __init__(self, tokenizer: Any = None) -> None:
-        self.tokenizer = tokenizer
-        self.method = "wordpiece" if tokenizer is not None else "estimate"
-
-    @classmethod
-    def find(cls, cache: Path | None = None) -> TokenCounter:
-        """The counter with the cached tokenizer if there is one (nothing is downloaded)."""
-        path = (cache or model_cache_dir()) / TOKENIZER_DIR / "tokenizer.json"
-        if not path.is_file():
-            return cls()
-        try:
-            from tokenizers import Tokenizer
-        except ImportError:
-            return cls()
-        tokenizer = Tokenizer.from_file(str(path))
-        tokenizer.no_truncation()
-        tokenizer.no_padding()
-        return cls(tokenizer)
-
-    def count(self, texts: Sequence[str]) -> int:
-        """Tokens of a prompt made of ``texts`` (one per message), template tokens included."""
-        overhead = MESSAGE_TOKENS * len(texts)
-        if self.tokenizer is None:
-            return overhead + sum(math.ceil(len(t.encode()) / BYTES_PER_TOKEN) for t in texts)
-        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return overhead + sum(len(e.ids) for e in encoded)
-
-
 @dataclass(frozen=True)
 class Choice:
     """A candidate model: its public name, its backends and what the constraints need."""
@@ -108,11 +76,13 @@ class Choice:
     model: str
     backends: list[Backend]
     candidate: Candidate
-    """Named by its router label; prices, self-hosted flag, context window, capabilities."""
-    known: bool
-    """Whether its capabilities are known (catalog or config); unknown means none."""
-    barred: tuple[str, ...] = ()
-    """Why it fails `auto.license` (the same for every request)."""
+    """Named by its router label; prices, self-hosted flag, context window, capabilities
+    (None: unknown), why `auto.license` bars it."""
+
+    @property
+    def barred(self) -> tuple[str, ...]:
+        """Why it fails `auto.license` (the same for every request)."""
+        return self.candidate.barred
 
 
 @dataclass(frozen=True)
@@ -227,6 +197,8 @@ class AutoRouter:
         self.pins: PinStore = SessionPins(config.session_pins)
         """This process's own, until the gateway shares them (``app.Gateway``)."""
         self.languages = language_rules(config, choices)
+        threshold = router.artifact.threshold if router is not None else 0.0
+        self.rules = Rules(threshold, self.languages or None, config.cascade)
 
     @classmethod
     def build(
@@ -283,78 +255,39 @@ class AutoRouter:
     def decide(
         self, asked: Asked, budget: float | None, allows: Callable[[str], bool], pinned: str | None
     ) -> Plan:
-        """The plan for ``asked``: constraints on every candidate, then the pick. No I/O."""
-        kinds = asked.private_kinds()
-        language, applied = self.languages.apply(prompt_text(asked.messages))
-        tokens = self.counter.count(asked.texts)
-        answer = asked.max_tokens or OUTPUT_TOKENS
-        policy = Policy(capabilities=asked.needs) if asked.needs else None
-        allowed, excluded, costs = [], {}, {}
-        for choice in self.choices:
-            c = choice.candidate
-            cost = costs[choice.model] = c.cost(tokens, answer)
-            fails = exclusions(c, bool(kinds), tokens + answer, policy, cost, budget, applied)
-            reasons = [*choice.barred, *fails]
-            if policy is not None and not choice.known:
-                reasons = [r + " (capabilities unknown: set them in auto.candidates)"
-                           if r.startswith("lacks") else r for r in reasons]  # fmt: skip
-            if not allows(choice.model):
-                reasons.append("the key may not use it")
-            (excluded.__setitem__(choice.model, reasons) if reasons else allowed.append(choice))
-        allowed.sort(key=lambda ch: costs[ch.model])
-        verdict = {
-            "private": kinds, "language": language, "needs": list(asked.needs),
-            "prompt_tokens": tokens,
-            "token_count": self.counter.method, "max_tokens": answer,
-            "estimates": {ch.model: {"cost_usd": costs[ch.model]} for ch in allowed},
-            "excluded": excluded,
-        }  # fmt: skip
-        first, reason = (
-            self._pick(asked, allowed, pinned, verdict, applied) if allowed else (None, "")
+        """The plan for ``asked``: route/decision.py's decision over every candidate, with the
+        router's predictions unless the session is pinned or the cascade decides. No I/O."""
+        routed = self.router is not None and pinned is None and not self.config.cascade
+        if self.router is not None and routed:
+            assessment = self.router.assess(asked.messages, asked.texts)
+            tokens, quality = assessment.tokens, assessment.quality
+        else:
+            tokens, quality = self.counter.count(asked.texts), None
+        pin = next((ch.candidate.name for ch in self.choices if ch.model == pinned), None)
+        facts = Facts(
+            prompt_tokens=tokens,
+            max_tokens=asked.max_tokens or OUTPUT_TOKENS,
+            needs=asked.needs,
+            language=detect_language(prompt_text(asked.messages)) if self.languages else None,
+            private=tuple(asked.private_kinds()),
+            budget=budget,
+            allowed=frozenset(ch.candidate.name for ch in self.choices if allows(ch.model)),
+            pinned=pin,
+            quality=quality,
         )
-        order = [first, *(ch for ch in allowed if ch is not first)] if first else []
-        if kinds:
-            why = "key is private" if kinds == ["key"] else "private data"
-            reason = f"{why}, self-hosted only; {reason}"
-        verdict.update(chosen=first.model if first else None, reason=reason)
-        return Plan(order, reason, verdict, bool(kinds), asked.json_output)
+        decision = decide(facts, [ch.candidate for ch in self.choices], self.rules)
+        order = [self.by_label[name] for name in decision.order]
+        verdict = self._verdict(decision, facts)
+        return Plan(order, decision.reason, verdict, bool(facts.private), asked.json_output)
 
-    def _pick(
-        self,
-        asked: Asked,
-        allowed: list[Choice],
-        pinned: str | None,
-        verdict: dict[str, Any],
-        applied: Applied | None,
-    ) -> tuple[Choice, str]:
-        """The first candidate to try among ``allowed`` (cheapest first), and why."""
-        stays = next((ch for ch in allowed if ch.model == pinned), None)
-        if stays is not None:
-            return stays, "pinned to session"
-        if self.config.cascade or self.router is None or len(allowed) == 1:
-            favourite = self._favourite(allowed, applied)
-            if favourite is not None and applied is not None:
-                return favourite, f"{applied.label}: prefer {favourite.model}"
-            cheapest = "cascade, cheapest first" if self.config.cascade else "cheapest allowed"
-            return allowed[0], cheapest
-        decision = self.router.decide(
-            asked.messages, [ch.candidate for ch in allowed], max_tokens=asked.max_tokens,
-            private=False, languages=self.languages or None,
-        )  # fmt: skip
-        for label, estimate in decision.estimates.items():
-            verdict["estimates"][self.by_label[label].model]["quality"] = estimate["quality"]
-        verdict["router"] = decision.reason
-        threshold = self.router.artifact.threshold
-        picked = self.by_label[decision.model]
-        how = f"router, cheapest within {threshold:.3f} of best"
-        if applied is not None and self._favourite([picked], applied):
-            how += f"; {applied.label}: prefer {picked.model}"  # the router applied it
-        return picked, how
-
-    def _favourite(self, good: list[Choice], applied: Applied | None) -> Choice | None:
-        """The first of ``good`` (in the order to try) the language rule prefers, or None."""
-        name = applied.preferred(ch.candidate.name for ch in good) if applied else None
-        return None if name is None else self.by_label[name]
+    def _verdict(self, decision: Decision, facts: Facts) -> dict[str, Any]:
+        """The decision for the ledger, each candidate under its public name."""
+        model = {ch.candidate.name: ch.model for ch in self.choices}
+        verdict = verdict_json(decision, facts, self.counter.method)
+        verdict["estimates"] = {model[k]: v for k, v in decision.estimates.items()}
+        verdict["excluded"] = {model[k]: v for k, v in decision.excluded.items()}
+        verdict["chosen"] = model[decision.order[0]] if decision.order else None
+        return verdict
 
     async def open(
         self,
@@ -495,10 +428,11 @@ def reply_flaw(
     choices = upstream.data.get("choices") or [{}]
     first = choices[0] if isinstance(choices[0], dict) else {}
     message = first.get("message") or {}
-    text = message.get("content") if "message" in first else first.get("text")
-    if text is not None and not isinstance(text, str):
+    raw = message.get("content") if "message" in first else first.get("text")
+    if raw is not None and not isinstance(raw, str):
         return None  # content parts: nothing here reads them
-    if not (text or "").strip():
+    text = raw or ""
+    if not text.strip():
         return None if message.get("tool_calls") else "empty reply"
     if json_output:
         try:
@@ -506,7 +440,7 @@ def reply_flaw(
         except orjson.JSONDecodeError:
             return "reply is not valid JSON"
     confidence = reply_confidence(first) if min_logprob is not None else None
-    if confidence is not None and confidence < min_logprob:
+    if confidence is not None and min_logprob is not None and confidence < min_logprob:
         return f"log-probability {confidence:.2f}, below {min_logprob:.2f}"
     if scorer is None:
         wrong = mistakes(text)
@@ -588,17 +522,17 @@ def _choice(
     barred = sorted({r for lic in licenses for r in license_id_reasons(lic, terms, catalog)})
     barred = [r + " (set it in auto.candidates)" if r == "license unknown" else r for r in barred]
     caps = entry.capabilities if entry.capabilities is not None else (
-        sorted(set.intersection(*known)) if known else [])  # fmt: skip
+        sorted(set.intersection(*known)) if known else None)  # fmt: skip
     candidate = Candidate(
         entry.label or entry.model,
         rate.input_per_mtok if entry.input_per_mtok is None else entry.input_per_mtok,
         rate.output_per_mtok if entry.output_per_mtok is None else entry.output_per_mtok,
         all(b.config.local for b in chain),
         min(windows) if windows else None,
-        tuple(caps),
+        None if caps is None else tuple(caps),
+        tuple(barred),
     )
-    known_caps = entry.capabilities is not None or bool(known)
-    return Choice(entry.model, chain, candidate, known_caps, tuple(barred))
+    return Choice(entry.model, chain, candidate)
 
 
 def _license_id(entry: AutoCandidate, catalog: Catalog) -> str:

@@ -315,6 +315,21 @@ def _usage_triggers_postgresql(conn: Connection) -> None:
         ))  # fmt: skip
 
 
+@migration
+def m008_route_feedback(conn: Connection) -> None:
+    # POST /v1/feedback: a key's verdict on one of its requests, the labels of route training
+    sa.Table(
+        "feedback",
+        sa.MetaData(),
+        sa.Column("id", sa.String(26), primary_key=True),
+        sa.Column("request_id", sa.String(64), nullable=False, index=True),
+        sa.Column("key_id", sa.String(26)),
+        sa.Column("score", sa.Float, nullable=False),
+        sa.Column("comment", sa.Text),
+        sa.Column("created_utc", sa.Text, nullable=False),
+    ).create(conn)
+
+
 def schema_sql(engine: Engine) -> str:
     """The SQLite schema ``migrate()`` produces, as CREATE statements (for docs/ledger.md)."""
     query = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"

@@ -1,4 +1,5 @@
-"""The numpy forward pass against an independent torch implementation of the same BERT."""
+"""The ONNX encoder against an independent torch implementation of the same BERT, and the
+published similarity of the model card's pair."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file
 
-from modelyard.route.bert import LAYERS, Bert
 from modelyard.route.embed import TransformerEmbedder, model_files
+from modelyard.route.onnx_model import LAYERS, Encoder, read_safetensors
 
 MODEL_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "models"
 TEXTS = [
@@ -26,7 +26,7 @@ def _torch_encode(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
-    w = {k: torch.from_numpy(v.copy()) for k, v in load_file(path).items()}
+    w = {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(path).items()}
     ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask).float()
 
     def lin(x: torch.Tensor, name: str) -> torch.Tensor:
@@ -54,7 +54,7 @@ def _torch_encode(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return F.normalize(pooled, dim=1).numpy()
 
 
-def test_numpy_forward_matches_torch() -> None:
+def test_onnx_encoder_matches_torch() -> None:
     pytest.importorskip("torch")
     folder = model_files(MODEL_CACHE)
     embedder = TransformerEmbedder(folder)
@@ -65,7 +65,7 @@ def test_numpy_forward_matches_torch() -> None:
     for row, e in enumerate(encodings):
         ids[row, : len(e.ids)], mask[row, : len(e.ids)] = e.ids, 1
     reference = _torch_encode(folder / "model.safetensors", ids, mask)
-    ours = Bert.load(folder / "model.safetensors").encode(ids, mask)
+    ours = Encoder(folder).encode(ids, mask)
     assert ours.dtype == np.float32
     cosines = (reference * ours).sum(1)
     assert cosines.min() > 0.999, cosines
@@ -79,3 +79,35 @@ def test_known_similarity() -> None:
     a, b = embedder.embed(TEXTS[:2])
     # the sentence-transformers model card pair; the published model gives about 0.75
     assert 0.7 < float(a @ b) < 0.8
+
+
+def test_the_graph_is_built_once_and_rebuilt_when_stale(tmp_path: Path) -> None:
+    import shutil
+
+    from modelyard.route.onnx_model import GRAPH_FILE, Encoder
+
+    folder = tmp_path / "minilm"
+    source = model_files(MODEL_CACHE)
+    folder.mkdir()
+    shutil.copy(source / "model.safetensors", folder / "model.safetensors")
+    Encoder(folder)
+    graph = folder / GRAPH_FILE
+    built = graph.stat().st_mtime_ns
+    Encoder(folder)
+    assert graph.stat().st_mtime_ns == built  # cached
+    graph.write_bytes(b"an older or broken graph")
+    encoder = Encoder(folder)
+    assert graph.stat().st_size > 1_000_000
+    ids = np.array([[101, 7592, 2088, 102]])
+    assert encoder.hidden(ids, np.ones(ids.shape)).shape == (1, 4, 384)
+
+
+def test_padding_does_not_change_a_sentence() -> None:
+    from modelyard.route.onnx_model import Encoder
+
+    encoder = Encoder(model_files(MODEL_CACHE))
+    short = np.array([[101, 7592, 2088, 102, 0, 0, 0]])
+    mask = np.array([[1, 1, 1, 1, 0, 0, 0]])
+    alone = encoder.encode(short[:, :4], mask[:, :4])
+    padded = encoder.encode(short, mask)
+    np.testing.assert_allclose(alone, padded, atol=1e-5)
