@@ -46,6 +46,7 @@ def test_blank_database_gets_exact_columns() -> None:
     assert indexes == {
         "ix_requests_datetime_utc", "ix_requests_key_time", "ix_requests_backend_time",
         "ix_requests_served_time", "ix_requests_requested_time", "ix_requests_errors",
+        "ix_requests_adapter",
     }  # fmt: skip
 
 
