@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from modelyard.strict import Strict
 
 
 class ScorerSpec(Strict):
@@ -242,6 +240,8 @@ class RunSpec(Strict):
 class RunStats(Strict):
     """Counters for the whole run."""
 
+    model_config = ConfigDict(frozen=False)  # the runner fills it in as the run goes
+
     items: int = 0
     """Items in the suite after --limit."""
     requests: int = 0
@@ -265,6 +265,8 @@ class RunError(Strict):
 
 class RunReport(Strict):
     """The result document of one `yard eval` run; HTML, JSON and CSV are rendered from it."""
+
+    model_config = ConfigDict(frozen=False)  # the runner fills it in as the run goes
 
     version: Literal[1] = 1
     """Schema version."""

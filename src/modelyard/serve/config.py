@@ -11,21 +11,18 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 from modelyard.config import env
 from modelyard.errors import ConfigError
 from modelyard.policy import LicensePolicy
 from modelyard.route.language import GROUPS, SUPPORTED, known_keys
+from modelyard.strict import Strict
 from modelyard.yamlfile import line_of, read_yaml, validate
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_MODEL = "smollm2"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Timeouts(Strict):
