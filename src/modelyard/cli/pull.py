@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from modelyard.cli._render import err_console, print_json
-from modelyard.serve.pull import ALIASES, pull
+from modelyard.pull import ALIASES, pull
 
 
 def pull_command(

