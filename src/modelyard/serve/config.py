@@ -78,7 +78,7 @@ class BackendConfig(Strict):
     model: str | None = None
     """Model name the upstream expects; defaults to the public name the client asked for."""
     gguf: str | None = None
-    """Local backends: a .gguf path or a model name `yard pull` knows (smollm2)."""
+    """Local backends: what `yard pull` takes: a .gguf path, a catalog model, smollm2, ..."""
     context_size: int = Field(4096, ge=256)
     """Local backends: context window the engine allocates."""
     threads: int | None = Field(None, ge=1)
