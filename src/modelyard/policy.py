@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from modelyard.catalog.loader import Catalog
+from modelyard.catalog.queries import ModelRow, model_row, sort_rows
 from modelyard.catalog.schema import License, Model
 from modelyard.errors import PolicyError
 
@@ -127,6 +128,25 @@ def evaluate(model: Model, policy: Policy, catalog: Catalog) -> Verdict:
     if lacking:
         reasons.append(f"lacks {', '.join(lacking)}")
     return Verdict(model.id, reasons, warnings)
+
+
+def list_models(
+    catalog: Catalog,
+    policy: Policy,
+    family: str | None = None,
+    sort: str = "id",
+    show_excluded: bool = False,
+) -> list[ModelRow]:
+    """Models passing ``policy`` (and the family filter), sorted; excluded ones appended with
+    their reasons when ``show_excluded``."""
+    kept, dropped = [], []
+    for model in catalog.models.values():
+        if family and model.family != family.lower():
+            continue
+        verdict = evaluate(model, policy, catalog)
+        (kept if verdict.allowed else dropped).append(model_row(model, verdict.reasons))
+    rows = sort_rows(kept, sort)
+    return rows + sort_rows(dropped, sort) if show_excluded else rows
 
 
 def parse_languages(text: str | None) -> tuple[str, ...]:

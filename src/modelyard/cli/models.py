@@ -17,14 +17,19 @@ from modelyard.catalog.queries import (
     check_params,
     claims_by_metric,
     list_apis,
-    list_models,
     model_sources,
 )
 from modelyard.cli._render import console, human_count, human_tokens, print_json, table
 from modelyard.config import user_catalog_dir
 from modelyard.errors import YardError
 from modelyard.plan import best_fit, parse_cluster
-from modelyard.policy import LICENSE_POLICIES, Policy, parse_languages, parse_tokens
+from modelyard.policy import (
+    LICENSE_POLICIES,
+    Policy,
+    list_models,
+    parse_languages,
+    parse_tokens,
+)
 
 app = typer.Typer(help="Browse the catalog of models, each fact with its source.")
 
