@@ -7,12 +7,14 @@ so every command can say *why* a model was left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from modelyard.catalog.loader import Catalog
-from modelyard.catalog.queries import ModelRow, model_row, sort_rows
-from modelyard.catalog.schema import License, Model
 from modelyard.errors import PolicyError
+
+if TYPE_CHECKING:  # the CLI reads this module's vocabularies without loading the catalog
+    from modelyard.catalog.loader import Catalog
+    from modelyard.catalog.queries import ModelRow
+    from modelyard.catalog.schema import License, Model
 
 LicensePolicy = Literal["any", "commercial", "permissive", "osi"]
 LICENSE_POLICIES: tuple[str, ...] = ("any", "commercial", "permissive", "osi")
@@ -139,6 +141,8 @@ def list_models(
 ) -> list[ModelRow]:
     """Models passing ``policy`` (and the family filter), sorted; excluded ones appended with
     their reasons when ``show_excluded``."""
+    from modelyard.catalog.queries import model_row, sort_rows
+
     kept, dropped = [], []
     for model in catalog.models.values():
         if family and model.family != family.lower():

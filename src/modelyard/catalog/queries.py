@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from modelyard.catalog.loader import Catalog, iter_refs
 from modelyard.catalog.params import count_params
 from modelyard.catalog.schema import ApiOffer, Claim, Model, Source
-
-SortKey = Literal["id", "params", "active", "context", "released", "family"]
-SORT_KEYS: tuple[str, ...] = ("id", "params", "active", "context", "released", "family")
 
 
 @dataclass(frozen=True)
@@ -81,7 +77,7 @@ def _claimed_int(model: Model, metric: str) -> int | None:
 
 
 def sort_rows(rows: list[ModelRow], key: str) -> list[ModelRow]:
-    """Sort rows; numeric keys sort largest first."""
+    """Sort rows by a ModelRow field; numeric keys (params, active, context) largest first."""
     numeric = {
         "params": lambda r: r.params_total or 0,
         "active": lambda r: r.params_active or 0,

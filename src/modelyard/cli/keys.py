@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from modelyard.cli._render import console, print_json, table
 from modelyard.cli.usage import DbOpt, JsonOpt
 from modelyard.config import yard_home
-from modelyard.serve.keys import KeyInfo, KeyStore
-from modelyard.serve.usage import open_store
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from modelyard.serve.keys import KeyInfo, KeyStore
 
 app = typer.Typer(help="Virtual API keys for `yard serve` (stored hashed).", no_args_is_help=True)
 
 
 def _store(db: str | None) -> KeyStore:
+    from modelyard.serve.keys import KeyStore
+    from modelyard.serve.usage import open_store
+
     return KeyStore.open(open_store(db, yard_home()))
 
 

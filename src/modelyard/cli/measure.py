@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelyard.catalog import find_model
 from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.cli.models import load
-from modelyard.measure import Calibration, measure, parse_grid
+
+if TYPE_CHECKING:
+    from modelyard.measure import Calibration
 
 Opt = typer.Option
 
@@ -41,6 +42,9 @@ def measure_command(
       yard measure deepseek-v3 --layers 5 --context 1k
       yard measure qwen3-0.6b --device cpu --batch 1 --context 256 --json
     """
+    from modelyard.catalog import find_model
+    from modelyard.measure import measure, parse_grid
+
     catalog = load()
     grid = parse_grid(batch, context, repeats, compile_)
     chosen = find_model(catalog, model)

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 
-from modelyard.catalog import Catalog, find_model
 from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.cli.models import load
-from modelyard.plan import (
-    Cluster,
-    Deployment,
-    MeasuredCheck,
-    ModelPlan,
-    Ranking,
-    detect_cluster,
-    get_engine,
-    native_format,
-    parse_amount,
-    parse_cluster,
-    parse_split,
-    plan_model,
-    recommend,
-    weight_format,
-    workload,
-)
-from modelyard.policy import LICENSE_POLICIES, Policy, parse_languages, parse_tokens
+from modelyard.policy import LICENSE_POLICIES
+
+if TYPE_CHECKING:
+    from modelyard.catalog import Catalog
+    from modelyard.plan import Cluster, MeasuredCheck, ModelPlan, Ranking
 
 Opt = typer.Option
 
 
 def _cluster(catalog: Catalog, gpu: str | None) -> Cluster:
+    from modelyard.plan import detect_cluster, parse_cluster
+
     if gpu:
         return parse_cluster(catalog, gpu)
     cluster, probe = detect_cluster(catalog)
@@ -76,6 +64,20 @@ def plan(
       yard plan llama-3.3-70b-instruct --gpu 2xA100-80G --context 32k
       yard plan gpt-oss-20b --gpu rtx-4090 --engine llamacpp --json
     """
+    from modelyard.catalog import find_model
+    from modelyard.plan import (
+        Deployment,
+        get_engine,
+        native_format,
+        parse_amount,
+        parse_split,
+        plan_model,
+        recommend,
+        weight_format,
+        workload,
+    )
+    from modelyard.policy import Policy, parse_languages, parse_tokens
+
     catalog = load()
     cluster = _cluster(catalog, gpu)
     eng = get_engine(engine)

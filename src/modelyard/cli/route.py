@@ -7,15 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelyard.cli._render import console, err_console, print_json, table
-from modelyard.route import Target, TrainSpec, evaluate, train
-from modelyard.route import report as route_report
-from modelyard.route.datasets import join_replies
-from modelyard.route.embed import token_table
+
+if TYPE_CHECKING:
+    from modelyard.route import TrainSpec
 
 app = typer.Typer(help="Train and evaluate the model: auto router.", no_args_is_help=True)
 
@@ -50,6 +49,8 @@ def _labels(data: Path, replies: Path | None) -> Iterator[Path]:
     if replies is None:
         yield data
         return
+    from modelyard.route.datasets import join_replies
+
     with tempfile.TemporaryDirectory(prefix="yard-route-") as folder:
         yield join_replies(data, replies, Path(folder) / data.name)
 
@@ -71,6 +72,8 @@ def _spec(
         if strong and weak
         else [m.strip() for m in (models or "").split(",") if m.strip()]
     )
+    from modelyard.route import Target, TrainSpec
+
     target = Target("cost", max_cost) if max_cost is not None else Target("quality", quality)
     return TrainSpec(data, tuple(names), prices, target, limit)
 
@@ -103,6 +106,8 @@ def train_command(
       yard route train gsm8k.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview \\
           --replies raw/gsm8k_responses.csv
     """
+    from modelyard.route import train
+
     with _labels(data, replies) as labels:
         art = train(_spec(labels, models, strong, weak, prices, quality, max_cost, limit), out)
     summary = {
@@ -147,6 +152,9 @@ def eval_command(
       yard route eval train.jsonl --prices default_llm.json --report route.html --json
       yard route eval mmlu.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview --seed 1
     """
+    from modelyard.route import evaluate
+    from modelyard.route import report as route_report
+
     with _labels(data, replies) as labels:
         spec = _spec(labels, models, strong, weak, prices, quality, None, limit)
         result = evaluate(spec, folds, progress=partial(err_console.print, style="dim"), seed=seed)
@@ -180,6 +188,8 @@ def embed_table_command(
       yard route embed-table
       yard route embed-table --build
     """
+    from modelyard.route.embed import token_table
+
     summary = token_table(build)
     if json_:
         print_json(summary)

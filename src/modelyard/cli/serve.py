@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modelyard.cli._render import err_console
+from modelyard.config import GATEWAY_URL
 
 ConfigOpt = Annotated[
     Path | None,
@@ -18,7 +19,7 @@ ConfigOpt = Annotated[
 
 def serve_command(
     config: ConfigOpt = None,
-    host: Annotated[str | None, typer.Option("-h", "--host", envvar="YARD_HOST",
+    host: Annotated[str | None, typer.Option("--host", envvar="YARD_HOST",
                                              help="Interface (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option("-p", "--port", envvar="YARD_PORT",
                                              help="Port (default 4000)")] = None,
@@ -55,7 +56,7 @@ def chat_command(
     model: Annotated[str, typer.Option("-m", "--model", envvar="YARD_MODEL",
                                        help="Model name the gateway serves")] = "default",
     url: Annotated[str, typer.Option("-u", "--url", envvar="YARD_URL",
-                                     help="Gateway address")] = "http://127.0.0.1:4000",
+                                     help="Gateway address")] = GATEWAY_URL,
     key: Annotated[str | None, typer.Option("-k", "--key", envvar="YARD_API_KEY",
                                             help="Gateway API key")] = None,
     max_tokens: Annotated[int | None, typer.Option("-n", "--max-tokens",

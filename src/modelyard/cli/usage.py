@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from modelyard.catalog import cached_catalog, find_api
 from modelyard.cli._render import console, print_json, table
 from modelyard.config import user_catalog_dir, yard_home
-from modelyard.serve.usage import (
-    UsageRow,
-    open_store,
-    parse_since,
-    status,
-    store_url,
-    summarize,
-)
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from modelyard.serve.usage import UsageRow
 
 app = typer.Typer(help="Spend and savings from the gateway's ledger.", invoke_without_command=True)
 
@@ -58,6 +53,9 @@ def usage(
         return
     if by is not None and by not in GROUPS:
         raise typer.BadParameter(f"{by!r}: choose one of {', '.join(GROUPS)}", param_hint="--by")
+    from modelyard.catalog import cached_catalog, find_api
+    from modelyard.serve.usage import open_store, parse_since, summarize
+
     offer = find_api(cached_catalog(user_catalog_dir()), vs) if vs else None
     engine = open_store(db, yard_home())
     report = summarize(engine, parse_since(since) if since else None, offer)
@@ -72,12 +70,16 @@ def usage(
 @app.command()
 def path(db: DbOpt = None) -> None:
     """Print where the ledger is"""
+    from modelyard.serve.usage import store_url
+
     typer.echo(store_url(db, yard_home()))
 
 
 @app.command("status")
 def status_(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Show the ledger's size, time span, schema and journal backlog"""
+    from modelyard.serve.usage import open_store, status, store_url
+
     home = yard_home()
     info = status(open_store(db, home), store_url(db, home), home)
     if json_:
