@@ -44,7 +44,9 @@ def render_html(result: BenchResult) -> str:
         f"{e(result.started_at)} · load {e(result.mode)} · token counts from "
         f"{e(result.token_source)}</p>",
     ]
-    if result.stop_reason:
+    if result.status == "interrupted":
+        parts.append(f"<p><strong>Partial results</strong>: {e(result.stop_reason or '')}</p>")
+    elif result.stop_reason:
         parts.append(f"<p>Sweep stopped: {e(result.stop_reason)}</p>")
     parts += [_summary_table(result.steps), _curves(result.steps), _timeline(result)]
     if result.comparison is not None:

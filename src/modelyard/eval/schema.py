@@ -243,7 +243,7 @@ class RunStats(Strict):
     model_config = ConfigDict(frozen=False)  # the runner fills it in as the run goes
 
     items: int = 0
-    """Items in the suite after --limit."""
+    """Items answered and scored: the suite after --limit, unless the run was interrupted."""
     requests: int = 0
     """Requests sent (generation and judging), retries excluded."""
     cached: int = 0
@@ -270,8 +270,9 @@ class RunReport(Strict):
 
     version: Literal[1] = 1
     """Schema version."""
-    status: Literal["ok", "error"] = "ok"
-    """``error`` when the run stopped early (see ``error``)."""
+    status: Literal["ok", "error", "interrupted"] = "ok"
+    """``error`` when the run failed, ``interrupted`` after Ctrl-C (see ``error``); the items
+    and statistics then cover what finished."""
     spec: RunSpec
     """What was run."""
     results: list[ModelSummary] = Field(default_factory=list)
