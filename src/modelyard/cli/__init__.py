@@ -18,6 +18,7 @@ import typer
 from modelyard import __version__
 from modelyard.cli import (
     bench,
+    chat,
     eval,
     gpus,
     keys,
@@ -45,12 +46,13 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(usage.app, name="usage")
 app.add_typer(gpus.app, name="gpus")
 app.add_typer(route.app, name="route")
+app.add_typer(serve.app, name="config")
 app.command(name="plan")(plan.plan)
 app.command("pull")(pull.pull_command)
 app.command("bench")(bench.bench)
 app.command("eval")(eval.eval_command)
 app.command("serve")(serve.serve_command)
-app.command("chat")(serve.chat_command)
+app.command("chat")(chat.chat_command)
 app.command("measure")(measure.measure_command)
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Router
 
 from modelyard.catalog import Catalog, cached_catalog
 from modelyard.config import user_catalog_dir, yard_home
+from modelyard.errors import YardError
 from modelyard.serve import routes
 from modelyard.serve.admin import Reload, admin_routes
 from modelyard.serve.auto import AutoRouter
@@ -117,8 +118,10 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
-                except Exception as exc:
-                    log.exception("gateway startup failed")
+                except Exception as exc:  # a YardError says what to fix: no traceback
+                    log.error(
+                        "gateway startup failed: %s", exc, exc_info=not isinstance(exc, YardError)
+                    )
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
