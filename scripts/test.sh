@@ -16,4 +16,5 @@ fi
 .venv/bin/python -m pip install --quiet torch==2.13.0
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/ruff format --check src tests benchmarks scripts
+.venv/bin/mypy  # src/, configured in pyproject.toml
 .venv/bin/python -m pytest "$@"

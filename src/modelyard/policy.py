@@ -7,7 +7,7 @@ so every command can say *why* a model was left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from modelyard.errors import PolicyError
 
@@ -143,7 +143,8 @@ def list_models(
     their reasons when ``show_excluded``."""
     from modelyard.catalog.queries import model_row, sort_rows
 
-    kept, dropped = [], []
+    kept: list[ModelRow] = []
+    dropped: list[ModelRow] = []
     for model in catalog.models.values():
         if family and model.family != family.lower():
             continue
@@ -151,6 +152,13 @@ def list_models(
         (kept if verdict.allowed else dropped).append(model_row(model, verdict.reasons))
     rows = sort_rows(kept, sort)
     return rows + sort_rows(dropped, sort) if show_excluded else rows
+
+
+def license_policy(text: str) -> LicensePolicy:
+    """The license policy a user named, checked: any, commercial, permissive or osi."""
+    if text not in LICENSE_POLICIES:
+        raise PolicyError(f"license policy {text!r} is not one of {', '.join(LICENSE_POLICIES)}")
+    return cast(LicensePolicy, text)
 
 
 def parse_languages(text: str | None) -> tuple[str, ...]:

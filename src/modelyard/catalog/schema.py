@@ -17,6 +17,8 @@ from modelyard.strict import Strict
 _EXPONENT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
+Modality = Literal["text", "image", "audio", "video"]
+_TEXT_ONLY: list[Modality] = ["text"]
 SourceKind = Literal["config", "model_card", "article", "vendor_page", "measurement", "derived"]
 
 
@@ -312,9 +314,7 @@ class Model(Strict):
     """Where the license was read (model card)."""
     languages: list[str] = Field(default_factory=list)
     """ISO 639-1 codes the vendor states as supported."""
-    modalities: list[Literal["text", "image", "audio", "video"]] = Field(
-        default_factory=lambda: ["text"]
-    )
+    modalities: list[Modality] = Field(default_factory=lambda: _TEXT_ONLY.copy())
     """Input modalities."""
     capabilities: Capabilities = Field(default_factory=Capabilities)
     """Serving capabilities."""

@@ -83,10 +83,16 @@ def list_(
         raise YardError(f"--kind {kind!r}: choose open or api")
     if sort not in SORT_KEYS:
         raise YardError(f"--sort {sort!r}: choose one of {', '.join(SORT_KEYS)}")
-    from modelyard.policy import Policy, list_models, parse_languages, parse_tokens
+    from modelyard.policy import (
+        Policy,
+        license_policy,
+        list_models,
+        parse_languages,
+        parse_tokens,
+    )
 
     policy = Policy(
-        license=license_,  # type: ignore[arg-type]
+        license=license_policy(license_),
         monthly_active_users=mau,
         languages=parse_languages(language),
         min_context=parse_tokens(min_context) if min_context else None,

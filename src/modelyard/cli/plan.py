@@ -76,7 +76,7 @@ def plan(
         weight_format,
         workload,
     )
-    from modelyard.policy import Policy, parse_languages, parse_tokens
+    from modelyard.policy import Policy, license_policy, parse_languages, parse_tokens
 
     catalog = load()
     cluster = _cluster(catalog, gpu)
@@ -94,8 +94,8 @@ def plan(
     dep = Deployment(eng, fmt, kv_dtype, parse_tokens(context), batch, gpu_util, pp)
     if model is None:
         policy = Policy(
-            license=license_,
-            monthly_active_users=mau,  # type: ignore[arg-type]
+            license=license_policy(license_),
+            monthly_active_users=mau,
             languages=parse_languages(languages),
         )
         ranking = recommend(catalog, cluster, dep, load_, policy, **cost)

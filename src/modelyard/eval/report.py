@@ -7,6 +7,7 @@ import csv
 import html
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from modelyard.eval.schema import Estimate, ItemResult, ModelSummary, RunReport
@@ -101,9 +102,12 @@ def _axis(rows: list[ModelSummary]) -> tuple[str, dict[str, float]]:
 def _plot(rows: list[ModelSummary]) -> str:
     label, xs = _axis(rows)
     pts = [
-        (r.model, xs[r.model], r.quality.mean, r.quality.low, r.quality.high)
+        (r.model, xs[r.model], q.mean, q.low, q.high)
         for r in rows
-        if r.model in xs and r.quality.mean is not None
+        if r.model in xs
+        and (q := r.quality).mean is not None
+        and q.low is not None
+        and q.high is not None
     ]
     if not pts:
         return "<p class=muted>No model has both a score and a cost or latency to plot.</p>"
@@ -214,7 +218,7 @@ def render_html(report: RunReport, prompts: dict[str, str]) -> str:
     )
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+def _write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(header)

@@ -75,7 +75,7 @@ def paired_bootstrap(
     low, high = np.percentile(means, [2.5, 97.5])
     if not np.any(diffs):
         return 0.0, 0.0, 0.0, 1.0
-    side = min(np.mean(means <= 0), np.mean(means >= 0))
+    side = min(float(np.mean(means <= 0)), float(np.mean(means >= 0)))
     return (
         float(diffs.mean()),
         float(low),

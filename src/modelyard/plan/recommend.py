@@ -97,7 +97,7 @@ def _rank_one(
     fitted = with_measured_speed(replace(dep, fmt=FORMATS[mem.quant]), model, cluster)
     estimate, warnings = None, []
     try:
-        estimate = estimate_cost(model, cluster, fitted, mem, load, catalog, **cost)  # type: ignore[arg-type]
+        estimate = estimate_cost(model, cluster, fitted, mem, load, catalog, **cost)
     except PlanError as exc:
         warnings.append(f"no cost: {exc}")
     batch = estimate.batch if estimate else 1

@@ -89,7 +89,7 @@ def _prepare(spec: TrainSpec) -> tuple[LabelSet, list[Price] | None]:
             raise YardError(f"{spec.prices}: no price for {missing[0]!r}; add it or drop the model")
     labels = labels.select_models(models)
     if spec.limit:
-        labels = labels.subset(range(min(spec.limit, len(labels))))
+        labels = labels.subset(np.arange(min(spec.limit, len(labels))))
     return labels, [prices[m] for m in models] if prices else None
 
 

@@ -51,7 +51,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     z = x * ROOT_HALF
     a = np.abs(z)
     t = np.float32(1.0) / (np.float32(1.0) + ERF_P * a)
-    poly = ERF_A[0]
+    poly = np.full_like(t, ERF_A[0])
     for coef in ERF_A[1:]:
         poly = poly * t + coef
     erf = np.float32(1.0) - (poly * t + ERF_A0) * t * np.exp(-a * a)

@@ -139,8 +139,8 @@ def calibrate(
         goal = target.value * max(cheap.mean(), dear.mean())
         ok = [(p.cost, t) for t, p in points if p.quality >= goal - 1e-12]
         return float(min(ok)[1]) if ok else ALWAYS
-    ok = [(-p.quality, p.cost, t) for t, p in points if p.cost * 1000 <= target.value + 1e-12]
-    return float(min(ok)[2]) if ok else NEVER
+    within = [(-p.quality, p.cost, t) for t, p in points if p.cost * 1000 <= target.value + 1e-12]
+    return float(min(within)[2]) if within else NEVER
 
 
 def _midpoints(probability: np.ndarray) -> np.ndarray:

@@ -52,8 +52,11 @@ STATS = TEXT_STATS + CHOICE_STATS
 class Embedder(Protocol):
     """What features need from an embedder (both embedders in route/embed.py satisfy it)."""
 
-    name: str
-    dim: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def token_ids(self, text: str) -> list[int]: ...
 
@@ -121,8 +124,8 @@ def choice_stats(text: str, ids: list[int], starts: np.ndarray, embedder: Embedd
     if not spans:
         return np.zeros(len(CHOICE_STATS), dtype=np.float32)
     bounds = np.searchsorted(starts, np.array(spans))
-    question, *options = (embedder.embed_ids(ids[lo:hi]) for lo, hi in bounds)
-    options = np.stack(options)
+    question, *parts = (embedder.embed_ids(ids[lo:hi]) for lo, hi in bounds)
+    options = np.stack(parts)
     to_question = np.sort(options @ question)[::-1]
     between = (options @ options.T)[np.triu_indices(len(options), 1)]
     return np.array(

@@ -262,7 +262,11 @@ def _embedding(x: np.ndarray) -> np.ndarray:
 
 def _pack(a: np.ndarray, dtype: type) -> dict[str, Any]:
     data = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
-    return {"dtype": data.dtype.str, "shape": list(a.shape), "b64": base64.b64encode(data).decode()}
+    return {
+        "dtype": data.dtype.str,
+        "shape": list(a.shape),
+        "b64": base64.b64encode(data.tobytes()).decode(),
+    }
 
 
 def _unpack(raw: dict[str, Any]) -> np.ndarray:

@@ -159,7 +159,9 @@ class Router:
         kinds = private_kinds(full) if private is None else (["declared"] if private else [])
         answer = max_tokens or OUTPUT_TOKENS
         needed = tokens + answer + self._other_tokens(texts, scored)
-        allowed, excluded, costs = [], {}, {}
+        allowed: list[Candidate] = []
+        excluded: dict[str, list[str]] = {}
+        costs: dict[str, float] = {}
         for c in candidates:
             costs[c.name] = c.cost(tokens, answer)
             reasons = exclusions(c, bool(kinds), needed, policy, costs[c.name], budget, applied)

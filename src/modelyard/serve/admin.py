@@ -22,7 +22,7 @@ from modelyard.serve.errors import GatewayError
 from modelyard.serve.keys import KeyInfo, KeyStore, bearer_token
 from modelyard.serve.reload import NoConfigFile
 
-CREATE_FIELDS = {
+CREATE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "name": str, "models": list, "budget_usd": (int, float), "rpm": int, "tpm": int,
     "private": bool,
 }  # fmt: skip

@@ -75,7 +75,7 @@ class Gateway:
         self.generation = Generation(state)
         self.home = home
         self.catalog = catalog
-        self.ledger = None
+        self.ledger: Ledger | None = None
         self.keys: KeyStore | None = None
         self.admin: ASGIApp | None = None
         self.shared: RedisState | HubState | None = None
@@ -135,7 +135,7 @@ class Gateway:
         self.shared = open_shared(self.state.config.state, self.state.backends)
         self._share_pins(self.state, None)
         if self.home is not None:
-            self._open_ledger()
+            self._open_ledger(self.home)
         server = self.state.config.server
         if server.admin_key:
             self.admin = Router(routes=admin_routes(self.keys, server.admin_key, self.reloader))
@@ -151,13 +151,13 @@ class Gateway:
         gc.collect()
         gc.freeze()
 
-    def _open_ledger(self) -> None:
+    def _open_ledger(self, home: Path) -> None:
         """The ledger, and the key store kept in the same database."""
         server = self.state.config.server
-        self.ledger = Ledger.open(server.ledger_url, self.home, log_prompts=server.log_prompts)
+        self.ledger = ledger = Ledger.open(server.ledger_url, home, log_prompts=server.log_prompts)
         shared = self.shared
         self.keys = KeyStore.open(
-            self.ledger.engine,
+            ledger.engine,
             admin_key=server.admin_key,
             quotas=shared.quotas() if shared else None,
         )

@@ -284,7 +284,9 @@ class AutoRouter:
         tokens = self.counter.count(asked.texts)
         answer = asked.max_tokens or OUTPUT_TOKENS
         policy = Policy(capabilities=asked.needs) if asked.needs else None
-        allowed, excluded, costs = [], {}, {}
+        allowed: list[Choice] = []
+        excluded: dict[str, list[str]] = {}
+        costs: dict[str, float] = {}
         for choice in self.choices:
             c = choice.candidate
             cost = costs[choice.model] = c.cost(tokens, answer)
@@ -486,7 +488,7 @@ def reply_flaw(
     text = message.get("content") if "message" in first else first.get("text")
     if text is not None and not isinstance(text, str):
         return None  # content parts: nothing here reads them
-    if not (text or "").strip():
+    if text is None or not text.strip():
         return None if message.get("tool_calls") else "empty reply"
     if json_output:
         try:
@@ -494,7 +496,7 @@ def reply_flaw(
         except orjson.JSONDecodeError:
             return "reply is not valid JSON"
     confidence = reply_confidence(first) if min_logprob is not None else None
-    if confidence is not None and confidence < min_logprob:
+    if confidence is not None and min_logprob is not None and confidence < min_logprob:
         return f"log-probability {confidence:.2f}, below {min_logprob:.2f}"
     if scorer is None:
         wrong = mistakes(text)

@@ -143,7 +143,9 @@ class Backends:
 
     def __init__(self, config: GatewayConfig, previous: Backends | None = None) -> None:
         old = previous.by_name if previous is not None else {}
-        self.by_name = {b.name: _same(old.get(b.name), b) or Backend(b) for b in config.backends}
+        self.by_name: dict[str, Backend] = {
+            b.name: _same(old.get(b.name), b) or Backend(b) for b in config.backends
+        }
         self.chains = {m: [self.by_name[n] for n in chain] for m, chain in config.models.items()}
         self.pool: HttpPool | None = None
         if previous is not None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
@@ -309,7 +309,7 @@ def raw_reference_problems(data: dict[str, Any]) -> list[Problem]:
     return reference_problems(names, chains, candidates if _all_text(candidates) else [])
 
 
-def _all_text(values: list[Any]) -> bool:
+def _all_text(values: list[Any]) -> TypeGuard[list[str]]:
     return all(isinstance(v, str) for v in values)
 
 

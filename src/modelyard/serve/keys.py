@@ -8,6 +8,7 @@ the database, makes a stolen database alone useless for checking candidate keys.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import hashlib
 import hmac
@@ -310,7 +311,7 @@ class KeyStore:
             raise GatewayError(401, "This API key has been revoked.", code="invalid_api_key")
         return info
 
-    def _find(self, key_id: str) -> list[tuple[str, KeyInfo]]:
+    def _find(self, key_id: str) -> builtins.list[tuple[str, KeyInfo]]:  # `list` is a method
         return [(h, k) for h, k in self._by_hash.items() if k.id == key_id]
 
     def _with_spend(self, info: KeyInfo) -> KeyInfo:
