@@ -32,7 +32,7 @@ from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import Ledger
 
 HERE = Path(__file__).resolve().parent
-FAULTS = ("--error-rate", "0.02", "--slow-rate", "0.01", "--reset-rate", "0.005")
+FAULTS = ("--error-rate", "0.02", "--slow-rate", "0.01", "--reset-rate", "0.005", "--delay-ms", "5")
 TARGETS = (("1_replica_local_state", 1, False), ("1_replica", 1, True), ("3_replicas", 3, True))
 """Throughput targets: (label, replicas, limits/budgets/breakers in Redis)."""
 CLEAN = ("--error-rate", "0", "--slow-rate", "0", "--reset-rate", "0", "--delay-ms", "0")
