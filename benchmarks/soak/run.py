@@ -28,8 +28,7 @@ from cluster import Replicas, gateway_yaml, services, start_upstream
 from load import Result, closed_loop, open_loop, percentile
 from ulid import ULID
 
-from modelyard.serve.keys import KeyStore
-from modelyard.serve.ledger import Ledger
+from modelyard.serve import KeyStore, Ledger
 
 HERE = Path(__file__).resolve().parent
 FAULTS = ("--error-rate", "0.02", "--slow-rate", "0.01", "--reset-rate", "0.005", "--delay-ms", "5")

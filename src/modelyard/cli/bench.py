@@ -13,8 +13,7 @@ from modelyard.errors import Interrupted, YardError
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from modelyard.bench import BenchResult, RequestRecord, Summary
-    from modelyard.bench.loadgen import Load
+    from modelyard.bench import BenchResult, Load, RequestRecord, Summary
 
 Opt = typer.Option
 
@@ -22,7 +21,7 @@ Opt = typer.Option
 def _load(concurrency: int | None, rate: float | None, poisson: bool, sweep: bool) -> Load | None:
     if sum(x is not None and x is not False for x in (concurrency, rate, sweep)) > 1:
         raise YardError("choose one of --concurrency, --rate or --sweep")
-    from modelyard.bench.loadgen import Load
+    from modelyard.bench import Load
 
     if rate is not None:
         return Load("poisson" if poisson else "rate", rate)
@@ -103,10 +102,16 @@ def bench(
     """
     if compare_plan and not gpu:
         raise YardError("--compare-plan needs --gpu (the GPU the endpoint runs on), e.g. H100")
-    from modelyard.bench import BenchJob, PlanQuestion, run_job
-    from modelyard.bench.loadgen import Stop, Target, endpoint
-    from modelyard.bench.metrics import parse_slo
-    from modelyard.bench.runner import Sweep
+    from modelyard.bench import (
+        BenchJob,
+        PlanQuestion,
+        Stop,
+        Sweep,
+        Target,
+        endpoint,
+        parse_slo,
+        run_job,
+    )
 
     job = BenchJob(
         target=Target(endpoint(url), model, api_key, stall_s=stall, ignore_eos=ignore_eos),

@@ -11,7 +11,7 @@ from modelyard.cli._render import err_console
 from modelyard.config import GATEWAY_URL, yard_home
 
 if TYPE_CHECKING:
-    from modelyard.serve.conversations import Conversation, ConversationStore
+    from modelyard.serve import Conversation, ConversationStore
 
 BLOCK = '"""'
 HELP = f"/bye ends, /clear starts a fresh conversation, {BLOCK} opens and closes several lines"
@@ -47,7 +47,7 @@ def chat_command(
       yard chat -m llama --url http://gpu-box:4000
       yard chat --continue "And the next three?"
     """
-    from modelyard.serve.conversations import ConversationStore
+    from modelyard.serve import ConversationStore
 
     store = ConversationStore(yard_home() / "chat")
     if continue_ or cid:
@@ -73,7 +73,7 @@ class Turn:
         self.url, self.key, self.max_tokens = url, key, max_tokens
 
     def __call__(self, conversation: Conversation, prompt: str) -> None:
-        from modelyard.serve.client import reply
+        from modelyard.serve import reply
 
         pieces: list[str] = []
         asked = conversation.asked(prompt)

@@ -12,8 +12,7 @@ from modelyard.config import GATEWAY_URL, env
 from modelyard.errors import EvalError, Interrupted
 
 if TYPE_CHECKING:
-    from modelyard.eval import EvalOutcome
-    from modelyard.eval.schema import Estimate
+    from modelyard.eval import Estimate, EvalOutcome
 
 Opt = typer.Option
 

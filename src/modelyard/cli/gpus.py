@@ -11,8 +11,7 @@ from modelyard.cli._render import console, print_json, table
 from modelyard.cli.models import JsonOpt, load
 
 if TYPE_CHECKING:
-    from modelyard.catalog import GPU, Catalog
-    from modelyard.catalog.hardware import Hardware
+    from modelyard.catalog import GPU, Catalog, Hardware
 
 app = typer.Typer(help="GPUs and other accelerators: specs, prices, and local detection.")
 
@@ -35,7 +34,7 @@ def list_(
       yard gpus list
       yard gpus list --vendor nvidia --json
     """
-    from modelyard.catalog.hardware import cheapest_price, list_gpus
+    from modelyard.catalog import cheapest_price, list_gpus
 
     gpus = list_gpus(load(), vendor)
     if json_:
@@ -65,8 +64,7 @@ def show(
       yard gpus show h100
       yard gpus show "NVIDIA A100-SXM4-80GB" --json
     """
-    from modelyard.catalog import find_gpu
-    from modelyard.catalog.hardware import gpu_sources
+    from modelyard.catalog import find_gpu, gpu_sources
 
     catalog = load()
     gpu = find_gpu(catalog, gpu_id)
@@ -77,7 +75,7 @@ def show(
 
 
 def _render_gpu(gpu: GPU, catalog: Catalog) -> None:
-    from modelyard.catalog.hardware import gpu_sources
+    from modelyard.catalog import gpu_sources
 
     sources = gpu_sources(gpu, catalog)
     number = {s.id: i + 1 for i, s in enumerate(sources)}
@@ -112,7 +110,7 @@ def detect_(json_: JsonOpt = False) -> None:
       yard gpus detect
       yard gpus detect --json
     """
-    from modelyard.catalog.hardware import detect
+    from modelyard.catalog import detect
 
     hardware = detect(load())
     if json_:

@@ -13,14 +13,13 @@ from modelyard.config import yard_home
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from modelyard.serve.keys import KeyInfo, KeyStore
+    from modelyard.serve import KeyInfo, KeyStore
 
 app = typer.Typer(help="Virtual API keys for `yard serve` (stored hashed).", no_args_is_help=True)
 
 
 def _store(db: str | None) -> KeyStore:
-    from modelyard.serve.keys import KeyStore
-    from modelyard.serve.usage import open_store
+    from modelyard.serve import KeyStore, open_store
 
     return KeyStore.open(open_store(db, yard_home()))
 

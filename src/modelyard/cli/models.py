@@ -16,8 +16,7 @@ from modelyard.errors import YardError
 from modelyard.policy import LICENSE_POLICIES
 
 if TYPE_CHECKING:
-    from modelyard.catalog import Catalog, Claim, Model, Source
-    from modelyard.catalog.queries import ModelRow
+    from modelyard.catalog import Catalog, Claim, Model, ModelRow, Source
 
 SORT_KEYS = ("id", "params", "active", "context", "released", "family")
 """The columns `models list --sort` orders by; numeric ones largest first."""
@@ -180,8 +179,7 @@ def show(
       yard models show deepseek-v3
       yard models show meta-llama/Llama-3.1-8B-Instruct --json
     """
-    from modelyard.catalog import find_model
-    from modelyard.catalog.queries import check_params, claims_by_metric, model_sources
+    from modelyard.catalog import check_params, claims_by_metric, find_model, model_sources
 
     catalog = load()
     model = find_model(catalog, model_id)
@@ -199,7 +197,7 @@ def show(
 
 
 def _render_model(model: Model, catalog: Catalog) -> None:
-    from modelyard.catalog.queries import model_sources
+    from modelyard.catalog import model_sources
 
     sources = model_sources(model, catalog)
     number = {s.id: i + 1 for i, s in enumerate(sources)}
@@ -251,7 +249,7 @@ def _describe_source(s: Source) -> str:
 
 
 def _render_architecture(model: Model, cite: Callable[[str | None], str]) -> None:
-    from modelyard.catalog.queries import check_params
+    from modelyard.catalog import check_params
 
     arch = model.architecture
     if arch is None:
@@ -280,7 +278,7 @@ def _param_line(label: str, published: float | None, computed: int) -> list[str]
 
 
 def _render_claims(model: Model, cite: Callable[[str | None], str]) -> None:
-    from modelyard.catalog.queries import claims_by_metric
+    from modelyard.catalog import claims_by_metric
 
     groups = claims_by_metric(model)
     if not groups:
@@ -305,8 +303,7 @@ def compare(
     Examples:
       yard models compare llama-3.3-70b-instruct qwen2.5-72b-instruct deepseek-v3
     """
-    from modelyard.catalog import find_model
-    from modelyard.catalog.queries import check_params
+    from modelyard.catalog import check_params, find_model
 
     catalog = load()
     models = [find_model(catalog, m) for m in model_ids]
@@ -387,7 +384,7 @@ def apis(
       yard models apis
       yard models apis --provider together --json
     """
-    from modelyard.catalog.queries import list_apis
+    from modelyard.catalog import list_apis
 
     catalog = load()
     offers = list_apis(catalog, provider)
@@ -431,8 +428,7 @@ def import_(
       yard models import ~/models/SmolLM2-135M-Instruct.Q4_1.gguf
       yard models import ./Qwen3-30B-A3B/config.json --id qwen3-30b-a3b-local --license apache-2.0
     """
-    from modelyard.catalog.importers import import_model
-    from modelyard.catalog.queries import check_params
+    from modelyard.catalog import check_params, import_model
 
     model = import_model(path, id_, license_)
     if json_:

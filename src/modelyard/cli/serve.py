@@ -10,8 +10,7 @@ import typer
 from modelyard.cli._render import console, err_console, print_json
 
 if TYPE_CHECKING:
-    from modelyard.serve.check import ConfigCheck
-    from modelyard.serve.config import GatewayConfig
+    from modelyard.serve import ConfigCheck, GatewayConfig
 
 ConfigOpt = Annotated[
     Path | None,
@@ -51,7 +50,7 @@ def serve_command(
       yard serve --config gateway.yaml --workers auto
       yard serve --config gateway.yaml --check
     """
-    from modelyard.serve.check import check_config
+    from modelyard.serve import check_config
 
     result = check_config(config)
     if check:
@@ -65,7 +64,7 @@ def serve_command(
         f"modelyard gateway on {address}/v1 - models: {', '.join(names)}\n"
         f'  try: yard chat --url {address} "Hello"   or point the OpenAI SDK at {address}/v1'
     )
-    from modelyard.serve.app import serve
+    from modelyard.serve import serve
 
     serve(settings, host, port, workers)
 
@@ -87,7 +86,7 @@ def check_command(
       yard config check gateway.yaml
       yard config check gateway.yaml --json
     """
-    from modelyard.serve.check import check_config
+    from modelyard.serve import check_config
 
     _show(check_config(config), json_)
 

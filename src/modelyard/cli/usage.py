@@ -12,7 +12,7 @@ from modelyard.config import user_catalog_dir, yard_home
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from modelyard.serve.usage import UsageRow
+    from modelyard.serve import UsageRow
 
 app = typer.Typer(help="Spend and savings from the gateway's ledger.", invoke_without_command=True)
 
@@ -54,7 +54,7 @@ def usage(
     if by is not None and by not in GROUPS:
         raise typer.BadParameter(f"{by!r}: choose one of {', '.join(GROUPS)}", param_hint="--by")
     from modelyard.catalog import cached_catalog, find_api
-    from modelyard.serve.usage import open_store, parse_since, summarize
+    from modelyard.serve import open_store, parse_since, summarize
 
     offer = find_api(cached_catalog(user_catalog_dir()), vs) if vs else None
     engine = open_store(db, yard_home())
@@ -70,7 +70,7 @@ def usage(
 @app.command()
 def path(db: DbOpt = None) -> None:
     """Print where the ledger is"""
-    from modelyard.serve.usage import store_url
+    from modelyard.serve import store_url
 
     typer.echo(store_url(db, yard_home()))
 
@@ -78,7 +78,7 @@ def path(db: DbOpt = None) -> None:
 @app.command("status")
 def status_(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Show the ledger's size, time span, schema and journal backlog"""
-    from modelyard.serve.usage import open_store, status, store_url
+    from modelyard.serve import open_store, status, store_url
 
     home = yard_home()
     info = status(open_store(db, home), store_url(db, home), home)

@@ -1,21 +1,30 @@
 """`yard measure`: build a model's architecture with random weights and time it on a device.
 
 Only the calibration documents load without torch; the builder and the timers import torch
-when ``measure`` runs (``pip install 'modelyard[measure]'``).
+when used (``pip install 'modelyard[measure]'``). Other packages, the CLI and the benchmarks use
+these names; each loads its module on first use.
 """
 
-from modelyard.measure.calibration import (
-    Calibration,
-    DecodePoint,
-    PrefillPoint,
-    calibration_dir,
-    calibration_filename,
-    load_calibration,
-    load_calibrations,
-    measured_architecture,
-    save_calibration,
-)
-from modelyard.measure.run import DTYPES, Grid, measure, parse_grid
+from typing import TYPE_CHECKING
+
+from modelyard._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from modelyard.measure.calibration import (
+        Calibration,
+        DecodePoint,
+        PrefillPoint,
+        calibration_dir,
+        calibration_filename,
+        load_calibration,
+        load_calibrations,
+        measured_architecture,
+        save_calibration,
+    )
+    from modelyard.measure.kvcache import allocate_cache
+    from modelyard.measure.model import build_model
+    from modelyard.measure.run import DTYPES, Grid, measure, parse_grid
+    from modelyard.measure.timing import cuda_ms, graphed
 
 __all__ = [
     "DTYPES",
@@ -23,8 +32,12 @@ __all__ = [
     "DecodePoint",
     "Grid",
     "PrefillPoint",
+    "allocate_cache",
+    "build_model",
     "calibration_dir",
     "calibration_filename",
+    "cuda_ms",
+    "graphed",
     "load_calibration",
     "load_calibrations",
     "measure",
@@ -32,3 +45,4 @@ __all__ = [
     "parse_grid",
     "save_calibration",
 ]
+__getattr__ = lazy_names(__name__, __file__)

@@ -1,1 +1,58 @@
-"""The gateway: an OpenAI-compatible endpoint over local and remote backends."""
+"""The gateway (`yard serve`): an OpenAI-compatible endpoint over local and remote models, its
+ledger, keys and usage reports, and the client behind `yard chat`.
+
+Other packages, the CLI and the benchmarks use these names; each loads its module on first use.
+"""
+
+from typing import TYPE_CHECKING
+
+from modelyard._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from modelyard.serve.app import create_app, serve
+    from modelyard.serve.auto import reply_confidence
+    from modelyard.serve.check import ConfigCheck, check_config
+    from modelyard.serve.client import chat, reply
+    from modelyard.serve.config import GatewayConfig, default_config, load_config
+    from modelyard.serve.conversations import Conversation, ConversationStore
+    from modelyard.serve.engine import LocalEngine
+    from modelyard.serve.http_server import GatewayHttpProtocol
+    from modelyard.serve.keys import KeyInfo, KeyStore
+    from modelyard.serve.ledger import Ledger
+    from modelyard.serve.upstream_http import HttpPool
+    from modelyard.serve.usage import (
+        UsageRow,
+        open_store,
+        parse_since,
+        status,
+        store_url,
+        summarize,
+    )
+
+__all__ = [
+    "ConfigCheck",
+    "Conversation",
+    "ConversationStore",
+    "GatewayConfig",
+    "GatewayHttpProtocol",
+    "HttpPool",
+    "KeyInfo",
+    "KeyStore",
+    "Ledger",
+    "LocalEngine",
+    "UsageRow",
+    "chat",
+    "check_config",
+    "create_app",
+    "default_config",
+    "load_config",
+    "open_store",
+    "parse_since",
+    "reply",
+    "reply_confidence",
+    "serve",
+    "status",
+    "store_url",
+    "summarize",
+]
+__getattr__ = lazy_names(__name__, __file__)
