@@ -79,7 +79,7 @@ def check_command(
     """Check a gateway config as `yard serve` would, reporting every problem at once
 
     Schema and references (with file:line and did-you-mean), unset ${ENV} variables, model
-    files, catalog prices and the router file. Nothing is started or downloaded.
+    files, catalog prices and the router file. Nothing is started, no model file downloaded.
 
     \b
     Examples:

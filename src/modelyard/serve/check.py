@@ -2,8 +2,9 @@
 
 `yard serve --check` and `yard config check` print the result; `yard serve` runs the same check
 first, so a wrong file, model or price stops it before the "gateway on ..." banner, with every
-problem at once and the line of each. Nothing is downloaded: a model that is not cached yet is
-named as what the gateway will fetch when it starts.
+problem at once and the line of each. No model file is downloaded: one that is not cached yet is
+named as what the gateway will fetch when it starts. (A router file is loaded as the gateway loads
+it, with its embedding model, which is fetched from PyPI the first time.)
 """
 
 from __future__ import annotations
