@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -82,7 +83,7 @@ def measure(command: list[str], port: int, seconds: float, concurrency: int) -> 
     server = subprocess.Popen(["taskset", "-c", "1", *command, str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        time.sleep(1.5)
+        _wait_listening(port)
         os.sched_setaffinity(0, {0})
         out = {}
         for stream in (False, True):
@@ -95,6 +96,18 @@ def measure(command: list[str], port: int, seconds: float, concurrency: int) -> 
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _wait_listening(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def main() -> None:

@@ -52,6 +52,8 @@ import orjson
 
 Reply = Callable[[str, list[dict[str, Any]]], str]
 ANSWERED = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+PLAIN = ANSWERED[:2]
+"""The paths a plain (benchmark) request may take: the chat and text completions."""
 _FIELDS = re.compile(rb"(?im)^(content-length|transfer-encoding|connection)[ \t]*:([^\r\n]*)")
 """The header fields that frame a request (the others are read only when recorded)."""
 STREAM_HEAD = (
@@ -198,6 +200,11 @@ class FaultUpstream:
         return out.json(200, self._answer(request.path, body, kind, arg))
 
     @property
+    def plain(self) -> bool:
+        """Every request now gets a cached ``ok`` answer at once (a benchmark's upstream)."""
+        return not (self.record or self.behaviours or self.chaos) and self._instant
+
+    @property
     def _instant(self) -> bool:
         """Whether a plain ``ok`` answer is always the same bytes, sent at once."""
         waits = self.ttft_s or self.gap_s or self.delay_s or self.capacity
@@ -297,9 +304,37 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        if self.upstream.plain and not self.pending and self._plain_requests():
+            return
         while (request := self._parse()) is not None:
             self.pending.append(request)
         self._answer_pending()
+
+    def _plain_requests(self) -> bool:
+        """Answer the whole requests in the buffer from the cache, as fast as a benchmark needs
+        (no behaviour planned, nothing recorded); False, with nothing taken, at anything else."""
+        answers = []
+        buffer, up = self.buffer, self.upstream
+        while buffer:
+            end = buffer.find(b"\r\n\r\n")
+            frame = _frame(buffer[:end]) if 0 < end <= MAX_HEAD else None
+            method, _, rest = buffer[: buffer.find(b"\r\n")].partition(b" ")
+            path = rest.partition(b" ")[0].decode("latin-1")
+            if frame is None or frame[1] or method != b"POST" or path not in PLAIN:
+                return False
+            stop = end + 4 + frame[0]
+            if stop > len(buffer):
+                return False
+            body = orjson.loads(buffer[end + 4 : stop])
+            model = str(body.get("model"))
+            if body.get("stream"):
+                answers.append(up._whole_stream(model, _wants_usage(body)))
+            else:
+                answers.append(up._plain(path, model))
+            buffer = buffer[stop:]
+        self.buffer = buffer
+        self.transport.write(b"".join(answers))
+        return True
 
     def _answer_pending(self) -> None:
         """Answer queued requests in order; one that must wait runs as a task, then resumes."""
@@ -339,12 +374,11 @@ class _Connection(asyncio.Protocol):
         if end < 0:
             return None
         head = self.buffer[:end]
-        fields = {name.lower(): value.strip() for name, value in _FIELDS.findall(head)}
-        length = fields.get(b"content-length", b"0")
-        if b"transfer-encoding" in fields or not length.isdigit():
+        frame = _frame(head)
+        if frame is None:
             self._refuse(411)
             return None
-        start, stop = end + 4, end + 4 + int(length)
+        start, stop = end + 4, end + 4 + frame[0]
         if stop - start > MAX_BODY:
             self._refuse(413)
             return None
@@ -355,8 +389,7 @@ class _Connection(asyncio.Protocol):
         path = rest.partition(b" ")[0].partition(b"?")[0].decode("latin-1")
         # header names and values are read only when recorded (benchmarks do not)
         headers = _headers(head) if self.upstream.record else {}
-        close = fields.get(b"connection", b"").lower() == b"close"
-        return Request(method.decode("latin-1"), path, headers, body, close)
+        return Request(method.decode("latin-1"), path, headers, body, frame[1])
 
     def _refuse(self, status: int) -> None:
         self.buffer = b""
@@ -399,6 +432,16 @@ def _head(status: int, content_type: bytes, length: int, headers: bytes = b"") -
     return b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n%s\r\n" % (
         status, REASONS.get(status, "Status").encode(), content_type, length, headers,
     )  # fmt: skip
+
+
+def _frame(head: bytes) -> tuple[int, bool] | None:
+    """A request's body length and whether it asks to close the connection; None when the body
+    is not framed by Content-Length."""
+    fields = {name.lower(): value.strip() for name, value in _FIELDS.findall(head)}
+    length = fields.get(b"content-length", b"0")
+    if b"transfer-encoding" in fields or not length.isdigit():
+        return None
+    return int(length), fields.get(b"connection", b"").lower() == b"close"
 
 
 def _headers(head: bytes) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,38 @@ def test_as_a_process_it_prints_its_url_and_fails_the_share_asked(tmp_path: Path
         server.communicate(timeout=10)
     assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
     assert set(codes) == {200, 503} and 0.22 < codes.count(503) / 400 < 0.38
+
+
+def test_unrecorded_plain_requests_get_the_same_answers_from_the_fast_path() -> None:
+    with FaultUpstream("a", chunks=3, record=False) as up, httpx.Client(base_url=up.url) as client:
+        assert up.plain
+        assert client.post("/chat/completions", json=CHAT).json()["choices"][0]["message"] == {
+            "role": "assistant",
+            "content": "hello from a",
+        }
+        streamed = events(client.post("/chat/completions", json=STREAM))
+        assert streamed[0].startswith('{"id":"chatcmpl-1"') and streamed[-1] == "[DONE]"
+        assert '"completion_tokens":3' in streamed[-2]
+        up.plan("503")  # a planned behaviour takes the general path again
+        assert client.post("/chat/completions", json=CHAT).status_code == 503
+        closing = client.post("/chat/completions", json=CHAT, headers={"connection": "close"})
+        assert closing.status_code == 200 and up.requests == []
+
+
+def test_pipelined_requests_are_answered_in_order() -> None:
+    with FaultUpstream("a", record=False) as up:
+        one = b'{"model": "one"}'
+        two = b'{"model": "two", "stream": true}'
+        raw = b"".join(
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n%s"
+            % (len(body), body)
+            for body in (one, two)
+        )
+        with socket.create_connection(("127.0.0.1", up.port)) as conn:
+            conn.sendall(raw)
+            received = b""
+            while b"[DONE]" not in received:
+                received += conn.recv(65536)
+    first, second = received.index(b'"model":"one"'), received.index(b'"model":"two"')
+    assert received.startswith(b"HTTP/1.1 200 OK") and first < second
+    assert received.count(b"HTTP/1.1 200 OK") == 2
