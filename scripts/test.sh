@@ -39,4 +39,5 @@ fi
 ./scripts/engines.sh
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/ruff format --check src tests benchmarks scripts
+.venv/bin/mypy  # src/, configured in pyproject.toml
 .venv/bin/python -m pytest "$@"

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from modelyard.serve.keys import KeyStore
-from modelyard.serve.ledger import LedgerEntry, connect, count_rows, insert_rows, new_entry
+from modelyard.serve import KeyStore, LedgerEntry, connect, count_rows, insert_rows, new_entry
 
 MODELS = {"big": "home", "cheap": "remote-a", "gpt-4o": "openai", "mini": "remote-b"}
 AUTO_CANDIDATES = ["cheap", "mini", "big", "gpt-4o"]

@@ -38,8 +38,7 @@ import orjson
 import sqlalchemy as sa
 
 from modelyard.catalog import cached_catalog, find_api
-from modelyard.serve.ledger import connect
-from modelyard.serve.usage import parse_since, summarize
+from modelyard.serve import connect, parse_since, summarize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fill import fill, live

@@ -13,8 +13,7 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from modelyard.catalog import find_gpu, find_model
-from modelyard.catalog.loader import load_catalog
+from modelyard.catalog import find_gpu, find_model, load_catalog
 from modelyard.plan.cluster import Cluster
 from modelyard.plan.finetune import FinetuneSpec
 from modelyard.plan.finetune_plan import measured_training

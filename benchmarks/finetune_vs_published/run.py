@@ -21,11 +21,18 @@ from pathlib import Path
 
 import yaml
 
-from modelyard.catalog import find_gpu, find_model
-from modelyard.catalog.loader import Catalog, load_catalog
-from modelyard.catalog.lora import parse_targets
-from modelyard.catalog.params import count_params
-from modelyard.catalog.schema import Architecture, Model, Param, Ref
+from modelyard.catalog import (
+    Architecture,
+    Catalog,
+    Model,
+    Param,
+    Ref,
+    count_params,
+    find_gpu,
+    find_model,
+    load_catalog,
+    parse_targets,
+)
 from modelyard.plan.cluster import Cluster
 from modelyard.plan.finetune import GIB, FinetuneSpec, plan_finetune_memory
 from modelyard.plan.finetune_time import plan_finetune_time

@@ -22,8 +22,7 @@ import aiohttp
 import orjson
 import uvicorn
 
-from modelyard.serve.http_server import GatewayHttpProtocol
-from modelyard.serve.upstream_http import HttpPool
+from modelyard.serve import GatewayHttpProtocol, HttpPool
 
 UPSTREAM = os.environ.get("UPSTREAM", "http://127.0.0.1:9100/v1") + "/chat/completions"
 CLIENT = os.environ.get("FLOOR_CLIENT", "aiohttp")

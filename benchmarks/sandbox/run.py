@@ -35,9 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from modelyard.eval._bubblewrap import Launcher, bubblewrap, unisolated
-from modelyard.eval.sandbox import run_check
-from modelyard.eval.scorers import code_check
+from modelyard.eval import Launcher, bubblewrap, code_check, run_check, unisolated
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "evals" / "humaneval" / "HumanEval.jsonl.gz"

@@ -8,16 +8,18 @@ from collections.abc import Iterator
 import pytest
 
 from modelyard.eval._bubblewrap import Launcher, bubblewrap
-from tests.eval.fake_openai import FakeOpenAI
+from tests.serve.fault_upstream import FaultUpstream
+
+
+def fixed_reply(model: str, messages: list[dict[str, str]]) -> str:
+    return "Let me think. Answer: 42"
 
 
 @pytest.fixture
-def fake_server() -> Iterator[FakeOpenAI]:
-    """A started fake endpoint; tests change ``reply``, ``delay_s`` or ``fail_first`` on it."""
-    server = FakeOpenAI()
-    server.url = server.start()  # type: ignore[attr-defined]
-    yield server
-    server.stop()
+def fake_server() -> Iterator[FaultUpstream]:
+    """A started fake endpoint; tests change ``reply`` or ``delay_s``, or ``plan`` faults."""
+    with FaultUpstream("eval", reply=fixed_reply) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

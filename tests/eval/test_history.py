@@ -20,7 +20,7 @@ from modelyard.eval.schema import (
     Target,
 )
 from modelyard.eval.stats import summarize
-from tests.eval.fake_openai import FakeOpenAI
+from tests.serve.fault_upstream import FaultUpstream
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -121,16 +121,13 @@ def test_history_page_and_diff_against_the_previous_run_of_the_suite(tmp_path: P
 
 
 def test_yard_eval_keeps_a_history_with_diffs(tmp_path: Path, yard_home: Path) -> None:
-    server = FakeOpenAI(reply=lambda model, messages: "The answer is 42.")
-    url = server.start()
-    try:
+    with FaultUpstream("eval", reply=lambda model, messages: "The answer is 42.") as server:
+        url = server.url
         first = run_eval(EvalRequest(suite="arithmetic", models=["m"], base_url=url, limit=3))
         time.sleep(1.05)  # run folders are named by the second
         (yard_home / "eval" / "results.sqlite").unlink()  # a fresh reply, not the stored one
         server.reply = lambda model, messages: "I think it is 7."
         second = run_eval(EvalRequest(suite="arithmetic", models=["m"], base_url=url, limit=3))
-    finally:
-        server.stop()
     assert "diff" not in first.files and first.files["history"].is_file()
     diff_page = second.files["diff"].read_text()
     assert "add-1" in diff_page and "broke" in diff_page  # 17 + 25 = 42 passed, then failed

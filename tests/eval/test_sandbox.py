@@ -25,7 +25,7 @@ from modelyard.eval.sandbox import (
     launcher,
     run_check,
 )
-from tests.eval.fake_openai import FakeOpenAI
+from tests.serve.fault_upstream import FaultUpstream
 
 ADD_TEST = "def check(f):\n    assert f(2, 3) == 5\n    assert f(-1, 1) == 0\n"
 ADD = "def add(a, b):\n    return a + b\n"
@@ -176,23 +176,23 @@ SUITE = {
 
 
 def _yard_eval(
-    suite: Path, server: FakeOpenAI, out: Path, path: str, *flags: str
+    suite: Path, server: FaultUpstream, out: Path, path: str, *flags: str
 ) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-c", "from modelyard.cli import main; main()", "eval", str(suite)]
-    argv += ["-m", "m", "--base-url", server.url, "-o", str(out), "--json", *flags]  # type: ignore[attr-defined]
+    argv += ["-m", "m", "--base-url", server.url, "-o", str(out), "--json", *flags]
     env = {**os.environ, "PATH": path}
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_yard_eval_refuses_unisolated_code_unless_unsafe_code_is_given(
-    fake_server: FakeOpenAI, tmp_path: Path
+    fake_server: FaultUpstream, tmp_path: Path
 ) -> None:
     fake_server.reply = lambda model, messages: f"```python\n{ADD}```"
     suite = tmp_path / "suite.yaml"
     suite.write_text(json.dumps(SUITE))
     refused = _yard_eval(suite, fake_server, tmp_path / "a", str(tmp_path))
     assert refused.returncode == 1 and "--unsafe-code" in refused.stderr, refused.stderr
-    assert fake_server.bodies == [], "nothing may be asked before the sandbox is known to work"
+    assert fake_server.requests == [], "nothing may be asked before the sandbox is known to work"
 
     allowed = _yard_eval(suite, fake_server, tmp_path / "b", str(tmp_path), "--unsafe-code")
     assert allowed.returncode == 0, allowed.stderr

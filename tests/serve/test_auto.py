@@ -380,8 +380,8 @@ def test_cascade_escalates_what_the_reply_scorer_doubts(home_up, remote_up, yard
 @pytest.mark.parametrize(
     ("auto", "message"),
     [
-        ("auto: {name: m}\n", r"auto.name 'm' is also in models"),
-        ("auto: {candidates: [m, nope]}\n", r"auto.candidates: unknown model nope"),
+        ("auto: {name: m}\n", r"auto\.name: 'm' is also in models"),
+        ("auto: {candidates: [m, nope]}\n", r"auto\.candidates\.1: unknown model 'nope'"),
         ("auto: {candidates: [{model: m, capabilities: [telepathy]}]}\n", r"capabilities"),
     ],
 )

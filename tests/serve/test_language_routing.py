@@ -84,14 +84,15 @@ def test_prefer_only_picks_among_models_the_router_finds_good_enough(
     [
         ("    fr: {prefer: [m, mistral]}\n",
          r"gateway.yaml:7: auto.languages.fr.prefer.1: unknown candidate 'mistral'; "
-         r"candidates: m, n"),
+         r"known: m, n"),
         ("    cjk:\n      allow:\n        - nope\n",
          r"gateway.yaml:9: auto.languages.cjk.allow.0: unknown candidate 'nope'"),
         ("    fr: {allow: [m], prefer: [n]}\n",
          r"gateway.yaml:7: auto.languages.fr.prefer.0: 'n' is not in allow"),
         ("    klingon: {prefer: [m]}\n",
          r"gateway.yaml:7: auto.languages.klingon: unknown language 'klingon'; write a language"),
-        ("    fr: {favour: [m]}\n", r"auto.languages.fr.favour: Extra inputs are not permitted"),
+        ("    fr: {favour: [m]}\n", r"auto.languages.fr.favour: unknown field 'favour'; the fields "
+         r"here are allow, prefer"),
     ],
 )  # fmt: skip
 def test_language_config_errors_name_the_line_and_field(tmp_path: Path, languages, message):

@@ -53,7 +53,12 @@ def render_html(result: BenchResult) -> str:
         f"{result.url} · {result.started_at} · load {result.mode} · token counts from "
         f"{result.token_source}" + (f" · SLO {slo}" if slo else "")
     )
-    stopped = note(f"Sweep stopped: {result.stop_reason}") if result.stop_reason else Markup("")
+    if result.status == "interrupted":
+        stopped = note(f"Partial results: {result.stop_reason or 'interrupted'}")
+    elif result.stop_reason:
+        stopped = note(f"Sweep stopped: {result.stop_reason}")
+    else:
+        stopped = Markup("")
     parts = [stopped, _summary(result.steps), _curves(result.steps), _timeline(result)]
     if result.comparison is not None:
         parts.append(_comparison(result.comparison))

@@ -15,10 +15,10 @@ import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from modelyard.catalog._gguf_fields import (
     file_type,
@@ -42,6 +42,7 @@ from modelyard.config import user_catalog_dir
 from modelyard.errors import CatalogError
 from modelyard.yamlfile import format_validation, read_yaml
 
+M = TypeVar("M", bound=BaseModel)
 FAMILY = "imported"
 UNKNOWN_LICENSE = "unknown"
 
@@ -113,8 +114,8 @@ def from_hf_config(
         CatalogError: the file is unreadable, or a field is missing or mistyped (named).
     """
     where, config = _read_config(path_or_dict)
-    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
-    merged = {**config, **text}
+    text = config.get("text_config")
+    merged = {**config, **(text if isinstance(text, dict) else {})}
     fields = _Fields({**CONFIG_DEFAULTS.get(str(merged.get("model_type")), {}), **merged}, where)
     model_id = _slug(id or _config_name(config, path_or_dict))
     ref = Ref(source=f"import:{model_id}", note=f"read from {where}")
@@ -324,11 +325,11 @@ def from_gguf(path: Path | str, id: str | None = None, license: str | None = Non
 # ---------------------------------------------------------------- shared assembly
 
 
-def _build(kind: type[Any], data: dict[str, Any], where: Path | str) -> Any:
+def _build(kind: type[M], data: dict[str, Any], where: Path | str) -> M:
     try:
         return kind.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError("\n".join(format_validation(exc, where))) from exc
+        raise CatalogError("\n".join(format_validation(exc, where, model=kind))) from exc
 
 
 def _model(model_id: str, where: str, arch: Architecture, **facts: Any) -> Model:

@@ -10,15 +10,15 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from modelyard.strict import Strict
 
 _EXPONENT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
+Modality = Literal["text", "image", "audio", "video"]
+_TEXT_ONLY: list[Modality] = ["text"]
 SourceKind = Literal["config", "model_card", "article", "vendor_page", "measurement", "derived"]
 
 
@@ -333,9 +333,7 @@ class Model(Strict):
     """Where the license was read (model card)."""
     languages: list[str] = Field(default_factory=list)
     """ISO 639-1 codes the vendor states as supported."""
-    modalities: list[Literal["text", "image", "audio", "video"]] = Field(
-        default_factory=lambda: ["text"]
-    )
+    modalities: list[Modality] = Field(default_factory=lambda: _TEXT_ONLY.copy())
     """Input modalities."""
     capabilities: Capabilities = Field(default_factory=Capabilities)
     """Serving capabilities."""

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from rich.panel import Panel
 
-from modelyard.catalog import Catalog, find_model
-from modelyard.catalog.lora import parse_targets
+from modelyard.catalog import Catalog, find_model, parse_targets
 from modelyard.cli._render import console, print_json, table
 from modelyard.errors import PlanError, YardError
 from modelyard.plan import (

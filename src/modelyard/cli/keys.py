@@ -3,21 +3,26 @@ database."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from modelyard.cli._render import console, print_json, table
 from modelyard.cli.usage import DbOpt, JsonOpt
 from modelyard.config import yard_home
-from modelyard.serve.keys import KeyEdit, KeyInfo, KeyStore
-from modelyard.serve.usage import open_store
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from modelyard.privacy import Mode
+    from modelyard.serve import KeyInfo, KeyStore
 
 app = typer.Typer(help="Virtual API keys for `yard serve` (stored hashed).", no_args_is_help=True)
 
 
 def _store(db: str | None) -> KeyStore:
+    from modelyard.serve import KeyStore, open_store
+
     return KeyStore.open(open_store(db, yard_home()))
 
 
@@ -49,7 +54,8 @@ def create(
       yard keys create hr-assistant --private
       yard keys create support-bot --private-data redact
     """
-    info, raw = _store(db).create(name, model or None, budget, rpm, tpm, private, private_data)  # type: ignore[arg-type]
+    mode = _mode(private_data)
+    info, raw = _store(db).create(name, model or None, budget, rpm, tpm, private, mode)
     if json_:
         print_json({**vars(info), "key": raw})
         return
@@ -59,7 +65,21 @@ def create(
     typer.echo(raw)
 
 
-UNSETTABLE = {"models": "models", "budget": "budget_usd", "rpm": "rpm", "tpm": "tpm"}
+UNSETTABLE = {
+    "models": "models", "budget": "budget_usd", "rpm": "rpm", "tpm": "tpm",
+    "private-data": "private_data",
+}  # fmt: skip
+
+
+def _mode(value: str | None) -> Mode | None:
+    """A key's private-data mode as given on the command line, checked."""
+    from modelyard.privacy import MODES
+
+    if value is not None and value not in MODES:
+        raise typer.BadParameter(
+            f"{value!r}: choose {', '.join(MODES)}", param_hint="--private-data"
+        )
+    return value
 
 
 @app.command()
@@ -75,8 +95,13 @@ def edit(
     private: Annotated[
         bool | None, typer.Option("--private/--not-private", help="Self-hosted backends only")
     ] = None,
+    private_data: Annotated[
+        str | None,
+        typer.Option("--private-data", help="Requests with private data: local, redact or block"),
+    ] = None,
     unset: Annotated[
-        list[str] | None, typer.Option("--unset", help="Remove a limit: models, budget, rpm, tpm")
+        list[str] | None,
+        typer.Option("--unset", help="Remove: models, budget, rpm, tpm, private-data"),
     ] = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -96,6 +121,7 @@ def edit(
             ("rpm", rpm),
             ("tpm", tpm),
             ("private", private),
+            ("private_data", _mode(private_data)),
         )
         if value is not None
     }
@@ -109,6 +135,8 @@ def edit(
         changes[UNSETTABLE[field]] = None
     if not changes:
         raise typer.BadParameter("give something to change (see --help)")
+    from modelyard.serve import KeyEdit
+
     info = _store(db).update(key_id, KeyEdit(**changes))  # type: ignore[arg-type]
     if json_:
         print_json(info)

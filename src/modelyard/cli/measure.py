@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelyard.catalog import find_model
 from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.cli.models import load
-from modelyard.measure import Calibration, measure, parse_grid
-from modelyard.measure.train import TrainSetup, measure_training, parse_train_grid
-from modelyard.plan.train_calibration import TrainCalibration
+
+if TYPE_CHECKING:
+    from modelyard.measure import Calibration, TrainCalibration
 
 Opt = typer.Option
 
@@ -59,6 +58,15 @@ def measure_command(
       yard measure qwen3-0.6b --device cpu --batch 1 --context 256 --json
       yard measure llama-3.1-8b-instruct --train qlora --seq-len 512,2k --micro-batch 1,4
     """
+    from modelyard.catalog import find_model
+    from modelyard.measure import (
+        TrainSetup,
+        measure,
+        measure_training,
+        parse_grid,
+        parse_train_grid,
+    )
+
     catalog = load()
     if train is not None:
         setup = TrainSetup(train, rank, targets, optimizer, dtype)

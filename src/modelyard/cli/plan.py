@@ -5,52 +5,27 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelyard.catalog import Catalog, find_model
-from modelyard.cli import finetune as finetune_cli
 from modelyard.cli._render import err_console, print_json
 from modelyard.cli.models import load
-from modelyard.cli.plan_render import render_plan, render_ranking
 from modelyard.errors import PlanError
-from modelyard.plan import (
-    Cluster,
-    CostOptions,
-    EvalScores,
-    PlanRequest,
-    QualityBasis,
-    TrafficProfile,
-    cpu,
-    deploy,
-    detect_cluster,
-    eval_basis,
-    get_engine,
-    parse_amount,
-    parse_cluster,
-    parse_split,
-    plan_model,
-    published_basis,
-    recommend,
-    start_format,
-    weight_format,
-    workload,
-)
-from modelyard.plan.cpu import CpuHost
-from modelyard.plan.engines import Engine
-from modelyard.policy import (
-    LICENSE_POLICIES,
-    LicensePolicy,
-    Policy,
-    parse_languages,
-    parse_tokens,
-)
+from modelyard.policy import LICENSE_POLICIES
+
+if TYPE_CHECKING:
+    from modelyard.catalog import Catalog
+    from modelyard.plan import Cluster, EvalScores, QualityBasis, TrafficProfile
+    from modelyard.plan.cpu import CpuHost
+    from modelyard.plan.engines import Engine
 
 Opt = typer.Option
 
 
 def _cluster(catalog: Catalog, gpu: str | None) -> Cluster:
+    from modelyard.plan import detect_cluster, parse_cluster
+
     if gpu:
         return parse_cluster(catalog, gpu)
     cluster, probe = detect_cluster(catalog)
@@ -60,6 +35,8 @@ def _cluster(catalog: Catalog, gpu: str | None) -> Cluster:
 
 def _engine(name: str | None, cluster: Cluster) -> Engine:
     """The engine asked for; by default vLLM on GPUs, llama.cpp on a CPU-only host."""
+    from modelyard.plan import get_engine
+
     if name is not None:
         return get_engine(name)
     return get_engine("llamacpp" if cluster.gpu.vendor == "generic" else "vllm")
@@ -67,6 +44,8 @@ def _engine(name: str | None, cluster: Cluster) -> Engine:
 
 def _host(cluster: Cluster, bandwidth: float | None, cores: int | None) -> CpuHost | None:
     """This machine's CPU when the plan is for a CPU-only host (cores and bandwidth as given)."""
+    from modelyard.plan import cpu
+
     if cluster.gpu.vendor != "generic":
         return None
     info = cpu.detect_cpu(cpu.CPUINFO) or cpu.generic_cpu(cores)
@@ -81,24 +60,10 @@ def _host(cluster: Cluster, bandwidth: float | None, cores: int | None) -> CpuHo
     return cpu.cpu_host(info, gpu.bandwidth_gbps, basis)
 
 
-_LICENSES: dict[str, LicensePolicy] = {
-    "any": "any",
-    "commercial": "commercial",
-    "permissive": "permissive",
-    "osi": "osi",
-}
-
-
-def _license(text: str) -> LicensePolicy:
-    found = _LICENSES.get(text)
-    if found is None:
-        raise PlanError(f"--license {text!r}: choose one of {', '.join(LICENSE_POLICIES)}")
-    return found
-
-
 def _eval_scores(path: Path) -> EvalScores:
     """Mean quality per target from a `yard eval` report.json (or the folder holding it)."""
-    from modelyard.eval.schema import RunReport
+    from modelyard.eval import RunReport
+    from modelyard.plan import EvalScores
 
     file = path / "report.json" if path.is_dir() else path
     try:
@@ -118,7 +83,8 @@ def _eval_scores(path: Path) -> EvalScores:
 def _traffic(since: str | None, db: str | None) -> TrafficProfile:
     """The gateway's hourly traffic from its ledger (hours without requests filled with 0)."""
     from modelyard.config import yard_home
-    from modelyard.serve.usage import by_hour, open_store, parse_since, store_url
+    from modelyard.plan import TrafficProfile
+    from modelyard.serve import by_hour, open_store, parse_since, store_url
 
     home = yard_home()
     start = parse_since(since) if since else None
@@ -143,6 +109,8 @@ def _traffic(since: str | None, db: str | None) -> TrafficProfile:
 
 
 def _quality(catalog: Catalog, path: Path | None, workload_name: str) -> QualityBasis:
+    from modelyard.plan import eval_basis, published_basis
+
     if path is None:
         return published_basis(catalog, workload_name)
     return eval_basis(catalog, _eval_scores(path))
@@ -232,6 +200,23 @@ def plan(
       yard plan qwen3-8b --gpu 1xH100 --from-ledger --since 7d
       yard plan llama-3.1-8b-instruct --finetune qlora --gpu a100-80g --dataset-tokens 50M
     """
+    from modelyard.catalog import find_model
+    from modelyard.cli import finetune as finetune_cli
+    from modelyard.cli.plan_render import render_plan, render_ranking
+    from modelyard.plan import (
+        CostOptions,
+        PlanRequest,
+        deploy,
+        parse_amount,
+        parse_split,
+        plan_model,
+        recommend,
+        start_format,
+        weight_format,
+        workload,
+    )
+    from modelyard.policy import Policy, license_policy, parse_languages, parse_tokens
+
     catalog = load()
     cluster = _cluster(catalog, gpu)
     if finetune is not None:  # --batch is the micro-batch here (docs/finetune.md)
@@ -254,7 +239,7 @@ def plan(
     tokens = parse_tokens(context)
     if model is None:
         policy = Policy(
-            license=_license(license_),
+            license=license_policy(license_),
             monthly_active_users=mau,
             languages=parse_languages(languages),
         )

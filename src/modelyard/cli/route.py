@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,10 +17,9 @@ from modelyard.cli import _route_tables
 from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.config import yard_home
 from modelyard.errors import YardError
-from modelyard.route import EvalSpec, Target, TrainSpec, evaluate, train
-from modelyard.route import report as route_report
-from modelyard.route.datasets import join_replies
-from modelyard.route.embed import token_table
+
+if TYPE_CHECKING:
+    from modelyard.route import TrainSpec
 
 app = typer.Typer(help="Train and evaluate the model: auto router.", no_args_is_help=True)
 
@@ -93,6 +92,8 @@ def _labels(src: Sources) -> Iterator[tuple[Path, ...]]:
         raise typer.BadParameter("give label files, or --from-ledger", param_hint="DATA")
     if src.replies is not None and len(src.files) != 1:
         raise typer.BadParameter("--replies joins into one label file", param_hint="--replies")
+    from modelyard.route.datasets import join_replies
+
     with tempfile.TemporaryDirectory(prefix="yard-route-") as folder:
         files = list(src.files)
         if src.replies is not None:
@@ -104,8 +105,7 @@ def _labels(src: Sources) -> Iterator[tuple[Path, ...]]:
 
 def _ledger_file(src: Sources, out: Path) -> Path:
     """The ledger's label rows (serve/feedback.py) as a JSONL file."""
-    from modelyard.serve.feedback import ledger_labels
-    from modelyard.serve.usage import open_store
+    from modelyard.serve import ledger_labels, open_store
 
     scored = [json.loads(line) for f in src.eval_labels for line in _lines(f)]
     rows, unmatched = ledger_labels(open_store(src.db, yard_home()), scored)
@@ -146,6 +146,8 @@ def _spec(
         if strong and weak
         else [m.strip() for m in (models or "").split(",") if m.strip()]
     )
+    from modelyard.route import Target, TrainSpec
+
     target = Target("cost", max_cost) if max_cost is not None else Target("quality", quality)
     return TrainSpec(data, tuple(names), prices, target, limit, _range(score_range), by)
 
@@ -198,6 +200,8 @@ def train_command(
           --replies raw/gsm8k_responses.csv
       yard route train --from-ledger --eval-labels scored.jsonl --prices prices.json
     """
+    from modelyard.route import train
+
     src = Sources(tuple(data or ()), replies, from_ledger, tuple(eval_labels or ()), db)
     with _labels(src) as files:
         spec = _spec(files, models, strong, weak, prices, quality, max_cost, limit, score_range)
@@ -277,6 +281,9 @@ def eval_command(
       yard route eval gsm8k.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview -k 5
       yard route eval --from-ledger --prices prices.json --deployed router.json
     """
+    from modelyard.route import EvalSpec, evaluate
+    from modelyard.route import report as route_report
+
     sources = tuple(train_files or data or ())
     src = Sources(sources, replies, from_ledger, tuple(eval_labels or ()), db)
     with _labels(src) as files:
@@ -310,8 +317,7 @@ def ledger_prompts_command(
     Examples:
       yard route ledger-prompts -o prompts.jsonl --limit 2000
     """
-    from modelyard.serve.feedback import logged_prompts
-    from modelyard.serve.usage import open_store
+    from modelyard.serve import logged_prompts, open_store
 
     items = logged_prompts(open_store(db, yard_home()), limit)
     if not items:
@@ -334,6 +340,8 @@ def embed_table_command(
       yard route embed-table
       yard route embed-table --build
     """
+    from modelyard.route.embed import token_table
+
     summary = token_table(build)
     if json_:
         print_json(summary)

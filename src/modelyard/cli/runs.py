@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 
 from modelyard.cli._render import console, err_console, print_json, table
-from modelyard.eval.history import diff_runs, find_run, list_runs, read_run
-from modelyard.eval.history_report import INDEX, render_diff
-from modelyard.eval.pipeline import runs_dir
 
 app = typer.Typer(help="Eval run history and diffs between runs.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Output as JSON")]
@@ -19,6 +16,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Output as JSON")]
 @app.command("list")
 def list_(json_: JsonOpt = False) -> None:
     """List the kept eval runs, newest first, with each model's mean score"""
+    from modelyard.eval import INDEX, list_runs, runs_dir
+
     root = runs_dir()
     runs, problems = list_runs(root)
     for problem in problems:
@@ -53,6 +52,8 @@ def diff(
       yard runs diff latest~1
       yard runs diff 20261207-101500-arithmetic latest -o diff.html
     """
+    from modelyard.eval import diff_runs, find_run, read_run, render_diff, runs_dir
+
     root = runs_dir()
     first, second = find_run(before, root), find_run(after, root)
     result = diff_runs(read_run(first), read_run(second), first, second)

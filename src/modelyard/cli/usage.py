@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from modelyard.catalog import cached_catalog, find_api
 from modelyard.cli._render import console, print_json, table
 from modelyard.config import env, user_catalog_dir, yard_home
 from modelyard.errors import YardError
-from modelyard.serve.usage import (
-    UsageRow,
-    open_store,
-    parse_since,
-    remote_summary,
-    status,
-    store_url,
-    summarize,
-)
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from modelyard.serve import UsageRow
 
 app = typer.Typer(help="Spend and savings from the gateway's ledger.", invoke_without_command=True)
 
@@ -66,6 +60,9 @@ def usage(
         return
     if by is not None and by not in GROUPS:
         raise typer.BadParameter(f"{by!r}: choose one of {', '.join(GROUPS)}", param_hint="--by")
+    from modelyard.catalog import cached_catalog, find_api
+    from modelyard.serve import open_store, parse_since, remote_summary, summarize
+
     if url is not None:
         report = remote_summary(url, _admin_key(), since, vs)
     else:
@@ -92,12 +89,16 @@ def _admin_key() -> str:
 @app.command()
 def path(db: DbOpt = None) -> None:
     """Print where the ledger is"""
+    from modelyard.serve import store_url
+
     typer.echo(store_url(db, yard_home()))
 
 
 @app.command("status")
 def status_(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Show the ledger's size, time span, schema and journal backlog"""
+    from modelyard.serve import open_store, status, store_url
+
     home = yard_home()
     info = status(open_store(db, home), store_url(db, home), home)
     if json_:

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from modelyard.catalog import cached_catalog, find_api
-from modelyard.config import shared_data_dir, user_catalog_dir, yard_home
+from modelyard.config import GATEWAY_URL, shared_data_dir, user_catalog_dir, yard_home
 from modelyard.errors import CatalogError, EvalError
 from modelyard.eval.history_report import write_history
 from modelyard.eval.labels import write_labels
@@ -21,7 +21,7 @@ from modelyard.eval.schema import RunReport, Target
 from modelyard.eval.stats import Price
 from modelyard.eval.suites import resolve_suite
 
-DEFAULT_BASE_URL = "http://127.0.0.1:4000/v1"
+DEFAULT_BASE_URL = f"{GATEWAY_URL}/v1"
 """The `yard serve` gateway on this machine."""
 
 

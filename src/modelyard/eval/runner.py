@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +99,7 @@ def _progress(console: Console | None, total: int) -> Iterator[Progress]:
 async def _generate(
     client: ChatClient, suite: Suite, options: EvalOptions, params: GenerateParams
 ) -> dict[tuple[str, str], Completion]:
+    """Every target's reply to every item; after Ctrl-C, the replies that had arrived."""
     replies: dict[tuple[str, str], Completion] = {}
     gates = {t.model: asyncio.Semaphore(options.concurrency) for t in options.targets}
     with _progress(options.progress, len(suite.items) * len(options.targets)) as bar:
@@ -109,8 +110,18 @@ async def _generate(
             replies[(target.model, item.id)] = reply
             bar.advance(bar.task_ids[0])
 
-        await asyncio.gather(*(one(t, i) for t in options.targets for i in suite.items))
+        await _until_interrupted(one(t, i) for t in options.targets for i in suite.items)
     return replies
+
+
+async def _until_interrupted(jobs: Iterable[Awaitable[object]]) -> None:
+    """Run ``jobs`` together; on Ctrl-C stop them and return (what they finished stays)."""
+    try:
+        await asyncio.gather(*jobs)
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the main task
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # carry on to report what finished
 
 
 def _judge_fn(client: ChatClient, judge: Target | None) -> JudgeFn | None:
@@ -144,14 +155,17 @@ async def _score_one(fn: ScoreFn, ctx: ScoreContext, reply: Completion) -> Score
 
 async def _score(
     suite: Suite,
+    items: list[Item],
     replies: dict[tuple[str, str], Completion],
     options: EvalOptions,
     scorers: dict[str, ScoreFn],
     judge: JudgeFn | None,
 ) -> list[ItemResult]:
+    """Each model's result on each item, in item order; after Ctrl-C, the items fully scored."""
     models = [t.model for t in options.targets]
+    results: dict[tuple[str, str], ItemResult] = {}
 
-    async def one(model: str, item: Item) -> ItemResult:
+    async def one(model: str, item: Item) -> None:
         outputs = {m: replies[(m, item.id)].text for m in models}
         ctx = ScoreContext(
             item=item,
@@ -163,7 +177,7 @@ async def _score(
         )
         fn = scorers[_spec_of(item, suite).model_dump_json()]
         score = await _score_one(fn, ctx, replies[(model, item.id)])
-        return ItemResult(
+        results[(model, item.id)] = ItemResult(
             item_id=item.id,
             model=model,
             category=item.category,
@@ -171,7 +185,9 @@ async def _score(
             score=score,
         )
 
-    return list(await asyncio.gather(*(one(m, i) for m in models for i in suite.items)))
+    await _until_interrupted(one(m, i) for m in models for i in items)
+    done = {i.id for i in items if all((m, i.id) in results for m in models)}
+    return [results[(m, i.id)] for m in models for i in items if i.id in done]
 
 
 def _spec(suite: Suite, options: EvalOptions, params: GenerateParams) -> RunSpec:
@@ -232,12 +248,21 @@ async def _fill(
 ) -> None:
     models = [t.model for t in options.targets]
     replies = await _generate(client, suite, options, params)
-    report.items = await _score(suite, replies, options, scorers, _judge_fn(client, options.judge))
+    answered = [i for i in suite.items if all((m, i.id) in replies for m in models)]
+    judge = _judge_fn(client, options.judge)
+    report.items = await _score(suite, answered, replies, options, scorers, judge)
     binary = all(scorer_info(s).binary for s in report.spec.scorers)
     report.results, report.comparisons = stats.summarize(report.items, models, binary, prices)
+    scored = len({r.item_id for r in report.items})
     report.stats = RunStats(
-        items=len(suite.items),
+        items=scored,
         requests=client.requests,
         cached=client.cached,
         retries=client.retried,
     )
+    if scored < len(suite.items):
+        report.status = "interrupted"
+        report.error = RunError(
+            message=f"Ctrl-C after {scored} of {len(suite.items)} items; every reply that "
+            f"arrived is kept in the result store, and the same command resumes from them"
+        )

@@ -374,7 +374,7 @@ def measure_training(
     facts = _device_facts(torch_, where, catalog)
     cal = TrainCalibration(
         model_id=model.id,
-        method=setup.method,  # type: ignore[arg-type]
+        method=setup.method,
         versions=_versions(),
         model_layers=arch.num_hidden_layers,
         layers=layers or arch.num_hidden_layers,
@@ -382,7 +382,7 @@ def measure_training(
         targets=list(parse_targets(setup.targets)) if setup.method != "full" else [],
         optimizer=setup.optimizer,
         precision=setup.precision,
-        device=where,  # type: ignore[arg-type]
+        device=where,
         device_name=facts["device_name"] or where,
         gpu_id=facts["gpu_id"],
         date=dt.datetime.now(dt.UTC).replace(microsecond=0),

@@ -109,7 +109,7 @@ def _shape(pattern: str) -> re.Pattern[str]:
 
 def _stdnum(name: str) -> Callable[[str], bool]:
     module = importlib.import_module("stdnum." + name)
-    return module.is_valid  # type: ignore[no-any-return]
+    return module.is_valid
 
 
 CARD_NETWORKS: tuple[tuple[str, tuple[int, ...]], ...] = (

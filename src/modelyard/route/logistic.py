@@ -32,4 +32,4 @@ def fit_logistic(x: np.ndarray | sp.csr_matrix, y: np.ndarray, l2: float) -> np.
 
     start = np.zeros(x.shape[1] + 1)
     options = {"maxiter": MAX_ITER, "gtol": TOLERANCE}
-    return minimize(loss, start, jac=True, method="L-BFGS-B", options=options).x
+    return minimize(loss, start, jac=True, method="L-BFGS-B", options=options).x  # type: ignore[call-overload]

@@ -17,6 +17,7 @@ from starlette.routing import Router
 
 from modelyard.catalog import Catalog, cached_catalog
 from modelyard.config import user_catalog_dir, yard_home
+from modelyard.errors import YardError
 from modelyard.serve import feedback, routes
 from modelyard.serve.admin import Reload, admin_routes
 from modelyard.serve.auto import AutoRouter
@@ -79,7 +80,7 @@ class Gateway:
         self.generation = Generation(state)
         self.home = home
         self.catalog = catalog
-        self.ledger = None
+        self.ledger: Ledger | None = None
         self.keys: KeyStore | None = None
         self.admin: ASGIApp | None = None
         self.shared: RedisState | HubState | None = None
@@ -122,8 +123,10 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
-                except Exception as exc:
-                    log.exception("gateway startup failed")
+                except Exception as exc:  # a YardError says what to fix: no traceback
+                    log.error(
+                        "gateway startup failed: %s", exc, exc_info=not isinstance(exc, YardError)
+                    )
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
@@ -137,7 +140,7 @@ class Gateway:
         self.shared = open_shared(self.state.config.state, self.state.backends)
         self._share_pins(self.state, None)
         if self.home is not None:
-            self._open_ledger()
+            self._open_ledger(self.home)
         server = self.state.config.server
         if server.admin_key:
             board = self._dashboard()
@@ -156,13 +159,13 @@ class Gateway:
         gc.collect()
         gc.freeze()
 
-    def _open_ledger(self) -> None:
+    def _open_ledger(self, home: Path) -> None:
         """The ledger, and the key store kept in the same database."""
         server = self.state.config.server
-        self.ledger = Ledger.open(server.ledger_url, self.home, log_prompts=server.log_prompts)
+        self.ledger = ledger = Ledger.open(server.ledger_url, home, log_prompts=server.log_prompts)
         shared = self.shared
         self.keys = KeyStore.open(
-            self.ledger.engine,
+            ledger.engine,
             admin_key=server.admin_key,
             quotas=shared.quotas() if shared else None,
         )

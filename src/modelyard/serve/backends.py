@@ -82,8 +82,8 @@ class Backend:
         self.supervisor.start()
 
     async def _new_engine(self) -> LocalEngine:
+        from modelyard.pull import pull
         from modelyard.serve.engine import LocalEngine  # xllamacpp loads only when used
-        from modelyard.serve.pull import pull
 
         gguf = await asyncio.to_thread(pull, self.config.gguf or "")
         return LocalEngine(
@@ -147,7 +147,9 @@ class Backends:
 
     def __init__(self, config: GatewayConfig, previous: Backends | None = None) -> None:
         old = previous.by_name if previous is not None else {}
-        self.by_name = {b.name: _same(old.get(b.name), b) or Backend(b) for b in config.backends}
+        self.by_name: dict[str, Backend] = {
+            b.name: _same(old.get(b.name), b) or Backend(b) for b in config.backends
+        }
         self.chains = {m: [self.by_name[n] for n in chain] for m, chain in config.models.items()}
         self.adapters = _adapter_targets(config)
         """`MODEL:ADAPTER` and alias names -> the canonical `MODEL:ADAPTER` they serve."""

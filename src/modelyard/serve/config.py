@@ -6,12 +6,14 @@ names the file, the line and the field.
 
 from __future__ import annotations
 
+import difflib
 import re
+from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 from modelyard.config import env
@@ -19,16 +21,17 @@ from modelyard.errors import ConfigError
 from modelyard.policy import LicensePolicy
 from modelyard.privacy import Mode
 from modelyard.route.language import GROUPS, SUPPORTED, known_keys
-from modelyard.yamlfile import line_of, read_yaml, validate
+from modelyard.strict import Strict
+from modelyard.yamlfile import LazyNode, line_of, read_yaml, validate
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ADAPTER_NAME = r"^[A-Za-z0-9_.-]+$"
 """A LoRA adapter's public name: no ':' (it separates base and adapter in `base:adapter`)."""
 DEFAULT_MODEL = "smollm2"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+Loc = tuple[str | int, ...]
+"""A place in the file: keys and list indexes from the top."""
+Problem = tuple[Loc, str]
+"""A place in the file and what is wrong there."""
 
 
 class Timeouts(Strict):
@@ -84,7 +87,7 @@ class BackendConfig(Strict):
     model: str | None = None
     """Model name the upstream expects; defaults to the public name the client asked for."""
     gguf: str | None = None
-    """Local backends: a .gguf path or a model name `yard pull` knows (smollm2)."""
+    """Local backends: what `yard pull` takes: a .gguf path, a catalog model, smollm2, ..."""
     context_size: int = Field(4096, ge=256)
     """Local backends: context window the engine allocates."""
     threads: int | None = Field(None, ge=1)
@@ -264,28 +267,83 @@ class AutoConfig(Strict):
         listed = self.candidates or models
         return [AutoCandidate(model=c) if isinstance(c, str) else c for c in listed]
 
-    def check_languages(self, candidates: list[str]) -> None:
-        """Every `languages` key is a language or group, every name in it a candidate.
-
-        Raises:
-            PydanticCustomError: located at the offending key or list item (``ctx["at"]``).
-        """
+    def language_problems(self, candidates: list[str]) -> list[Problem]:
+        """Every `languages` key that is no language or group, every name that is no candidate."""
+        problems: list[Problem] = []
         for key, rule in self.languages.items():
             at = ("auto", "languages", key)
             if key not in SUPPORTED and key not in GROUPS:
-                raise _located(at, f"unknown language {key!r}; {known_keys()}")
+                problems.append((at, f"unknown language {key!r}; {known_keys()}"))
             for field, names in (("allow", rule.allow or []), ("prefer", rule.prefer)):
                 for i, name in enumerate(names):
                     if name not in candidates:
-                        raise _located((*at, field, i), f"unknown candidate {name!r}; "
-                                       f"candidates: {', '.join(candidates)}")  # fmt: skip
-                    if field == "prefer" and rule.allow is not None and name not in rule.allow:
-                        raise _located((*at, field, i), f"{name!r} is not in allow")
+                        problems.append(((*at, field, i), unknown("candidate", name, candidates)))
+                    elif field == "prefer" and rule.allow is not None and name not in rule.allow:
+                        problems.append(((*at, field, i), f"{name!r} is not in allow"))
+        return problems
 
 
-def _located(at: tuple[str | int, ...], message: str) -> PydanticCustomError:
-    """A validation error for the field at ``at`` (yamlfile renders that field's line)."""
-    return PydanticCustomError("config_reference", "{message}", {"message": message, "at": at})
+def reference_problems(
+    backends: list[str], models: dict[str, list[str]], candidates: list[str]
+) -> list[Problem]:
+    """Backend names used twice; chains naming no backend; `auto` candidates naming no model.
+
+    Args:
+        backends: Every backend's name, in file order.
+        models: Each public model's chain of backend names.
+        candidates: The names listed in `auto.candidates` (empty: every model).
+    """
+    problems: list[Problem] = [
+        (("backends", i, "name"), f"backend name {name!r} is used twice")
+        for i, name in enumerate(backends)
+        if backends.index(name) != i
+    ]
+    for model, chain in models.items():
+        if not chain:
+            problems.append((("models", model), "list at least one backend"))
+        problems += [
+            (("models", model, i), unknown("backend", name, sorted(set(backends))))
+            for i, name in enumerate(chain)
+            if name not in backends
+        ]
+    return problems + [
+        (("auto", "candidates", i), unknown("model", name, list(models)))
+        for i, name in enumerate(candidates)
+        if name not in models
+    ]
+
+
+def raw_reference_problems(data: dict[str, Any]) -> list[Problem]:
+    """``reference_problems`` of a file whose other fields failed validation, so that every
+    problem is reported at once: what cannot be read as names is left to the schema errors."""
+    backends, models, auto = data.get("backends"), data.get("models"), data.get("auto")
+    if not isinstance(backends, list) or not isinstance(models, dict):
+        return []
+    names = [b["name"] for b in backends if isinstance(b, dict) and isinstance(b.get("name"), str)]
+    chains = {m: c for m, c in models.items() if isinstance(c, list) and _all_text(c)}
+    listed = auto.get("candidates") if isinstance(auto, dict) else None
+    candidates = [c.get("model") if isinstance(c, dict) else c for c in listed or []]
+    return reference_problems(names, chains, candidates if _all_text(candidates) else [])
+
+
+def _all_text(values: list[Any]) -> TypeGuard[list[str]]:
+    return all(isinstance(v, str) for v in values)
+
+
+def unknown(kind: str, name: str, known: list[str]) -> str:
+    """'unknown backend 'lokal'; did you mean local?' (or the known names when none is close)."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return f"unknown {kind} {name!r}; did you mean {' or '.join(close)}?"
+    return f"unknown {kind} {name!r}; known: {', '.join(known) or 'none'}"
+
+
+def _located(problems: list[Problem]) -> PydanticCustomError:
+    """One validation error carrying every problem at its own place (yamlfile renders each
+    with its line)."""
+    message = "; ".join(f"{'.'.join(map(str, at))}: {text}" for at, text in problems)
+    ctx = {"message": message, "problems": problems}
+    return PydanticCustomError("config_reference", "{message}", ctx)
 
 
 class PrivacyConfig(Strict):
@@ -336,40 +394,39 @@ class GatewayConfig(Strict):
     @model_validator(mode="after")
     def _references(self) -> GatewayConfig:
         names = [b.name for b in self.backends]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"backend names must be unique: {', '.join(dupes)}")
-        for model, chain in self.models.items():
-            unknown = [n for n in chain if n not in names]
-            if unknown:
-                raise ValueError(f"models.{model}: unknown backend {', '.join(unknown)}")
-            if not chain:
-                raise ValueError(f"models.{model}: list at least one backend")
+        listed = [e.model for e in self.auto.entries([])] if self.auto else []
+        problems = reference_problems(names, self.models, listed)
         if self.auto is not None:
-            self._check_auto(self.auto)
-        self._check_adapters()
+            problems += self._auto_problems(self.auto)
+        if not problems:  # the adapters are looked up in chains that now name real backends
+            problems += self._adapter_problems()
         public = [*self.models, *([self.auto.name] if self.auto else [])]
-        unknown = [m for m in self.privacy.models if m not in public]
-        if unknown:
-            raise ValueError(f"privacy.models: unknown model {', '.join(unknown)}")
+        problems += [
+            (("privacy", "models", m), unknown("model", m, public))
+            for m in self.privacy.models
+            if m not in public
+        ]
+        if problems:
+            raise _located(problems)
         return self
 
-    def _check_adapters(self) -> None:
+    def _adapter_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
         for model in self.models:
             base, sep, adapter = model.rpartition(":")
             if sep and adapter in self.held_adapters(model):
-                raise ValueError(f"models.{model}: '{adapter}' is also an adapter of its chain")
+                problems.append((("models", model), f"'{adapter}' is also an adapter of its chain"))
         reserved = set(self.models) | ({self.auto.name} if self.auto else set())
         for alias, target in self.aliases.items():
-            if alias in reserved:
-                raise ValueError(f"aliases.{alias}: already a model name; rename the alias")
+            at: Loc = ("aliases", alias)
             base, sep, adapter = target.rpartition(":")
-            if not sep or base not in self.models:
-                raise ValueError(f"aliases.{alias}: {target!r} is not MODEL:ADAPTER of a model")
-            if adapter not in self.held_adapters(base):
-                raise ValueError(
-                    f"aliases.{alias}: no backend of {base!r} lists adapter {adapter!r}"
-                )
+            if alias in reserved:
+                problems.append((at, "already a model name; rename the alias"))
+            elif not sep or base not in self.models:
+                problems.append((at, f"{target!r} is not MODEL:ADAPTER of a model"))
+            elif adapter not in self.held_adapters(base):
+                problems.append((at, f"no backend of {base!r} lists adapter {adapter!r}"))
+        return problems
 
     def held_adapters(self, model: str) -> set[str]:
         """Adapters some backend in ``model``'s chain serves."""
@@ -385,14 +442,10 @@ class GatewayConfig(Strict):
             return base, adapter
         return None
 
-    def _check_auto(self, auto: AutoConfig) -> None:
+    def _auto_problems(self, auto: AutoConfig) -> list[Problem]:
         if auto.name in self.models:
-            raise ValueError(f"auto.name {auto.name!r} is also in models:; rename one of them")
-        entries = auto.entries(list(self.models))
-        unknown = [e.model for e in entries if e.model not in self.models]
-        if unknown:
-            raise ValueError(f"auto.candidates: unknown model {', '.join(unknown)}")
-        auto.check_languages([e.model for e in entries])
+            return [(("auto", "name"), f"{auto.name!r} is also in models:; rename one of them")]
+        return auto.language_problems([e.model for e in auto.entries(list(self.models))])
 
     def backend(self, name: str) -> BackendConfig:
         """The backend called ``name``."""
@@ -415,19 +468,64 @@ def load_config(path: Path) -> GatewayConfig:
     Raises:
         ConfigError: every problem, one per line, as ``file:line: field: message``.
     """
+    parsed = parse_config(path)
+    if parsed.config is None:
+        raise ConfigError(f"{path}: invalid gateway config:\n" + "\n".join(parsed.problems))
+    return parsed.config
+
+
+@dataclass(frozen=True)
+class ParsedConfig:
+    """A config file read: the config when it is valid, else every problem found in it."""
+
+    path: Path
+    config: GatewayConfig | None
+    problems: list[str]
+    """``file:line: field: message`` lines: unset variables, schema and reference errors."""
+    node: LazyNode
+    data: dict[str, Any]
+    """The file's mapping with ``${ENV}`` resolved, for checks that go on past a schema error."""
+
+    def where(self, at: Loc) -> str:
+        """``file:line: field`` of the value at ``at``, for problems found later."""
+        return f"{self.path}:{line_of(self.node, at)}: {'.'.join(map(str, at))}"
+
+
+def parse_config(path: Path) -> ParsedConfig:
+    """Read and validate a config file, collecting every problem instead of stopping at one.
+
+    Raises:
+        ConfigError: the file cannot be read or is not YAML (nothing else can be checked).
+    """
     data, node = read_yaml(path, ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with backends: and models:")
-    missing: list[str] = []
-    data = _resolve_env(data, (), missing, path, node)
-    if missing:
-        raise ConfigError("\n".join(missing))
+    missing: list[Loc] = []
+    data = _resolve_env(data, (), missing)
+    unset = [
+        f"{path}:{line_of(node, loc)}: {'.'.join(map(str, loc))}: environment variable "
+        f"{name} is not set; export it or edit the file"
+        for loc in missing
+        for name in ENV_REF.findall(_value_at(data, loc))
+        if env(name) is None
+    ]
     config, errors = validate(GatewayConfig, data, path, node)
-    if config is None:
-        raise ConfigError(f"{path}: invalid gateway config:\n" + "\n".join(errors))
+    # a value whose variable is unset fails its own checks too: its line above says why
+    fields = {f": {'.'.join(map(str, loc))}: " for loc in missing}
+    errors = [e for e in errors if not any(f in e for f in fields)]
+    if unset or errors:
+        # reference checks run only once the schema holds: run them on the raw data here
+        found = ParsedConfig(path, None, [], node, data)
+        errors += [
+            line
+            for at, text in raw_reference_problems(data)
+            if (line := f"{found.where(at)}: {text}") not in errors
+        ]
+        return ParsedConfig(path, None, unset + errors, node, data)
+    assert config is not None
     config = _anchor_router(config, path.parent)
     config._source = path.absolute()
-    return config
+    return ParsedConfig(path, config, [], node, data)
 
 
 def _anchor_router(config: GatewayConfig, folder: Path) -> GatewayConfig:
@@ -440,23 +538,24 @@ def _anchor_router(config: GatewayConfig, folder: Path) -> GatewayConfig:
     )
 
 
-def _resolve_env(value: Any, loc: tuple, missing: list[str], path: Path, node: Any) -> Any:
+def _resolve_env(
+    value: Any, loc: tuple[str | int, ...], missing: list[tuple[str | int, ...]]
+) -> Any:
+    """``value`` with every ``${NAME}`` replaced; a value naming an unset variable is kept as
+    written, and its place added to ``missing``."""
     if isinstance(value, dict):
-        return {k: _resolve_env(v, (*loc, k), missing, path, node) for k, v in value.items()}
+        return {k: _resolve_env(v, (*loc, k), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(v, (*loc, i), missing, path, node) for i, v in enumerate(value)]
+        return [_resolve_env(v, (*loc, i), missing) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
+    if any(env(name) is None for name in ENV_REF.findall(value)):
+        missing.append(loc)
+        return value
+    return ENV_REF.sub(lambda match: env(match.group(1)) or "", value)
 
-    def lookup(match: re.Match[str]) -> str:
-        found = env(match.group(1))
-        if found is None:
-            field = ".".join(str(p) for p in loc)
-            missing.append(
-                f"{path}:{line_of(node, loc)}: {field}: environment variable "
-                f"{match.group(1)} is not set; export it or edit the file"
-            )
-            return ""
-        return found
 
-    return ENV_REF.sub(lookup, value)
+def _value_at(data: Any, loc: Loc) -> str:
+    for key in loc:
+        data = data[key]
+    return str(data)

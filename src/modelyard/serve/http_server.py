@@ -125,7 +125,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         }
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.state.connections.discard(self)  # type: ignore[arg-type]
+        self.state.connections.discard(self)
         exchange = self.exchange
         if exchange is not None:
             exchange.client_left()
@@ -340,7 +340,8 @@ class Exchange:
     async def _call(self, app: ASGIApp) -> tuple[str, BaseException | None] | None:
         """What went wrong in the app, if anything."""
         try:
-            result = await app(self.scope, self.receive, self.send)
+            # a protocol-breaking app may return something: say so, as uvicorn does
+            result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]
         except BaseException as exc:
             return "Exception in ASGI application\n", exc
         if result is not None:

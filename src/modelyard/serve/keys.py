@@ -387,7 +387,7 @@ class KeyStore:
             raise GatewayError(401, "This API key has been revoked.", code="invalid_api_key")
         return info
 
-    def _find(self, key_id: str) -> builtins.list[tuple[str, KeyInfo]]:
+    def _find(self, key_id: str) -> builtins.list[tuple[str, KeyInfo]]:  # `list` is a method
         return [(h, k) for h, k in self._by_hash.items() if k.id == key_id]
 
     def _with_spend(self, info: KeyInfo) -> KeyInfo:

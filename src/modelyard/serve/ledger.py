@@ -119,7 +119,8 @@ def connect(url: str | None, home: Path, *, durable: bool = False) -> Engine:
     try:
         migrate(engine)
     except SQLAlchemyError as exc:
-        raise ConfigError(f"ledger {_safe_url(url)}: cannot open: {exc.orig or exc}") from exc
+        cause = getattr(exc, "orig", None) or exc  # a DBAPIError carries the driver's error
+        raise ConfigError(f"ledger {_safe_url(url)}: cannot open: {cause}") from exc
     return engine
 
 

@@ -104,11 +104,12 @@ class GatewayMetrics:
             registry=self.registry,
             multiprocess_mode="all",
         )
-        kw = {"labelnames": ["backend"], "registry": None}
         self._sampled = (
-            Gauge(IN_FLIGHT, IN_FLIGHT_HELP + ", all workers", multiprocess_mode="livesum", **kw),
-            Gauge(BREAKER, BREAKER_HELP + "; the worst worker", multiprocess_mode="livemax", **kw),
-        )
+            Gauge(IN_FLIGHT, IN_FLIGHT_HELP + ", all workers", labelnames=["backend"],
+                  registry=None, multiprocess_mode="livesum"),
+            Gauge(BREAKER, BREAKER_HELP + "; the worst worker", labelnames=["backend"],
+                  registry=None, multiprocess_mode="livemax"),
+        )  # fmt: skip
 
     @property
     def shared(self) -> bool:

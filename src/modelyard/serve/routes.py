@@ -179,7 +179,7 @@ class Call:
         except ClientGone:
             self._finish(499, "client_disconnected")
 
-    def _admit(self, body: bytes) -> tuple[dict[str, Any], list[Backend]]:
+    def _admit(self, body: bytes) -> tuple[dict[str, Any], list[Backend] | None]:
         self.body = body
         payload = parse_request(body, self.endpoint)
         model = payload["model"]

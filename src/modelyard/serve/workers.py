@@ -276,7 +276,7 @@ class Supervisor:
             nothing was replaced). A later failure is a dying worker, replaced as such.
         """
         order = sorted(range(self.count), key=lambda s: getattr(self.workers[s], "pid", 0) == last)
-        replaced = []
+        replaced: list[Process] = []
         for slot in order:
             async with self._slots[slot]:
                 worker, ready = await self._spawn()
