@@ -44,9 +44,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         if self.license not in LICENSE_POLICIES:
-            raise PolicyError(
-                f"license policy {self.license!r} is not one of {', '.join(LICENSE_POLICIES)}"
-            )
+            raise PolicyError(license_refusal(self.license))
         unknown = set(self.capabilities) - set(CAPABILITIES)
         if unknown:
             raise PolicyError(
@@ -154,10 +152,14 @@ def list_models(
     return rows + sort_rows(dropped, sort) if show_excluded else rows
 
 
+def license_refusal(text: str) -> str:
+    return f"license policy {text!r} is not one of {', '.join(LICENSE_POLICIES)}"
+
+
 def license_policy(text: str) -> LicensePolicy:
     """The license policy a user named, checked: any, commercial, permissive or osi."""
     if text not in LICENSE_POLICIES:
-        raise PolicyError(f"license policy {text!r} is not one of {', '.join(LICENSE_POLICIES)}")
+        raise PolicyError(f"--license: {license_refusal(text)}")
     return cast(LicensePolicy, text)
 
 

@@ -73,7 +73,10 @@ def test_one_model_says_why_there_are_no_comparisons_and_tokens_read_plainly() -
 
 def test_hostile_model_names_prompts_and_replies_are_escaped() -> None:
     report = run({HOSTILE: [1.0, 0.0]})
-    report.items[0].completion.text = HOSTILE
+    first = report.items[0]
+    report.items[0] = first.model_copy(
+        update={"completion": first.completion.model_copy(update={"text": HOSTILE})}
+    )
     page = render_html(report, {"q0": HOSTILE})
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
