@@ -70,6 +70,13 @@ def pct(value: float | None, digits: int = 1, sign: bool = True) -> str:
     return f"{value * 100:{'+' if sign else ''}.{digits}f}%"
 
 
+def error(value: float | None, reference: float | None) -> float | None:
+    """``value``'s relative error against ``reference``; None when either is missing."""
+    if value is None or not reference:
+        return None
+    return (value - reference) / reference
+
+
 def goal(name: str, met: bool, measured: str) -> str:
     """One goal's verdict line: ``- `yard --help` ≤ 300 ms: **met** (199 ms)``."""
     return f"- {name}: **{'met' if met else 'missed'}** ({measured})"

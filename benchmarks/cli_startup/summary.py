@@ -42,7 +42,8 @@ def section() -> Section:
         ),
         results=(BEFORE, AFTER),
         when=f"{after['when']} on {after['machine']} (before: {before['when']})",
-        body=table(columns, rows) + "\n\nMilliseconds; CPU = user + system.\n\n"
+        body=table(columns, rows)
+        + "\n\nMilliseconds; CPU = user + system.\n\n"
         + "\n".join(verdicts),
         notes=(
             "hyperfine, 3 warm-ups, no shell, a fresh `YARD_HOME`. The two floors (`python -c "
