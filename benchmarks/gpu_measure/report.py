@@ -59,7 +59,7 @@ def _model(cal: Calibration) -> dict[str, Any]:
     catalog = cached_catalog()
     model = catalog.models[cal.model_id]
     check = compare(model, cal, find_gpu(catalog, cal.gpu_id or ""), get_engine("vllm"))
-    arch = measured_architecture(model.architecture, cal.layers)  # type: ignore[arg-type]
+    arch = measured_architecture(model.architecture, cal.layers)
     theirs = _llmfit(cal)
     point = next((p for p in cal.decode if (p.batch, p.context) == (1, CONTEXT)), None)
     kv = kv_bytes_per_sequence(arch, CONTEXT, cal.dtype) / GIB

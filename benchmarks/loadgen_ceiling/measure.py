@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -117,7 +118,7 @@ def main() -> None:
     time.sleep(1.0)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            result = {
+            result: dict[str, Any] = {
                 "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                             "loadavg_before": os.getloadavg()},
