@@ -46,7 +46,7 @@ def section() -> Section:
             title="GPU measurements",
             command=COMMAND,
             results=(RESULTS,),
-            when="never: no GPU session has run the grid",
+            when="not yet: no GPU session has run the grid",
             body="Pending: the results file holds no calibration, so this section has no figure.",
             notes="The code path is tested on CPU with tiny architectures (`tests/measure/`).",
         )
