@@ -23,6 +23,7 @@ SECTIONS = (
     "planner_vs_published",
     "gpu_measure",
     "finetune_vs_published",
+    "gateway_overhead",
     "soak",
     "loadgen_ceiling",
     "fake_upstream",
