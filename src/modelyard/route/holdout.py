@@ -238,8 +238,8 @@ def _share(a: CostPoint, b: CostPoint, goal: Target, best: float) -> float | Non
         if b.quality < need:
             return None
         return (need - a.quality) / (b.quality - a.quality)
-    budget = goal.value / 1000
-    if a.cost > budget + 1e-15:
+    budget = goal.value / 1000 + 1e-15  # the budget is a cost * 1000 / 1000: allow rounding
+    if a.cost > budget:
         return None
     if b.cost <= budget:
         return 1.0
