@@ -94,9 +94,10 @@ class ClusterPrior:
         sims = np.atleast_2d(emb) @ self.centroids.T
         top = min(TOP, sims.shape[1])
         nearest = np.argpartition(-sims, top - 1, axis=1)[:, :top]
-        near = np.take_along_axis(sims, nearest, 1)
+        near = sims[np.arange(len(sims))[:, None], nearest]
         w = np.exp(SHARPNESS * (near - near.max(1, keepdims=True)))
-        return np.einsum("nk,nkm->nm", w / w.sum(1, keepdims=True), self.priors[nearest])
+        w /= w.sum(1, keepdims=True)
+        return (w[:, :, None] * self.priors[nearest]).sum(1)
 
 
 @dataclass
