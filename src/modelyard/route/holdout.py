@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.route import cascade
+from modelyard.route import cascade, variants
 from modelyard.route.baselines import PREDICTORS, Predictions
 from modelyard.route.calibrate import Target, calibrate, choose
-from modelyard.route.metrics import CostPoint
+from modelyard.route.metrics import CostPoint, area
 from modelyard.route.training import Fold
 
 GRID = 101
@@ -116,14 +116,17 @@ def play(train: Side, test: Side, progress: Callable[[str], None] | None = None)
     goals = targets(train)
     known = ~np.isnan(train.fold.y).any(1)
     methods: dict[str, Played] = {}
+    predictions = {}
     for name, predictor in PREDICTORS.items():
         if progress:
             progress(name)
-        methods[name] = _learned(name, predictor(train.fold, test.fold), train, test, known, goals)
+        predictions[name] = predictor(train.fold, test.fold)
+        methods[name] = _learned(name, predictions[name], train, test, known, goals)
     singles = train.fold.y[known], train.costs[known]
     methods["best_single"] = _best_single(*singles, test)
     methods["cheapest_single"] = _cheapest_single(*singles, test, goals)
     methods["random_mix"] = _random_mix(*singles, test, goals)
+    methods |= _variants(predictions["router"], methods, train, test, known, goals)
     methods["oracle"] = _oracle(test)
     if test.deployed is not None:
         methods["deployed"] = _deployed(test.deployed, test)
@@ -150,6 +153,53 @@ def _learned(
     taus = levels(gaps, 0.0, 1.0)
     grid = stacked([routed(predicted, test, float(tau)) for tau in taus])
     return Played(name, at, dict(chosen), grid, predicted)
+
+
+def _variants(
+    router: Predictions,
+    methods: dict[str, Played],
+    train: Side,
+    test: Side,
+    known: np.ndarray,
+    goals: dict[str, Target],
+) -> dict[str, Played]:
+    """The candidate changes of route/variants.py, played like the router."""
+    y, costs = train.fold.y, train.costs
+    shrunk, weight = variants.shrunk(router, y, costs, train.fold.groups)
+    out = {"router-shrunk": _learned("router-shrunk", shrunk, train, test, known, goals)}
+    out["router-shrunk"].chosen["weight"] = weight
+    out["router-robust"] = _robust(router, methods["router"], train, test, goals)
+    trusted = variants.router_beats_mix(router[1], y, costs, mix_area)
+    chosen = methods["router" if trusted else "random_mix"]
+    out["router-or-mix"] = Played("router-or-mix", chosen.at, {**chosen.chosen,
+                                  "router": trusted}, chosen.grid, chosen.predicted)  # fmt: skip
+    return out
+
+
+def _robust(router: Predictions, played: Played, train: Side, test: Side,
+            goals: dict[str, Target]) -> Played:  # fmt: skip
+    """``router-robust``: the router's predictions at the worst training task's threshold."""
+    predicted, held_out = router
+    y, costs, groups = train.fold.y, train.costs, train.fold.groups
+    chosen = {
+        t: variants.robust_threshold(held_out, y, costs, groups, goal, played.chosen[t])
+        for t, goal in goals.items()
+    }
+    at = {t: routed(predicted, test, tau) for t, tau in chosen.items()}
+    return Played("router-robust", at, chosen, played.grid, predicted)
+
+
+def mix_area(y: np.ndarray, costs: np.ndarray) -> float:
+    """The area under the random mixes' cost–quality curve (the training means' upper hull,
+    linear between its models), between the cheapest and the best model's mean cost."""
+    means = _means(y, costs)
+    hull = _upper_hull(means)
+    xs = np.array([means[h].cost for h in hull])
+    grid = np.linspace(xs[0], xs[-1], GRID)
+    quality = np.interp(grid, xs, [means[h].quality for h in hull]) if len(xs) > 1 else np.full(
+        GRID, means[hull[0]].quality)  # fmt: skip
+    best = max(range(len(means)), key=lambda j: means[j].quality)
+    return area(grid, quality, min(m.cost for m in means), means[best].cost)
 
 
 def levels(values: np.ndarray, low: float, high: float) -> np.ndarray:
