@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelyard.route.calibrate import Target
-from modelyard.route.holdout import TARGETS, Side, mix_for, play, single_for
+from modelyard.route.holdout import TARGETS, Side, play
 from modelyard.route.metrics import CostPoint
+from modelyard.route.mixes import mix_for, single_for
 from modelyard.route.training import Fold
 from tests.route.test_holdout import _side
 

@@ -26,7 +26,6 @@ import numpy as np
 from modelyard.errors import YardError
 from modelyard.route import compare, metrics
 from modelyard.route.artifact import RouterArtifact, check_candidates
-from modelyard.route.compare import Draws
 from modelyard.route.datasets import LabelSet, Price
 from modelyard.route.features import Featurizer
 from modelyard.route.folds import fold_ids
@@ -42,7 +41,6 @@ from modelyard.route.holdout import (
 )
 from modelyard.route.router import Router
 from modelyard.route.training import featurize, featurizer_for, request_costs
-from modelyard.route.variants import VARIANTS
 
 Progress = Callable[[str], None]
 MIN_TEST_ROWS = 20
@@ -232,7 +230,6 @@ def summarise_split(name: str, split: Split, test: LabelSet, seed: int) -> dict[
     figs = compare.figures(split, seed)
     verdicts = compare.verdicts(figs, split)
     beaten = sorted({v.baseline for v in verdicts if v.outcome == "loss"})
-    candidates = {name: variant_report(figs, split, name) for name in VARIANTS if name in figs}
     return {
         "name": name,
         "rows": len(split.y),
@@ -246,26 +243,8 @@ def summarise_split(name: str, split: Split, test: LabelSet, seed: int) -> dict[
         "verdicts": [v.json() for v in verdicts],
         "curve_differences": compare.curve_differences(figs),
         "beaten_by": beaten,
-        "variants": candidates,
         "two_model": two_model(split),
         "categories": categories(split, test),
-    }
-
-
-def variant_report(figs: dict[str, dict[str, Draws]], split: Split, name: str) -> dict[str, Any]:
-    """A candidate change (route/variants.py) against every baseline and against the router."""
-    verdicts = compare.verdicts(figs, split, method=name)
-    against_router = []
-    for target in TARGETS:
-        cost = compare.difference(figs[name][f"{target}_cost"], figs["router"][f"{target}_cost"])
-        quality = compare.difference(figs[name][f"{target}_quality"],
-                                     figs["router"][f"{target}_quality"])  # fmt: skip
-        verdict = compare.Verdict("router", target, cost, quality, compare.judge(cost, quality))
-        against_router.append(verdict.json())
-    return {
-        "verdicts": [v.json() for v in verdicts],
-        "beaten_by": sorted({v.baseline for v in verdicts if v.outcome == "loss"}),
-        "against_router": against_router,
     }
 
 
@@ -311,38 +290,21 @@ def tally(reports: list[dict[str, Any]]) -> dict[str, Any]:
     for report in reports:
         for v in report["verdicts"]:
             counts.setdefault(f"{v['baseline']} @ {v['target']}", Counter())[v["outcome"]] += 1
-    cheapest = [r["name"] for r in reports if _cheapest_at_95(r, "router", r["verdicts"])]
+    cheapest = [r["name"] for r in reports if _cheapest_at_95(r)]
     return {
         "outcomes": {k: dict(c) for k, c in counts.items()},
         "tasks": len(reports),
         "router_cheapest_at_95": cheapest,
         "random_mix_beat_router": [r["name"] for r in reports if "random_mix" in r["beaten_by"]],
-        "variants": {name: _variant_tally(reports, name) for name in VARIANTS
-                     if all(name in r.get("variants", {}) for r in reports) and reports},
-    }  # fmt: skip
+    }
 
 
-def _variant_tally(reports: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    counts: dict[str, Counter[str]] = {}
-    for report in reports:
-        found = report["variants"][name]
-        for v in [*found["verdicts"], *found["against_router"]]:
-            counts.setdefault(f"{v['baseline']} @ {v['target']}", Counter())[v["outcome"]] += 1
-    return {
-        "outcomes": {k: dict(c) for k, c in counts.items()},
-        "cheapest_at_95": [r["name"] for r in reports
-                           if _cheapest_at_95(r, name, r["variants"][name]["verdicts"])],
-        "random_mix_beat_it": [r["name"] for r in reports
-                               if "random_mix" in r["variants"][name]["beaten_by"]],
-    }  # fmt: skip
-
-
-def _cheapest_at_95(report: dict[str, Any], method: str, verdicts: list[dict[str, Any]]) -> bool:
-    """``method`` reached 95% of the best single model's quality (its interval reaches it) and
+def _cheapest_at_95(report: dict[str, Any]) -> bool:
+    """The router reached 95% of the best single model's quality (its interval reaches it) and
     won or tied on cost against every baseline there."""
-    share = report["methods"][method]["figures"]["q95_share"]
+    share = report["methods"]["router"]["figures"]["q95_share"]
     reached = share["ci"] is not None and share["ci"][1] >= 0.95
-    q95 = [v for v in verdicts if v["target"] == "q95"]
+    q95 = [v for v in report["verdicts"] if v["target"] == "q95"]
     return reached and all(v["outcome"] in ("win", "tie") for v in q95)
 
 
