@@ -13,7 +13,7 @@ from modelyard.route.calibrate import Target
 from modelyard.route.compare import area, difference, figures, judge, verdicts
 from modelyard.route.holdout import TARGETS, Outcome, Played, Split
 
-UNIT = st.floats(0, 1, allow_nan=False)
+UNIT = st.floats(0, 1, allow_nan=False, allow_subnormal=False)
 CURVE = st.lists(st.tuples(UNIT, UNIT), min_size=1, max_size=30)
 
 
@@ -27,8 +27,10 @@ def test_the_area_is_a_mean_quality_the_curve_reaches(points: list[tuple[float, 
     if high <= low:
         assert np.isnan(value)
         return
+    if high - low < 1e-9:  # a width of a few ulps divides rounding noise
+        return
     assert quality.min() - 1e-9 <= value <= quality.max() + 1e-9
-    order = np.random.default_rng(0).permutation(len(cost))
+    order = np.random.default_rng(0).permutation(len(cost))  # ties in cost included
     assert area(cost[order], quality[order], low, high) == pytest.approx(value)
 
 

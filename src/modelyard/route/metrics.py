@@ -150,7 +150,7 @@ def area(cost: np.ndarray, quality: np.ndarray, low: float, high: float) -> floa
     (below the curve's cheapest point: that point's quality); NaN when high <= low."""
     if high <= low:
         return float("nan")
-    order = np.argsort(cost, kind="stable")
+    order = np.lexsort((-quality, cost))  # of equal costs the best first: it holds below them
     c, q = cost[order], np.maximum.accumulate(quality[order])
     edges = np.clip(np.concatenate([[low], c, [high]]), low, high)
     level = np.concatenate([[q[0]], q])
