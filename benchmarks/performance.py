@@ -27,6 +27,8 @@ SECTIONS = (
     "soak",
     "loadgen_ceiling",
     "fake_upstream",
+    "route_quality",
+    "route_latency",
     "eval_throughput",
     "sandbox",
     "dashboard",

@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +178,7 @@ def main() -> None:
     labels, prices = ten_model_labels(folder)
     train(TrainSpec(labels, prices=prices), folder / "ten.json")
     router = Router.load(folder / "ten.json")
+    router.artifact = replace(router.artifact, mix=None)  # the quality model's (slower) path
     ten = [Candidate(m, 0.1 * j, 0.2 * j, context_window=128_000)
            for j, m in enumerate(router.artifact.candidates)]  # fmt: skip
     pieces = Featurizer(static_embedder()).embedder.token_ids

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import time
 from pathlib import Path
 
 from full_embeddings import CachedFullEmbedder
@@ -57,6 +58,10 @@ def specs(scratch: Path) -> dict[str, EvalSpec]:
     }
 
 
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="llmrouter-tasks,routellm-files")
@@ -80,7 +85,7 @@ def main() -> None:
         stem = name if args.embedder == "static" else f"{name}-full"
         stem = stem if args.seed == 0 else f"{stem}-seed{args.seed}"
         (args.out / f"{stem}.json").write_text(
-            json.dumps(result.to_json(), indent=1, default=float)
+            json.dumps({"when": now(), **result.to_json()}, indent=1, default=float)
         )
         write(result, args.out / f"{stem}.html")
         render(result.to_json(), console)

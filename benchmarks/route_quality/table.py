@@ -31,16 +31,18 @@ def share(f: dict[str, Any]) -> str:
 def rows(result: dict[str, Any]) -> list[str]:
     calls = result["data"].get("cost_unit") != "USD per request"
     unit = "calls" if calls else "$/1k"
-    head = (f"| held-out task | n | router {unit} | share (95% CI) | mix {unit} | mix share | "
-            + " | ".join(SHORT[b] for b in BASELINES) + " |")  # fmt: skip
-    out = [head, "|" + " --- |" * (6 + len(BASELINES))]
+    head = (f"| held-out task | n | routes by | router {unit} | share (95% CI) | mix {unit} | "
+            "mix share | " + " | ".join(SHORT[b] for b in BASELINES) + " |")  # fmt: skip
+    out = [head, "|" + " --- |" * (7 + len(BASELINES))]
     for split in result["splits"]:
         router = split["methods"]["router"]["figures"]
         mix = split["methods"]["random_mix"]["figures"]
         marks = {v["baseline"]: MARK[v["outcome"]] for v in split["verdicts"]
                  if v["target"] == "q95"}  # fmt: skip
+        fell = split["methods"]["router"]["chosen"].get("fallback")
+        by = {True: "mix", False: "model"}.get(fell, "-")
         out.append(
-            f"| {split['name']} | {split['rows']} | {cost(router['q95_cost'], calls)} | "
+            f"| {split['name']} | {split['rows']} | {by} | {cost(router['q95_cost'], calls)} | "
             f"{share(router['q95_share'])} | {cost(mix['q95_cost'], calls)} | "
             f"{share(mix['q95_share'])} | " + " | ".join(marks.get(b, "") for b in BASELINES) + " |"
         )

@@ -78,11 +78,11 @@ def test_static_and_full_agree_on_the_obvious(static: StaticEmbedder) -> None:
     assert full.embed([]).shape == (0, 384) and static.embed([]).shape == (0, static.dim)
 
 
-def test_encode_gives_ids_and_offsets(static: StaticEmbedder) -> None:
-    encoding = static.encode("Hello world")
-    ids, starts = static.token_spans("Hello world")
-    assert encoding.ids == ids == static.token_ids("Hello world")
-    assert starts.tolist() == [0, 6]
+@pytest.mark.parametrize("text", ["Hello world", "Héllo world"])  # word by word; tokenizer
+def test_encode_gives_ids_and_positions(static: StaticEmbedder, text: str) -> None:
+    encoding = static.encode(text)
+    assert encoding.ids == static.token_ids(text) == [7592, 2088]
+    assert encoding.index_at(np.array([0, 5, 6, 11])).tolist() == [0, 1, 1, 2]
 
 
 def test_token_table_reports_the_vocabulary(monkeypatch: pytest.MonkeyPatch) -> None:

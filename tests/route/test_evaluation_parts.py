@@ -98,6 +98,37 @@ def test_the_report_shows_every_split() -> None:
                          "mode": "tasks", "cost_unit": "USD per request"}, [split], {},
                         {"router": [[0.0, 0.5], [1.0, 0.9]]}, ["a note"])  # fmt: skip
     page = render(result)
-    assert "gsm8k &lt;held out&gt;" in page and "0.5 [0.4, 0.6]" in page
+    assert "gsm8k &lt;held out&gt;" in page and "<held out>" not in page
+    assert "500 [400, 600]" in page  # USD per request shown per 1,000 requests
     assert "baselines that beat the router at some target: knn" in page
-    assert "<svg" in page and "a note" in page
+    assert "USD per 1,000 requests" in page and "a note" in page
+    assert page.count("<svg") == 1  # one split: no per-split chart
+
+
+def test_the_report_draws_where_the_router_landed_on_each_split() -> None:
+    def split(name: str, cost: float, best: float, share: float) -> dict:
+        figs = {
+            "q95_cost": {"value": cost, "ci": None},
+            "q95_share": {"value": share, "ci": [share - 0.05, share + 0.05]},
+        }
+        base = {"q95_cost": {"value": best, "ci": None}}
+        return {
+            "name": name,
+            "rows": 50,
+            "beaten_by": [],
+            "verdicts": [
+                {"baseline": "random_mix", "target": "q95", "outcome": "loss"},
+                {"baseline": "knn", "target": "q90", "outcome": "win"},
+            ],
+            "methods": {"router": {"figures": figs}, "best_single": {"figures": base}},
+        }
+
+    result = Evaluation({"source": "a.jsonl", "models": ["m1", "m2"], "rows": 100,
+                         "mode": "tasks"}, [split("a", 0.2, 1.0, 0.9), split("b", 0.8, 1.0, 1.0)],
+                        {}, {}, [])  # fmt: skip
+    page = render(result)
+    assert "The router at the 95% target, per held-out split" in page
+    assert "share of calls to the dearer model" not in page  # no curve: a sentence instead
+    assert "router&#39;s calls / best single model&#39;s" in page
+    assert '<span class="fail">✗ loss</span>' in page and '<span class="pass">✓ win</span>' in page
+    assert "yard route eval: leave one task out" in page

@@ -13,13 +13,11 @@ from modelyard.route.holdout import (
     TARGETS,
     Deployed,
     Side,
-    _upper_hull,
     levels,
-    mix_for,
     play,
-    single_for,
 )
 from modelyard.route.metrics import CostPoint
+from modelyard.route.mixes import mix_for, single_for, upper_hull
 from modelyard.route.training import Fold
 
 # cheap and poor, middling, dear and best, dear and worse than the middling one
@@ -54,8 +52,8 @@ def test_mix_for(goal: Target, pair: tuple[int, int], share: float) -> None:
 
 
 def test_the_hull_skips_models_no_mix_would_buy() -> None:
-    assert _upper_hull(MEANS) == [0, 1, 2]
-    assert _upper_hull([CostPoint(0.0, 0.5)]) == [0]
+    assert upper_hull(MEANS) == [0, 1, 2]
+    assert upper_hull([CostPoint(0.0, 0.5)]) == [0]
 
 
 def test_levels_always_have_the_same_length() -> None:

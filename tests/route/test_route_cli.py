@@ -41,6 +41,8 @@ def test_train_then_eval(shared_data: Path, tmp_path: Path, cache: None) -> None
     assert done.exit_code == 0, done.output
     summary = json.loads(done.stdout)
     assert summary["candidates"][1] == STRONG and set(summary["cascade"]) == {WEAK}
+    mix = summary["random_mix"]  # 120 rows of one task: the ranking may not beat a random mix
+    assert mix is None or ((mix["cheap"], mix["dear"]) == (WEAK, STRONG) and 0 <= mix["share"] <= 1)
     report = tmp_path / "r.html"
     done = runner.invoke(
         app, ["route", "eval", str(data), "-k", "2", *args, "--json", "-r", str(report)]
@@ -73,6 +75,14 @@ def test_leave_one_file_out(shared_data: Path, tmp_path: Path, cache: None) -> N
     assert body["data"]["tasks"] == ["gsm8k", "mmlu"]
     assert [s["name"] for s in body["splits"]] == ["gsm8k", "mmlu"]
     assert body["summary"]["tasks"] == 2
+    mixed = [s["name"] for s in body["splits"] if s["methods"]["router"]["chosen"]["fallback"]]
+    text = CliRunner().invoke(
+        app, ["route", "eval", str(gsm), str(mmlu), "--leave-out", "file", *PAIR]
+    )
+    assert text.exit_code == 0, text.output
+    words = " ".join(text.stdout.split())  # as read, whatever the terminal's wrapping
+    said = f"so it is the random mix on: {', '.join(mixed)}"
+    assert (said in words) == bool(mixed)
 
 
 def test_null_scores_are_skipped_and_counted(tmp_path: Path, cache: None) -> None:

@@ -20,9 +20,15 @@ ASK = [{"role": "user", "content": "Natalia sold clips to 48 of her friends. How
 def router_file(
     shared_data: Path, featurizer: Featurizer, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
+    """A router file routing by its quality model: 300 rows of one task may not rank better
+    than a random mix, so whatever mix training chose is taken out (route/mixes.py and
+    tests/route/test_mixes.py cover the mix)."""
     spec = TrainSpec(shared_data / "routellm" / "gsm8k.jsonl", (WEAK, STRONG), limit=300)
     out = tmp_path_factory.mktemp("router") / "router.json"
-    train(spec, out, featurizer)
+    art = train(spec, out, featurizer)
+    body = json.loads(out.read_text())
+    assert body["mix"] == (None if art.mix is None else vars(art.mix))
+    out.write_text(json.dumps(body | {"mix": None}))
     return out
 
 

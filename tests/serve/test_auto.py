@@ -314,7 +314,26 @@ def test_token_counter_uses_the_cached_tokenizer_else_overestimates(tmp_path):
     assert exact < estimate.count([text]) < 2 * exact
 
 
-def _router_file(path: Path, monkeypatch, quality: list[float], cascade=()) -> str:
+def test_a_router_file_with_a_random_mix_sends_by_its_draw(home_up, remote_up, yard_home,
+                                                           tmp_path, monkeypatch):  # fmt: skip
+    from modelyard.route.mixes import Mix
+
+    # the model predicts big for every prompt, but the file says its ranking is not trusted
+    path = _router_file(tmp_path / "router.json", monkeypatch, [0.95, 0.05],
+                        mix=Mix("cheap", "big", 0.5))  # fmt: skip
+    gw = Gateway(auto_config(home_up, remote_up, router=path), yard_home)
+    prompts = [f"Question {i}: name a prime above {i * 7}." for i in range(12)]
+    for text in prompts:
+        gw.post(ask(text))
+    rows = gw.rows()[-len(prompts) :]
+    reasons = [orjson.loads(r["route_reason"]) for r in rows]
+    assert [r["chosen"] for r in reasons] == [Mix("cheap", "big", 0.5).draw(t) for t in prompts]
+    assert {r["chosen"] for r in reasons} == {"big", "cheap"}
+    assert all(r["reason"] == "router's random mix" for r in reasons)
+    assert all("quality" not in e for r in reasons for e in r["estimates"].values())
+
+
+def _router_file(path: Path, monkeypatch, quality: list[float], cascade=(), mix=None) -> str:
     """A router file for big and cheap predicting ``quality`` for every prompt, with ``cascade``
     reply scorers; skips without the static embedder in the repo's model cache."""
     if not any((MODEL_CACHE / "minilm-l6-v2").glob("static-*")):
@@ -326,7 +345,7 @@ def _router_file(path: Path, monkeypatch, quality: list[float], cascade=()) -> s
     monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
     dim = Featurizer(static_embedder()).one("x").x.size
     art = RouterArtifact(["big", "cheap"], _constant_quality(dim, quality), 0.1, "0" * 64, 10,
-                         "minilm-l6-v2-static", {}, cascade=list(cascade))  # fmt: skip
+                         "minilm-l6-v2-static", {}, cascade=list(cascade), mix=mix)  # fmt: skip
     return str(save(art, path))
 
 

@@ -125,6 +125,10 @@ def render(result: dict[str, Any], console: Console) -> None:
         met = summary["router_cheapest_at_95"]
         console.print(f"router met 95% at a lower cost than every baseline on {len(met)} of "
                       f"{summary['tasks']} tasks: {', '.join(met) or 'none'}")  # fmt: skip
+    mixed = [r["name"] for r in reports if r["methods"]["router"]["chosen"].get("fallback")]
+    if mixed:
+        console.print("the router's ranking routed no better than a random mix on its training "
+                      f"rows, so it is the random mix on: {', '.join(mixed)}")  # fmt: skip
     for report in reports:
         for line in losses(report, calls):
             console.print(line)

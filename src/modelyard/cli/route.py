@@ -210,6 +210,7 @@ def train_command(
         "out": str(out),
         "candidates": art.candidates,
         "threshold": art.threshold,
+        "random_mix": None if art.mix is None else vars(art.mix),
         "cascade": {s.candidate: s.threshold for s in art.cascade},
         "data_sha256": art.data_sha256,
         "rows": art.data_rows,

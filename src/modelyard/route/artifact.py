@@ -7,7 +7,8 @@ replies, the cascade's reply scorers with their thresholds (route/cascade.py; an
 so files without it still load). Version 3 added the n-gram
 predictor and the blender (route/quality.py), version 4 the answer-choice statistics
 (route/features.py), version 5 the shared-prefix table (route/prefixes.py), the system prompt's
-features and the head-and-tail window; changing the n-gram hashing (route/ngrams.py) changes the
+features and the head-and-tail window (and, as an optional key, the random mix a router falls
+back to, route/mixes.py); changing the n-gram hashing (route/ngrams.py) changes the
 meaning of the
 stored buckets and needs a new version too. Loading checks all of
 it: a file of another version, another embedder, or one used for candidates it was not trained
@@ -25,6 +26,7 @@ from typing import Any
 from modelyard.errors import YardError
 from modelyard.route.cascade import ReplyScorer
 from modelyard.route.features import STATS
+from modelyard.route.mixes import Mix
 from modelyard.route.prefixes import PrefixTable
 from modelyard.route.quality import QualityModel
 
@@ -57,6 +59,9 @@ class RouterArtifact:
     """Prefixes the training prompts share, read past at every decision."""
     dropped: dict[str, int] = field(default_factory=dict)
     """What training skipped in the label file, and how often."""
+    mix: Mix | None = None
+    """The random mix used instead of the quality model, when training found that its
+    predictions route no better (route/mixes.py); None: the quality model routes."""
 
     def scorer(self, candidate: str) -> ReplyScorer | None:
         """The reply scorer for ``candidate``, if training had its replies."""
@@ -135,6 +140,7 @@ def _build(path: Path, raw: dict[str, Any]) -> RouterArtifact:
         cascade = [ReplyScorer.from_dict(r) for r in raw.get("cascade", [])]
         prefixes = PrefixTable.from_list(raw.get("prefixes", []))
         dropped = {str(k): int(v) for k, v in raw.get("dropped", {}).items()}
+        mix = _mix(raw.get("mix"), fields["candidates"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RouterFileError(
             f"{path}: missing or malformed field {exc}; retrain the router"
@@ -149,4 +155,18 @@ def _build(path: Path, raw: dict[str, Any]) -> RouterArtifact:
     if strangers:
         raise RouterFileError(f"{path}: a reply scorer for {strangers[0]!r}, not a candidate")
     return RouterArtifact(quality=quality, prices=raw.get("prices"), cascade=cascade,
-                          prefixes=prefixes, dropped=dropped, **fields)  # fmt: skip
+                          prefixes=prefixes, dropped=dropped, mix=mix, **fields)  # fmt: skip
+
+
+def _mix(raw: Any, candidates: list[str]) -> Mix | None:
+    """The file's random mix (an optional key: files without it route by the model).
+
+    Raises:
+        ValueError: a model that is not a candidate, or a share outside [0, 1].
+    """
+    if raw is None:
+        return None
+    mix = Mix(str(raw["cheap"]), str(raw["dear"]), float(raw["share"]))
+    if mix.cheap not in candidates or mix.dear not in candidates or not 0 <= mix.share <= 1:
+        raise ValueError(f"'mix' {raw!r}: two candidates and a share in [0, 1]")
+    return mix

@@ -23,7 +23,7 @@ import numpy as np
 
 from modelyard.route.features import STATS
 from modelyard.route.folds import inner_folds
-from modelyard.route.quality import Logistic, fit_stacked
+from modelyard.route.quality import Logistic, fit_stacked, known_mean
 from modelyard.route.training import Fold
 
 WORD = re.compile(r"[a-z0-9]+")
@@ -55,8 +55,7 @@ def knn(train: Fold, test: Fold, k: int = KNN_K) -> np.ndarray:
     nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     near = train.y[nearest]
     known = (~np.isnan(near)).sum(1)
-    fallback = np.nan_to_num(np.nanmean(train.y, 0), nan=0.5)
-    return np.where(known > 0, np.nansum(near, 1) / np.maximum(known, 1), fallback)
+    return np.where(known > 0, np.nansum(near, 1) / np.maximum(known, 1), known_mean(train.y))
 
 
 def _words(text: str) -> list[str]:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from modelyard.route.holdout import TARGETS, Outcome, Played, Split
+from modelyard.route.metrics import area
 
 BOOTSTRAP = 1000
 LEVEL = 0.95
@@ -114,18 +115,6 @@ def _pair(outcome: Outcome) -> tuple[np.ndarray, np.ndarray]:
 def _draws(values: np.ndarray) -> Draws:
     first = float(values[0])
     return Draws(None if np.isnan(first) else first, values[1:].astype(float))
-
-
-def area(cost: np.ndarray, quality: np.ndarray, low: float, high: float) -> float:
-    """Mean over budgets in [low, high] of the best quality costing no more than the budget
-    (below the curve's cheapest point: that point's quality); NaN when high <= low."""
-    if high <= low:
-        return float("nan")
-    order = np.argsort(cost, kind="stable")
-    c, q = cost[order], np.maximum.accumulate(quality[order])
-    edges = np.clip(np.concatenate([[low], c, [high]]), low, high)
-    level = np.concatenate([[q[0]], q])
-    return float(np.sum(np.diff(edges) * level) / (high - low))
 
 
 @dataclass

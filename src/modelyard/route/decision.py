@@ -5,7 +5,8 @@ predictions, the private data found, the caller's budget and key scope arrive as
 the library's ``Router.decide`` and the gateway's ``model: "auto"`` (serve/auto.py) both call it.
 A new hard constraint is one function appended to CONSTRAINTS, here and nowhere else.
 
-The order: the candidate pinned to the session when it is allowed; else, among the allowed
+The order: the candidate pinned to the session when it is allowed; else the one a router's
+random mix drew (route/mixes.py) when it is allowed; else, among the allowed
 candidates *good enough* (with predictions: within ``rules.threshold`` of the best predicted
 quality; without: all), the cheapest the language rule prefers, else the cheapest; then every
 other allowed candidate, cheapest first, as fallbacks (of equal prices, the best predicted
@@ -71,6 +72,8 @@ class Facts:
     """The candidate the session is pinned to."""
     quality: Mapping[str, float] | None = None
     """The router's predicted quality per candidate; None: no router consulted."""
+    drawn: str | None = None
+    """The candidate a router's random mix drew for this request (route/mixes.py)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,9 @@ def _first(
     pinned = next((c for c in allowed if c.name == facts.pinned), None)
     if pinned is not None:
         return pinned, "pinned to session"
+    drawn = next((c for c in allowed if c.name == facts.drawn), None)
+    if drawn is not None:
+        return drawn, "router's random mix"
     quality = None if rules.cascade or len(allowed) < 2 else facts.quality
     good = allowed if quality is None else _good_enough(allowed, quality, rules.threshold)
     favourite = applied.preferred(c.name for c in good) if applied else None

@@ -18,14 +18,15 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Sequence
 from functools import cache
+from itertools import chain
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from modelyard.config import model_cache_dir
 from modelyard.errors import YardError
 from modelyard.route.onnx_model import DIM, Encoder
+from modelyard.route.pieces import Encoding, WordCache
 from modelyard.route.static import TOKENS_FILE, StaticTable, TokenStore
 from modelyard.route.tokens import load_tokenizer
 
@@ -87,19 +88,15 @@ class WordPieces:
     def __init__(self, folder: Path) -> None:
         self.tokenizer = load_tokenizer(folder / "tokenizer.json")
         self.cls_id, self.sep_id = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]"))
+        self.words = WordCache(self.tokenizer)
 
     def token_ids(self, text: str) -> list[int]:
         """All word-piece ids of ``text`` without [CLS]/[SEP] (embedders read ``window``)."""
-        return self.tokenizer.encode(text, add_special_tokens=False).ids
+        return self.words.ids(text)
 
-    def encode(self, text: str) -> Any:
-        """The ``tokenizers.Encoding`` of ``text`` without [CLS]/[SEP]: ``ids``, ``offsets``."""
-        return self.tokenizer.encode(text, add_special_tokens=False)
-
-    def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
-        """``token_ids`` and, for each word piece, the character offset where it starts."""
-        encoding = self.encode(text)
-        return encoding.ids, np.array([start for start, _ in encoding.offsets], dtype=np.int64)
+    def encode(self, text: str) -> Encoding:
+        """The word-piece ids of ``text`` without [CLS]/[SEP], and where positions fall."""
+        return self.words.encode(text)
 
 
 class TransformerEmbedder(WordPieces):
@@ -164,16 +161,17 @@ class StaticEmbedder(WordPieces):
 
     def embed_parts(self, ids: list[int], bounds: np.ndarray) -> np.ndarray:
         """(len(bounds), dim) unit vectors of the parts ``ids[lo:hi]`` (each read through the
-        window, as on its own): one table lookup and one segmented sum for all of them."""
+        window, as on its own): one table lookup, and the parts' sums as one product with a
+        0/1 matrix of which piece is in which part (``np.add.reduceat`` over rows took twice
+        as long)."""
         pieces = [window(ids[lo:hi]) for lo, hi in bounds]
-        lengths = np.array([len(p) for p in pieces])
-        flat = [i for p in pieces for i in p]
+        ends = np.cumsum([len(p) for p in pieces])
+        flat = list(chain.from_iterable(pieces))
         if not flat:
             return np.zeros((len(bounds), self.dim), dtype=np.float32)
-        rows = self.table.rows(flat)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        sums = np.add.reduceat(rows, np.minimum(starts, len(flat) - 1), axis=0)
-        sums[lengths == 0] = 0.0
+        at = np.arange(len(flat))
+        member = (at >= (ends - [len(p) for p in pieces])[:, None]) & (at < ends[:, None])
+        sums = member.astype(np.float32) @ self.table.rows(flat)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return sums / np.where(norms > 0, norms, 1.0)
 

@@ -31,10 +31,18 @@ from modelyard.route import ngrams
 from modelyard.route.prefixes import PrefixTable
 from modelyard.route.tokens import MESSAGE_TOKENS, sample, scale
 
-NO_DIGITS = str.maketrans("", "", "0123456789")
+DIGITS = tuple("0123456789")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-CODE = re.compile(r"```|\bdef |\bclass |\breturn\b|[{};]\s*$|#include|=>|\bfunction\b", re.M)
-MATH = re.compile(r"[=+*/^<>%$]|\\frac|\\sqrt")
+CODE_MARKS = ("```", "#include", "=>")
+CODE_WORDS = re.compile(r"\b(?:def |class |return\b|function\b)")
+CODE_WORD_HINTS = ("def ", "class ", "return", "function")
+CODE_LINE_ENDS = re.compile(r"[{};]\s*$", re.M)
+"""Code marks, counted apart (no two kinds overlap): the literal marks by ``str.count``, the
+keywords (which need word edges) only in a text holding one, the line ends by a regular
+expression; one alternation over all of them took 75 µs of a decision."""
+MATH_MARKS = (*"=+*/^<>%$", "\\frac", "\\sqrt")
+"""Maths marks, each counted by ``str.count`` (a regular expression over the text took 40 µs
+of a decision, ``str.translate`` 20 µs)."""
 CHOICE = re.compile(r"^\s*\(?[A-Ea-e][.)]\s", re.M)
 CHOICE_LINE = re.compile(r"^[ \t]*\(?[A-Ea-e][.)][ \t]+(\S.*)$", re.M)
 MAX_CHOICES = 8
@@ -157,7 +165,7 @@ def text_stats(text: str, n_tokens: int, n_chars: int | None = None) -> np.ndarr
     """The TEXT_STATS values of one prompt as read (``text``): its length is ``n_chars``
     (default ``len(text)``) and ``n_tokens``, the rest is counted in ``text``."""
     numbers = NUMBER.findall(text)
-    digits = len(text) - len(text.translate(NO_DIGITS))
+    digits = sum(map(text.count, DIGITS))
     return np.array(
         [
             math.log1p(len(text) if n_chars is None else n_chars),
@@ -165,13 +173,19 @@ def text_stats(text: str, n_tokens: int, n_chars: int | None = None) -> np.ndarr
             math.log1p(len(numbers)),
             digits / max(len(text), 1),
             math.log1p(text.count("\n")),
-            math.log1p(len(CODE.findall(text))),
-            math.log1p(len(MATH.findall(text))),
+            math.log1p(code_marks(text)),
+            math.log1p(sum(map(text.count, MATH_MARKS))),
             math.log1p(text.count("?")),
             math.log1p(len(CHOICE.findall(text))),
         ],
         dtype=np.float32,
     )
+
+
+def code_marks(text: str) -> int:
+    """How many code marks ``text`` holds (CODE_MARKS, CODE_WORDS, CODE_LINE_ENDS)."""
+    words = CODE_WORDS.findall(text) if any(h in text for h in CODE_WORD_HINTS) else ()
+    return sum(map(text.count, CODE_MARKS)) + len(words) + len(CODE_LINE_ENDS.findall(text))
 
 
 def answer_choices(text: str) -> list[tuple[int, int]]:
@@ -193,22 +207,21 @@ def choice_stats(text: str, encoding: Any, embedder: Embedder) -> np.ndarray:
     spans = answer_choices(text)
     if not spans:
         return np.zeros(len(CHOICE_STATS), dtype=np.float32)
-    ids = encoding.ids
-    starts = np.fromiter((start for start, _ in encoding.offsets), np.int64, len(ids))
-    bounds = np.searchsorted(starts, np.array(spans))
-    vectors = embedder.embed_parts(ids, bounds)
+    vectors = embedder.embed_parts(encoding.ids, encoding.index_at(np.array(spans)))
     question, options = vectors[0], vectors[1:]
-    to_question = np.sort(options @ question)[::-1]
-    between = (options @ options.T)[_pairs(len(options))]
+    to_question = sorted((options @ question).tolist(), reverse=True)
+    between = (options @ options.T)[_pairs(len(options))].tolist()
+    mean = sum(to_question) / len(to_question)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in to_question) / len(to_question))
     return np.array(
         [
             to_question[0],
             to_question[0] - to_question[1],
-            to_question.mean(),
-            to_question.std(),
-            between.mean(),
-            between.max(),
-            between.min(),
+            mean,
+            spread,
+            sum(between) / len(between),
+            max(between),
+            min(between),
         ],
         dtype=np.float32,
     )

@@ -30,9 +30,9 @@ from modelyard.route import cascade
 from modelyard.route.baselines import PREDICTORS, Predictions
 from modelyard.route.calibrate import Target, calibrate, choose
 from modelyard.route.metrics import CostPoint
+from modelyard.route.mixes import GRID, means, mix_for, ranking_beats_mix, single_for, upper_hull
 from modelyard.route.training import Fold
 
-GRID = 101
 QUALITY_TARGETS = {"q95": 0.95, "q90": 0.90}
 TARGETS = (*QUALITY_TARGETS, "cheapest")
 CASCADE_ROWS = 50
@@ -116,14 +116,19 @@ def play(train: Side, test: Side, progress: Callable[[str], None] | None = None)
     goals = targets(train)
     known = ~np.isnan(train.fold.y).any(1)
     methods: dict[str, Played] = {}
+    out_of_fold = {}
     for name, predictor in PREDICTORS.items():
         if progress:
             progress(name)
-        methods[name] = _learned(name, predictor(train.fold, test.fold), train, test, known, goals)
+        predictions = predictor(train.fold, test.fold)
+        methods[name] = _learned(name, predictions, train, test, known, goals)
+        out_of_fold[name] = predictions[1]
     singles = train.fold.y[known], train.costs[known]
     methods["best_single"] = _best_single(*singles, test)
     methods["cheapest_single"] = _cheapest_single(*singles, test, goals)
     methods["random_mix"] = _random_mix(*singles, test, goals)
+    methods["router"] = _router(methods["router"], methods["random_mix"], out_of_fold["router"],
+                                train)  # fmt: skip
     methods["oracle"] = _oracle(test)
     if test.deployed is not None:
         methods["deployed"] = _deployed(test.deployed, test)
@@ -150,6 +155,15 @@ def _learned(
     taus = levels(gaps, 0.0, 1.0)
     grid = stacked([routed(predicted, test, float(tau)) for tau in taus])
     return Played(name, at, dict(chosen), grid, predicted)
+
+
+def _router(played: Played, mix: Played, held_out: np.ndarray, train: Side) -> Played:
+    """The router as it would be deployed: its own routing where its out-of-fold ranking beats
+    the random mixes on the training rows, else the random mix (route/mixes.py)."""
+    if ranking_beats_mix(held_out, train.fold.y, train.costs):
+        return Played("router", played.at, {**played.chosen, "fallback": False}, played.grid,
+                      played.predicted)  # fmt: skip
+    return Played("router", mix.at, {**mix.chosen, "fallback": True}, mix.grid)
 
 
 def levels(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -185,106 +199,39 @@ def _best_single(y: np.ndarray, costs: np.ndarray, test: Side) -> Played:
                   {t: best for t in TARGETS})  # fmt: skip
 
 
-def single_for(means: list[CostPoint], goal: Target) -> int:
-    """The single model a target asks for, from training means: the cheapest reaching the
-    quality target (else the best); the best within the cost target (else the cheapest)."""
-    best = max(range(len(means)), key=lambda j: means[j].quality)
-    if goal.kind == "quality":
-        reach = [j for j, p in enumerate(means) if p.quality >= goal.value * means[best].quality]
-        return min(reach, key=lambda j: means[j].cost)
-    fits = [j for j, p in enumerate(means) if p.cost * 1000 <= goal.value + 1e-12]
-    if not fits:
-        return min(range(len(means)), key=lambda j: means[j].cost)
-    return max(fits, key=lambda j: means[j].quality)
-
-
-def _means(y: np.ndarray, costs: np.ndarray) -> list[CostPoint]:
-    return [CostPoint(float(c), float(q)) for c, q in zip(costs.mean(0), y.mean(0), strict=True)]
-
-
 def _cheapest_single(
     y: np.ndarray, costs: np.ndarray, test: Side, goals: dict[str, Target]
 ) -> Played:
-    picks = {t: single_for(_means(y, costs), goal) for t, goal in goals.items()}
+    picks = {t: single_for(means(y, costs), goal) for t, goal in goals.items()}
     return Played("cheapest_single", {t: _column(test, j) for t, j in picks.items()},
                   dict(picks))  # fmt: skip
-
-
-def mix_for(means: list[CostPoint], goal: Target) -> tuple[int, int, float]:
-    """The random mix a target asks for, from training means: models ``i`` and ``j`` and the
-    share ``p`` sent to ``j``; the cheapest mix reaching the quality target, or the best mix
-    within the cost target (a single model is a mix with p = 0)."""
-    options = []
-    best = max(p.quality for p in means)
-    for i, a in enumerate(means):
-        for j, b in enumerate(means):
-            p = _share(a, b, goal, best)
-            if p is not None:
-                cost, quality = (1 - p) * a.cost + p * b.cost, (1 - p) * a.quality + p * b.quality
-                options.append(((cost, -quality) if goal.kind == "quality" else (-quality, cost),
-                                (i, j, p)))  # fmt: skip
-    if not options:  # nothing within the cost target: the cheapest model
-        cheapest = min(range(len(means)), key=lambda k: means[k].cost)
-        return cheapest, cheapest, 0.0
-    return min(options)[1]
-
-
-def _share(a: CostPoint, b: CostPoint, goal: Target, best: float) -> float | None:
-    """The share of ``b`` in a mix with ``a`` that just meets ``goal`` (None: no mix does)."""
-    if goal.kind == "quality":
-        need = goal.value * best
-        if a.quality >= need:
-            return 0.0
-        if b.quality < need:
-            return None
-        return (need - a.quality) / (b.quality - a.quality)
-    budget = goal.value / 1000
-    if a.cost > budget + 1e-15:
-        return None
-    if b.cost <= budget:
-        return 1.0
-    return (budget - a.cost) / (b.cost - a.cost)
 
 
 def _random_mix(y: np.ndarray, costs: np.ndarray, test: Side, goals: dict[str, Target]) -> Played:
     at, chosen = {}, {}
     for t, goal in goals.items():
-        i, j, p = mix_for(_means(y, costs), goal)
+        i, j, p = mix_for(means(y, costs), goal)
         a, b = _column(test, i), _column(test, j)
         at[t] = Outcome((1 - p) * a.cost + p * b.cost, (1 - p) * a.quality + p * b.quality)
         chosen[t] = f"{1 - p:.3f} × {i} + {p:.3f} × {j}"
-    return Played("random_mix", at, chosen, _mix_grid(_means(y, costs), test))
+    return Played("random_mix", at, chosen, _mix_grid(means(y, costs), test))
 
 
-def _mix_grid(means: list[CostPoint], test: Side) -> Outcome:
+def _mix_grid(points: list[CostPoint], test: Side) -> Outcome:
     """The mixes along the training means' upper hull, GRID points from the cheapest model to
     the best, played on the test rows."""
-    hull = _upper_hull(means)
-    low, high = means[hull[0]].cost, means[hull[-1]].cost
+    hull = upper_hull(points)
+    low, high = points[hull[0]].cost, points[hull[-1]].cost
     costs, qualities = [], []
     for c in np.linspace(low, high, GRID):
-        k = max(0, int(np.searchsorted([means[h].cost for h in hull], c)) - 1)
+        k = max(0, int(np.searchsorted([points[h].cost for h in hull], c)) - 1)
         i, j = hull[k], hull[min(k + 1, len(hull) - 1)]
-        span = means[j].cost - means[i].cost
-        p = 0.0 if span <= 0 else float(np.clip((c - means[i].cost) / span, 0, 1))
+        span = points[j].cost - points[i].cost
+        p = 0.0 if span <= 0 else float(np.clip((c - points[i].cost) / span, 0, 1))
         a, b = _column(test, i), _column(test, j)
         costs.append((1 - p) * a.cost + p * b.cost)
         qualities.append((1 - p) * a.quality + p * b.quality)
     return Outcome(np.stack(costs), np.stack(qualities))
-
-
-def _upper_hull(means: list[CostPoint]) -> list[int]:
-    """Model indices on the upper-left hull of (cost, quality): cheapest, then each next model
-    that buys the most quality per unit of cost, up to the best."""
-    order = sorted(range(len(means)), key=lambda j: (means[j].cost, -means[j].quality))
-    hull = [order[0]]
-    best = max(range(len(means)), key=lambda j: means[j].quality)
-    while hull[-1] != best:
-        here = means[hull[-1]]
-        better = [j for j in order if means[j].quality > here.quality]
-        hull.append(max(better, key=lambda j: (means[j].quality - here.quality)
-                        / max(means[j].cost - here.cost, 1e-18)))  # fmt: skip
-    return hull
 
 
 def _oracle(test: Side) -> Played:

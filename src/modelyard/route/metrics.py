@@ -143,3 +143,15 @@ def cheapest_reaching(points: list[CostPoint], target: float) -> CostPoint | Non
     """The cheapest point whose quality is at least ``target``."""
     ok = [p for p in points if p.quality >= target - 1e-12]
     return min(ok, key=lambda p: p.cost) if ok else None
+
+
+def area(cost: np.ndarray, quality: np.ndarray, low: float, high: float) -> float:
+    """Mean over budgets in [low, high] of the best quality costing no more than the budget
+    (below the curve's cheapest point: that point's quality); NaN when high <= low."""
+    if high <= low:
+        return float("nan")
+    order = np.lexsort((-quality, cost))  # of equal costs the best first: it holds below them
+    c, q = cost[order], np.maximum.accumulate(quality[order])
+    edges = np.clip(np.concatenate([[low], c, [high]]), low, high)
+    level = np.concatenate([[q[0]], q])
+    return float(np.sum(np.diff(edges) * level) / (high - low))

@@ -15,6 +15,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,11 +36,32 @@ _MIX = np.uint64(0xBF58476D1CE4E5B9)
 def buckets(text: str, salt: int = 0) -> np.ndarray:
     """Bucket ids (with repeats) of the prompt's word n-grams; another ``salt``, other buckets
     (the system prompt's n-grams are hashed apart from the user turn's)."""
-    words = np.array([zlib.crc32(w.encode()) for w in WORD.findall(text.lower())], np.uint64)
+    words = np.array(word_hashes(WORD.findall(text.lower())), np.uint64)
     parts = [_windows(words, n) for n in range(NGRAMS[0], NGRAMS[1] + 1)]
     h = np.concatenate(parts) ^ np.uint64(salt)
     h = (h ^ (h >> np.uint64(29))) * _MIX
     return ((h ^ (h >> np.uint64(32))) & np.uint64((1 << BITS) - 1)).astype(np.int64)
+
+
+def word_hashes(words: list[str]) -> list[int]:
+    """crc32 of each word, remembered (a dictionary lookup is 5x cheaper than the hash of a
+    freshly encoded word; the memory is emptied when full, so hostile text cannot grow it)."""
+    hashes = list(map(_HASHES.get, words))
+    if None not in hashes:
+        return hashes  # type: ignore[return-value]
+    if len(_HASHES) > MAX_HASHES:
+        _HASHES.clear()
+    for i, word in enumerate(words):
+        if hashes[i] is None:
+            hashes[i] = zlib.crc32(word.encode())
+            if len(word) <= MAX_HASHED_CHARS:
+                _HASHES[word] = hashes[i]  # type: ignore[assignment]
+    return hashes  # type: ignore[return-value]
+
+
+_HASHES: dict[str, int] = {}
+MAX_HASHES = 1 << 16
+MAX_HASHED_CHARS = 64
 
 
 def _windows(ids: np.ndarray, n: int) -> np.ndarray:
@@ -53,8 +75,12 @@ def _windows(ids: np.ndarray, n: int) -> np.ndarray:
 
 def counts(grams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct buckets of one prompt and their sublinear counts ``1 + log n``."""
-    ids, n = np.unique(grams, return_counts=True)
-    return ids, 1.0 + np.log(n)
+    ordered = np.sort(grams)
+    if not len(ordered):
+        return ordered, np.zeros(0)
+    first = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    n = np.diff(np.append(first, len(ordered)))
+    return ordered[first], 1.0 + np.log(n)
 
 
 @dataclass
@@ -86,10 +112,20 @@ class NgramLogistic:
 
     def predict(self, grams: Sequence[np.ndarray]) -> np.ndarray:
         """(n, m) probabilities for prompts' bucket ids."""
-        rows = self._tfidf([counts(g) for g in grams])
-        z = np.array([v @ self.weights[cols] for cols, v in rows])
-        z = z.reshape(len(rows), self.weights.shape[1]) + self.weights[-1]
-        return sigmoid(z)
+        z = np.zeros((len(grams), self.weights.shape[1]))
+        for row, g in enumerate(grams):
+            cols, tf = counts(self.columns[g][self.columns[g] >= 0])
+            v = tf * self.idf[cols]
+            z[row] = (v / max(float(np.sqrt(v @ v)), 1e-12)) @ self.weights[cols]
+        return sigmoid(z + self.weights[-1])
+
+    @cached_property
+    def columns(self) -> np.ndarray:
+        """Each bucket's column, -1 for a bucket not kept (one gather per prompt instead of a
+        search: 2**BITS int32, 1 MiB)."""
+        out = np.full(1 << BITS, -1, dtype=np.int32)
+        out[self.kept] = np.arange(len(self.kept), dtype=np.int32)
+        return out
 
     def _tfidf(
         self, rows: list[tuple[np.ndarray, np.ndarray]]

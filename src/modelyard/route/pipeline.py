@@ -31,6 +31,7 @@ from modelyard.route.evaluation import (
     split_eval,
 )
 from modelyard.route.features import Featurizer
+from modelyard.route.mixes import Mix
 from modelyard.route.training import featurize, featurizer_for, fit, request_costs
 
 DEFAULT_TARGET = Target("quality", 0.95)
@@ -156,9 +157,14 @@ def train(spec: TrainSpec, out: Path, featurizer: Featurizer | None = None) -> R
         cascade=scorers(labels, costs, spec.target),
         prefixes=reader.prefixes,
         dropped=labels.dropped,
+        mix=_named(trained.mix, labels.models),
     )
     save(artifact, out)
     return artifact
+
+
+def _named(mix: tuple[int, int, float] | None, models: list[str]) -> Mix | None:
+    return None if mix is None else Mix(models[mix[0]], models[mix[1]], mix[2])
 
 
 def scorers(labels: LabelSet, costs: np.ndarray, target: Target) -> list[ReplyScorer]:

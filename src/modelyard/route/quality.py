@@ -61,6 +61,13 @@ def spherical_kmeans(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     return centroids
 
 
+def known_mean(y: np.ndarray) -> np.ndarray:
+    """Each candidate's mean known label; 0.5 (no opinion) for one with none known, as in an
+    inner fold of labels that come mostly from feedback."""
+    counted = (~np.isnan(y)).sum(0)
+    return np.where(counted > 0, np.nansum(y, 0) / np.maximum(counted, 1), 0.5)
+
+
 @dataclass
 class ClusterPrior:
     """Per-cluster mean labels, shrunk towards the global mean, looked up by embedding."""
@@ -79,7 +86,7 @@ class ClusterPrior:
         counts, sums = np.zeros((k, y.shape[1])), np.zeros((k, y.shape[1]))
         np.add.at(counts, assign, known)
         np.add.at(sums, assign, np.where(known, y, 0.0))
-        overall = np.nanmean(y, 0)
+        overall = known_mean(y)
         return cls(centroids, (sums + SHRINK_ROWS * overall) / (counts + SHRINK_ROWS))
 
     def predict(self, emb: np.ndarray) -> np.ndarray:
@@ -87,9 +94,10 @@ class ClusterPrior:
         sims = np.atleast_2d(emb) @ self.centroids.T
         top = min(TOP, sims.shape[1])
         nearest = np.argpartition(-sims, top - 1, axis=1)[:, :top]
-        near = np.take_along_axis(sims, nearest, 1)
+        near = sims[np.arange(len(sims))[:, None], nearest]
         w = np.exp(SHARPNESS * (near - near.max(1, keepdims=True)))
-        return np.einsum("nk,nkm->nm", w / w.sum(1, keepdims=True), self.priors[nearest])
+        w /= w.sum(1, keepdims=True)
+        return (w[:, :, None] * self.priors[nearest]).sum(1)
 
 
 @dataclass

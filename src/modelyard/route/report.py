@@ -1,97 +1,200 @@
-"""One self-contained HTML report of an evaluation: curves as inline SVG, numbers as JSON."""
+"""`yard route eval --report`: one self-contained HTML page on the shared renderer
+(modelyard/report): the cost–quality curves, where the router landed on each held-out split,
+each split's figures with their intervals, the router against every baseline, all numbers."""
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
+from typing import Any
 
+from modelyard.report import (
+    Axis,
+    Cell,
+    Chart,
+    Column,
+    Markup,
+    Rule,
+    Series,
+    details,
+    figure,
+    listing,
+    note,
+    num,
+    numbers,
+    page,
+    section,
+    table,
+    verdict,
+)
 from modelyard.route.evaluation import Evaluation
 
-WIDTH, HEIGHT, PAD = 640, 400, 50
-COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#7f7f7f", "#ff7f0e", "#8c564b"]
-
-
-def svg_curves(curves: dict[str, list[list[float]]], x_label: str) -> str:
-    """Quality against cost (or share of strong calls), one polyline per method."""
-    xs = [p[0] for pts in curves.values() for p in pts]
-    ys = [p[1] for pts in curves.values() for p in pts]
-    x0, x1, y0, y1 = min(xs), max(xs) or 1.0, min(ys), max(ys)
-
-    def at(x: float, y: float) -> str:
-        px = PAD + (x - x0) / ((x1 - x0) or 1) * (WIDTH - 2 * PAD)
-        py = HEIGHT - PAD - (y - y0) / ((y1 - y0) or 1) * (HEIGHT - 2 * PAD)
-        return f"{px:.1f},{py:.1f}"
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}">']
-    box = f'width="{WIDTH - 2 * PAD}" height="{HEIGHT - 2 * PAD}"'
-    parts.append(f'<rect x="{PAD}" y="{PAD}" {box} fill="none" stroke="#999"/>')
-    for i, (name, pts) in enumerate(curves.items()):
-        colour = COLOURS[i % len(COLOURS)]
-        line = " ".join(at(x, y) for x, y in pts)
-        parts.append(
-            f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
-        )
-        at_legend = f'x="{WIDTH - PAD + 4}" y="{PAD + 14 * i}"'
-        parts.append(f'<text {at_legend} font-size="11" fill="{colour}">{html.escape(name)}</text>')
-    axis = f"{html.escape(x_label)} ({x0:.3g} … {x1:.3g})"
-    parts.append(
-        f'<text x="{WIDTH / 2}" y="{HEIGHT - 12}" font-size="12" text-anchor="middle">{axis}</text>'
-    )
-    parts.append(f'<text x="12" y="{PAD - 10}" font-size="12">quality ({y0:.3f} … {y1:.3f})</text>')
-    return "\n".join([*parts, "</svg>"])
+SHOWN = ("q95_cost", "q95_share", "q90_cost", "q90_share", "cheapest_quality", "auc")
+HEADERS = {
+    "q95_cost": "cost at 95%",
+    "q95_share": "share at 95%",
+    "q90_cost": "cost at 90%",
+    "q90_share": "share at 90%",
+    "cheapest_quality": "quality at cheapest cost",
+    "auc": "curve area",
+}
+TARGETS = {"q95": "95% target", "q90": "90% target", "cheapest": "cheapest cost"}
+MODES = {"split": "train/test split", "folds": "k-fold cross-validation",
+         "tasks": "leave one task out"}  # fmt: skip
+LABEL_ROOM = 1.25
+"""The per-split chart's x axis reaches this far past the last point, so its label fits."""
+OUTCOMES = {"win": True, "loss": False, "trade-off": None, "tie": None}
+"""A verdict's colour: a win passes, a loss fails, the rest has no colour."""
 
 
 def render(result: Evaluation) -> str:
     """The report as one HTML string."""
-    data = result.to_json()
-    calls = result.data.get("cost_unit") != "USD per request"
-    x_label = "share of calls to the dearer model" if calls else "USD per request"
-    tables = "".join(_split_table(report) for report in result.splits)
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        "<title>yard route eval</title></head><body>"
-        f"<h1>Routing evaluation: {html.escape(str(result.data.get('source', '')))}</h1>"
-        f"<p>models (cheapest first): {html.escape(', '.join(result.data['models']))}; "
-        f"{result.data['rows']} prompts; mode: {html.escape(result.data['mode'])}; every "
-        "threshold chosen on training rows</p>"
-        f"{svg_curves(result.curves, x_label)}"
-        + "".join(f"<p>{html.escape(note)}</p>" for note in result.notes)
-        + tables
-        + f"<h2>All numbers</h2><pre>{html.escape(json.dumps(data, indent=1, default=float))}</pre>"
-        "</body></html>"
+    data = result.data
+    calls = data.get("cost_unit") != "USD per request"
+    subtitle = (
+        f"{data.get('source', '')} · models (cheapest first): {', '.join(data['models'])} · "
+        f"{numbers.count(data['rows'])} prompts · every threshold chosen on training rows"
+    )
+    body = [
+        section("Quality versus cost", _curves(result, calls), _landings(result.splits, calls)),
+        section("Notes", listing(result.notes)) if result.notes else Markup(""),
+        _summary(result.summary),
+        *(_split(report, calls) for report in result.splits),
+        section("All numbers", details("the evaluation as JSON", _json(result))),
+    ]
+    title = f"yard route eval: {MODES.get(data['mode'], data['mode'])}"
+    return page(title, subtitle, Markup("").join(body))
+
+
+def _cost_label(calls: bool) -> str:
+    return "share of calls to the dearer model" if calls else "USD per 1,000 requests"
+
+
+def _cost(value: float, calls: bool) -> float:
+    """Costs are shown per 1,000 requests (a request costs fractions of a cent)."""
+    return value if calls else value * 1000
+
+
+def _curves(result: Evaluation, calls: bool) -> Markup:
+    """Every learned method's curve (thresholds swept on the first split's test rows)."""
+    series = [Series(name, [(_cost(p[0], calls), p[1]) for p in pts], style="line")
+              for name, pts in result.curves.items()]  # fmt: skip
+    first = result.splits[0]["name"] if result.splits else "the test rows"
+    chart = Chart("Quality versus cost", Axis(_cost_label(calls)), Axis("mean quality",
+                  zero=False), series)  # fmt: skip
+    caption = (
+        f"On {first}: each point a threshold swept on the test rows (RouteLLM's convention, "
+        "for the shape only); the figures below use thresholds from the training rows."
+    )
+    return figure(chart, caption)
+
+
+def _landings(splits: list[dict[str, Any]], calls: bool) -> Markup:
+    """Per split, where the router landed at the 95% target: its cost relative to the best
+    single model's and its share of that model's quality, with the interval."""
+    landed = [(r["name"], at) for r in splits if (at := _landing(r["methods"])) is not None]
+    if len(landed) < 2:
+        return Markup("")
+    points = [(x, y) for _, (x, y, _) in landed]
+    unit = "calls" if calls else "cost"
+    chart = Chart(
+        "The router at the 95% target, per held-out split",
+        Axis(f"router's {unit} / best single model's", lo=0.0,
+             hi=max(1.0, *(x for x, _ in points)) * LABEL_ROOM),
+        Axis("share of the best single model's quality", zero=False),
+        [Series("router (bars: 95% CI)", points, style="points",
+                errors=[bar for _, (_, _, bar) in landed], labels=[n for n, _ in landed])],
+        [Rule(0.95, "target 95%")],
+    )  # fmt: skip
+    caption = "Below the dashed line the router missed the target; left of 1 it spent less."
+    return figure(chart, caption)
+
+
+def _landing(methods: dict[str, Any]) -> tuple[float, float, tuple[float, float]] | None:
+    """The router's relative cost, quality share and the share's interval at 95%; None when
+    a figure is missing (the target out of reach, no best single model)."""
+    router = methods.get("router", {}).get("figures", {})
+    best = methods.get("best_single", {}).get("figures", {})
+    base = best.get("q95_cost", {}).get("value")
+    cost = router.get("q95_cost", {}).get("value")
+    share = router.get("q95_share", {})
+    if not base or cost is None or share.get("value") is None:
+        return None
+    low, high = share.get("ci") or (share["value"], share["value"])
+    return cost / base, share["value"], (low, high)
+
+
+def _summary(summary: dict[str, Any]) -> Markup:
+    """Leave-one-task-out: per baseline and target, how often the router won or lost."""
+    if not summary:
+        return Markup("")
+    columns: list[Column | str] = ["router against", num("wins"), num("losses"),
+                                   num("trade-offs"), num("ties")]  # fmt: skip
+    rows: list[list[Cell]] = [
+        [name, *(counts.get(k, 0) for k in ("win", "loss", "trade-off", "tie"))]
+        for name, counts in summary["outcomes"].items()
+    ]
+    cheapest = ", ".join(summary["router_cheapest_at_95"]) or "none"
+    mixed = ", ".join(summary["random_mix_beat_router"]) or "none"
+    return section(
+        f"Over {summary['tasks']} held-out tasks",
+        note(f"Cheaper than every baseline at 95% of the best single model's quality: {cheapest}"),
+        note(f"Beaten by the random mix: {mixed}"),
+        table(columns, rows, empty="No split was compared."),
     )
 
 
-SHOWN = ("q95_cost", "q95_share", "q90_cost", "q90_share", "cheapest_quality", "auc")
-
-
-def _split_table(report: dict) -> str:
-    """One split: each method's figures with their 95% intervals; who beat the router."""
-    rows = "".join(
-        f"<tr><td>{html.escape(name)}</td>"
-        + "".join(f"<td>{_cell(m['figures'].get(k))}</td>" for k in SHOWN)
-        + "</tr>"
+def _split(report: dict[str, Any], calls: bool) -> Markup:
+    """One split: each method's figures with their 95% intervals; the router's verdicts."""
+    unit = "calls" if calls else "USD/1k"
+    columns: list[Column | str] = ["method"]
+    columns += [num(HEADERS[k] + (f" ({unit})" if k.endswith("_cost") else "")) for k in SHOWN]
+    scale = {k: _cost(1.0, calls) if k.endswith("_cost") else 1.0 for k in SHOWN}
+    rows: list[list[Cell]] = [
+        [name, *(_cell(m["figures"].get(k), scale[k]) for k in SHOWN)]
         for name, m in report["methods"].items()
-    )
-    head = "".join(f"<th>{k}</th>" for k in ("method", *SHOWN))
+    ]
     beaten = ", ".join(report["beaten_by"]) or "none"
-    return (
-        f"<h2>{html.escape(report['name'])} ({report['rows']} prompts)</h2>"
-        f"<table border='1'><tr>{head}</tr>{rows}</table>"
-        f"<p>baselines that beat the router at some target: {html.escape(beaten)}</p>"
+    return section(
+        f"{report['name']} ({numbers.count(report['rows'])} prompts)",
+        table(columns, rows, empty="No method ran on this split."),
+        _verdicts(report.get("verdicts", [])),
+        note(f"baselines that beat the router at some target: {beaten}"),
     )
 
 
-def _cell(fig: dict | None) -> str:
+def _verdicts(verdicts: list[dict[str, Any]]) -> Markup:
+    """The router against each baseline, per target, coloured: win, loss, trade-off or tie."""
+    by_base: dict[str, dict[str, str]] = {}
+    for v in verdicts:
+        by_base.setdefault(v["baseline"], {})[v["target"]] = v["outcome"]
+    rows: list[list[Cell]] = [
+        [base, *(_outcome(found.get(t)) for t in TARGETS)] for base, found in by_base.items()
+    ]
+    return table(["router against", *TARGETS.values()], rows, empty="No baseline to compare.")
+
+
+def _outcome(outcome: str | None) -> Cell:
+    return None if outcome is None else verdict(None, OUTCOMES.get(outcome), outcome)
+
+
+def _cell(fig: dict[str, Any] | None, scale: float = 1.0) -> str:
+    """``value [low, high]`` (times ``scale``) to three significant digits; empty when
+    undefined."""
     if not fig or fig.get("value") is None:
-        return "-"
+        return ""
     ci = fig.get("ci")
-    return f"{fig['value']:.4g}" + (f" [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "")
+    text = numbers.sig(fig["value"] * scale)
+    return text + (f" [{numbers.sig(ci[0] * scale)}, {numbers.sig(ci[1] * scale)}]" if ci else "")
+
+
+def _json(result: Evaluation) -> Markup:
+    text = json.dumps(result.to_json(), indent=1, default=float)
+    return Markup("<pre>{}</pre>").format(text)
 
 
 def write(result: Evaluation, path: Path) -> Path:
     """Write the HTML report to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(result))
+    path.write_text(render(result), encoding="utf-8")
     return path

@@ -33,10 +33,12 @@ from modelyard.route.language import LanguageRules, detect_language
 
 @dataclass(frozen=True)
 class Assessment:
-    """What the router makes of one request: predicted quality per candidate, and its tokens."""
+    """What the router makes of one request: predicted quality per candidate, and its tokens;
+    for a router file with a random mix, the mix's draw instead of predictions."""
 
-    quality: dict[str, float]
+    quality: dict[str, float] | None
     tokens: int
+    drawn: str | None = None
 
 
 class Router:
@@ -58,9 +60,12 @@ class Router:
         message, as the caller counts it) give the prompt's tokens, template included."""
         prompt = Prompt.of(messages)
         row = self.featurizer.one(prompt)
+        tokens = self.featurizer.count(texts, prompt, row)
+        if self.artifact.mix is not None:
+            return Assessment(None, tokens, self.artifact.mix.draw(prompt.user))
         predicted = self.artifact.quality.predict(row.x[None, :], [row.grams])[0]
         quality = dict(zip(self.artifact.candidates, map(float, predicted), strict=True))
-        return Assessment(quality, self.featurizer.count(texts, prompt, row))
+        return Assessment(quality, tokens)
 
     def rules(self, languages: LanguageRules | None = None) -> Rules:
         """The standing rules of this router: its calibrated threshold, the language rules."""
@@ -109,6 +114,7 @@ class Router:
             private=tuple(private),
             budget=budget,
             quality=assessment.quality,
+            drawn=assessment.drawn,
         )
         decision = decide(facts, candidates, self.rules(languages))
         if not decision.order:

@@ -20,6 +20,7 @@ from modelyard.route.datasets import LabelError, LabelSet, Price
 from modelyard.route.decision import OUTPUT_TOKENS
 from modelyard.route.features import STATS, Featurizer
 from modelyard.route.folds import task_groups
+from modelyard.route.mixes import fallback
 from modelyard.route.prefixes import PrefixTable
 from modelyard.route.quality import QualityModel, fit_stacked
 
@@ -81,15 +82,18 @@ def _filled(values: np.ndarray | None, default: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Trained:
-    """What training produces: the fitted model and the calibrated threshold."""
+    """What training produces: the fitted model and the calibrated threshold, or the random
+    mix (two candidates' indices and the dearer one's share) that routes better."""
 
     quality: QualityModel
     threshold: float
+    mix: tuple[int, int, float] | None = None
 
 
 def fit(fold: Fold, costs: np.ndarray, target: Target) -> Trained:
     """Fit the quality model on every row; calibrate the threshold on its out-of-fold
-    predictions, over the rows with every candidate's score known.
+    predictions, over the rows with every candidate's score known; keep the random mix instead
+    where those predictions route no better than it (route/mixes.py).
 
     Those are the blended predictions for each row from base predictors that did not see it
     (quality.fit_stacked); the blender's few weights did see them, a negligible optimism.
@@ -102,7 +106,7 @@ def fit(fold: Fold, costs: np.ndarray, target: Target) -> Trained:
             "label some prompts for every model (yard eval --labels on logged prompts)"
         )
     threshold = calibrate(held_out[complete], fold.y[complete], costs[complete], target)
-    return Trained(quality, threshold)
+    return Trained(quality, threshold, fallback(held_out, fold.y, costs, target))
 
 
 def featurizer_for(labels: LabelSet, featurizer: Featurizer) -> Featurizer:

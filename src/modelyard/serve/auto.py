@@ -260,9 +260,9 @@ class AutoRouter:
         routed = self.router is not None and pinned is None and not self.config.cascade
         if self.router is not None and routed:
             assessment = self.router.assess(asked.messages, asked.texts)
-            tokens, quality = assessment.tokens, assessment.quality
+            tokens, quality, drawn = assessment.tokens, assessment.quality, assessment.drawn
         else:
-            tokens, quality = self.counter.count(asked.texts), None
+            tokens, quality, drawn = self.counter.count(asked.texts), None, None
         pin = next((ch.candidate.name for ch in self.choices if ch.model == pinned), None)
         facts = Facts(
             prompt_tokens=tokens,
@@ -274,6 +274,7 @@ class AutoRouter:
             allowed=frozenset(ch.candidate.name for ch in self.choices if allows(ch.model)),
             pinned=pin,
             quality=quality,
+            drawn=drawn,
         )
         decision = decide(facts, [ch.candidate for ch in self.choices], self.rules)
         order = [self.by_label[name] for name in decision.order]
