@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PUBLIC_KINDS = frozenset({"public_email"})
+PUBLIC_KINDS = frozenset({"public_email", "public_id"})
 """Kinds found but not private on their own (redacted with the rest of a private request)."""
 
 

@@ -16,7 +16,19 @@ from typing import Any
 
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from modelyard.privacy import _re, contact, cues, encoded, identifiers, personal, phones, secrets
+from modelyard.privacy import (
+    _re,
+    bridges,
+    contact,
+    cues,
+    encoded,
+    identifiers,
+    named,
+    netaddr,
+    personal,
+    phones,
+    secrets,
+)
 from modelyard.privacy.findings import Finding, Located, Scan
 from modelyard.privacy.text import Document, document, normalize
 
@@ -97,6 +109,7 @@ class Scanner:
         unread = doc.unread
         try:
             findings, binary = self.find(doc.text, clock)
+            findings = merge(findings + self._bridged(doc, clock))
         except OverBudget:
             findings, binary = [], None
             unread = _join(
@@ -125,6 +138,7 @@ class Scanner:
         found = secrets.find(text, everywhere["password"], clock.check) + contact.find(text)
         clock.check()
         found += identifiers.find(text, runs, clock.check)
+        found += named.find(text, everywhere, clock.check) + netaddr.find(text, clock.check)
         found += phones.find(text, runs, found, clock.check)
         found += personal.find(text, everywhere, clock.check)
         clock.check()
@@ -134,6 +148,18 @@ class Scanner:
             clock.deadline += time.thread_time() - started
         decoded, unread = ([], None) if depth > DEPTH else self._decoded(text, clock, depth)
         return merge(found + decoded), unread
+
+    def _bridged(self, doc: Document, clock: Clock) -> list[Finding]:
+        """Numbers split over messages with words between the parts (privacy/bridges.py)."""
+        found = []
+        with _re.budgeted(clock.check):
+            for cut in bridges.cuts(doc.text, doc.messages_end):
+                clock.check()
+                runs = list(identifiers.runs(cut.text))
+                inner = identifiers.find(cut.text, runs, clock.check)
+                inner += phones.find(cut.text, runs, inner, clock.check)
+                found += cut.mapped(inner)
+        return found
 
     def _decoded(self, text: str, clock: Clock, depth: int) -> tuple[list[Finding], str | None]:
         segments, unread = encoded.segments(text)
