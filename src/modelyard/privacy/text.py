@@ -169,6 +169,9 @@ class JsonText:
     def __repr__(self) -> str:
         return "<json>"
 
+    def __reduce__(self) -> str:
+        return "JSON"  # unpickled as this module's one instance (paths compare it by identity)
+
 
 JSON = JsonText()
 
