@@ -304,7 +304,7 @@ class PrivacyConfig(Strict):
     offload_chars: int = Field(16_000, ge=0)
     """Bodies with more text than this are scanned off the event loop, in a worker process."""
     scan_processes: int = Field(2, ge=0)
-    """Worker processes for those scans, per gateway process (each about 60 MB; with
+    """Worker processes for those scans, per gateway process (each about 64 MB; with
     ``--workers N``, N times as many); 0: in a thread, which stalls the event loop while a
     large hostile body is scanned. Takes effect at restart."""
     ner: bool = True
