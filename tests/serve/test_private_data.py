@@ -320,6 +320,44 @@ def test_health_answers_while_a_large_adversarial_body_is_scanned(home_up, remot
     assert not remote_up.requests
 
 
+@pytest.mark.parametrize("processes", [2, 0], ids=["worker processes", "a thread"])
+def test_a_small_hostile_body_leaves_the_event_loop_once_its_slice_is_spent(
+    home_up, remote_up, processes
+):
+    # 16 kB, under offload_chars, that take about 300 ms of CPU to read to the end: on the
+    # event loop, /health would wait for all of it
+    config = with_privacy(
+        auto_config(home_up, remote_up),
+        scan_budget_ms=5000,
+        scan_budget_ms_per_mb=0,
+        scan_processes=processes,
+    )
+    client = Client(config)
+    hostile = {"model": "auto", "messages": [{"role": "user", "content": "1 " * 7_900}]}
+    replies: list[httpx.Response] = []
+    done: list[float] = []
+
+    def post() -> None:
+        replies.append(client.send(hostile))
+        done.append(time.perf_counter())
+
+    try:
+        client.send(hostile)  # the workers start on the first body that needs them
+        poster = threading.Thread(target=post)
+        poster.start()
+        time.sleep(0.05)
+        health = []
+        while poster.is_alive() and len(health) < 20:
+            assert client.http.get("/health").status_code == 200
+            health.append(time.perf_counter())
+        poster.join(30)
+    finally:
+        client.close()
+    answered = [t for t in health if t < done[0]]
+    assert len(answered) >= 5
+    assert replies[0].status_code == 200
+
+
 def test_redact_fails_closed_when_part_cannot_be_read(echo_remote):
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
     body = {

@@ -45,6 +45,8 @@ class Scan:
     elapsed_ms: float = 0.0
     chars: int = 0
     notes: tuple[str, ...] = field(default=(), compare=False)
+    budget_spent: bool = False
+    """The scan stopped at its budget (one of the reasons in ``unread``)."""
 
     @property
     def private(self) -> bool:

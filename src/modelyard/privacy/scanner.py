@@ -131,12 +131,12 @@ class Scanner:
 
     def _scan(self, doc: Document, started: float) -> Scan:
         clock = Clock(self.budget.seconds(len(doc.text)))
-        unread = doc.unread
+        unread, spent = doc.unread, False
         try:
             findings, binary = self.find(doc.text, clock)
             findings = merge(findings + self._bridged(doc, clock))
         except OverBudget:
-            findings, binary = [], None
+            findings, binary, spent = [], None, True
             unread = _join(
                 unread,
                 f"scan budget of {self.budget.seconds(len(doc.text)) * 1000:.0f} ms exceeded",
@@ -148,7 +148,7 @@ class Scanner:
             for piece, lo, hi in doc.locate(f.start, f.end)
         )
         elapsed = (time.perf_counter() - started) * 1000
-        return Scan(located, unread, round(elapsed, 3), len(doc.text))
+        return Scan(located, unread, round(elapsed, 3), len(doc.text), budget_spent=spent)
 
     def find(self, text: str, clock: Clock, depth: int = 0) -> tuple[list[Finding], str | None]:
         """Findings in ``text`` (normalised), merged so that no two overlap; and why part of

@@ -214,4 +214,3 @@ def main() -> None:
     verdicts = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     serve(sys.stdin.buffer, verdicts)
-

@@ -44,6 +44,10 @@ from modelyard.serve.errors import GatewayError
 from modelyard.serve.sse import SEP
 
 DEFAULT_MODE: Mode = "local"
+INLINE_MS = 5.0
+"""CPU time a small body's scan may take on the event loop (the loop serves nothing else
+meanwhile): ordinary text up to ``offload_chars`` needs about 2 ms; a body not read by then
+(a hostile one) is scanned again, within the whole budget, in a worker."""
 log = logging.getLogger("modelyard.serve")
 
 
@@ -141,6 +145,7 @@ class PrivateData:
         self.config = config
         budget = Budget(config.scan_budget_ms, config.scan_budget_ms_per_mb)
         self.scanner = Scanner(budget)
+        self.inline = Scanner(Budget(min(INLINE_MS, budget.base_ms), 0))
         self.pool: ScanPool | None = previous.pool if previous is not None else None
         """None until ``start`` (and with ``scan_processes: 0``): large bodies are scanned
         in a thread."""
@@ -175,15 +180,16 @@ class PrivateData:
         self, payload: dict[str, Any], model: str, key_mode: Mode | None, size: int
     ) -> Verdict:
         """Scan ``payload`` (as it will be sent) and decide; a body of more than
-        ``offload_chars`` (``size``: its length as received) is scanned off the event loop.
-        In redact mode the NER model looks for names too (off the loop, whatever the size)."""
+        ``offload_chars`` (``size``: its length as received), or one not read in
+        ``INLINE_MS``, is scanned off the event loop. In redact mode the NER model looks for
+        names too (off the loop, whatever the size)."""
         mode = self.mode(model, key_mode)
         names = mode == "redact" and self.config.ner
         if size > self.config.offload_chars:
             scan = await self._off_loop(payload, names)
         else:
-            scan = self.scanner.scan_body(payload)
-            if names and scan.private and scan.findings:
+            scan = self.inline.scan_body(payload)
+            if scan.budget_spent or (names and scan.private and scan.findings):
                 scan = await self._off_loop(payload, names)
         if mode != "redact" or not scan.private:
             return Verdict(scan, mode)
