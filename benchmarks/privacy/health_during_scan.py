@@ -1,22 +1,24 @@
-"""`/health` latency while the gateway scans 1 MB adversarial bodies: large bodies scanned in
-worker processes (``privacy.scan_processes: 2``, the default) against in a thread of the
-gateway's own process (``scan_processes: 0``, as before), side by side, phases interleaved.
+"""`/health` latency while the gateway scans hostile bodies: large bodies scanned in worker
+processes (``privacy.scan_processes: 2``, the default) against in a thread of the gateway's own
+process (``scan_processes: 0``), and optionally an earlier commit, side by side, interleaved.
 
     python benchmarks/privacy/health_during_scan.py [--seconds 15] [--rounds 2]
-                                                    [--out results/health.json]
+        [--before DIR] [--out results/health.json]
 
-Starts a fake upstream that answers at once and two `yard serve` (one worker each), one per
-setting, each in its own process. Each round first times ordinary requests, one at a time,
-alternating between the gateways request by request: 2 kB (scanned inline in both) and
-100 kB (scanned off the event loop) bodies of real prompts to the remote model. Then, for
-``--seconds`` per gateway in turn, it polls ``GET /health`` every 20 ms: with nothing else
-running (quiet), then while two client threads keep posting 1 MB adversarial bodies
-(``"1 " * 500_000``, the input that makes the identifier pass work hardest), first to a model
-named directly (the scan is the only work on the body), then to `auto` (the router reads it
-too). (A model whose backends are all self-hosted is not scanned: nothing can leave.) A noisy
-machine thus hits both alike. Reports p50/p99/max of /health, of the adversarial requests and
-of the ordinary ones, the memory of each gateway and of its scan workers, and the 2 kB scan
-alone (in this process: the inline path).
+Starts a fake upstream that answers at once and one `yard serve` (one worker) per setting,
+each in its own process; ``--before DIR`` adds one running ``DIR/src`` (e.g. ``git archive``
+of an earlier commit) with its own privacy defaults. Each round first times ordinary
+requests, one at a time, alternating between the gateways request by request: 2 kB (scanned
+inline) and 100 kB (scanned off the event loop) bodies of real prompts to the remote model.
+Then, for ``--seconds`` per gateway in turn (the order flips every round), it polls
+``GET /health`` every 20 ms: with nothing else running (quiet), then while two client threads
+keep posting hostile bodies (``"1 " * N``, the input that makes the identifier pass work
+hardest): 1 MB to a model named directly (the scan is the only work on the body), 1 MB to
+`auto` (the router reads it too), and 16 kB (under ``offload_chars``: scanned on the event
+loop until its inline slice is spent) to the named model. (A model whose backends are all
+self-hosted is not scanned: nothing can leave.) Reports p50/p99/max of /health, of the hostile
+requests and of the ordinary ones, the memory of each gateway and of its scan workers, and the
+2 kB scan alone (in this process: the inline path).
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ import yaml
 
 HERE = Path(__file__).parent
 SHARED = HERE.parents[2] / "shared" / "data"
-ADVERSARIAL = "1 " * 500_000
-TARGETS = ("remote", "auto")
+HOSTILE = {"1 MB": "1 " * 500_000, "16 kB": "1 " * 7_900}
+"""The input that makes the identifier pass work hardest: 1 MB, and just under
+``offload_chars`` (scanned on the event loop until its inline slice is spent)."""
+TARGETS = (("remote", "1 MB"), ("auto", "1 MB"), ("remote", "16 kB"))
 """A remote model named directly (the scan is the only work on the body; a body it cannot
 read in its budget is refused, 400) and `auto` (the router reads it too, and sends it home)."""
 ORDINARY = {"2 kB": 2_000, "100 kB": 100_000}
@@ -93,9 +97,12 @@ def start_upstream() -> tuple[subprocess.Popen[bytes], int]:
     return upstream, up
 
 
-def start_gateway(home: Path, up: int, processes: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_gateway(
+    home: Path, up: int, processes: int | None, source: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     """`yard serve` in its own process: the gateway's event loop shares its interpreter with
-    nothing of the benchmark's."""
+    nothing of the benchmark's. ``source``: another checkout's ``src`` to run (its own
+    privacy defaults: ``processes`` None)."""
     port = free_port()
     config = {
         "server": {"max_body_bytes": 4 << 20},
@@ -104,13 +111,16 @@ def start_gateway(home: Path, up: int, processes: int) -> tuple[subprocess.Popen
                      {"name": "api", "base_url": f"http://127.0.0.1:{up}/v1", "api_key": "k"}],
         "models": {"local": ["home"], "remote": ["api"]},
         "auto": {"candidates": ["local", "remote"]},
-        "privacy": {"scan_processes": processes},
     }  # fmt: skip
+    if processes is not None:
+        config["privacy"] = {"scan_processes": processes}
     home.mkdir(parents=True, exist_ok=True)
     path = home / "gateway.yaml"
     path.write_text(yaml.safe_dump(config))
     yard = str(Path(sys.executable).parent / "yard")
     env = {**os.environ, "YARD_HOME": str(home)}
+    if source is not None:
+        env["PYTHONPATH"] = str(source)  # ahead of the editable install's path
     gateway = subprocess.Popen([yard, "serve", "-c", str(path), "-p", str(port)], env=env)
     wait_for(port)
     return gateway, port
@@ -175,8 +185,8 @@ def poll(url: str, seconds: float) -> list[float]:
     return times
 
 
-def load(url: str, model: str, stop: threading.Event, scans: list[float]) -> None:
-    body = {"model": model, "messages": [{"role": "user", "content": ADVERSARIAL}]}
+def load(url: str, model: str, content: str, stop: threading.Event, scans: list[float]) -> None:
+    body = {"model": model, "messages": [{"role": "user", "content": content}]}
     payload = json.dumps(body).encode()
     with httpx.Client(timeout=60) as client:
         while not stop.is_set():
@@ -186,11 +196,12 @@ def load(url: str, model: str, stop: threading.Event, scans: list[float]) -> Non
             assert reply.status_code in (200, 400), reply.text
 
 
-def busy(base: str, model: str, seconds: float) -> tuple[list[float], list[float]]:
-    """/health while two clients keep posting the adversarial body to ``model``."""
+def busy(base: str, model: str, content: str, seconds: float) -> tuple[list[float], list[float]]:
+    """/health while two clients keep posting the adversarial ``content`` to ``model``."""
     stop, scans = threading.Event(), list[float]()
     url = base + "/v1/chat/completions"
-    workers = [threading.Thread(target=load, args=(url, model, stop, scans)) for _ in range(2)]
+    args = (url, model, content, stop, scans)
+    workers = [threading.Thread(target=load, args=args) for _ in range(2)]
     for w in workers:
         w.start()
     health = poll(base + "/health", seconds)
@@ -250,15 +261,16 @@ def run(bases: dict[str, str], seconds: float, rounds: int) -> dict[str, Any]:
             print(f"round {r + 1}/{rounds}: {phase} requests", file=sys.stderr, flush=True)
             for name, times in ordinary(bases, size, ORDINARY_REPS[phase], text).items():
                 samples[name][f"{phase} requests"] += times
-        for phase in ("quiet", *TARGETS):
+        for target in (None, *TARGETS):  # None: quiet
             for name, base in sorted(bases.items(), reverse=r % 2 == 1):
-                print(f"round {r + 1}/{rounds}: {phase} on {name}", file=sys.stderr, flush=True)
-                if phase == "quiet":
+                what = "quiet" if target is None else ", ".join(target)
+                print(f"round {r + 1}/{rounds}: {what} on {name}", file=sys.stderr, flush=True)
+                if target is None:
                     samples[name]["health_quiet"] += poll(base + "/health", seconds)
-                else:
-                    health, scans = busy(base, phase, seconds)
-                    samples[name][f"{phase}: health"] += health
-                    samples[name][f"{phase}: adversarial 1 MB requests"] += scans
+                    continue
+                health, scans = busy(base, target[0], HOSTILE[target[1]], seconds)
+                samples[name][f"{what}: health"] += health
+                samples[name][f"{what}: adversarial requests"] += scans
     return {name: {k: summary(v) for k, v in got.items()} for name, got in samples.items()}
 
 
@@ -266,6 +278,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=15, help="per phase, gateway, round")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--before", type=Path, help="a checkout of an earlier commit: a third gateway runs it"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "health.json")
     args = parser.parse_args()
     processes = []
@@ -274,8 +289,13 @@ def main() -> None:
             upstream, up = start_upstream()
             processes.append(upstream)
             bases, pids = {}, {}
-            for name, count in SETTINGS.items():
-                gateway, port = start_gateway(Path(home) / name, up, count)
+            gateways: dict[str, tuple[int | None, Path | None]] = {
+                name: (count, None) for name, count in SETTINGS.items()
+            }
+            if args.before is not None:
+                gateways["before"] = (None, args.before.resolve() / "src")
+            for name, (count, source) in gateways.items():
+                gateway, port = start_gateway(Path(home) / name, up, count, source)
                 processes.append(gateway)
                 bases[name], pids[name] = f"http://127.0.0.1:{port}", gateway.pid
             result: dict[str, Any] = {
