@@ -36,6 +36,10 @@ log = logging.getLogger("modelyard.privacy")
 WALL_S = 10.0
 """How long a request waits for its verdict, queueing included (a scan's CPU is budgeted; this
 bounds the wait when the workers are busy or the machine is overloaded)."""
+NER_LOAD_S = 60.0
+"""More time for a job with names on a worker that has not loaded the NER model yet (spaCy and
+the model: 6 s of CPU, 8 s on the shared 2-core machine, more under load); a worker killed for
+being late would load it again, and again."""
 WAITING = 8
 """Scans that may wait per worker; past that a request is private at once, so a flood of
 large bodies piles up no work."""
@@ -56,6 +60,8 @@ class Worker:
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.names = False
+        """Whether it has the NER model loaded (after its first job with names)."""
 
     @classmethod
     async def start(cls) -> Worker:
@@ -127,7 +133,7 @@ class ScanPool:
             return _failed(f"{self.waiting} scans already waiting for a worker", started)
         self.waiting += 1
         try:
-            async with asyncio.timeout(self.wall_s):
+            async with asyncio.timeout(self.wall_s + (NER_LOAD_S if names else 0)):
                 await self.start()
                 worker = await self._idle.get()
                 run = asyncio.ensure_future(self._run(worker, Job(payload, budget, names)))
@@ -136,7 +142,8 @@ class ScanPool:
                 # shielded: a client that goes away does not cut a worker's answer in half
                 return await asyncio.shield(run)
         except TimeoutError:
-            return _failed(f"scan worker gave no verdict in {self.wall_s:g} s", started)
+            waited = time.perf_counter() - started
+            return _failed(f"scan worker gave no verdict in {waited:.0f} s", started)
         except Exception as exc:  # the worker died or answered garbage: it has been replaced
             log.warning("privacy: scan worker failed: %s: %s", type(exc).__name__, exc)
             return _failed(f"scan worker failed ({type(exc).__name__})", started)
@@ -146,12 +153,14 @@ class ScanPool:
     async def _run(self, worker: Worker, job: Job) -> Scan:
         """One job on ``worker``; afterwards the worker is idle again, or replaced when it
         failed or took longer than ``wall_s``."""
+        loading = job.names and not worker.names
         try:
-            async with asyncio.timeout(self.wall_s):
+            async with asyncio.timeout(self.wall_s + (NER_LOAD_S if loading else 0)):
                 scan = await worker.scan(job)
         except BaseException:
             await self._replace(worker)
             raise
+        worker.names = worker.names or job.names
         self._idle.put_nowait(worker)
         return scan
 
