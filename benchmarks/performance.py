@@ -27,6 +27,7 @@ SECTIONS = (
     "soak",
     "loadgen_ceiling",
     "fake_upstream",
+    "privacy",
     "route_quality",
     "route_latency",
     "eval_throughput",

@@ -166,3 +166,118 @@ def test_the_reason_names_kinds_never_values() -> None:
     scan = SCANNER.scan_text("mail jane.doe@gmail.com, IBAN DE89 3704 0044 0532 0130 00")
     assert scan.reason() == "private data (email, iban)"
     assert "jane" not in repr(scan) and "3704" not in repr(scan)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # numbers named by the word before them, whatever their country
+        ("Passeport n° 61ZW50251, délivré à Marseille", "passport"),
+        ("Reisepass: C4J8RT7N2, gültig bis 2030", "passport"),
+        ("паспорт серия 45 06 № 123456", "passport"),
+        ("sort code 20-45-67, account 41234567", "bank_account"),
+        ("振込先 三菱UFJ銀行 新宿支店 普通 1234567", "bank_account"),
+        ("Kennzeichen B-XY 1234, der Wagen gehört Herrn Maier", "plate"),
+        ("La macchina targata AB 123 CD è del mio vicino", "plate"),
+        ("品川 500 あ 12-34 の車", "plate"),
+        ("driving licence no. D1234 56789 01234", "id_number"),
+        # identifiers python-stdnum checks, named in their languages
+        ("СНИЛС 477-594-580 61", "ru_snils"),
+        ("رقم الهوية 2986941116", "sa_nid"),
+        ("身分證字號 L109549419", "tw_nid"),
+        ("เลขบัตรประชาชน 1-7151-69392-19-4", "th_pin"),
+        ("MyKad 010707-01-8600", "my_nric"),
+        ("my UTR is 6522159552", "gb_utr"),
+        ("Steuernummer 93/675/941709", "de_stnr"),
+        ("תעודת זהות 294932322", "il_idnr"),
+        ("Моето ЕГН е 7011304008", "bg_egn"),
+        # addresses in more forms
+        ("Neue Adresse: Am Eichenhain 7a, 82131 Gauting", "address"),
+        ("Adresim: Bağdat Caddesi No: 215 D: 7, Kadıköy", "address"),
+        ("〒150-0001 東京都渋谷区神宮前1-2-3", "address"),
+        ("पता: फ्लैट 302, सेक्टर 15, नोएडा 201301", "address"),
+        ("my address is flat 4, 12 Elm Road", "address"),
+        # people and payments
+        ("mi abuelo nació el 12 de marzo de 1941", "birthdate"),
+        ("Tomasz Kowalczyk, ur. 14.02.1978 w Krakowie", "birthdate"),
+        ("Meu marido faz hemodiálise três vezes por semana", "health"),
+        ("Mein Vater hat Prostatakrebs", "health"),
+        ("Äitini sai rintasyöpädiagnoosin", "health"),
+        ("My wife is pregnant with twins and has gestational diabetes", "health"),
+        ("pay the rent to anita.rao@okicici", "upi"),
+        ("my ex logs in from 84.132.17.201, that's her flat's IP", "ip_address"),
+    ],
+)
+def test_finds_more_kinds_and_forms(text: str, kind: str) -> None:
+    assert kind in kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a company's numbers and addresses are not a person's
+        "Padaria Ltda, CNPJ 30.599.565/0001-06, precisa de uma nota",
+        "Riverside Food Bank, Inc., EIN 94-0866552",
+        "Müller GmbH, USt-IdNr. DE727301935",
+        "ООО «Ветер», ИНН 7785576751",
+        "Stolarnia sp. z o.o., NIP 586-713-11-67",
+        "Tour Eiffel, Champ de Mars, 5 Avenue Anatole France, 75007 Paris",
+        "Construcciones Levante S.L., C/ Colón 22, Valencia",
+        "Kontakt: presse@stadtwerke-beispiel.de",
+        # references, code and configuration
+        '{"order_id": "SO-2026-123456"}',
+        "postgres://${DB_USER}:${DB_PASS}@db:5432/app",
+        "Set the router's DNS to 8.8.8.8 and 1.1.1.1",
+        "nginx: server 10.0.0.12:8080; my IP is 192.168.1.4",
+        "We address this problem by generating 100 candidates",
+        "they can ship to all retail outlets at $6 cost",
+        "virtual address 0x100000 is not mapped",
+        "Part number 6ES7 214-1AG40-0XB0, model SM-S928B",
+        "Take the number 9822198139.",
+    ],
+)
+def test_leaves_more_alone(text: str) -> None:
+    assert kinds(text) == []
+
+
+def test_json_keys_name_the_values_of_tool_arguments() -> None:
+    arguments = '{"imie": "Marta", "pesel": "58061687207"}'
+    body = {
+        "messages": [{"role": "assistant", "tool_calls": [{"function": {"arguments": arguments}}]}]
+    }
+    assert SCANNER.scan_body(body).kinds == ["pl_pesel"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "kind"),
+    [
+        ("Meine IBAN fängt an mit DE36 3020 4468", "und der Rest ist 9730 3396 47.", "iban"),
+        ("my card, first half: 43387595", "second half: 16353055", "card"),
+        ("mon numéro commence par 06 12 34", "et finit par 56 78", "phone"),
+    ],
+)
+def test_a_value_split_with_words_between_is_found(first: str, second: str, kind: str) -> None:
+    body = {
+        "messages": [
+            {"role": "user", "content": first},
+            {"role": "assistant", "content": "OK."},
+            {"role": "user", "content": second},
+        ]
+    }
+    scan = SCANNER.scan_body(body)
+    assert kind in scan.kinds
+    assert {f.path for f in scan.findings if f.kind == kind} == {
+        ("messages", 0, "content"),
+        ("messages", 2, "content"),
+    }
+
+
+def test_numbers_in_separate_messages_are_not_joined_into_an_id() -> None:
+    body = {
+        "messages": [
+            {"role": "user", "content": "Take the number 9822198139."},
+            {"role": "assistant", "content": "OK."},
+            {"role": "user", "content": "Now add 6073810193 to it."},
+        ]
+    }
+    assert SCANNER.scan_body(body).kinds == []

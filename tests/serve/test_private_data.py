@@ -8,6 +8,7 @@ any mode, streamed or not.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import httpx
 import orjson
 import pytest
 
+from modelyard.privacy.ner import installed
 from modelyard.serve.config import GatewayConfig
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import auto_config, gateway_config, running_gateway
@@ -284,9 +286,13 @@ def test_url_in_code_is_not_a_secret(local_mode, remote_up):
     assert reply.status_code == 200 and reply.headers["x-yard-backend"] == "remote"
 
 
-def test_health_answers_while_a_large_adversarial_body_is_scanned(home_up, remote_up):
+@pytest.mark.parametrize("processes", [2, 0], ids=["worker processes", "a thread"])
+def test_health_answers_while_a_large_adversarial_body_is_scanned(home_up, remote_up, processes):
     config = with_privacy(
-        auto_config(home_up, remote_up), scan_budget_ms=3000, scan_budget_ms_per_mb=0
+        auto_config(home_up, remote_up),
+        scan_budget_ms=3000,
+        scan_budget_ms_per_mb=0,
+        scan_processes=processes,
     )
     config = GatewayConfig.model_validate(
         {**config.model_dump(), "server": {**config.server.model_dump(), "max_body_bytes": 4 << 20}}
@@ -314,6 +320,44 @@ def test_health_answers_while_a_large_adversarial_body_is_scanned(home_up, remot
     assert not remote_up.requests
 
 
+@pytest.mark.parametrize("processes", [2, 0], ids=["worker processes", "a thread"])
+def test_a_small_hostile_body_leaves_the_event_loop_once_its_slice_is_spent(
+    home_up, remote_up, processes
+):
+    # 16 kB, under offload_chars, that take about 300 ms of CPU to read to the end: on the
+    # event loop, /health would wait for all of it
+    config = with_privacy(
+        auto_config(home_up, remote_up),
+        scan_budget_ms=5000,
+        scan_budget_ms_per_mb=0,
+        scan_processes=processes,
+    )
+    client = Client(config)
+    hostile = {"model": "auto", "messages": [{"role": "user", "content": "1 " * 7_900}]}
+    replies: list[httpx.Response] = []
+    done: list[float] = []
+
+    def post() -> None:
+        replies.append(client.send(hostile))
+        done.append(time.perf_counter())
+
+    try:
+        client.send(hostile)  # the workers start on the first body that needs them
+        poster = threading.Thread(target=post)
+        poster.start()
+        time.sleep(0.05)
+        health = []
+        while poster.is_alive() and len(health) < 20:
+            assert client.http.get("/health").status_code == 200
+            health.append(time.perf_counter())
+        poster.join(30)
+    finally:
+        client.close()
+    answered = [t for t in health if t < done[0]]
+    assert len(answered) >= 5
+    assert replies[0].status_code == 200
+
+
 def test_redact_fails_closed_when_part_cannot_be_read(echo_remote):
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
     body = {
@@ -337,3 +381,48 @@ def test_redact_fails_closed_when_part_cannot_be_read(echo_remote):
     for reply in (unread, over_budget):
         assert reply.status_code == 400 and "local" in reply.json()["error"]["message"]
     assert not echo_remote.requests
+
+
+def scan_workers() -> list[int]:
+    """This process's children that are scan workers (privacy/workers.py)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if ppid == os.getpid() and b"modelyard.privacy.workers" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_scan_workers_start_on_a_large_body_and_stop_with_the_gateway(home_up, remote_up):
+    before = scan_workers()
+    client = Client(with_privacy(auto_config(home_up, remote_up), scan_processes=2))
+    large = "Lorem ipsum dolor sit amet. " * 1000 + PROMPT
+    try:
+        assert scan_workers() == before  # none until a body needs one
+        reply = client.send({"model": "auto", "messages": [{"role": "user", "content": large}]})
+        assert reply.status_code == 200 and reply.headers["x-yard-backend"] == "home"
+        started = [p for p in scan_workers() if p not in before]
+        assert len(started) == 2
+    finally:
+        client.close()
+    assert not set(started) & set(scan_workers())
+    assert not remote_up.requests
+
+
+@pytest.mark.skipif(not installed(), reason="the NER model (modelyard[ner]) is not installed")
+@pytest.mark.parametrize("padding", [0, 20_000], ids=["small body", "large body"])
+def test_redact_replaces_names_the_ner_model_finds(echo_remote, padding):
+    prompt = "Patient Robert Hale, 58, was diagnosed with type 2 diabetes; write him a diet plan."
+    content = "Lorem ipsum. " * (padding // 13) + prompt
+    client = Client(remote_only(echo_remote, private_data="redact"))
+    try:
+        reply = client.send({"model": "cheap", "messages": [{"role": "user", "content": content}]})
+    finally:
+        client.close()
+    assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"] == content
+    sent = echo_remote.requests[0]["messages"][0]["content"]
+    assert "<PERSON_1>" in sent and leaked(echo_remote, ["Robert Hale", "diabetes"]) == []

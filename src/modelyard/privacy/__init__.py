@@ -3,6 +3,8 @@
 Python API::
 
     scan = Scanner().scan_body(request_body)     # every string at any depth, decoded forms too
+    pool = ScanPool(2); await pool.start()       # worker processes, for large bodies
+    scan = await pool.scan(body, Budget())       # the same verdict, off this process
     scan.private, scan.kinds, scan.reason()      # kinds and positions only, never values
     redacted = redact(request_body, scan)        # a new body with <EMAIL_1>, <IBAN_1>, ...
     answer = redacted.restorer().restore_json(upstream_answer)
@@ -18,6 +20,7 @@ from typing import Literal, get_args
 from modelyard.privacy.findings import Finding, Located, Scan
 from modelyard.privacy.redact import Redacted, Restorer, redact
 from modelyard.privacy.scanner import Budget, Scanner
+from modelyard.privacy.workers import ScanPool
 
 Mode = Literal["local", "redact", "block"]
 """What the gateway does with a private request: self-hosted backends only, placeholders
@@ -42,6 +45,7 @@ __all__ = [
     "Redacted",
     "Restorer",
     "Scan",
+    "ScanPool",
     "Scanner",
     "private_kinds",
     "redact",

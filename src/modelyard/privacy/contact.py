@@ -1,4 +1,5 @@
-"""E-mail addresses, also written out ("jane dot doe at gmail dot com", "jane[at]x[dot]de").
+"""E-mail addresses, also written out ("jane dot doe at gmail dot com", "jane[at]x[dot]de"),
+and India's UPI payment addresses (``name@okicici``).
 
 Addresses at domains reserved for examples and tests (RFC 2606 and RFC 6761: example.com,
 .example, .test, .invalid, .localhost) and role mailboxes of organisations (support@, info@,
@@ -20,6 +21,17 @@ SPELLED = _re.compile(
     rf"(?i)[A-Za-z0-9_%+\-]{{1,64}}(?:{DOT}[A-Za-z0-9_%+\-]{{1,64}}){{0,4}}{AT}"
     rf"[A-Za-z0-9\-]{{1,63}}(?:{DOT}[A-Za-z0-9\-]{{1,63}}){{0,3}}(?:{DOT}|\.)"
     r"(?:com|net|org|edu|gov|io|co|uk|de|fr|es|it|nl|pl|se|ru|cn|jp|kr|br|pt|ch|at|be|in|me|info)\b"
+)
+UPI_HANDLES = (
+    "okicici", "oksbi", "okhdfcbank", "okaxis", "ybl", "ibl", "axl", "paytm", "ptyes", "ptaxis",
+    "pthdfc", "ptsbi", "upi", "apl", "yapl", "rapl", "abfspay", "axisbank", "icici", "sbi",
+    "hdfcbank", "kotak", "yesbank", "idfcbank", "indus", "federal", "pnb", "boi", "barodampay",
+    "unionbank", "jio", "airtel", "freecharge", "ikwik", "jupiteraxis", "fbl", "waaxis",
+    "wahdfcbank", "waicici", "wasbi", "naviaxis", "superyes", "aubank", "postbank", "rbl",
+)  # fmt: skip
+"""The payment apps' and banks' handles of UPI addresses (NPCI's list of PSP handles)."""
+UPI = _re.compile(
+    r"(\b[A-Za-z0-9][A-Za-z0-9._\-]{1,63}@(?i:" + "|".join(UPI_HANDLES) + r"))(?:[^A-Za-z0-9\-]|$)"
 )
 PUBLIC_EMAIL = "public_email"
 RESERVED = ("example.com", "example.org", "example.net", "example.edu")
@@ -53,6 +65,43 @@ ROLES = frozenset(
         "billing",
         "newsletter",
         "marketing",
+        # the same mailboxes in other languages
+        "presse",
+        "kontakt",
+        "vertrieb",
+        "verkauf",
+        "buchhaltung",
+        "rechnung",
+        "bewerbung",
+        "karriere",
+        "datenschutz",
+        "kundenservice",
+        "redaktion",
+        "zentrale",
+        "ventas",
+        "contacto",
+        "soporte",
+        "ayuda",
+        "prensa",
+        "facturacion",
+        "assistenza",
+        "vendite",
+        "supporto",
+        "stampa",
+        "contatti",
+        "contato",
+        "vendas",
+        "suporte",
+        "imprensa",
+        "atendimento",
+        "klantenservice",
+        "verkoop",
+        "pers",
+        "biuro",
+        "sprzedaz",
+        "kundtjanst",
+        "kundeservice",
+        "asiakaspalvelu",
     }
 )
 
@@ -64,6 +113,10 @@ def find(text: str) -> list[Finding]:
         Finding("email" if _personal(m.group()) else PUBLIC_EMAIL, *m.span())
         for m in _re.hits(EMAIL, text)
     ]
+    for m in _re.hits(UPI, text):
+        start, end = m.span(1)
+        if text[end : end + 1] != "." or not text[end + 1 : end + 2].isalnum():
+            found.append(Finding("upi", start, end))
     taken = [(f.start, f.end) for f in found]
     for m in _re.hits(SPELLED, text):
         start, end = m.span()

@@ -21,7 +21,18 @@ from modelyard.privacy.lexicon import CUES
 WORD = re.compile(r"[^\W_]+")
 META = set(".^$*+?()[]{}|\\-")
 CJK_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
-EVERYWHERE = ("health", "password", "intro", "name_label")
+EVERYWHERE = (
+    "health",
+    "password",
+    "intro",
+    "name_label",
+    "passport",
+    "id_document",
+    "account",
+    "bank",
+    "plate",
+    "address_label",
+)
 """Categories whose words are searched in the whole text (the others near candidates)."""
 
 
@@ -32,26 +43,46 @@ def cjk(ch: str) -> bool:
 
 @dataclass(frozen=True)
 class Category:
-    """One category's words, split for lookup: word sequences, stems, CJK strings."""
+    """One category's words, split for lookup: word sequences, stems (``diagnos*``), endings
+    and parts of compound words (``*krebs``, ``*syöpä*``), CJK strings."""
 
     phrases: frozenset[tuple[str, ...]]
     longest: int
     stems: tuple[str, ...]
     joined: tuple[str, ...]
+    endings: tuple[str, ...] = ()
+    inside: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, words: tuple[str, ...]) -> Category:
-        phrases, stems, joined = set(), [], []
+        phrases: set[tuple[str, ...]] = set()
+        stems: list[str] = []
+        joined: list[str] = []
+        endings: list[str] = []
+        inside: list[str] = []
         for word in words:
-            if cjk(word[0]):
-                joined.append(word.strip())
+            bare = word.strip("*").lower()
+            if cjk(word.lstrip("*")[0]):
+                joined.append(word.strip("*").strip())
+            elif word.startswith("*"):
+                (inside if word.endswith("*") else endings).append(bare)
             elif word.endswith("*"):
-                stems.append(word[:-1].lower())
+                stems.append(bare)
             else:
                 phrases.add(tuple(WORD.findall(word.lower())))
         phrases.discard(())
         longest = max((len(p) for p in phrases), default=1)
-        return cls(frozenset(phrases), longest, tuple(stems), tuple(joined))
+        return cls(
+            frozenset(phrases), longest, tuple(stems), tuple(joined), tuple(endings), tuple(inside)
+        )
+
+    def matches_word(self, word: str) -> bool:
+        """Whether one lower-case word is a stem's, ending's or compound part's match."""
+        return (
+            word.startswith(self.stems)
+            or word.endswith(self.endings)
+            or any(part in word for part in self.inside)
+        )
 
 
 @cache
@@ -66,7 +97,7 @@ def _escape(word: str) -> str:
 @cache
 def everywhere() -> _re.Pattern:
     """One alternation of the words of the categories searched in the whole text."""
-    words = {w.rstrip("*").strip() for c in EVERYWHERE for w in CUES[c]}
+    words = {w.strip("*").strip() for c in EVERYWHERE for w in CUES[c]}
     ordered = sorted(words, key=len, reverse=True)
     return _re.compile("|".join(_escape(w) for w in ordered), ignore_case=True)
 
@@ -78,10 +109,10 @@ def find(category: str, text: str, lo: int = 0, hi: int | None = None) -> Iterat
 
 
 def _find(cat: Category, text: str, lo: int, hi: int) -> Iterator[tuple[int, int]]:
-    if cat.phrases or cat.stems:
+    if cat.phrases or cat.stems or cat.endings or cat.inside:
         words = [(m.group().lower(), m.start(), m.end()) for m in WORD.finditer(text, lo, hi)]
         for i, (word, start, end) in enumerate(words):
-            if any(word.startswith(s) for s in cat.stems):
+            if cat.matches_word(word):
                 yield start, end
                 continue
             for n in range(min(cat.longest, len(words) - i), 0, -1):
@@ -112,28 +143,61 @@ def near(category: str, text: str, start: int, end: int, before: int, after: int
     return next(find(category, text, lo, hi), None) is not None
 
 
+def last(category: str, text: str, start: int, before: int) -> tuple[int, int] | None:
+    """The last ``category`` cue within ``before`` characters before ``start``, or None."""
+    spans = list(find(category, text, max(0, start - before), start))
+    return spans[-1] if spans else None
+
+
 @cache
-def _classes() -> dict[str, tuple[tuple[str, bool], ...]]:
-    """Each ``EVERYWHERE`` word (lower case, single-spaced) -> (category, is a stem) pairs."""
-    table: dict[str, list[tuple[str, bool]]] = {}
+def _classes() -> dict[str, tuple[tuple[str, bool, bool], ...]]:
+    """Each ``EVERYWHERE`` word (lower case, single-spaced) -> (category, may continue a word
+    before it, may go on after it) triples."""
+    table: dict[str, list[tuple[str, bool, bool]]] = {}
     for category in EVERYWHERE:
         for word in CUES[category]:
-            key = " ".join(word.rstrip("*").lower().split())
-            table.setdefault(key, []).append((category, word.endswith("*")))
+            key = " ".join(word.strip("*").lower().split())
+            table.setdefault(key, []).append((category, word.startswith("*"), word.endswith("*")))
     return {k: tuple(v) for k, v in table.items()}
 
 
 def anywhere(text: str) -> dict[str, list[tuple[int, int]]]:
-    """Spans of the cues of every ``EVERYWHERE`` category in the whole text, by category."""
+    """Spans of the cues of every ``EVERYWHERE`` category in the whole text, by category; a
+    stem or a part of a compound word is reported as the whole word it is in."""
     found: dict[str, list[tuple[int, int]]] = {c: [] for c in EVERYWHERE}
     classes = _classes()
     for m in _re.hits(everywhere(), text):
         start, end = m.span()
         word = " ".join(m.group().lower().split())
-        joined = cjk(word[0])
-        if not joined and start > 0 and text[start - 1].isalnum():
-            continue
-        for category, stem in classes.get(word, ()):
-            if joined or stem or end >= len(text) or not text[end].isalnum():
+        if cjk(word[0]):
+            for category, _, _ in classes.get(word, ()):
                 found[category].append((start, end))
+            continue
+        glued_before = start > 0 and text[start - 1].isalnum()
+        glued_after = end < len(text) and text[end].isalnum()
+        whole = _whole_word(text, start, end)
+        hit = False
+        for category, inside, stem in classes.get(word, ()):
+            if (inside or not glued_before) and (stem or not glued_after):
+                found[category].append(whole if inside or stem else (start, end))
+                hit = True
+        if not hit and (glued_before or glued_after):
+            _within(text, whole, found)  # "diabete" matched in "diabetes": is "diabet*" there?
     return found
+
+
+def _within(text: str, whole: tuple[int, int], found: dict[str, list[tuple[int, int]]]) -> None:
+    """The categories whose stems or compound parts match the whole word a cue was in."""
+    word = text[whole[0] : whole[1]].lower()
+    for category in EVERYWHERE:
+        if categories()[category].matches_word(word):
+            found[category].append(whole)
+
+
+def _whole_word(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole word a compound part was found in (``Prostatakrebs`` for ``krebs``)."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return start, end

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PUBLIC_KINDS = frozenset({"public_email"})
+PUBLIC_KINDS = frozenset({"public_email", "public_id"})
 """Kinds found but not private on their own (redacted with the rest of a private request)."""
 
 
@@ -45,6 +45,8 @@ class Scan:
     elapsed_ms: float = 0.0
     chars: int = 0
     notes: tuple[str, ...] = field(default=(), compare=False)
+    budget_spent: bool = False
+    """The scan stopped at its budget (one of the reasons in ``unread``)."""
 
     @property
     def private(self) -> bool:

@@ -35,6 +35,8 @@ LONG_RUN = 64
 MAX_LENGTH = 34
 CONTEXT = 40
 """Characters before a number searched for a word that names it (or an order, a parcel...)."""
+BUSINESS_CONTEXT = 80
+"""Characters before a number searched for a company's legal form or register name."""
 OPERATOR = (
     r"(?:[*×÷+=^/]|\bx\b|\b(?:times|plus|minus|divided|multipl\w*|mal|geteilt|fois|"
     r"divisé|por|dividido|per|diviso|vezes|maal|razy|минус|плюс|умнож\w*|раздел\w*)\b|"
@@ -96,6 +98,9 @@ class IdType:
     """What its bare groups look like (a cheap test before the check digits)."""
     names: tuple[str, ...] = ()
     """Words that name it (which of several valid identifiers a number is)."""
+    business: bool = False
+    """A company's number (VAT, company register): found so that nothing else claims it, but
+    not private (``public_id``)."""
 
     @property
     def shaped(self) -> re.Pattern[str]:
@@ -160,12 +165,45 @@ def _ssn_dashed(written: str) -> bool:
     return SSN_DASHED.fullmatch(written) is not None
 
 
+def _snils(number: str) -> bool:
+    """A Russian SNILS: nine digits and two check digits, the weighted sum modulo 101 (Pension
+    Fund of Russia's published rule; python-stdnum has no module for it)."""
+    if not number.isdigit() or len(number) != 11:
+        return False
+    total = sum(int(d) * (9 - i) for i, d in enumerate(number[:9])) % 101
+    return int(number[9:]) == (0 if total == 100 else total)
+
+
+def _saudi_id(number: str) -> bool:
+    """A Saudi national id (1…) or residence id (2…): ten digits with the Luhn check."""
+    return number.isdigit() and number[0] in "12" and _stdnum("luhn")(number)
+
+
+TAIWAN_LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
+
+
+def _taiwan_id(number: str) -> bool:
+    """A Taiwanese national id: a letter for the place of registration, 1 or 2 for the sex,
+    seven digits and a check digit (Ministry of the Interior's published weights)."""
+    if len(number) != 10 or number[0] not in TAIWAN_LETTERS or number[1] not in "12":
+        return False
+    code = 10 + TAIWAN_LETTERS.index(number[0])
+    digits = [code // 10, code % 10, *map(int, number[1:])]
+    weights = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
+    return sum(d * w for d, w in zip(digits, weights, strict=True)) % 10 == 0
+
+
 def _iban(text: str) -> bool:
     return text[:2].isalpha() and text[2:4].isdigit() and _stdnum("iban")(text)
 
 
 def _vat(text: str) -> bool:
     return text[:2].isalpha() and _stdnum("eu.vat")(text)
+
+
+def _inn(length: int) -> Callable[[str], bool]:
+    """A Russian INN of one length: 12 digits a person's, 10 a company's."""
+    return lambda number: len(number) == length and _stdnum("ru.inn")(number)
 
 
 SEP = r"[ .\-/]"
@@ -312,18 +350,137 @@ def id_types() -> tuple[IdType, ...]:
             r"\d{3}[ -]\d{3}[ -]\d{3}",
             names=("sin", "social insurance"),
         ),
-        t("il_idnr", _stdnum("il.idnr"), (9,), False, names=("teudat zehut", "israeli id")),
-        t("us_rtn", _stdnum("us.rtn"), (9,), False, names=("routing", "aba")),
         t(
-            "vat_id",
+            "il_idnr",
+            _stdnum("il.idnr"),
+            (9,),
+            False,
+            names=("teudat zehut", "israeli id", "תעודת זהות", "תעודת הזהות", "מספר זהות", "ת.ז"),
+        ),
+        t("us_rtn", _stdnum("us.rtn"), (9,), False, names=("routing", "aba")),
+        t("gb_utr", _stdnum("gb.utr"), (10,), False, names=("utr", "unique taxpayer reference")),
+        t(
+            "de_stnr",
+            _stdnum("de.stnr"),
+            (10, 11, 12, 13),
+            False,
+            r"\d{2,3}/\d{3,4}/\d{4,5}",
+            raw=True,
+            names=("steuernummer", "st.-nr", "stnr"),
+        ),
+        t("ru_inn", _inn(12), (12,), False, names=("инн", "inn")),
+        t(
+            "ru_snils",
+            _snils,
+            (11,),
+            False,
+            r"\d{3}-\d{3}-\d{3}[ -]\d{2}",
+            names=("снилс", "snils"),
+        ),
+        t(
+            "th_pin",
+            _stdnum("th.pin"),
+            (13,),
+            False,
+            r"\d-\d{4}-\d{5}-\d{2}-\d",
+            names=("บัตรประชาชน", "เลขประจำตัวประชาชน", "รหัสประชาชน", "thai id"),
+        ),
+        t(
+            "my_nric",
+            _stdnum("my.nric"),
+            (12,),
+            False,
+            r"\d{6}-\d{2}-\d{4}",
+            names=("mykad", "nric", "ic number", "kad pengenalan"),
+        ),
+        t("id_nik", _stdnum("id.nik"), (16,), False, names=("nik", "ktp")),
+        t("pk_cnic", _stdnum("pk.cnic"), (13,), False, r"\d{5}-\d{7}-\d", names=("cnic",)),
+        t("ua_rntrc", _stdnum("ua.rntrc"), (10,), False, names=("рнокпп", "ідентифікаційний код")),
+        t(
+            "au_tfn",
+            _stdnum("au.tfn"),
+            (8, 9),
+            False,
+            r"\d{3} \d{3} \d{2,3}",
+            names=("tfn", "tax file"),
+        ),
+        t("nz_ird", _stdnum("nz.ird"), (8, 9), False, r"\d{2,3}-\d{3}-\d{3}", names=("ird",)),
+        t(
+            "cl_rut",
+            _stdnum("cl.rut"),
+            (8, 9),
+            False,
+            r"\d{1,2}\.\d{3}\.\d{3}-[\dkK]",
+            shape=r"\d{7,8}[\dK]",
+            names=("rut", "run"),
+        ),
+        t("ec_ci", _stdnum("ec.ci"), (10,), False, names=("cédula", "cedula")),
+        t(
+            "sa_nid",
+            _saudi_id,
+            (10,),
+            False,
+            names=("الهوية", "رقم الهوية", "هوية", "الإقامة", "iqama", "national id"),
+        ),
+        t("tw_nid", _taiwan_id, (10,), True, shape=r"[A-Z][12]\d{8}"),
+        t("mx_rfc", _stdnum("mx.rfc"), (13,), True, shape=r"[A-ZÑ&]{4}\d{6}[A-Z0-9]{3}"),
+        *business_types(),
+    ]
+    return tuple(types)
+
+
+PUBLIC_ID = "public_id"
+
+
+def business_types() -> list[IdType]:
+    """Company, VAT and register numbers: a valid one that is named, printed in its grouping or
+    next to a company's legal form is a business's number (``public_id``), and no person's id
+    or phone number is read into it."""
+
+    def b(
+        check: str,
+        lengths: tuple[int, ...],
+        names: tuple[str, ...],
+        printed: str | None = None,
+        shape: str = r"\d+",
+    ) -> IdType:
+        return IdType(PUBLIC_ID, _stdnum(check), lengths, False, printed, shape=shape,
+                      names=names, business=True)  # fmt: skip
+
+    return [
+        IdType(
+            PUBLIC_ID,
             _vat,
             tuple(range(8, 16)),
             False,
             shape=r"[A-Z]{2}[0-9A-Z]{6,13}",
-            names=("vat", "ust-idnr", "tva", "iva", "btw", "mwst", "partita iva", "nip"),
+            names=("vat", "ust-idnr", "ust-id", "tva", "iva", "btw", "mwst", "partita iva"),
+            business=True,
         ),
+        b("br.cnpj", (14,), ("cnpj",), printed=r"\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}"),
+        b("fr.siret", (14,), ("siret",), printed=r"\d{3} \d{3} \d{3} \d{5}"),
+        b("fr.siren", (9,), ("siren", "rcs"), printed=r"\d{3} \d{3} \d{3}"),
+        b("es.cif", (9,), ("cif",), shape=r"[A-HJ-NP-SUVW]\d{7}[0-9A-J]"),
+        b("it.iva", (11,), ("p.iva", "p. iva", "partita iva", "iva")),
+        b("pl.nip", (10,), ("nip",), printed=r"\d{3}-\d{3}-\d{2}-\d{2}"),
+        b("pl.regon", (9, 14), ("regon",)),
+        b("ru.inn", (10,), ("инн", "inn")),
+        b("ru.ogrn", (13, 15), ("огрн", "огрнип", "ogrn")),
+        b("cn.uscc", (18,), ("统一社会信用代码", "信用代码", "uscc"), shape=r"[0-9A-Z]{18}"),
+        b("jp.cn", (13,), ("法人番号", "corporate number")),
+        b("kr.brn", (10,), ("사업자등록번호", "사업자번호", "brn"), printed=r"\d{3}-\d{2}-\d{5}"),
+        b("in_.gstin", (15,), ("gstin", "gst"), shape=r"\d{2}[A-Z]{5}\d{4}[A-Z][0-9A-Z]Z[0-9A-Z]"),
+        b("au.abn", (11,), ("abn",), printed=r"\d{2} \d{3} \d{3} \d{3}"),
+        b("au.acn", (9,), ("acn",)),
+        b("us.ein", (9,), ("ein", "fein", "employer identification"), printed=r"\d{2}-\d{7}"),
+        b("dk.cvr", (8,), ("cvr",)),
+        b("se.orgnr", (10,), ("org.nr", "orgnr", "organisationsnummer")),
+        b("no.orgnr", (9,), ("org.nr", "orgnr", "organisasjonsnummer")),
+        b("fi.ytunnus", (8,), ("y-tunnus",), printed=r"\d{7}-\d"),
+        b("ch.uid", (12,), ("uid", "che"), shape=r"CHE\d{9}"),
+        b("tr.vkn", (10,), ("vergi no", "vergi numarası", "vkn")),
+        b("gb.vat", (9, 12), ("vat",)),
     ]
-    return tuple(types)
 
 
 @cache
@@ -417,18 +574,36 @@ def _is(t: IdType, compact: str, written: str) -> bool:
 
 
 def _counts(t: IdType, text: str, start: int, end: int) -> bool:
-    """Whether a valid ``t`` at text[start:end] is someone's identifier here: not an operand,
-    not an order or parcel number; and, if weakly checked, named or in its printed grouping
-    (but not where a phone number is announced: a 3-3-4 NHS number is also a US phone's)."""
+    """Whether a valid ``t`` at text[start:end] counts here: not an operand, not an order or
+    parcel number; a company's number when named, printed its way or next to a company; and a
+    person's id when checked strongly, named (by its own name or an identity word) or in its
+    printed grouping (but not where a phone number is announced: a 3-3-4 NHS number is also a
+    US phone's), and not by a company's legal form or register name."""
     if arithmetic(text, start, end):
         return False
-    named = cues.near("identifier", text, start, end, CONTEXT)
+    own = bool(t.names) and cues.near_words(t.names, text, start, end, CONTEXT)
+    printed = t.printed is not None and re.fullmatch(t.printed, text[start:end]) is not None
+    business = cues.near("business", text, start, end, BUSINESS_CONTEXT)
+    if t.business:
+        return own or printed or business
+    named = own or _identity_named(text, start)
     if not named and cues.near("reference", text, start, end, CONTEXT // 2):
         return False
-    if t.strong or named:
+    if t.strong:
         return True
-    printed = t.printed is not None and re.fullmatch(t.printed, text[start:end]) is not None
-    return printed and not cues.near("phone", text, start, end, CONTEXT)
+    if business and not own:
+        return False
+    return named or (printed and not cues.near("phone", text, start, end, CONTEXT))
+
+
+def _identity_named(text: str, start: int) -> bool:
+    """Whether an identity word names the number at ``start``, and not as part of a reference
+    ("order id", "invoice number": the reference word comes right before)."""
+    word = cues.last("identifier", text, start, CONTEXT)
+    if word is None:
+        return False
+    reference = cues.last("reference", text, word[0], CONTEXT // 2)
+    return reference is None or word[0] - reference[1] > 2
 
 
 def arithmetic(text: str, start: int, end: int) -> bool:

@@ -1,7 +1,8 @@
 """Words that give a number or a phrase its meaning (``data/cues.yaml``), in the languages the
 scanner reads: en de fr es it pt nl pl sv ru zh ja ko (and a few others for identifiers).
 
-A word ending in ``*`` matches as a prefix (``diagnos*``: diagnosed, diagnosis, Diagnose);
+A word ending in ``*`` matches as a prefix (``diagnos*``: diagnosed, diagnosis, Diagnose); one
+starting with ``*`` also as the end or a part of a compound word (``*krebs``: Prostatakrebs);
 words in Han, kana or Hangul match anywhere, since those scripts do not put spaces between
 words; others must stand as whole words. Matching ignores case.
 """

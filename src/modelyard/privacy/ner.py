@@ -11,6 +11,7 @@ finds is reported as ``person`` so that redaction replaces the name too ("Patien
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -39,6 +40,11 @@ def _model() -> Any:
         )
     except OSError:
         return None
+
+
+def installed() -> bool:
+    """Whether spaCy and the model are installed (without loading them)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("spacy", PACKAGE))
 
 
 def available() -> bool:

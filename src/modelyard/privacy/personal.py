@@ -19,7 +19,8 @@ import datetime
 import re
 from collections.abc import Callable
 
-from modelyard.privacy import _re, cues
+from modelyard.privacy import _re, addresses, cues
+from modelyard.privacy.addresses import PARTICLES
 from modelyard.privacy.findings import Finding
 
 LIFESPAN_YEARS = 110
@@ -30,33 +31,6 @@ DATE = _re.compile(
     rf"|\b\d{{1,2}}\.?\s{{1,2}}(?:de\s+)?{MONTH_WORD}\s{{1,2}}(?:de\s+)?{YEAR}\b"
     rf"|\b{MONTH_WORD}\s{{1,2}}\d{{1,2}}(?:st|nd|rd|th)?,?\s{{1,2}}{YEAR}\b"
     rf"|{YEAR}\s?[年년]\s?\d{{1,2}}\s?[月월]\s?\d{{1,2}}\s?[日일]?"
-)
-STREET_EN = (
-    r"Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Place|Pl"
-    r"|Way|Terrace|Close|Crescent|Parkway|Pkwy|Square|Sq|Highway|Hwy|Row|Gardens|Walk"
-)
-STREET_SUFFIX = (
-    r"straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|straat"
-    r"|laan|plein|gracht|kade|singel|dijk|steeg|gatan|vägen|gränd|torget|gade|vej"
-)
-STREET_PREFIX = (
-    r"rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai|route|cours"
-    r"|calle|c/|avenida|avda\.?|plaza|paseo|camino|carrera|carretera|via|viale"
-    r"|piazza|corso|largo|vicolo|rua|praça|travessa|estrada|alameda|ul\.|ulica"
-    r"|al\.|aleja|ул\.|улица|пр\.|проспект|пер\.|переулок|наб\.|бульвар"
-)
-PARTICLES = "da|das|do|dos|de|del|della|delle|di|du|des|la|le|van|von|der|den|ten|ter|y|e|al|el"
-"""Lower-case words inside names and street names ("Pieter de Vries", "Rua das Flores")."""
-NAME_WORDS = rf"(?:(?:\p{{Lu}}[\pL'’\-]+\.?|{PARTICLES})\s{{1,2}}){{0,4}}"
-ADDRESS = _re.compile(
-    rf"\b\d{{1,5}}[A-Za-z]?,?\s{{1,2}}(?:\p{{Lu}}[\pL'’\-]+\s{{1,2}}){{1,3}}(?:{STREET_EN})\b\.?"
-    rf"|\b\p{{Lu}}[\pL\-]*(?:{STREET_SUFFIX})\s{{1,2}}\d{{1,4}}[a-zA-Z]?\b"
-    rf"|\b\p{{Lu}}[\pL\-]+\s(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee)\s{{1,2}}\d{{1,4}}[a-zA-Z]?\b"
-    rf"|\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s{{1,2}}(?i:{STREET_PREFIX})\s{{1,2}}[\pL'’\-]+(?:\s[\pL'’\-]+){{0,4}}"
-    rf"|(?i:{STREET_PREFIX})\s{{1,2}}{NAME_WORDS}[\pL'’\-]+,?\s{{1,2}}(?:д\.\s?)?\d{{1,4}}[a-zA-Z]?\b"
-    r"|\p{Han}+(?:路|街|道|大道|巷|胡同|弄)\d{1,5}号"
-    r"|\d{1,2}丁目\d{1,4}(?:番地?|-)\d{1,4}号?"
-    r"|\p{Hangul}+(?:로|길)\s?\d{1,5}(?:-\d{1,4})?"
 )
 UPPER = "A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ"
 CAPITALISED = re.compile(
@@ -73,14 +47,13 @@ def find(
     """Birth dates, addresses, health facts and names in ``text``.
 
     Args:
-        everywhere: ``cues.anywhere(text)``, the health, password, intro and label words.
+        everywhere: ``cues.anywhere(text)``, the health, address, intro and label words.
         tick: Called as the work goes on; it raises when the scan's time is up.
     """
     births = birth_dates(text, tick)
-    addresses = [Finding("address", *m.span()) for m in _re.hits(ADDRESS, text)]
-    tick()
-    found = births + addresses + health(text, everywhere["health"], tick)
-    found += names(text, everywhere, [(f.start, f.end) for f in births + addresses], tick)
+    homes = addresses.find(text, everywhere["address_label"], tick)
+    found = births + homes + health(text, everywhere["health"], tick)
+    found += names(text, everywhere, [(f.start, f.end) for f in births + homes], tick)
     return found
 
 
@@ -103,7 +76,7 @@ def health(text: str, words: list[tuple[int, int]], tick: Callable[[], None]) ->
     found = []
     for start, end in words:
         tick()
-        lo, hi = _sentence(text, start, end)
+        lo, hi = sentence(text, start, end)
         if next(cues.find("self", text, lo, hi), None) or next(
             cues.find("relation", text, lo, hi), None
         ):
@@ -111,7 +84,8 @@ def health(text: str, words: list[tuple[int, int]], tick: Callable[[], None]) ->
     return found
 
 
-def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+def sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence around text[start:end] (at most ``SENTENCE`` characters each side)."""
     lo = max(0, start - SENTENCE)
     hi = min(len(text), end + SENTENCE)
     for stop in ".!?\n。！？":

@@ -70,7 +70,11 @@ def find(
     found = [Finding("api_key", *m.span()) for m in _re.hits(API_KEY, text)]
     found += [Finding("private_key", *m.span()) for m in _re.hits(PRIVATE_KEY, text)]
     found += [Finding("jwt", *m.span()) for m in _re.hits(JWT, text)]
-    found += [Finding("password", *m.span(1)) for m in _re.hits(URL_PASSWORD, text)]
+    found += [
+        Finding("password", *m.span(1))
+        for m in _re.hits(URL_PASSWORD, text)
+        if not PLACEHOLDER.match(m.group(1))
+    ]
     for m in _re.hits(ASSIGNED, text):
         if not PLACEHOLDER.match(m.group(1)) and not _reference(m.group(1)):
             found.append(

@@ -96,6 +96,8 @@ class Document:
     """The joined, normalised text the detectors read."""
     unread: str | None = None
     """A part the scanner cannot read (inline binary data), or None."""
+    messages_end: int = 0
+    """Where the message texts end in ``text`` (the other strings follow)."""
 
     def locate(self, start: int, end: int) -> Iterator[tuple[Piece, int, int]]:
         """The pieces a span of the joined text covers, with the span in each piece."""
@@ -129,7 +131,8 @@ def document(body: Any) -> Document:
         pieces.append(Piece(path, offset, text, key))
         offset += len(text) + len(SEPARATOR)
     text = normalize(SEPARATOR.join(p.text for p in pieces))
-    return Document(tuple(pieces), text, "; ".join(unread) or None)
+    messages_end = sum(len(t) + len(SEPARATOR) for _, t, _ in primary)
+    return Document(tuple(pieces), text, "; ".join(unread) or None, messages_end)
 
 
 def _leaves(body: Any) -> Iterator[tuple[Path, Any]]:
@@ -166,6 +169,9 @@ class JsonText:
     def __repr__(self) -> str:
         return "<json>"
 
+    def __reduce__(self) -> str:
+        return "JSON"  # unpickled as this module's one instance (paths compare it by identity)
+
 
 JSON = JsonText()
 
@@ -192,8 +198,10 @@ def _texts(leaves: list[tuple[Path, Any]]) -> Iterator[tuple[Path, str, bool]]:
 
 
 def _primary(path: Path, key: bool) -> bool:
+    """Message texts, and the keys of JSON inside them (tool-call arguments), each just before
+    its value: ``{"pesel": "…"}`` reads as a number named PESEL."""
     return (
-        not key
+        (not key or any(step is JSON for step in path))
         and bool(path)
         and path[0] in PRIMARY_ROOTS
         and not (isinstance(path[-1], str) and path[-1] in SKIPPED_LEAVES)

@@ -148,6 +148,8 @@ class Gateway:
                 routes=admin_routes(self.keys, server.admin_key, self.reloader, board)
             )
         await self.state.backends.start()
+        if self.state.private_data is not None:
+            self.state.private_data.start()
         self._watch_sighup()
         if self.keys is not None:
             self._spawn(follow_keys(self.keys, server.key_refresh_s))
@@ -256,6 +258,8 @@ class Gateway:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.state.backends.close()
+        if self.state.private_data is not None:
+            await self.state.private_data.close()
         if self.shared is not None:
             self.shared.close()
         if self.ledger is not None:
@@ -296,7 +300,9 @@ def build_state(
         ledger=previous.ledger if previous is not None else None,
         keys=previous.keys if previous is not None else None,
         auto=AutoRouter.build(config, backends, rates, catalog),
-        private_data=PrivateData(config.privacy),
+        private_data=PrivateData(
+            config.privacy, previous.private_data if previous is not None else None
+        ),
     )
 
 

@@ -360,7 +360,11 @@ class PrivacyConfig(Strict):
     the request counts as private (never sent remote) and the ledger says why."""
     scan_budget_ms_per_mb: float = Field(25.0, ge=0)
     offload_chars: int = Field(16_000, ge=0)
-    """Bodies with more text than this are scanned in a worker thread, off the event loop."""
+    """Bodies with more text than this are scanned off the event loop, in a worker process."""
+    scan_processes: int = Field(2, ge=0)
+    """Worker processes for those scans, per gateway process (each about 64 MB; with
+    ``--workers N``, N times as many); 0: in a thread, which stalls the event loop while a
+    large hostile body is scanned. Takes effect at restart."""
     ner: bool = True
     """In ``redact`` mode, also run the packaged NER model (``modelyard[ner]``) for names
     around what the rules found."""

@@ -1,8 +1,9 @@
 """The gateway's privacy step: scan each request once, on the body it will send, and decide.
 
-``PrivateData.check`` scans the request (in a worker thread when it is large, so the event
-loop keeps serving), picks the mode (the strictest of the key's, the model's and the
-gateway's ``private_data``; ``local`` when none is set) and, for a private request:
+``PrivateData.check`` scans the request (in a worker process when it is large, so the event
+loop keeps the interpreter lock and keeps serving: ``privacy/workers.py``), picks the mode
+(the strictest of the key's, the model's and the gateway's ``private_data``; ``local`` when
+none is set) and, for a private request:
 
 - ``local``: only self-hosted backends may see it (a 400 naming the kinds when the model has
   none);
@@ -25,14 +26,28 @@ from typing import Any
 
 import orjson
 
-from modelyard.privacy import STRICTNESS, Budget, Mode, Redacted, Restorer, Scan, Scanner, redact
-from modelyard.privacy.ner import Detector, detector
+from modelyard.privacy import (
+    STRICTNESS,
+    Budget,
+    Mode,
+    Redacted,
+    Restorer,
+    Scan,
+    Scanner,
+    ScanPool,
+    redact,
+)
+from modelyard.privacy.ner import detector, installed
 from modelyard.serve.backends import Backend
 from modelyard.serve.config import PrivacyConfig
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.sse import SEP
 
 DEFAULT_MODE: Mode = "local"
+INLINE_MS = 5.0
+"""CPU time a small body's scan may take on the event loop (the loop serves nothing else
+meanwhile): ordinary text up to ``offload_chars`` needs about 2 ms; a body not read by then
+(a hostile one) is scanned again, within the whole budget, in a worker."""
 log = logging.getLogger("modelyard.serve")
 
 
@@ -123,14 +138,34 @@ def refusal(verdict: Verdict, why: str) -> GatewayError:
 
 
 class PrivateData:
-    """The privacy step of one gateway: settings and scanner."""
+    """The privacy step of one gateway: settings, scanner, and the worker processes that scan
+    large bodies (started and closed with the gateway's lifespan, kept across reloads)."""
 
-    def __init__(self, config: PrivacyConfig) -> None:
+    def __init__(self, config: PrivacyConfig, previous: PrivateData | None = None) -> None:
         self.config = config
         budget = Budget(config.scan_budget_ms, config.scan_budget_ms_per_mb)
         self.scanner = Scanner(budget)
+        self.inline = Scanner(Budget(min(INLINE_MS, budget.base_ms), 0))
+        self.pool: ScanPool | None = previous.pool if previous is not None else None
+        """None until ``start`` (and with ``scan_processes: 0``): large bodies are scanned
+        in a thread."""
         self._naming: Scanner | None = None
         self._named = threading.Lock()
+
+    def start(self) -> None:
+        """The pool of ``scan_processes`` workers (a previous config's, if one runs); its
+        processes start on the first large body."""
+        if self.pool is None and self.config.scan_processes > 0:
+            self.pool = ScanPool(self.config.scan_processes)
+        if self.config.ner and not installed():
+            log.warning(
+                "privacy: no NER model installed (pip install 'modelyard[ner]'): in redact "
+                "mode, names are found by rules only"
+            )
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
 
     def mode(self, model: str, key_mode: Mode | None) -> Mode:
         """The strictest mode set for this key, model and gateway (``local`` if none)."""
@@ -145,40 +180,39 @@ class PrivateData:
         self, payload: dict[str, Any], model: str, key_mode: Mode | None, size: int
     ) -> Verdict:
         """Scan ``payload`` (as it will be sent) and decide; a body of more than
-        ``offload_chars`` (``size``: its length as received) is scanned off the event loop."""
-        scan = (
-            await asyncio.to_thread(self.scanner.scan_body, payload)
-            if size > self.config.offload_chars
-            else self.scanner.scan_body(payload)
-        )
+        ``offload_chars`` (``size``: its length as received), or one not read in
+        ``INLINE_MS``, is scanned off the event loop. In redact mode the NER model looks for
+        names too (off the loop, whatever the size)."""
         mode = self.mode(model, key_mode)
+        names = mode == "redact" and self.config.ner
+        if size > self.config.offload_chars:
+            scan = await self._off_loop(payload, names)
+        else:
+            scan = self.inline.scan_body(payload)
+            if scan.budget_spent or (names and scan.private and scan.findings):
+                scan = await self._off_loop(payload, names)
         if mode != "redact" or not scan.private:
             return Verdict(scan, mode)
-        if scan.findings and self.config.ner:
-            scan = await asyncio.to_thread(self._with_names, payload, scan)
         if scan.unread is not None:
             return Verdict(scan, "local")  # what could not be read cannot be redacted
         return Verdict(scan, mode, redact(payload, scan))
 
-    def _with_names(self, payload: dict[str, Any], scan: Scan) -> Scan:
-        """The scan again with the NER model (names around what the rules found, for
-        redaction only: it never changes whether a request is private); the model loads on
-        the first redacted request, in this worker thread. Without the model: ``scan``."""
+    async def _off_loop(self, payload: dict[str, Any], names: bool) -> Scan:
+        """The scan in a worker process, or in a thread when none runs."""
+        if self.pool is not None:
+            return await self.pool.scan(payload, self.scanner.budget, names)
+        scanner = self._with_names() if names else self.scanner
+        return await asyncio.to_thread(scanner.scan_body, payload)
+
+    def _with_names(self) -> Scanner:
+        """The scanner with the NER model (names around what the rules found, for redaction
+        only: it never changes whether a request is private), loaded on first use; the rules
+        alone when it is not installed."""
         with self._named:
             if self._naming is None:
-                ner = _ner()
+                ner = detector()
                 self._naming = Scanner(self.scanner.budget, extra=ner) if ner else self.scanner
-        return scan if self._naming is self.scanner else self._naming.scan_body(payload)
-
-
-def _ner() -> Detector | None:
-    found = detector()
-    if found is None:
-        log.warning(
-            "privacy: no NER model installed (pip install 'modelyard[ner]'): in redact mode, "
-            "names are found by rules only"
-        )
-    return found
+        return self._naming
 
 
 class StreamRestorer:
