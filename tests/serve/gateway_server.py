@@ -19,9 +19,8 @@ import uvicorn
 import yaml
 
 from modelyard.catalog import Catalog, load_catalog
-from modelyard.serve.app import create_app
+from modelyard.serve.app import create_app, uvicorn_options
 from modelyard.serve.config import GatewayConfig
-from modelyard.serve.http_server import GatewayHttpProtocol
 
 TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
 
@@ -80,16 +79,16 @@ class RunningGateway:
 
 @contextmanager
 def running_gateway(
-    config: GatewayConfig, home: Path | None = None, http: Any = GatewayHttpProtocol
+    config: GatewayConfig, home: Path | None = None, http: Any = None
 ) -> Iterator[RunningGateway]:
-    """Start the gateway for ``config``; stop it (draining the ledger) on exit."""
+    """Start the gateway for ``config`` as `yard serve` runs it (``http``: another uvicorn
+    protocol instead of modelyard's); stop it (draining the ledger) on exit."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(config, home, catalog=shipped_catalog())
-    # proxy_headers as `yard serve` has it: uvicorn's default rewrites the client address
-    uv = uvicorn.Config(app, loop="uvloop", http=http, lifespan="on",
-                        log_level="warning", access_log=False, proxy_headers=False)  # fmt: skip
+    options = {**uvicorn_options(config.server), "log_level": "warning"}
+    uv = uvicorn.Config(app, lifespan="on", **{**options, **({"http": http} if http else {})})
     server = uvicorn.Server(uv)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

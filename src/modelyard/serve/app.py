@@ -21,9 +21,10 @@ from modelyard.serve import routes
 from modelyard.serve.admin import Reload, admin_routes
 from modelyard.serve.auto import AutoRouter
 from modelyard.serve.backends import Backends
-from modelyard.serve.config import GatewayConfig, load_config
+from modelyard.serve.config import GatewayConfig, ServerConfig, load_config
+from modelyard.serve.connections import ConnectionLimits, auto_max_connections, raise_fd_limit
 from modelyard.serve.errors import GatewayError
-from modelyard.serve.http_server import GatewayHttpProtocol
+from modelyard.serve.http_server import protocol_for
 from modelyard.serve.hub import HubState
 from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import Ledger
@@ -337,16 +338,31 @@ def create_app(
     return ErrorMiddleware(throttled)
 
 
-UVICORN_OPTIONS: dict[str, Any] = {
-    "loop": "uvloop",
-    "http": GatewayHttpProtocol,
-    "access_log": False,
-    "proxy_headers": False,
-    "server_header": False,
-    "log_level": "info",
-    "timeout_graceful_shutdown": 30,
-}
-"""How every gateway process runs uvicorn."""
+def uvicorn_options(server: ServerConfig) -> dict[str, Any]:
+    """How every gateway process runs uvicorn: uvloop, modelyard's protocol under the
+    connection limits of ``server``, no access log (the ledger and the request log lines)."""
+    return {
+        "loop": "uvloop",
+        "http": protocol_for(connection_limits(server)),
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 30,
+    }
+
+
+def connection_limits(server: ServerConfig) -> ConnectionLimits:
+    """The protocol's limits from the `server` section (``auto`` connections from the
+    open-file limit at this moment)."""
+    most = server.max_connections
+    return ConnectionLimits(
+        header_timeout_s=server.header_timeout_s,
+        body_timeout_s=server.body_timeout_s,
+        keep_alive_s=server.keep_alive_s,
+        max_header_bytes=server.max_header_bytes,
+        max_connections=auto_max_connections() if most == "auto" else most,
+    )
 
 
 def serve(
@@ -372,8 +388,9 @@ def serve(
     """
     host, port = host or config.server.host, port or config.server.port
     count = worker_count(config.server.workers if workers is None else workers)
+    raise_fd_limit()
     if count > 1:
         return run_workers(config, host, port, count)
     import uvicorn
 
-    uvicorn.run(create_app(config), host=host, port=port, **UVICORN_OPTIONS)
+    uvicorn.run(create_app(config), host=host, port=port, **uvicorn_options(config.server))

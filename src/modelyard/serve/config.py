@@ -169,6 +169,31 @@ class ServerConfig(Strict):
     this time."""
     workers: Annotated[int, Field(ge=0)] | Literal["auto"] = 1
     """Worker processes sharing the port (one core each); 0 or `auto`: one per CPU."""
+    header_timeout_s: float = Field(10.0, gt=0)
+    """A connection's request line and headers must arrive within this (from the connection's
+    start, or the next request's first byte); else 408 and the connection is closed."""
+    body_timeout_s: float = Field(30.0, gt=0)
+    """Longest pause while a request body arrives; then 408 and the connection is closed."""
+    keep_alive_s: float = Field(5.0, gt=0)
+    """An idle keep-alive connection is closed after this long."""
+    max_header_bytes: int = Field(16384, ge=1024)
+    """Largest request line and headers (431 above it)."""
+    max_connections: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+    """Client connections one process holds; at the limit the oldest idle one is closed, and
+    only when every one has a request in progress is a new one refused (503). `auto`: what
+    the open-file limit leaves room for (half of it less 64), at most 4096."""
+    allowed_hosts: list[str] | None = None
+    """Host names clients may use on a loopback connection (DNS rebinding defence); default
+    localhost, 127.0.0.1 and [::1]. ["*"] accepts any. Other connections accept any Host."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins (https://app.example.com) that may call the API; a request from any
+    other origin is refused (403) and gets no CORS headers."""
+    reserve_output_tokens: int = Field(4096, ge=1)
+    """Completion tokens a request without max_tokens holds against its key's budget while
+    it runs, when the model's context window is unknown (docs/ledger.md, *Budgets*)."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Structured JSON log lines on stdout: `info` has one per request and one per event
+    (retry, fallback, breaker, engine, reload); `warning` only problems."""
 
 
 class StateConfig(Strict):
