@@ -6,6 +6,7 @@ gives uvicorn's own, as any other deployment of the ASGI app would.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 import uvicorn
 import yaml
 
@@ -56,6 +58,17 @@ def config_file(config: GatewayConfig, path: Path) -> Path:
     """``config`` as the gateway.yaml a `yard serve` process reads."""
     path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True)))
     return path
+
+
+def logged(records: list[logging.LogRecord], name: str) -> list[dict[str, Any]]:
+    """The fields of every ``name`` event among captured log records (serve/logs.py)."""
+    return [r.fields for r in records if getattr(r, "event", None) == name]  # type: ignore[attr-defined]
+
+
+def log_lines(output: str, name: str) -> list[dict[str, Any]]:
+    """The JSON log lines of event ``name`` in a `yard serve` process's output."""
+    lines = [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == name]
 
 
 @cache

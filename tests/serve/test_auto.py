@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from modelyard.errors import CatalogError
-from modelyard.serve.app import create_app
+from modelyard.serve.app import build_state, create_app
 from modelyard.serve.auto import TokenCounter
 from modelyard.serve.config import GatewayConfig
 from tests.serve.gateway_server import (
@@ -268,8 +268,7 @@ def test_reply_confidence_reads_the_answers_tokens_in_either_layout():
 def test_default_config_has_auto_over_the_local_model():
     from modelyard.serve.config import default_config
 
-    auto = create_app(default_config(), ledger=False, catalog=shipped_catalog())
-    state = auto.app.app.app.state  # errors and request id, failed logins, body limit, gateway
+    state = build_state(default_config(), shipped_catalog())
     (choice,) = state.auto.choices
     assert choice.model == "smollm2" and choice.candidate.local
     assert choice.candidate.context_window == 2048  # the engine's allocation, not the catalog's
@@ -283,8 +282,7 @@ def test_a_proprietary_api_offer_passes_commercial_only():
     for terms in ("commercial", "permissive"):
         raw["auto"] = {"candidates": ["mini"], "license": terms}
         config = GatewayConfig.model_validate(raw)
-        app = create_app(config, ledger=False, catalog=shipped_catalog())
-        (choice,) = app.app.app.app.state.auto.choices
+        (choice,) = build_state(config, shipped_catalog()).auto.choices
         barred[terms] = choice.barred
     assert barred == {"commercial": (), "permissive": ("proprietary API terms are not permissive",)}
 

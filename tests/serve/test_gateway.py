@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 
+from modelyard.serve.config import GatewayConfig
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import gateway_config, running_gateway
 
@@ -100,7 +101,7 @@ def test_stream_usage_reaches_client_that_asked(client):
          "model_not_found"),
         (b'{"model": "m", "messages": [{"role": "user"}], "api_base": "http://evil"}', 400,
          "api_base", "forbidden_parameter"),
-        (b'{"model": "m", "messages": [{}], "stream": "yes"}', 400, "stream", None),
+        (b'{"model": "m", "messages": [{}], "stream": "yes"}', 400, "stream", "invalid_type"),
         (b'{"model": "m", "messages": [{"role": "user", "content": "' + b"x" * 3000 + b'"}]}',
          413, None, "request_too_large"),
     ],
@@ -120,11 +121,11 @@ def test_unknown_path_and_method(client):
     assert reply.status_code == 405 and reply.headers["allow"] == "POST"
 
 
-def test_upstream_client_error_passes_through(client, upstream):
+def test_upstream_client_error_passes_through_retold(client, upstream):
     upstream.plan("400")
     reply = client.post("/v1/chat/completions", json=CHAT)
     assert reply.status_code == 400
-    assert reply.json()["error"]["message"] == "injected 400"
+    assert reply.json()["error"]["message"] == "backend a answered HTTP 400: injected 400"
     assert len(upstream.requests) == 1  # a 4xx is the client's problem: no retry
 
 
@@ -168,14 +169,22 @@ def test_request_ids_are_unique_time_ordered_ulids():
     assert abs(ULID.from_str(ids[0]).timestamp - time.time()) < 5
 
 
-def test_models_list_takes_context_windows_from_the_catalog():
-    from modelyard.serve.app import models_json
+def test_models_list_says_the_context_each_model_really_gets():
     from modelyard.serve.config import default_config
+    from modelyard.serve.models import ModelList, model_windows
     from tests.serve.gateway_server import shipped_catalog
 
-    listed = orjson.loads(models_json(default_config(), shipped_catalog()))["data"]
+    config = default_config()  # the local engine allocates 2,048 a request; SmolLM2 has 8,192
+    listed = orjson.loads(ModelList(config, model_windows(config, shipped_catalog())).listing(
+        None, lambda m: True))["data"]  # fmt: skip
     windows = {m["id"]: m["context_window"] for m in listed}
-    assert windows == {"smollm2": 8192, "default": 8192, "auto": 8192}
+    assert windows == {"smollm2": 2048, "default": 2048, "auto": 2048}
+    remote = GatewayConfig.model_validate({
+        "backends": [{"name": "a", "base_url": "http://x/v1", "model": "qwen2.5-7b-instruct"},
+                     {"name": "l", "kind": "local", "gguf": "x.gguf", "context_size": 4096}],
+        "models": {"q": ["a"], "both": ["a", "l"]}})  # fmt: skip
+    windows = model_windows(remote, shipped_catalog())
+    assert windows["q"]["a"] and windows["both"] == {"a": windows["q"]["a"], "l": 4096}
 
 
 def test_a_request_leaves_no_reference_cycles(yard_home: Path):
@@ -185,8 +194,9 @@ def test_a_request_leaves_no_reference_cycles(yard_home: Path):
         config = gateway_config([{"name": "a", "base_url": up.url}], {"m": ["a"]}, admin_key="sk-x")
         with running_gateway(config) as gw, socket.create_connection(("127.0.0.1", gw.port)) as s:
             body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
-            request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
-                       b"sk-x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+            request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                       b"Authorization: Bearer sk-x\r\nContent-Length: %d\r\n\r\n%s"
+                       % (len(body), body))  # fmt: skip
             answers = s.makefile("rb")
 
             def chat() -> None:

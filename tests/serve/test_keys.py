@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from modelyard.serve.admin import admin_routes
 from modelyard.serve.errors import GatewayError
-from modelyard.serve.keys import KeyStore
+from modelyard.serve.keys import KeyInfo, KeyStore
 from modelyard.serve.ledger import Ledger, connect, new_entry
 from modelyard.serve.limits import SlidingWindowLimiter
 from modelyard.serve.middleware.errors import ErrorMiddleware
@@ -27,22 +27,30 @@ def store(yard_home: Path) -> KeyStore:
     return KeyStore.open(connect(None, yard_home))
 
 
+def authorize(store: KeyStore, header: str | None, model: str | None = "m") -> KeyInfo | None:
+    """The key of ``header``, admitted for ``model`` (None: only identified, as /v1/models)."""
+    info = store.identify(header)
+    if info is not None and model is not None:
+        store.admit(info, model)
+    return info
+
+
 def refused(store: KeyStore, header: str | None, model: str | None = "m") -> GatewayError:
     with pytest.raises(GatewayError) as caught:
-        store.authorize(header, model)
+        authorize(store, header, model)
     return caught.value
 
 
 def test_no_keys_and_no_admin_key_means_an_open_gateway(store: KeyStore) -> None:
-    assert store.authorize(None, "any-model") is None
-    assert store.authorize("Bearer whatever", "any-model") is None
+    assert authorize(store, None, "any-model") is None
+    assert authorize(store, "Bearer whatever", "any-model") is None
 
 
 def test_auth_outcomes(store: KeyStore) -> None:
     info, raw = store.create("alice")
     assert raw.startswith("sk-yard-") and len(raw) > 40
-    assert store.authorize(f"Bearer {raw}", "m") == info
-    assert store.authorize(f"bearer   {raw} ", "m") == info
+    assert authorize(store, f"Bearer {raw}", "m") == info
+    assert authorize(store, f"bearer   {raw} ", "m") == info
     for header in (None, "", "Bearer", f"Basic {raw}"):
         assert refused(store, header).status == 401
     wrong = refused(store, "Bearer sk-yard-nope")
@@ -58,7 +66,7 @@ def test_keys_are_hashed_at_rest(store: KeyStore, yard_home: Path) -> None:
     assert raw.encode() not in stored
     assert raw.removeprefix("sk-yard-").encode() not in stored
     again = KeyStore.open(connect(None, yard_home))
-    assert again.authorize(f"Bearer {raw}", "m") is not None
+    assert authorize(again, f"Bearer {raw}", "m") is not None
 
 
 def test_keys_made_or_revoked_by_another_process_are_picked_up(
@@ -71,7 +79,7 @@ def test_keys_made_or_revoked_by_another_process_are_picked_up(
     info, raw = other.create("carol")
     assert refused(store, f"Bearer {raw}").status == 401
     assert store.refresh_if_changed() is True
-    assert store.authorize(f"Bearer {raw}", "m") == info
+    assert authorize(store, f"Bearer {raw}", "m") == info
     assert store.refresh_if_changed() is False
     other.revoke(info.id)
     assert store.refresh_if_changed() is True
@@ -99,7 +107,7 @@ def test_a_refresh_never_undoes_a_key_being_made_or_revoked(store: KeyStore) -> 
     assert reading.wait(5)
     info, raw = store.create("made-meanwhile")
     follower.join()
-    assert store.authorize(f"Bearer {raw}", "m") == info
+    assert authorize(store, f"Bearer {raw}", "m") == info
     reading.clear()
     follower = slow_read_of_the_keys(store, reading)
     assert reading.wait(5)
@@ -116,9 +124,9 @@ def test_pepper_is_part_of_the_hash(yard_home: Path) -> None:
 
 def test_model_allow_list_with_globs(store: KeyStore) -> None:
     _, raw = store.create("dave", models=["qwen*", "openai/gpt-4o-mini"])
-    assert store.authorize(f"Bearer {raw}", "qwen3-8b") is not None
-    assert store.authorize(f"Bearer {raw}", "openai/gpt-4o-mini") is not None
-    assert store.authorize(f"Bearer {raw}", None) is not None
+    assert authorize(store, f"Bearer {raw}", "qwen3-8b") is not None
+    assert authorize(store, f"Bearer {raw}", "openai/gpt-4o-mini") is not None
+    assert authorize(store, f"Bearer {raw}", None) is not None
     error = refused(store, f"Bearer {raw}", "openai/gpt-4o")
     assert (error.status, error.param, error.code) == (403, "model", "model_not_allowed")
 
@@ -126,7 +134,7 @@ def test_model_allow_list_with_globs(store: KeyStore) -> None:
 def test_admin_key_passes_everything_and_closes_the_gateway(yard_home: Path) -> None:
     store = KeyStore.open(connect(None, yard_home), admin_key=ADMIN)
     assert not store.open_access
-    assert store.authorize(f"Bearer {ADMIN}", "anything").id == "admin"
+    assert authorize(store, f"Bearer {ADMIN}", "anything").id == "admin"
     assert refused(store, None).status == 401
     assert refused(store, "Bearer ümlaut").status == 401
 
@@ -136,9 +144,9 @@ def test_budget_is_enforced_and_survives_a_restart(yard_home: Path) -> None:
     store = KeyStore.open(ledger.engine)
     info, raw = store.create("erin", budget_usd=0.01)
     for _ in range(2):
-        assert store.authorize(f"Bearer {raw}", "m") is not None
+        hold = store.admit(info, "m")
         ledger.record(new_entry(key_id=info.id, cost_usd=0.006))
-        store.settle(info.id, tokens=10, cost_usd=0.006)
+        store.settle(hold, tokens=10, cost_usd=0.006)
     error = refused(store, f"Bearer {raw}")
     assert (error.status, error.type, error.code) == (
         429,
@@ -154,8 +162,8 @@ def test_budget_is_enforced_and_survives_a_restart(yard_home: Path) -> None:
 
 def test_rpm_limit_answers_429_with_retry_after(store: KeyStore) -> None:
     _, raw = store.create("frank", rpm=2)
-    store.authorize(f"Bearer {raw}", "m")
-    store.authorize(f"Bearer {raw}", "m")
+    authorize(store, f"Bearer {raw}", "m")
+    authorize(store, f"Bearer {raw}", "m")
     error = refused(store, f"Bearer {raw}")
     assert (error.status, error.type, error.code) == (429, "requests", "rate_limit_exceeded")
     assert 1 <= int(error.headers["Retry-After"]) <= 60
@@ -164,10 +172,8 @@ def test_rpm_limit_answers_429_with_retry_after(store: KeyStore) -> None:
 
 def test_tpm_limit_counts_settled_tokens(store: KeyStore) -> None:
     info, raw = store.create("grace", tpm=100)
-    store.authorize(f"Bearer {raw}", "m")
-    store.settle(info.id, tokens=99, cost_usd=None)
-    store.authorize(f"Bearer {raw}", "m")
-    store.settle(info.id, tokens=5, cost_usd=None)
+    store.settle(store.admit(info, "m"), tokens=99, cost_usd=None)
+    store.settle(store.admit(info, "m"), tokens=5, cost_usd=None)
     assert refused(store, f"Bearer {raw}").type == "tokens"
 
 
@@ -211,7 +217,7 @@ def test_admin_endpoints(admin: TestClient, store: KeyStore) -> None:
     assert made.status_code == 201, made.text
     body = made.json()
     assert body["key"].startswith("sk-yard-") and body["models"] == ["m"]
-    assert store.authorize(f"Bearer {body['key']}", "m") is not None
+    assert authorize(store, f"Bearer {body['key']}", "m") is not None
     listed = admin.get("/admin/keys", headers=auth).json()["data"]
     assert [k["name"] for k in listed] == ["hank"]
     assert body["key"] not in admin.get("/admin/keys", headers=auth).text

@@ -12,10 +12,11 @@ REQUEST_COLUMNS = [
     "id", "datetime_utc", "key_id", "requested_model", "served_model", "backend", "endpoint",
     "stream", "status", "error_type", "prompt_tokens", "completion_tokens", "cached_tokens",
     "cost_usd", "duration_ms", "ttft_ms", "route_reason", "request_json", "response_json",
+    "upstream_model",
 ]  # fmt: skip
 KEY_COLUMNS = [
     "id", "name", "key_hash", "key_prefix", "models_json", "budget_usd", "rpm", "tpm",
-    "created_utc", "revoked_utc", "private",
+    "created_utc", "revoked_utc", "private", "budget_period",
 ]  # fmt: skip
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 
@@ -27,7 +28,8 @@ def columns(engine: sa.Engine, table: str) -> list[str]:
 def test_blank_database_gets_exact_columns() -> None:
     engine = sa.create_engine("sqlite://")
     ran = migrate(engine)
-    assert ran == ["m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private"]
+    assert ran == ["m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private",
+                   "m005_gateway"]  # fmt: skip
     assert sorted(sa.inspect(engine).get_table_names()) == ["_yard_migrations", "keys", "requests"]
     assert columns(engine, "requests") == REQUEST_COLUMNS
     assert columns(engine, "keys") == KEY_COLUMNS
@@ -59,7 +61,8 @@ def test_upgrade_from_oldest_schema_keeps_rows(tmp_path: Path) -> None:
         conn.exec_driver_sql(
             "INSERT INTO _yard_migrations VALUES ('m001_initial', '2026-01-01T00:00:00+00:00')"
         )
-    assert migrate(engine) == ["m002_keys", "m003_request_indexes", "m004_key_private"]
+    assert migrate(engine) == ["m002_keys", "m003_request_indexes", "m004_key_private",
+                               "m005_gateway"]  # fmt: skip
     assert columns(engine, "keys") == KEY_COLUMNS
     with engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT id, cost_usd FROM requests").all()

@@ -26,7 +26,10 @@ def create(
     model: Annotated[
         list[str] | None, typer.Option("-m", "--model", help="Allowed model or glob (repeatable)")
     ] = None,
-    budget: Annotated[float | None, typer.Option("-b", "--budget", help="Total USD budget")] = None,
+    budget: Annotated[float | None, typer.Option("-b", "--budget", help="USD budget")] = None,
+    per: Annotated[
+        str | None, typer.Option("--per", help="Budget per UTC day or month: daily, monthly")
+    ] = None,
     rpm: Annotated[int | None, typer.Option("--rpm", help="Requests per minute")] = None,
     tpm: Annotated[int | None, typer.Option("--tpm", help="Tokens per minute")] = None,
     private: Annotated[
@@ -40,10 +43,11 @@ def create(
     \b
     Examples:
       yard keys create team-search --model 'qwen*' --budget 25 --rpm 60
+      yard keys create intern --budget 2 --per daily
       yard keys create ci --tpm 100000 --json
       yard keys create hr-assistant --private
     """
-    info, raw = _store(db).create(name, model or None, budget, rpm, tpm, private)
+    info, raw = _store(db).create(name, model or None, budget, rpm, tpm, private, per)
     if json_:
         print_json({**vars(info), "key": raw})
         return
@@ -73,6 +77,14 @@ def revoke(
     console.print(f"Revoked key [bold]{info.name}[/bold] ({info.id}) at {info.revoked_utc}.")
 
 
+def _budget(key: KeyInfo) -> str:
+    """``25``, or ``2/day``, ``25/month`` for a budget per period."""
+    if key.budget_usd is None:
+        return ""
+    per = {"daily": "/day", "monthly": "/month"}.get(key.budget_period or "", "")
+    return f"{key.budget_usd:g}{per}"
+
+
 def _table(keys: list[KeyInfo]) -> Table:
     columns = [
         "id", "name", "prefix", "models", "budget $", "spent $", "rpm", "tpm", "private", "revoked",
@@ -80,7 +92,7 @@ def _table(keys: list[KeyInfo]) -> Table:
     rows = [
         [
             k.id, k.name, k.prefix + "…", ",".join(k.models) if k.models else "any",
-            "" if k.budget_usd is None else f"{k.budget_usd:g}", f"{k.spent_usd:.4f}",
+            _budget(k), f"{k.spent_usd:.4f}",
             k.rpm, k.tpm, "yes" if k.private else "", k.revoked_utc or "",
         ]
         for k in keys

@@ -24,6 +24,8 @@ def build_params(settings: dict[str, Any]) -> Any:
     params.port = 0  # the server binds a free port and reports it: no race with other processes
     params.n_parallel = settings["parallel"]
     params.n_ctx = settings["ctx_size"] * settings["parallel"]  # llama.cpp splits n_ctx over slots
+    params.embedding = bool(settings.get("embeddings"))
+    params.use_jinja = True  # the model's own chat template: tool calls work where it has them
     params.endpoint_metrics = True
     if settings.get("threads"):
         params.cpuparams.n_threads = settings["threads"]

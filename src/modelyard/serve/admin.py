@@ -24,7 +24,7 @@ from modelyard.serve.reload import NoConfigFile
 
 CREATE_FIELDS = {
     "name": str, "models": list, "budget_usd": (int, float), "rpm": int, "tpm": int,
-    "private": bool,
+    "private": bool, "budget_period": str,
 }  # fmt: skip
 
 Reload = Callable[[], Awaitable[dict[str, Any]]]

@@ -21,7 +21,7 @@ import asyncio
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,7 +45,7 @@ from modelyard.serve.config import AutoCandidate, AutoConfig, BackendConfig, Gat
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.pricing import Rate
-from modelyard.serve.proxy import Upstream, open_upstream
+from modelyard.serve.proxy import Upstream, UpstreamRequest, open_upstream
 from modelyard.serve.types import Scope
 from modelyard.serve.upstream_http import HttpPool
 
@@ -352,42 +352,39 @@ class AutoRouter:
         return None if name is None else self.by_label[name]
 
     async def open(
-        self,
-        pool: HttpPool,
-        plan: Plan,
-        path: str,
-        payload: dict[str, Any],
-        stream: bool,
-        metrics: GatewayMetrics,
+        self, pool: HttpPool, plan: Plan, request: UpstreamRequest, metrics: GatewayMetrics
     ) -> Routed:
         """Send the request to the plan's candidates in order until one answers (validly, with
-        the cascade on); a private request only ever reaches self-hosted backends.
+        the cascade on); a private request only ever reaches self-hosted backends. Each
+        candidate gets its own ``UpstreamRequest`` (its model, and ``logprobs`` when the
+        cascade asks for them); ``request`` is not changed.
 
         Raises:
             GatewayError: every candidate failed.
         """
-        validate = self.config.cascade and not stream
+        validate = self.config.cascade and not request.stream
         probe = (
-            validate and self.config.cascade_min_logprob is not None and "logprobs" not in payload
+            validate
+            and self.config.cascade_min_logprob is not None
+            and "logprobs" not in request.payload
         )
+        logprobs = True if request.path.endswith("chat/completions") else 1
         last: GatewayError | None = None
         for i, choice in enumerate(plan.order):
             chain = (
                 [b for b in choice.backends if b.config.local] if plan.private else choice.backends
             )
-            payload["model"] = choice.model
             asked = probe and i + 1 < len(plan.order)  # the last answer is returned as it is
-            if asked:
-                payload["logprobs"] = True if path.endswith("chat/completions") else 1
+            overrides = {**request.overrides, "logprobs": logprobs} if asked else request.overrides
+            sent = replace(request, model=choice.model, overrides=overrides)
             try:
-                upstream = await open_upstream(pool, chain, path, payload, stream, metrics)
+                upstream = await open_upstream(pool, chain, sent, metrics)
             except GatewayError as exc:
+                if exc.status < 500 and exc.code == "invalid_request":
+                    raise  # the request itself cannot be sent: no candidate can take it
                 last = exc
                 plan.attempts.append(f"{choice.model}: {exc.message}")
                 continue
-            finally:
-                if asked:
-                    del payload["logprobs"]
             plan.attempts.extend(upstream.attempts)
             flaw = await self._flaw(upstream, plan, choice) if validate else None
             if flaw and i + 1 < len(plan.order):
@@ -397,7 +394,6 @@ class AutoRouter:
             if asked:
                 strip_logprobs(upstream)
             return Routed(upstream, choice.model, self._header(plan, choice.model))
-        payload["model"] = self.name
         raise _all_failed(self.name, last, plan.attempts)
 
     async def _flaw(self, upstream: Upstream, plan: Plan, choice: Choice) -> str | None:

@@ -35,6 +35,8 @@ class Backend:
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         self.headers = headers
+        self.secrets: tuple[str, ...] = (config.api_key,) if config.api_key else ()
+        """What this backend's answers must never pass on to a client (``upstream_errors``)."""
 
     def upstream_model(self, requested: str) -> str:
         """The model name to send upstream for a client's ``requested`` name."""
@@ -86,6 +88,8 @@ class Backend:
             gguf,
             ctx_size=self.config.context_size,
             threads=self.config.threads,
+            parallel=self.config.parallel,
+            embeddings=self.config.embeddings,
             # llama.cpp names a model by its file path otherwise: answers would carry the path
             alias=self.config.model or gguf.name.removesuffix(".gguf"),
         )

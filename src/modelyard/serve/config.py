@@ -83,7 +83,12 @@ class BackendConfig(Strict):
     gguf: str | None = None
     """Local backends: a .gguf path or a model name `yard pull` knows (smollm2)."""
     context_size: int = Field(4096, ge=256)
-    """Local backends: context window the engine allocates."""
+    """Local backends: context window each request slot gets (what /v1/models reports)."""
+    parallel: int = Field(2, ge=1, le=256)
+    """Local backends: requests the engine decodes together (its slots); each slot has
+    context_size tokens, so the engine allocates parallel × context_size."""
+    embeddings: bool = False
+    """Local backends: also serve /v1/embeddings (llama.cpp's --embeddings)."""
     threads: int | None = Field(None, ge=1)
     """Local backends: CPU threads for the engine (default: the engine's choice)."""
     timeouts: Timeouts = Field(default_factory=Timeouts)
@@ -116,6 +121,8 @@ class BackendConfig(Strict):
             raise ValueError("a local backend gets its URL from the engine; drop base_url")
         if self.kind == "openai" and self.supervision is not None:
             raise ValueError("supervision applies to local backends (engines the gateway runs)")
+        if self.kind == "openai" and self.embeddings:
+            raise ValueError("embeddings applies to local backends (engines the gateway runs)")
         return self
 
     @property

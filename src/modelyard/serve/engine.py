@@ -32,7 +32,8 @@ class LocalEngine:
         gguf_path: the model file (see ``modelyard.serve.pull``).
         ctx_size: context tokens each request slot gets.
         threads: CPU threads for generation; None lets llama.cpp choose.
-        parallel: request slots decoded together (continuous batching).
+        parallel: request slots decoded together (continuous batching), ``ctx_size`` each.
+        embeddings: also serve /v1/embeddings.
         alias: model name the server reports in /v1/models and responses.
         gpu_layers: layers to offload to a GPU; None keeps llama.cpp's default.
         startup_timeout: seconds to wait for the model to load.
@@ -46,6 +47,7 @@ class LocalEngine:
         ctx_size: int = 4096,
         threads: int | None = None,
         parallel: int = 2,
+        embeddings: bool = False,
         alias: str | None = None,
         gpu_layers: int | None = None,
         startup_timeout: float = 120.0,
@@ -57,6 +59,7 @@ class LocalEngine:
             "ctx_size": ctx_size,
             "threads": threads,
             "parallel": parallel,
+            "embeddings": embeddings,
             "alias": alias,
             "gpu_layers": gpu_layers,
         }

@@ -63,6 +63,10 @@ also have exactly one LF per header."""
 LOG = logging.getLogger("uvicorn.error")
 LINGER_S = 2.0
 """How long a connection closed with its request unread still drops what the client sends."""
+DRAIN_BYTES = 65536
+"""A request answered before its body arrived keeps its connection when at most this much of
+the declared body is still to come (it is read and dropped); more, or a chunked body, closes
+the connection."""
 
 
 class CoalescingTransport:
@@ -141,6 +145,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.expect_continue = False
+        self.content_length = -1
         self.in_head = False
         """A request's line and headers are arriving."""
         self.head_bytes = 0
@@ -219,6 +224,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self.url = b""
         self.headers = []
         self.expect_continue = False
+        self.content_length = -1
         self.in_head, self.head_bytes = True, 0
         if self.answers and (self.exchange is None or self.exchange.complete):
             self._wait_until(self.loop.time() + self.limits.header_timeout_s)
@@ -230,6 +236,8 @@ class GatewayHttpProtocol(asyncio.Protocol):
         name = name.lower()
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_continue = True
+        elif name == b"content-length" and value.isdigit():
+            self.content_length = int(value)
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -250,7 +258,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
             DISCONNECT_HOOKS: [],
         }
         keep_alive = version != "1.0" and parser.should_keep_alive()
-        exchange = Exchange(self, scope, keep_alive, self.expect_continue)
+        exchange = Exchange(self, scope, keep_alive, self.expect_continue, self.content_length)
         if self.exchange is None or self.exchange.complete:
             self._start(exchange)
         else:
@@ -283,7 +291,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self.transport.flush()
         self.state.total_requests += 1
         self.answers += 1
-        if exchange.more_body:
+        if exchange.more_body and not exchange.little_left():
             self._linger()
             return
         if not exchange.keep_alive:
@@ -411,16 +419,24 @@ class Exchange:
         "started",
         "status",
         "task",
+        "unread",
         "waiter",
     )
 
     def __init__(
-        self, conn: GatewayHttpProtocol, scope: Scope, keep_alive: bool, expect_continue: bool
+        self,
+        conn: GatewayHttpProtocol,
+        scope: Scope,
+        keep_alive: bool,
+        expect_continue: bool,
+        content_length: int = -1,
     ) -> None:
         self.conn = conn
         self.scope = scope
         self.keep_alive = keep_alive
         self.expect_continue = expect_continue
+        self.unread = content_length
+        """Body bytes declared and not yet arrived (-1: not declared, chunked)."""
         self.body = b""
         self.more_body = True
         self.read = False
@@ -437,7 +453,13 @@ class Exchange:
 
     def add_body(self, body: bytes) -> None:
         self.body += body
+        self.unread -= len(body)
         self._wake()
+
+    def little_left(self) -> bool:
+        """Whether what is left of an unread body is small enough to read and drop, keeping
+        the connection, rather than closing it."""
+        return 0 <= self.unread <= DRAIN_BYTES
 
     def end_body(self) -> None:
         self.more_body = False

@@ -150,6 +150,14 @@ def m004_key_private(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE keys ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+@migration
+def m005_gateway(conn: Connection) -> None:
+    # served_model is the public model that answered; the name the upstream was sent, here.
+    # Budgets may be per UTC day or month.
+    conn.execute(sa.text("ALTER TABLE requests ADD COLUMN upstream_model TEXT"))
+    conn.execute(sa.text("ALTER TABLE keys ADD COLUMN budget_period TEXT"))
+
+
 def schema_sql(engine: Engine) -> str:
     """The SQLite schema ``migrate()`` produces, as CREATE statements (for docs/ledger.md)."""
     query = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"
