@@ -11,7 +11,14 @@ default ``ok``. Behaviours:
 - ``malformed``: 200 with a body that is not JSON;
 - ``slow:S``: a stream whose chunks come ``S`` seconds apart;
 - ``say:TEXT``: a normal non-streaming answer whose content is TEXT (a wrong one, for the cascade);
-- ``unsure``: a normal answer whose tokens, when ``logprobs`` are asked for, are unlikely ones.
+- ``unsure``: a normal answer whose tokens, when ``logprobs`` are asked for, are unlikely ones;
+- ``echo:STATUS``: that status with an error whose message repeats the request's Authorization
+  header and tells its internals (an address, a URL, a path, a stack trace); streaming, the
+  error comes as an SSE event after one chunk;
+- ``usage:JSON``: a normal non-streaming answer whose ``usage`` is JSON (hostile counts);
+- ``wait:S``: a normal answer after ``S`` seconds.
+
+``default`` is the behaviour when the queue is empty (``ok``).
 
 A non-streaming chat answer carries ``logprobs`` when the request asks for them: each of its
 three tokens at log-probability -0.05 (``unsure``: -3.0).
@@ -37,6 +44,7 @@ class FaultUpstream:
         self.name = name
         self.chunks = chunks
         self.behaviours: deque[str] = deque()
+        self.default = "ok"
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.cancelled = 0
@@ -82,10 +90,14 @@ class FaultUpstream:
         body = orjson.loads(await request.read())
         self.requests.append(body)
         self.headers.append(dict(request.headers))
-        behaviour = self.behaviours.popleft() if self.behaviours else "ok"
+        behaviour = self.behaviours.popleft() if self.behaviours else self.default
         kind, _, arg = behaviour.partition(":")
+        if kind == "wait":
+            await asyncio.sleep(float(arg))
         if kind.isdigit():
             return _error(int(kind), arg)
+        if kind == "echo":
+            return await self._echo(request, body, int(arg))
         if kind == "hang":
             return await self._hang()
         if kind == "malformed":
@@ -97,10 +109,27 @@ class FaultUpstream:
             gap = float(arg) if kind == "slow" else 0.0
             return await self._stream(request, body, gap, reset=kind == "reset")
         answer = self._answer(request.path, body, arg if kind == "say" else None)
+        if kind == "usage":
+            answer["usage"] = orjson.loads(arg)
         if body.get("logprobs") and "choices" in answer:
             tokens = [{"token": t, "logprob": -3.0 if kind == "unsure" else -0.05} for t in "abc"]
             answer["choices"][0]["logprobs"] = {"content": tokens}
         return web.json_response(answer)
+
+    async def _echo(self, request: web.Request, body: dict[str, Any], status: int) -> Any:
+        said = (f"Incorrect API key provided: {request.headers.get('Authorization')} for "
+                f"http://10.1.2.3:8000/v1/chat/completions (worker /srv/llm/app/worker.py)\n"
+                "Traceback (most recent call last):\n"
+                '  File "/srv/llm/app/worker.py", line 7')  # fmt: skip
+        error = {"error": {"message": said, "type": "invalid_request_error", "param": None,
+                           "code": "invalid_api_key"}}  # fmt: skip
+        if not body.get("stream"):
+            return web.json_response(error, status=status)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(_event(_chunk(body["model"], "t0 ")))
+        await response.write(_event(error))
+        return response
 
     async def _hang(self) -> web.Response:
         try:

@@ -92,12 +92,12 @@ class RunningGateway:
 
 @contextmanager
 def running_gateway(
-    config: GatewayConfig, home: Path | None = None, http: Any = None
+    config: GatewayConfig, home: Path | None = None, http: Any = None, host: str = "127.0.0.1"
 ) -> Iterator[RunningGateway]:
-    """Start the gateway for ``config`` as `yard serve` runs it (``http``: another uvicorn
-    protocol instead of modelyard's); stop it (draining the ledger) on exit."""
+    """Start the gateway for ``config`` as `yard serve` runs it, on ``host`` (``http``: another
+    uvicorn protocol instead of modelyard's); stop it (draining the ledger) on exit."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((host, 0))
     port = sock.getsockname()[1]
     app = create_app(config, home, catalog=shipped_catalog())
     options = {**uvicorn_options(config.server), "log_level": "warning"}

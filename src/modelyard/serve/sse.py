@@ -71,10 +71,25 @@ class SseRelay:
         return self.drop_usage_chunk and not chunk.get("choices")
 
 
-def usage_counts(usage: dict[str, Any] | None) -> tuple[int | None, int | None, int | None]:
-    """(prompt, completion, cached) tokens from an OpenAI `usage` object."""
+MAX_TOKENS = 10**9
+"""Token counts above this are an upstream's nonsense, not usage (they would also overflow the
+ledger's integer columns and stall its inserts)."""
+
+
+def usage_counts(usage: Any) -> tuple[int | None, int | None, int | None]:
+    """(prompt, completion, cached) tokens from an OpenAI `usage` object; a count that is not
+    a whole number from 0 to ``MAX_TOKENS`` is None."""
     if not isinstance(usage, dict):
         return None, None, None
-    details = usage.get("prompt_tokens_details") or {}
+    details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
-    return usage.get("prompt_tokens"), usage.get("completion_tokens"), cached
+    return (
+        _count(usage.get("prompt_tokens")),
+        _count(usage.get("completion_tokens")),
+        _count(cached),
+    )
+
+
+def _count(value: Any) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS
+    return value if ok else None
