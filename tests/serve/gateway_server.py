@@ -92,14 +92,20 @@ class RunningGateway:
 
 @contextmanager
 def running_gateway(
-    config: GatewayConfig, home: Path | None = None, http: Any = None, host: str = "127.0.0.1"
+    config: GatewayConfig,
+    home: Path | None = None,
+    http: Any = None,
+    host: str = "127.0.0.1",
+    wrap: Any = None,
 ) -> Iterator[RunningGateway]:
     """Start the gateway for ``config`` as `yard serve` runs it, on ``host`` (``http``: another
-    uvicorn protocol instead of modelyard's); stop it (draining the ledger) on exit."""
+    uvicorn protocol instead of modelyard's; ``wrap``: ASGI middleware around the app, a
+    server's faults); stop it (draining the ledger) on exit."""
     sock = socket.socket()
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     app = create_app(config, home, catalog=shipped_catalog())
+    app = wrap(app) if wrap is not None else app
     options = {**uvicorn_options(config.server), "log_level": "warning"}
     uv = uvicorn.Config(app, lifespan="on", **{**options, **({"http": http} if http else {})})
     server = uvicorn.Server(uv)
