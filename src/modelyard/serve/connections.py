@@ -6,16 +6,20 @@ A connection that holds no request in progress is *waiting*. Waiting connections
 two queues, oldest first: those that never got a successful answer (fresh ones, silent sockets,
 clients refused with a 4xx) and those that did (a keyed client's idle keep-alive connection).
 When the process is at ``max_connections``, a new connection closes the oldest waiting one,
-fresh ones first; only when every connection has a request in progress is the new one refused
-(503, then closed). So silent or slow sockets can take turns with each other, but never the
-place of a client whose request is in progress.
+fresh ones first, passing over one whose request has arrived but not yet been read (several
+connections are accepted before any is read); only when every connection has a request in
+progress is the new one refused (503, then closed). So silent or slow sockets can take turns
+with each other, but never the place of a client whose request is in progress.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import http
 import resource
+import struct
+import termios
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +37,8 @@ STATUS_LINE = {
 """Every status line, encoded once."""
 HIGH_WATER = 65536
 """Request body bytes buffered for the app before the socket stops being read."""
+SCAN = 16
+"""Waiting connections looked at, at most, to find one to close."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,9 @@ def raise_fd_limit() -> None:
 
 
 class Evictable(Protocol):
-    def evict(self) -> None: ...
+    def evict(self) -> bool:
+        """Close, unless a request arrived and waits to be read (then False)."""
+        ...
 
 
 class ConnectionTable:
@@ -110,11 +118,12 @@ class ConnectionTable:
         if open_connections < self.limits.max_connections:
             return True
         for queue in (self._fresh, self._proven):
-            if queue:
+            for _ in range(min(len(queue), SCAN)):
                 victim, _ = queue.popitem(last=False)
-                self.evicted += 1
-                victim.evict()
-                return True
+                if victim.evict():
+                    self.evicted += 1
+                    return True
+                queue[victim] = None  # its request is about to be read: look further
         self.refused += 1
         return False
 
@@ -169,6 +178,17 @@ def refusal(status: int, code: str, message: str, retry_after: int | None = None
         b"connection: close\r\n\r\n",
     ]
     return b"".join(head) + body
+
+
+def unread_bytes(transport: asyncio.Transport) -> int:
+    """Bytes the client sent that this process has not read yet (one ioctl, no read)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0])
+    except OSError:
+        return 0
 
 
 def addresses(transport: asyncio.Transport) -> tuple[Any, Any]:

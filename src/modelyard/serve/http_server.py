@@ -50,6 +50,7 @@ from modelyard.serve.connections import (
     FlowControl,
     addresses,
     refusal,
+    unread_bytes,
 )
 from modelyard.serve.types import ASGIApp, Message, Scope
 
@@ -373,9 +374,13 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self.table.waiting(self, proven=False)
         self._wait_until(self.loop.time() + LINGER_S)
 
-    def evict(self) -> None:
-        """Close this waiting connection to make room for a new one (``ConnectionTable``)."""
+    def evict(self) -> bool:
+        """Close this waiting connection to make room for a new one (``ConnectionTable``),
+        unless the bytes of a request wait in its socket, not yet read."""
+        if not self.head_bytes and unread_bytes(self.raw):
+            return False
         self.raw.close()
+        return True
 
     def default_headers(self) -> bytes:
         """The server's default headers (its date), encoded once per new list from uvicorn."""
