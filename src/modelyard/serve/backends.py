@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelyard.serve.balancer import LeastInFlight, Replica
 from modelyard.serve.config import BackendConfig, GatewayConfig
+from modelyard.serve.engine import template_caps
 from modelyard.serve.resilience import CircuitBreaker
 from modelyard.serve.upstream_http import HttpPool
 
@@ -31,6 +32,9 @@ class Backend:
         self.supervisor: EngineSupervisor | None = None
         self.down: str | None = None
         """Why requests skip this backend now (its local engine is restarting); None when up."""
+        self.tools: bool | None = None
+        """Whether a local engine's chat template takes tools (None: a remote backend, whose
+        upstream decides)."""
         headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
@@ -65,7 +69,9 @@ class Backend:
             self._supervise(engine)
         else:
             self._serve_at(await engine.start())
-        log.info("backend %s: local engine at %s", self.name, self.balancer.replicas[0].url)
+        url = self.balancer.replicas[0].url
+        self.tools = bool((await template_caps(url)).get("supports_tools"))
+        log.info("backend %s: local engine at %s (tools: %s)", self.name, url, self.tools)
 
     def _supervise(self, engine: LocalEngine) -> None:
         from modelyard.serve.supervisor import EngineSupervisor

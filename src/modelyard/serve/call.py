@@ -159,7 +159,8 @@ class Call:
         if auto is not None:
             self._check_auto(payload)
         else:
-            self._check_named(payload, model, chain or [])
+            chain = tool_takers(chain or [], payload, model)
+            self._check_named(payload, model, chain)
         return UpstreamRequest(self.endpoint.upstream_path, payload, model, entry.stream,
                                self._overrides(payload)), chain  # fmt: skip
 
@@ -438,6 +439,25 @@ def check_max_tokens(payload: dict[str, Any], window: int | None) -> None:
         if window and isinstance(asked, int) and asked > window:
             raise GatewayError(400, f"{field} is too large: {asked}. This model's context "
                                f"window is {window} tokens.", param=field)  # fmt: skip
+
+
+def tool_takers(chain: list[Backend], payload: dict[str, Any], model: str) -> list[Backend]:
+    """The backends of ``chain`` that can take the request's tools: a local engine whose chat
+    template has none would drop them silently, so it is skipped, or the request refused.
+
+    Raises:
+        GatewayError: 400 ``tools_not_supported``: no backend of the chain takes tools.
+    """
+    if not (payload.get("tools") or payload.get("functions")):
+        return chain
+    takers = [b for b in chain if b.tools is not False]
+    if not takers:
+        raise GatewayError(
+            400, f"model {model!r} cannot call tools: its local engine's chat template has no "
+            "tool support; send the request without tools, or to another model", param="tools",
+            code="tools_not_supported",
+        )  # fmt: skip
+    return takers
 
 
 def check_embeddings(chain: list[Backend], model: str) -> None:

@@ -87,8 +87,10 @@ class BackendConfig(Strict):
     parallel: int = Field(2, ge=1, le=256)
     """Local backends: requests the engine decodes together (its slots); each slot has
     context_size tokens, so the engine allocates parallel × context_size."""
-    embeddings: bool = False
-    """Local backends: also serve /v1/embeddings (llama.cpp's --embeddings)."""
+    embeddings: bool | Literal["mean", "cls", "last"] = False
+    """Local backends: also serve /v1/embeddings (llama.cpp's --embeddings). `true` pools as
+    the model says (embedding models declare it); a chat model declares none, so name how
+    to pool its token vectors: `mean`, `cls` or `last`."""
     threads: int | None = Field(None, ge=1)
     """Local backends: CPU threads for the engine (default: the engine's choice)."""
     timeouts: Timeouts = Field(default_factory=Timeouts)
