@@ -12,9 +12,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
 
+from modelyard.errors import YardError
 from modelyard.serve.admin import admin_routes
 from modelyard.serve.errors import GatewayError
-from modelyard.serve.keys import KeyInfo, KeyStore
+from modelyard.serve.keys import KeyInfo, KeyStore, period_of, period_start
 from modelyard.serve.ledger import Ledger, connect, new_entry
 from modelyard.serve.limits import SlidingWindowLimiter
 from modelyard.serve.middleware.errors import ErrorMiddleware
@@ -235,3 +236,54 @@ def test_admin_errors_use_the_openai_schema(admin: TestClient) -> None:
     assert admin.post("/admin/keys", json={"name": "x", "rpm": 0}, headers=auth).status_code == 400
     missing = admin.delete("/admin/keys/01J00000000000000000000000", headers=auth)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "key_not_found"
+
+
+def test_a_request_holds_its_most_cost_until_it_settles(store: KeyStore) -> None:
+    info, _ = store.create("hold", budget_usd=1.0)
+    first = store.admit(info, "m", reserve_usd=0.6)  # 0 spent, 0 held: admitted
+    second = store.admit(info, "m", reserve_usd=0.6)  # 0.6 held < 1: admitted, crosses
+    with pytest.raises(GatewayError) as caught:
+        store.admit(info, "m", reserve_usd=0.01)  # 1.2 held: refused
+    assert caught.value.code == "insufficient_quota" and "in flight" in caught.value.message
+    store.settle(first, tokens=10, cost_usd=0.1)
+    store.settle(second, tokens=10, cost_usd=0.1)
+    assert store.remaining_usd(info) == pytest.approx(0.8)
+    assert store.admit(info, "m", reserve_usd=0.5) is not None  # released: admitted again
+
+
+def test_budgets_per_day_or_month_start_again_each_period(yard_home: Path) -> None:
+    ledger = Ledger.open(None, yard_home)
+    store = KeyStore.open(ledger.engine)
+    daily, _ = store.create("daily", budget_usd=1.0, budget_period="daily")
+    monthly, _ = store.create("monthly", budget_usd=1.0, budget_period="monthly")
+    lifetime, _ = store.create("lifetime", budget_usd=1.0)
+    now = time.time()
+    today, month = period_of("daily", now), period_of("monthly", now)
+    old = {"daily": "2020-01-01T10:00:00.000+00:00", "monthly": "2020-01-01T10:00:00.000+00:00"}
+    for info in (daily, monthly, lifetime):
+        ledger.record(new_entry(key_id=info.id, cost_usd=2.0, datetime_utc=old["daily"]))
+        ledger.record(new_entry(key_id=info.id, cost_usd=0.25))  # this day, this month
+    ledger.close()
+    restarted = KeyStore.open(connect(None, yard_home))
+    spent = {k.name: k.spent_usd for k in restarted.list()}
+    assert spent == {"daily": 0.25, "monthly": 0.25, "lifetime": 2.25}
+    assert restarted.admit(daily, "m") is not None and restarted.admit(monthly, "m") is not None
+    with pytest.raises(GatewayError) as caught:
+        restarted.admit(lifetime, "m")
+    assert caught.value.code == "insufficient_quota"
+    assert len(today) == 10 and len(month) == 7 and period_start(month).endswith("-01T00:00:00")
+    with pytest.raises(YardError):
+        store.create("bad", budget_usd=1.0, budget_period="weekly")
+    with pytest.raises(YardError):
+        store.create("bad", budget_period="daily")
+
+
+def test_a_new_period_resets_spend_in_a_running_store(store: KeyStore, monkeypatch) -> None:
+    info, _ = store.create("daily", budget_usd=1.0, budget_period="daily")
+    store.settle(store.admit(info, "m", 0.1), tokens=1, cost_usd=1.5)
+    with pytest.raises(GatewayError):
+        store.admit(info, "m")
+    tomorrow = time.time() + 86_400
+    monkeypatch.setattr(time, "time", lambda: tomorrow)
+    assert store.remaining_usd(info) == 1.0
+    assert store.admit(info, "m") is not None
