@@ -26,7 +26,6 @@ from modelyard.serve.http_server import DISCONNECT_HOOKS
 from modelyard.serve.keys import forbidden, private_refusal
 from modelyard.serve.ledger import LedgerEntry
 from modelyard.serve.middleware.request_id import request_id
-from modelyard.serve.models import smallest
 from modelyard.serve.pricing import Rate
 from modelyard.serve.proxy import Upstream, UpstreamRequest, open_upstream
 from modelyard.serve.responses import JSON, send_bytes
@@ -176,7 +175,7 @@ class Call:
         if endpoint.name == "embeddings":
             check_embeddings(chain, model)
         windows = self.state.windows[model]
-        check_max_tokens(payload, smallest(windows))
+        check_max_tokens(payload, self.state.models.context(model))
         if key is not None:
             reserve = max_cost(payload, [chain], self.state.rates, windows,
                                self.state.config.server.reserve_output_tokens,
@@ -327,8 +326,12 @@ class Call:
         return time.perf_counter() - self.started
 
     def _finish(self, status: int, error: str | None) -> None:
-        """Record the request and count it (an error answer, sent after this returns)."""
-        self._count(status, self._record(status, error))
+        """Record the request and count it (an error answer, sent after this returns); it is
+        counted, and its hold released, even when the ledger cannot take the row."""
+        try:
+            self._record(status, error)
+        finally:
+            self._count(status, self._elapsed())
 
     def _record(self, status: int, error: str | None, response: bytes | None = None) -> float:
         """Fill in the ledger row and journal it, once: the client gets the last byte only
@@ -345,7 +348,8 @@ class Call:
         prompt, completion = entry.prompt_tokens or 0, entry.completion_tokens or 0
         entry.status, entry.error_type = status, error
         entry.duration_ms = round(elapsed * 1000)
-        entry.cost_usd = self.rate.cost(prompt, completion, entry.cached_tokens or 0, elapsed)
+        cached = min(entry.cached_tokens or 0, prompt)
+        entry.cost_usd = self.rate.cost(prompt, completion, cached, elapsed)
         if state.config.server.log_prompts and self.forwarded:
             entry.request_json = self.body.decode("utf-8", "replace")
             entry.response_json = response.decode("utf-8", "replace") if response else None

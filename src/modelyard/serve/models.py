@@ -70,6 +70,11 @@ class ModelList:
                 self._lists[allowed] = body
         return body
 
+    def context(self, name: str) -> int | None:
+        """The context window model ``name`` lists (None: unknown)."""
+        found = self.objects.get(name)
+        return found.get("context_window") if found is not None else None
+
     def one(self, name: str) -> dict[str, Any] | None:
         """The object of model ``name``, if it is served."""
         return self.objects.get(name)

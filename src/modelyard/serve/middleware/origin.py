@@ -52,6 +52,7 @@ class OriginMiddleware:
         self.hosts = LOOPBACK_NAMES | {_bracketed(h) for h in hosts}
         self.origins = frozenset(o.lower().rstrip("/").encode() for o in cors_origins)
         self._loopback: dict[str, bool] = {}
+        self._hosts: dict[bytes, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,10 +95,15 @@ class OriginMiddleware:
     def _own_host(self, host: bytes | None) -> bool:
         if not host:
             return False
-        text = host.decode("latin-1").lower()
-        name = text[: text.index("]") + 1] if text.startswith("[") and "]" in text else (
-            text.rpartition(":")[0] if text.count(":") == 1 else text)  # fmt: skip
-        return name in self.hosts or name.endswith(".localhost")
+        known = self._hosts.get(host)
+        if known is None:
+            text = host.decode("latin-1").lower()
+            name = text[: text.index("]") + 1] if text.startswith("[") and "]" in text else (
+                text.rpartition(":")[0] if text.count(":") == 1 else text)  # fmt: skip
+            known = name in self.hosts or name.endswith(".localhost")
+            if len(self._hosts) < 256:  # clients repeat a few names; a scan of names is not kept
+                self._hosts[host] = known
+        return known
 
 
 def _bracketed(host: str) -> str:
