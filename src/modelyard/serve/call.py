@@ -36,6 +36,7 @@ from modelyard.serve.upstream_http import HttpError
 from modelyard.serve.validate import check_request
 
 if TYPE_CHECKING:
+    from modelyard.serve.auto import Plan
     from modelyard.serve.backends import Backend
     from modelyard.serve.keys import Hold, KeyInfo
     from modelyard.serve.routes import Endpoint, GatewayState
@@ -177,9 +178,11 @@ class Call:
         windows = self.state.windows[model]
         check_max_tokens(payload, self.state.models.context(model))
         if key is not None:
-            reserve = max_cost(payload, [chain], self.state.rates, windows,
-                               self.state.config.server.reserve_output_tokens,
-                               completes=endpoint.name != "embeddings")  # fmt: skip
+            reserve = 0.0
+            if key.budget_usd is not None:  # the most it can cost, held against the budget
+                reserve = max_cost(payload, [chain], self.state.rates, windows,
+                                   self.state.config.server.reserve_output_tokens,
+                                   completes=endpoint.name != "embeddings")  # fmt: skip
             self.hold = self.state.keys.admit(key, model, reserve)  # type: ignore[union-attr]
 
     def _check_auto(self, payload: dict[str, Any]) -> None:
@@ -229,15 +232,7 @@ class Call:
         if not plan.order:
             raise plan.refusal()
         if key is not None and keys is not None:
-            chains = [c.backends for c in plan.order]
-            windows: dict[str, int | None] = {}
-            for choice in plan.order:
-                for name, window in state.windows[choice.model].items():
-                    windows[name] = max(window or 0, windows.get(name) or 0) or None
-            reserve = max_cost(request.payload, chains, state.rates, windows,
-                               state.config.server.reserve_output_tokens,
-                               each=auto.config.cascade)  # fmt: skip
-            self.hold = keys.admit(key, auto.name, reserve)
+            self.hold = keys.admit(key, auto.name, self._plan_cost(plan, key, request))
         t0 = time.perf_counter()
         try:
             routed = await auto.open(pool, plan, request, state.metrics)
@@ -248,6 +243,20 @@ class Call:
         self.route = routed.header
         self.route_header = [(b"x-yard-route", routed.header.encode("latin-1", "replace"))]
         return self._served_by(routed.upstream)
+
+    def _plan_cost(self, plan: Plan, key: KeyInfo, request: UpstreamRequest) -> float:
+        """The most ``auto``'s plan can cost (0 for a key without a budget)."""
+        if key.budget_usd is None:
+            return 0.0
+        state = self.state
+        windows: dict[str, int | None] = {}
+        for choice in plan.order:
+            for name, window in state.windows[choice.model].items():
+                windows[name] = max(window or 0, windows.get(name) or 0) or None
+        chains = [c.backends for c in plan.order]
+        return max_cost(request.payload, chains, state.rates, windows,
+                        state.config.server.reserve_output_tokens,
+                        each=state.auto is not None and state.auto.config.cascade)  # fmt: skip
 
     def _served_by(self, upstream: Upstream) -> Upstream:
         backend = upstream.backend
