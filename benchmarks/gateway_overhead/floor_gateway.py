@@ -22,7 +22,8 @@ import aiohttp
 import orjson
 import uvicorn
 
-from modelyard.serve.http_server import GatewayHttpProtocol
+from modelyard.serve.connections import ConnectionLimits
+from modelyard.serve.http_server import protocol_for
 from modelyard.serve.upstream_http import HttpPool
 
 UPSTREAM = os.environ.get("UPSTREAM", "http://127.0.0.1:9100/v1") + "/chat/completions"
@@ -105,7 +106,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--http", choices=["own", "httptools"], default="own")
     args = parser.parse_args()
-    http = GatewayHttpProtocol if args.http == "own" else "httptools"
+    http = protocol_for(ConnectionLimits()) if args.http == "own" else "httptools"
     uvicorn.run(app, port=args.port, loop="uvloop", http=http, access_log=False,
                 log_level="warning")  # fmt: skip
 

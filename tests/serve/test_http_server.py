@@ -11,7 +11,8 @@ import uvicorn
 from uvicorn.server import ServerState
 
 from modelyard.serve.connections import ConnectionLimits
-from modelyard.serve.http_server import DISCONNECT_HOOKS, GatewayHttpProtocol, protocol_for
+from modelyard.serve.http_exchange import DISCONNECT_HOOKS
+from modelyard.serve.http_server import GatewayHttpProtocol, protocol_for
 from modelyard.serve.types import Receive, Scope, Send
 
 REQUEST = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"

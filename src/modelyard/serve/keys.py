@@ -26,8 +26,9 @@ from ulid import ULID
 from modelyard.errors import YardError
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.ledger import utc_now
-from modelyard.serve.limits import Budget, LocalQuotas, Quotas, Refusal
+from modelyard.serve.limits import Budget, LocalQuotas, Quotas
 from modelyard.serve.migrations import reflect
+from modelyard.serve.refusals import forbidden, over_budget, rate_limited
 
 KEY_PREFIX = "sk-yard-"
 ADMIN_KEY_ID = "admin"
@@ -318,15 +319,15 @@ class KeyStore:
             raise forbidden(info, model)
         budget = self._budget(info)
         if budget is not None and budget.known_usd >= budget.limit_usd:
-            raise _over_budget(info, budget.known_usd)
+            raise over_budget(info, budget.known_usd)
         admission = self._quotas.admit(info.id, info.rpm, info.tpm, budget, reserve_usd)
         if admission.refusal is not None:
-            raise _rate_limited(info, admission.refusal)
+            raise rate_limited(info, admission.refusal)
         if budget is None:
             return Hold(info.id, None)
         spent = self._raise_spend(info.id, budget, admission.spent_usd)
         if admission.over_budget:
-            raise _over_budget(info, spent)
+            raise over_budget(info, spent)
         return Hold(info.id, budget, reserve_usd)
 
     def _budget(self, info: KeyInfo) -> Budget | None:
@@ -459,58 +460,3 @@ def _check_new_key(
     for field, value in (("rpm", rpm), ("tpm", tpm)):
         if value is not None and value < 1:
             raise YardError(f"{field}: {value}: must be a positive whole number per minute")
-
-
-def forbidden(info: KeyInfo, model: str) -> GatewayError:
-    """The 403 for a key naming a model its allow-list does not hold."""
-    allowed = ", ".join(info.models or ())
-    return GatewayError(
-        403,
-        f"Key {info.name!r} may not use model {model!r}; it may use: {allowed}.",
-        type="permission_error",
-        param="model",
-        code="model_not_allowed",
-    )
-
-
-def private_refusal(key_name: str, model: str, remote: list[str]) -> GatewayError:
-    """The 403 for a private key naming a model that is not self-hosted (``remote`` backends)."""
-    return GatewayError(
-        403,
-        f"Key {key_name!r} is private: model {model!r} is not self-hosted (remote backend "
-        f"{', '.join(remote)}); ask for a self-hosted model or for 'auto'.",
-        type="permission_error",
-        param="model",
-        code="model_not_self_hosted",
-    )
-
-
-def _over_budget(info: KeyInfo, spent: float) -> GatewayError:
-    # OpenAI answers an exhausted quota with 429 insufficient_quota; its SDKs retry 429s
-    # unless told not to, and no retry can help here
-    per = {"daily": " per day (UTC)", "monthly": " per month (UTC)"}.get(
-        info.budget_period or "", ""
-    )
-    held = "" if spent >= (info.budget_usd or 0) else " (with what requests in flight hold)"
-    return GatewayError(
-        429,
-        f"Key {info.name!r} has spent ${spent:.4f} of its ${info.budget_usd:g}{per} budget"
-        f"{held}; ask the operator for a new budget.",
-        type="insufficient_quota",
-        code="insufficient_quota",
-        headers={"x-should-retry": "false"},
-    )
-
-
-def _rate_limited(info: KeyInfo, refusal: Refusal) -> GatewayError:
-    return GatewayError(
-        429,
-        f"Rate limit reached for key {info.name!r}: {refusal.limit} {refusal.kind} per minute; "
-        f"retry in {refusal.retry_after_header}s.",
-        type=refusal.kind,
-        code="rate_limit_exceeded",
-        headers={
-            "Retry-After": refusal.retry_after_header,
-            "retry-after-ms": str(max(1, round(refusal.retry_after_s * 1000))),
-        },
-    )
