@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from modelyard.serve import logs
+from modelyard.serve.auto import any_model
 from modelyard.serve.budget import max_cost
 from modelyard.serve.checks import (
     check_embeddings,
@@ -230,9 +231,9 @@ class Call:
         auto, keys, pool = state.auto, state.keys, state.backends.pool
         assert auto is not None and pool is not None
         budget = keys.remaining_usd(key) if keys is not None and key is not None else None
-        allows = key.allows if key is not None else None
+        allows = key.allows if key is not None else any_model
         private = key is not None and key.private
-        plan = await auto.plan(dict(request.payload), self.scope, budget, allows or _any,
+        plan = await auto.plan(dict(request.payload), self.scope, budget, allows,
                                self.entry.key_id, private)  # fmt: skip
         self.entry.route_reason = plan.ledger_json()
         if not plan.order:
@@ -403,10 +404,6 @@ class Call:
             "prompt_tokens": entry.prompt_tokens, "completion_tokens": entry.completion_tokens,
             "cost_usd": entry.cost_usd, "route": self.route or None,
         }  # fmt: skip
-
-
-def _any(model: str) -> bool:
-    return True
 
 
 async def read_body(receive: Receive) -> bytes:

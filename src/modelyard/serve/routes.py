@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from modelyard.serve import logs
-from modelyard.serve.auto import AutoRouter
+from modelyard.serve.auto import AutoRouter, any_model
 from modelyard.serve.backends import Backends
 from modelyard.serve.call import Call
 from modelyard.serve.config import GatewayConfig
@@ -117,7 +117,7 @@ async def list_models(state: GatewayState, scope: Scope, receive: Receive, send:
     """GET /v1/models: the public names the caller's key may use, with context windows."""
     key = authenticate(state, scope)
     allowed = key.models if key is not None else None
-    body = state.models.listing(allowed, key.allows if key is not None else _any)
+    body = state.models.listing(allowed, key.allows if key is not None else any_model)
     await send_bytes(send, 200, body, [JSON])
 
 
@@ -130,10 +130,6 @@ async def retrieve_model(state: GatewayState, scope: Scope, receive: Receive, se
         raise GatewayError(404, f"The model '{name}' does not exist", param="model",
                            code="model_not_found")  # fmt: skip
     await send_json(send, 200, found)
-
-
-def _any(model: str) -> bool:
-    return True
 
 
 async def health(state: GatewayState, scope: Scope, receive: Receive, send: Send) -> None:
