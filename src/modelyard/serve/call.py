@@ -32,7 +32,7 @@ from modelyard.serve.checks import (
 )
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.http_exchange import DISCONNECT_HOOKS
-from modelyard.serve.ledger import LedgerEntry
+from modelyard.serve.ledger import LedgerEntry, utc_now
 from modelyard.serve.middleware.request_id import request_id
 from modelyard.serve.pricing import Rate
 from modelyard.serve.proxy import Upstream, UpstreamRequest, open_upstream
@@ -391,11 +391,12 @@ class Call:
         backend = entry.backend or "none"
         state.metrics.request(self.label, backend, status, elapsed, prompt, completion)
         if logs.SINK.requests:
-            logs.request(self._log_fields(status, elapsed))
+            logs.SINK.queue(self._log_fields(status, elapsed))
 
     def _log_fields(self, status: int, elapsed: float) -> dict[str, Any]:
         entry = self.entry
         return {
+            "ts": utc_now(), "level": "info", "event": "request",
             "request_id": entry.id, "key": self.key.name if self.key else None,
             "model": entry.requested_model, "served_model": entry.served_model,
             "backend": entry.backend, "endpoint": entry.endpoint, "stream": entry.stream,
