@@ -20,7 +20,8 @@ differs where the gateway's latency is at stake:
   request line and headers (slowloris), a header size limit (431), a pause limit while a body
   arrives, a keep-alive idle timeout, and a connection limit that closes the oldest waiting
   connection before it refuses one (503). A response sent before its request's body was read
-  (a refused key, say) closes the connection instead of reading the rest.
+  (a refused key, say) closes the connection instead of reading the rest, unless less than
+  ``DRAIN_BYTES`` is left to come.
 
 It relies on uvicorn for the server around it: ``uvicorn.Config``, and the ``ServerState`` its
 ``Server`` passes each protocol (``connections``, ``tasks``, ``total_requests``,
