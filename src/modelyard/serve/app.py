@@ -242,6 +242,7 @@ class Gateway:
         if self.ledger is not None:
             self.ledger.close()
             self.state.ledger = self.ledger = None
+        logs.SINK.flush()
 
 
 async def follow_keys(keys: KeyStore, every_s: float) -> None:

@@ -9,8 +9,9 @@ fields. Events: ``request`` (one per answered request: ``request_id``, ``key``, 
 handed a prompt, a reply, a detected private value or a key.
 
 Request lines skip Python's ``logging`` (17 µs a record here, against 3 µs for one
-``orjson.dumps`` and one ``os.write``) and the lines of one event-loop turn leave in one write;
-every other record goes through ``logging``, so its levels and handlers apply.
+``orjson.dumps`` and one ``os.write``) and are written in batches, at most 0.2 s late (15 µs of
+CPU a request when each had its own write, under load); every other record goes through
+``logging``, so its levels and handlers apply, and writes the batch before itself.
 """
 
 from __future__ import annotations
@@ -29,39 +30,53 @@ from modelyard.serve.ledger import utc_now
 LOG = logging.getLogger("modelyard.serve")
 LOGGERS = ("modelyard", "uvicorn", "uvicorn.error")
 """Loggers whose records become JSON lines (uvicorn's start and stop messages included)."""
+FLUSH_S = 0.2
+"""Longest wait of a request line in the buffer."""
+FLUSH_BYTES = 65536
+"""Buffered request lines that are written at once."""
 
 
 class Sink:
-    """Where lines go: a file descriptor and the lowest level written."""
+    """Where lines go: a file descriptor and the lowest level written. Request lines wait in a
+    buffer for up to ``FLUSH_S`` (or ``FLUSH_BYTES``) and leave in one write; any other line
+    writes the buffer first, so lines keep their order."""
 
     def __init__(self, fd: int = 1, level: int = logging.WARNING) -> None:
         self.fd = fd
         self.level = level
         self.requests = level <= logging.INFO
         """Whether per-request lines are written."""
-        self.pending: list[bytes] | None = None
+        self.pending: list[bytes] = []
+        self.size = 0
+        self.timer: asyncio.TimerHandle | None = None
 
     def write(self, line: dict[str, Any]) -> None:
-        """One JSON line now (a write that fails, e.g. a closed stdout, is dropped)."""
+        """One JSON line now, after the buffered ones (a failed write, e.g. to a closed
+        stdout, is dropped)."""
+        self.flush()
         self._out(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
 
     def queue(self, line: dict[str, Any]) -> None:
-        """One JSON line, written with the others of this event-loop turn when it ends."""
+        """One JSON line, buffered (written at once when no event loop runs here)."""
         data = orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
-        if self.pending is not None:
-            self.pending.append(data)
-            return
-        try:
-            asyncio.get_running_loop().call_soon(self.flush)
-        except RuntimeError:  # no loop in this thread
-            self._out(data)
-            return
-        self.pending = [data]
+        self.pending.append(data)
+        self.size += len(data)
+        if self.size >= FLUSH_BYTES:
+            self.flush()
+        elif self.timer is None:
+            try:
+                self.timer = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+            except RuntimeError:
+                self.flush()
 
     def flush(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending:
-            self._out(b"".join(pending))
+        """Write the buffered lines."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.pending:
+            data, self.pending, self.size = b"".join(self.pending), [], 0
+            self._out(data)
 
     def _out(self, data: bytes) -> None:
         with contextlib.suppress(OSError):
