@@ -15,25 +15,26 @@ import typer.main
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from modelyard.catalog import schema
+import modelyard.catalog as catalog
 from modelyard.cli import app
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SCHEMA_CLASSES: list[type[BaseModel]] = [
-    schema.Model,
-    schema.Architecture,
-    schema.MoE,
-    schema.MLA,
-    schema.Param,
-    schema.Claim,
-    schema.Ref,
-    schema.Capabilities,
-    schema.Quantized,
-    schema.License,
-    schema.GPU,
-    schema.Price,
-    schema.ApiOffer,
-    schema.Source,
+    catalog.Model,
+    catalog.Architecture,
+    catalog.RopeScaling,
+    catalog.MoE,
+    catalog.MLA,
+    catalog.Param,
+    catalog.Claim,
+    catalog.Ref,
+    catalog.Capabilities,
+    catalog.Quantized,
+    catalog.License,
+    catalog.GPU,
+    catalog.Price,
+    catalog.ApiOffer,
+    catalog.Source,
 ]
 
 

@@ -32,6 +32,6 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def smollm2_gguf() -> Path:
     """The real default model (SmolLM2-135M-Instruct GGUF), pulled once to <repo>/.cache/models."""
-    from modelyard.serve.pull import pull
+    from modelyard.pull import pull
 
     return pull("smollm2", cache=MODEL_CACHE)

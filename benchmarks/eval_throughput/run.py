@@ -1,6 +1,6 @@
 """Eval runner throughput: 2,000 items against a fast local fake endpoint.
 
-Starts tests/eval/fake_openai.py as its own process (instant replies), writes a 2,000-item
+Starts tests/serve/fault_upstream.py as its own process (instant replies), writes a 2,000-item
 numeric suite, then runs `yard eval` as a child process twice with a fresh YARD_HOME: a cold run
 (every item requested, every reply stored) and a warm rerun (every reply read from the store).
 Prints a Markdown table: wall time, items/s, requests and peak RSS of the `yard eval` process.
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-FAKE = REPO / "tests" / "eval" / "fake_openai.py"
+FAKE = REPO / "tests" / "serve" / "fault_upstream.py"
 # the child reports its own peak RSS when it exits (KiB on Linux)
 CHILD = (
     "import atexit, resource, sys; atexit.register(lambda: sys.stderr.write("

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,7 +22,7 @@ import orjson
 import uvloop
 from loadgen import run_load
 from run import (
-    HERE,
+    UPSTREAM,
     YARD,
     cpu_seconds,
     free_port,
@@ -46,7 +45,7 @@ def main() -> None:
     versions = dict(v.split("=", 1) for v in args.versions)
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         work, upstream = Path(tmp), free_port()
-        mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
+        mock = [*UPSTREAM, "--port", str(upstream)]
         stack.enter_context(process(mock, 0, {}, work / "mock.log"))
         ports, procs = {"direct": upstream}, {}
         for name, src in versions.items():

@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 import uvloop
 from loadgen import run_load
-from run import HERE, YARD, free_port, pct, process, wait_ready
+from run import UPSTREAM, YARD, free_port, pct, process, wait_ready
 
 
 def config(upstream: int, work: Path, routed: bool) -> Path:
@@ -45,7 +44,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
         upstream = free_port()
-        mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
+        mock = [*UPSTREAM, "--port", str(upstream)]
         stack.enter_context(process(mock, 0, {}, work / "mock.log"))
         ports = {}
         for target, routed in (("direct", False), ("auto", True)):

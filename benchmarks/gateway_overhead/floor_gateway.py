@@ -22,9 +22,7 @@ import aiohttp
 import orjson
 import uvicorn
 
-from modelyard.serve.connections import ConnectionLimits
-from modelyard.serve.http_server import protocol_for
-from modelyard.serve.upstream_http import HttpPool
+from modelyard.serve import ConnectionLimits, HttpPool, protocol_for
 
 UPSTREAM = os.environ.get("UPSTREAM", "http://127.0.0.1:9100/v1") + "/chat/completions"
 CLIENT = os.environ.get("FLOOR_CLIENT", "aiohttp")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import uvloop
 from loadgen import run_load
-from run import HERE, YARD, free_port, process, wait_ready, yard_config
+from run import UPSTREAM, YARD, free_port, process, wait_ready, yard_config
 
 WARM_UP = 300
 TOTAL = re.compile(r"^summary:\s+(\d+)", re.M)
@@ -68,7 +68,7 @@ def main() -> None:
     versions = {name: Path(src) for name, src in (v.split("=", 1) for v in args.versions)}
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         work, upstream = Path(tmp), free_port()
-        mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
+        mock = [*UPSTREAM, "--port", str(upstream)]
         stack.enter_context(process(mock, 0, {}, work / "mock.log"))
         counts = {
             name: instructions_per_request(name, src, args.requests, upstream, work)

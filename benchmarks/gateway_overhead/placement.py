@@ -18,7 +18,7 @@ from pathlib import Path
 
 import uvloop
 from loadgen import run_load
-from run import HERE, YARD, free_port, process, wait_ready, yard_config
+from run import HERE, UPSTREAM, YARD, free_port, process, wait_ready, yard_config
 
 ROUNDS, REQUESTS = 5, 400
 
@@ -30,7 +30,7 @@ def relays(upstream: int, work: Path) -> dict[str, list[str]]:
     floor = [sys.executable, str(HERE / "floor_gateway.py"), "--http", "own", "--port"]
     yard = [str(YARD), "serve", "--config", str(yard_config(upstream, work)), "--port"]
     return {
-        "fake upstream (no relay)": [sys.executable, str(HERE / "mock_upstream.py"), "--port"],
+        "fake upstream (no relay)": [*UPSTREAM, "--port"],
         "relay-floor": [sys.executable, str(HERE / "relay_floor.py")],
         "asgi-floor": floor,
         "yard serve": yard,
@@ -40,7 +40,7 @@ def relays(upstream: int, work: Path) -> dict[str, list[str]]:
 def main() -> None:
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         work, upstream = Path(tmp), free_port()
-        mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
+        mock = [*UPSTREAM, "--port", str(upstream)]
         stack.enter_context(process(mock, 0, {}, work / "mock.log"))
         env = {"UPSTREAM": f"http://127.0.0.1:{upstream}/v1", "FLOOR_CLIENT": "own",
                "YARD_HOME": str(work / "home")}  # fmt: skip

@@ -39,6 +39,9 @@ from loadgen import Sample, run_load
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+UPSTREAM = [sys.executable, str(ROOT / "tests" / "serve" / "fault_upstream.py"), "--chunks", "16",
+            "--gap-ms", "2"]  # fmt: skip
+"""The fake upstream (the project's one, as a process): streams of 16 chunks 2 ms apart."""
 YARD = ROOT / ".venv" / "bin" / "yard"
 LITELLM = HERE / ".venv" / "bin" / "litellm"
 SWEEP = (1, 2, 4, 8, 16, 32, 64)
@@ -199,13 +202,13 @@ def main() -> None:
 
 def run_all(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict:
     upstream = free_port()
-    mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
+    mock = [*UPSTREAM, "--port", str(upstream)]
     stack.enter_context(process(mock, 0, {}, work / "mock.log"))
     ports = {"direct": upstream, "modelyard": free_port(), CROSS: free_port()}
     procs: dict[str, subprocess.Popen] = {}
     # a second fake upstream on the gateways' core: what one round trip across cores costs
     # in this run, with no relay in between (it moves with the VM's phases)
-    cross = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(ports[CROSS])]
+    cross = [*UPSTREAM, "--port", str(ports[CROSS])]
     wait_ready(ports[CROSS], stack.enter_context(process(cross, 1, {}, work / "cross.log")))
     yard_cmd = [str(YARD), "serve", "--config", str(yard_config(upstream, work)),
                 "--port", str(ports["modelyard"])]  # fmt: skip

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import uvloop
 from loadgen import run_load
-from run import HERE, ROOT, YARD, free_port, process, wait_ready, yard_config
+from run import ROOT, UPSTREAM, YARD, free_port, process, wait_ready, yard_config
 
 PROBES = [
     # (file under modelyard/serve, text of the line the probe goes before, probe name)
@@ -102,7 +102,7 @@ def main() -> None:
         work, upstream = Path(tmp), free_port()
         src, dump = probed_copy(work / "src"), work / "probes.json"
         with ExitStack() as stack:
-            mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
+            mock = [*UPSTREAM, "--port", str(upstream)]
             stack.enter_context(process(mock, 0, {}, work / "mock.log"))
             port = free_port()
             yard = [str(YARD), "serve", "--config", str(yard_config(upstream, work)), "--port"]

@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
-from modelyard.serve.app import create_app, uvicorn_options
-from modelyard.serve.config import GatewayConfig, load_config
-from modelyard.serve.types import ASGIApp
+from modelyard.serve import GatewayConfig, create_app, load_config, uvicorn_options
 
 
 def config() -> GatewayConfig:
@@ -25,7 +24,7 @@ def config() -> GatewayConfig:
     return load_config(Path(os.environ["YARD_GATEWAY_CONFIG"]))
 
 
-def factory() -> ASGIApp:
+def factory() -> Any:  # an ASGI app
     """The gateway app for ``config()``."""
     return create_app(config())
 

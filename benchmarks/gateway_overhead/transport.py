@@ -24,6 +24,7 @@ import uvloop
 from loadgen import run_load
 from run import (
     HERE,
+    UPSTREAM,
     YARD,
     cpu_model,
     free_port,
@@ -57,7 +58,7 @@ def main() -> None:
 
 def run_all(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict:
     upstream = free_port()
-    mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
+    mock = [*UPSTREAM, "--port", str(upstream)]
     stack.enter_context(process(mock, 0, {}, work / "mock.log"))
     config = yard_config(upstream, work)
     ports = {"direct": upstream, "yard serve (own protocol)": free_port()}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import orjson
 import uvloop
 from loadgen import run_load
-from run import HERE, YARD, free_port, pct, process, wait_ready, yard_config
+from run import HERE, UPSTREAM, YARD, free_port, pct, process, wait_ready, yard_config
 
 
 def main() -> None:
@@ -47,7 +46,7 @@ def main() -> None:
 def measure(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict:
     cpus = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
     upstream = free_port()
-    mock = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(upstream)]
+    mock = [*UPSTREAM, "--port", str(upstream)]
     stack.enter_context(process(mock, cpus, {}, work / "mock.log"))  # type: ignore[arg-type]
     ports = {}
     for count in args.workers:

@@ -11,9 +11,7 @@ import sys
 import torch
 
 from modelyard.catalog import cached_catalog, find_model
-from modelyard.measure.kvcache import allocate_cache
-from modelyard.measure.model import build_model
-from modelyard.measure.timing import cuda_ms, graphed
+from modelyard.measure import allocate_cache, build_model, cuda_ms, graphed
 
 
 def step_ms(model: torch.nn.Module, batch: int, context: int, split: bool) -> float:

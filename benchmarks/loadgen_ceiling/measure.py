@@ -1,10 +1,10 @@
 """Highest request rate a load generator sustains against a fast local endpoint, ours vs GuideLLM.
 
-The fast server (fast_server.py) runs pinned to CPU 1, each generator pinned to CPU 0. At each
-offered constant rate the generator runs for DURATION seconds; it *sustains* the rate when it
-completes at least 95 % of the offered requests per second with no errors. Also reported: the
-TTFT it measures against a server that answers at once (its own latency floor) and its closed-loop
-maximum. Run from the repository root:
+The fast server (tests/serve/fault_upstream.py) runs pinned to CPU 1, each generator pinned to
+CPU 0. At each offered constant rate the generator runs for DURATION seconds; it *sustains* the
+rate when it completes at least 95 % of the offered requests per second with no errors. Also
+reported: the TTFT it measures against a server that answers at once (its own latency floor) and
+its closed-loop maximum. Run from the repository root:
 
     .venv/bin/python benchmarks/loadgen_ceiling/measure.py
 
@@ -25,6 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+FAST_SERVER = ROOT / "tests" / "serve" / "fault_upstream.py"
 YARD = ROOT / ".venv" / "bin" / "yard"
 GUIDELLM = HERE / ".venv" / "bin" / "guidellm"
 PORT = 9200
@@ -105,8 +106,8 @@ def run_ours() -> dict:
 
 
 def main() -> None:
-    server = subprocess.Popen(["taskset", "-c", "1", sys.executable, str(HERE / "fast_server.py"),
-                               "--port", str(PORT)])  # fmt: skip
+    server = subprocess.Popen(["taskset", "-c", "1", sys.executable, str(FAST_SERVER),
+                               "--port", str(PORT)], stdout=subprocess.DEVNULL)  # fmt: skip
     time.sleep(1.0)
     try:
         with tempfile.TemporaryDirectory() as tmp:

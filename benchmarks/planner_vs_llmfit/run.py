@@ -161,23 +161,24 @@ def ours(gpu: str, case: Case, context: int, engine: str) -> dict:
     from modelyard.catalog import cached_catalog, find_model
     from modelyard.plan import (
         GIB,
-        Deployment,
         decode,
+        deploy,
         get_engine,
         kv_bytes_per_sequence,
         parse_cluster,
         weight_bytes,
         weight_format,
     )
+    from modelyard.plan.weights import require_arch
 
     catalog = cached_catalog()
     model = find_model(catalog, case.ours)
     eng, fmt = get_engine(engine), weight_format(case.quant)
     kv_dtype = "fp16" if eng.is_gguf else "bf16"
     weights = weight_bytes(model, fmt, eng).total / GIB
-    kv = kv_bytes_per_sequence(model.architecture, context, kv_dtype) / GIB  # type: ignore[arg-type]
-    dep = Deployment(eng, fmt, kv_dtype, context)
-    speed = decode(model, parse_cluster(catalog, gpu), dep, 1, 512).tok_s_per_sequence
+    kv = kv_bytes_per_sequence(require_arch(model), context, kv_dtype) / GIB
+    dep = deploy(eng, fmt, parse_cluster(catalog, gpu), kv_dtype=kv_dtype, context=context)
+    speed = decode(model, dep, 1, 512).tok_s_per_sequence
     return {"weights": weights, "kv": kv, "vram": weights + kv, "tok_s": speed}
 
 
@@ -222,9 +223,10 @@ def kv_rows() -> list[list[str]]:
         case = next(c for c in CASES if c.ours == model_id)
         from modelyard.catalog import cached_catalog, find_model
         from modelyard.plan import GIB, kv_bytes_per_sequence
+        from modelyard.plan.weights import require_arch
 
-        arch = find_model(cached_catalog(), model_id).architecture
-        mine = kv_bytes_per_sequence(arch, context, dtype) / GIB  # type: ignore[arg-type]
+        arch = require_arch(find_model(cached_catalog(), model_id))
+        mine = kv_bytes_per_sequence(arch, context, dtype) / GIB
         plan = llmfit("h100-sxm", case, context) or {}
         alt = {a["kv_quant"]: a["kv_cache_gb"] for a in plan.get("kv_alternatives", [])}
         theirs = alt.get(dtype)

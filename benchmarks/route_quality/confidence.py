@@ -22,9 +22,8 @@ import re
 import httpx
 import numpy as np
 
-from modelyard.serve.auto import reply_confidence
-from modelyard.serve.engine import LocalEngine
-from modelyard.serve.pull import pull
+from modelyard.pull import pull
+from modelyard.serve import LocalEngine, reply_confidence
 
 THRESHOLDS = (-0.05, -0.1, -0.2, -0.3, -0.5, -1.0)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from modelyard.route.datasets import read_labels
-from modelyard.route.embed import WINDOW, TransformerEmbedder, model_files
+from modelyard.route.embed import TransformerEmbedder, model_files, window
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "route"
@@ -37,16 +38,22 @@ class CachedFullEmbedder:
         for name in label_files:
             cached = np.load(cache_path(name), allow_pickle=True)
             for text, vec in zip(cached["texts"], cached["emb"], strict=True):
-                self.vectors[tuple(self.token_ids(text)[:WINDOW])] = vec
+                self.vectors[tuple(window(self.token_ids(text)))] = vec
 
     def token_ids(self, text: str) -> list[int]:
         return self.model.token_ids(text)
 
-    def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
-        return self.model.token_spans(text)
+    def encode(self, text: str) -> Any:
+        return self.model.encode(text)
+
+    def prepare(self, texts: list[str]) -> None:
+        """Nothing to prepare: the vectors are cached."""
+
+    def embed_parts(self, ids: list[int], bounds: np.ndarray) -> np.ndarray:
+        return np.stack([self.embed_ids(ids[lo:hi]) for lo, hi in bounds])
 
     def embed_ids(self, ids: list[int]) -> np.ndarray:
-        key = tuple(ids[:WINDOW])
+        key = tuple(window(ids))
         return self.vectors[key] if key in self.vectors else self.model.embed_ids(ids)
 
 
@@ -57,7 +64,7 @@ def main() -> None:
     model = TransformerEmbedder(model_files())
     CACHE.mkdir(parents=True, exist_ok=True)
     for name in args.files:
-        texts = read_labels(SHARED / name).prompts
+        texts = read_labels(SHARED / name).texts
         emb = model.embed(texts)
         np.savez(cache_path(name), emb=emb, texts=np.array(texts, dtype=object))
         print(f"{name}: {len(texts)} prompts -> {cache_path(name)}", flush=True)

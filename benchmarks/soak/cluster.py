@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 HERE = Path(__file__).resolve().parent
+UPSTREAM = HERE.parents[1] / "tests" / "serve" / "fault_upstream.py"
 YARD = Path(sys.executable).parent / "yard"
 
 
@@ -39,7 +40,7 @@ def start_upstream(log: Path, *fault_args: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(HERE / "fault_upstream.py"), "--port", str(port), *fault_args],
+            [sys.executable, str(UPSTREAM), "--port", str(port), *fault_args],
             stdout=out, stderr=out,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"

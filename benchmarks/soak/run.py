@@ -28,11 +28,10 @@ from cluster import Replicas, gateway_yaml, services, start_upstream
 from load import Result, closed_loop, open_loop, percentile
 from ulid import ULID
 
-from modelyard.serve.keys import KeyStore
-from modelyard.serve.ledger import Ledger
+from modelyard.serve import KeyStore, Ledger
 
 HERE = Path(__file__).resolve().parent
-FAULTS = ("--error-rate", "0.02", "--slow-rate", "0.01", "--reset-rate", "0.005")
+FAULTS = ("--error-rate", "0.02", "--slow-rate", "0.01", "--reset-rate", "0.005", "--delay-ms", "5")
 TARGETS = (("1_replica_local_state", 1, False), ("1_replica", 1, True), ("3_replicas", 3, True))
 """Throughput targets: (label, replicas, limits/budgets/breakers in Redis)."""
 CLEAN = ("--error-rate", "0", "--slow-rate", "0", "--reset-rate", "0", "--delay-ms", "0")

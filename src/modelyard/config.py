@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+GATEWAY_URL = "http://127.0.0.1:4000"
+"""Where clients (`yard chat`, `yard eval`) look for the gateway unless told otherwise."""
+
 
 def yard_home() -> Path:
     """The user directory for modelyard state (catalog additions, ledger, model cache).

@@ -38,3 +38,7 @@ class EvalError(YardError):
 
 class MeasureError(YardError):
     """A measurement cannot run (no device, bad grid) or a calibration file is wrong."""
+
+
+class Interrupted(YardError):
+    """Ctrl-C stopped a long command; the message says what finished and where it was kept."""

@@ -7,11 +7,14 @@ so every command can say *why* a model was left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
-from modelyard.catalog.loader import Catalog
-from modelyard.catalog.schema import License, Model
 from modelyard.errors import PolicyError
+
+if TYPE_CHECKING:  # the CLI reads this module's vocabularies without loading the catalog
+    from modelyard.catalog.loader import Catalog
+    from modelyard.catalog.queries import ModelRow
+    from modelyard.catalog.schema import License, Model
 
 LicensePolicy = Literal["any", "commercial", "permissive", "osi"]
 LICENSE_POLICIES: tuple[str, ...] = ("any", "commercial", "permissive", "osi")
@@ -41,9 +44,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         if self.license not in LICENSE_POLICIES:
-            raise PolicyError(
-                f"license policy {self.license!r} is not one of {', '.join(LICENSE_POLICIES)}"
-            )
+            raise PolicyError(license_refusal(self.license))
         unknown = set(self.capabilities) - set(CAPABILITIES)
         if unknown:
             raise PolicyError(
@@ -127,6 +128,39 @@ def evaluate(model: Model, policy: Policy, catalog: Catalog) -> Verdict:
     if lacking:
         reasons.append(f"lacks {', '.join(lacking)}")
     return Verdict(model.id, reasons, warnings)
+
+
+def list_models(
+    catalog: Catalog,
+    policy: Policy,
+    family: str | None = None,
+    sort: str = "id",
+    show_excluded: bool = False,
+) -> list[ModelRow]:
+    """Models passing ``policy`` (and the family filter), sorted; excluded ones appended with
+    their reasons when ``show_excluded``."""
+    from modelyard.catalog.queries import model_row, sort_rows
+
+    kept: list[ModelRow] = []
+    dropped: list[ModelRow] = []
+    for model in catalog.models.values():
+        if family and model.family != family.lower():
+            continue
+        verdict = evaluate(model, policy, catalog)
+        (kept if verdict.allowed else dropped).append(model_row(model, verdict.reasons))
+    rows = sort_rows(kept, sort)
+    return rows + sort_rows(dropped, sort) if show_excluded else rows
+
+
+def license_refusal(text: str) -> str:
+    return f"license policy {text!r} is not one of {', '.join(LICENSE_POLICIES)}"
+
+
+def license_policy(text: str) -> LicensePolicy:
+    """The license policy a user named, checked: any, commercial, permissive or osi."""
+    if text not in LICENSE_POLICIES:
+        raise PolicyError(f"--license: {license_refusal(text)}")
+    return cast(LicensePolicy, text)
 
 
 def parse_languages(text: str | None) -> tuple[str, ...]:

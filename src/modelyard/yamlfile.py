@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -39,12 +41,55 @@ def read_yaml(path: Path, error: type[YardError] = YardError) -> tuple[Any, Lazy
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        return yaml.load(text, Loader=Loader), LazyNode(text)
+        data = yaml.load(text, Loader=Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise error(f"{path}{where}: invalid YAML: {problem}") from exc
+    if "&" not in text:  # no anchor, so no alias: nothing is shared or repeated
+        return data, LazyNode(text)
+    try:
+        size = expanded_size(data)
+    except RecursionError:
+        raise error(f"{path}: a YAML alias refers to a value that holds it") from None
+    if size > MAX_VALUES:
+        raise error(
+            f"{path}: {size:,} values once YAML aliases are expanded (at most {MAX_VALUES:,}); "
+            f"write the values out instead of repeating aliases"
+        )
+    return data, LazyNode(text)
+
+
+MAX_VALUES = 1_000_000
+"""Values a file may hold with its aliases expanded: what every reader of it walks through."""
+
+
+def expanded_size(data: Any) -> int:
+    """How many values ``data`` holds with shared (aliased) parts counted each time they recur,
+    computed once per shared part.
+
+    Raises:
+        RecursionError: a value contains itself (``&a [*a]``).
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        value, done = stack.pop()
+        if not isinstance(value, dict | list) or (not done and id(value) in sizes):
+            continue
+        children = list(value.values()) if isinstance(value, dict) else value
+        if done:
+            active.discard(id(value))
+            sizes[id(value)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+        elif id(value) in active:
+            raise RecursionError("a value contains itself")
+        else:
+            active.add(id(value))
+            stack.append((value, True))
+            stack += [(c, False) for c in children if isinstance(c, dict | list)]
+    return sizes.get(id(data), 1)
 
 
 def line_of(node: yaml.Node | LazyNode | None, loc: Sequence[str | int]) -> int | None:
@@ -70,16 +115,27 @@ def format_validation(
     path: Path | str,
     node: yaml.Node | LazyNode | None = None,
     prefix: Sequence[str | int] = (),
+    model: type[BaseModel] | None = None,
 ) -> list[str]:
-    """One line per error: ``file:line: field.path: message``."""
+    """One line per error: ``file:line: field.path: message``.
+
+    With ``model`` (the class that was validated), an unknown key gets a "did you mean" from
+    the fields of the model it was found in.
+    """
     lines = []
     for err in exc.errors(include_url=False):
-        # a validator that checks fields below its own model names them in ctx["at"]
-        loc = [*prefix, *err["loc"], *err.get("ctx", {}).get("at", ())]
-        line = line_of(node, loc)
-        where = f"{path}:{line}" if line else str(path)
-        field = ".".join(str(p) for p in loc) or "(top level)"
-        lines.append(f"{where}: {field}: {err['msg']}")
+        ctx = err.get("ctx", {})
+        # a validator that checks fields below its own model names them in ctx["at"], or lists
+        # several problems as (at, message) pairs in ctx["problems"]
+        problems = ctx.get("problems") or [(ctx.get("at", ()), err["msg"])]
+        for at, message in problems:
+            loc = [*prefix, *err["loc"], *at]
+            if err["type"] == "extra_forbidden" and model is not None:
+                message = unknown_field(err["loc"], model)
+            line = line_of(node, loc)
+            where = f"{path}:{line}" if line else str(path)
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            lines.append(f"{where}: {field}: {message}")
     return lines
 
 
@@ -94,4 +150,55 @@ def validate(
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, format_validation(exc, path, node, prefix)
+        return None, format_validation(exc, path, node, prefix, model)
+
+
+def unknown_field(loc: Sequence[str | int], model: type[BaseModel]) -> str:
+    """'unknown field 'prot'; did you mean port?' for the key at ``loc`` inside ``model``."""
+    key, fields = str(loc[-1]), fields_at(model, loc[:-1])
+    close = difflib.get_close_matches(key, fields, n=3, cutoff=0.6)
+    if close:
+        return f"unknown field {key!r}; did you mean {' or '.join(close)}?"
+    if fields and len(fields) <= 16:
+        return f"unknown field {key!r}; the fields here are {', '.join(fields)}"
+    return f"unknown field {key!r}"
+
+
+def fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """Field names of the model found at ``loc`` inside ``model`` (none when no model is)."""
+    kinds: list[Any] = [model]
+    for key in loc:
+        kinds = [child for kind in kinds for child in _step(kind, key)]
+    return sorted({name for kind in kinds if _is_model(kind) for name in kind.model_fields})
+
+
+def _step(kind: Any, key: str | int) -> list[Any]:
+    """The types one key below ``kind``: a field, a list item, a dict value, a union member."""
+    options = _alternatives(kind)
+    named = [o for o in options if _is_model(o) and o.__name__ == key]  # pydantic's union tag
+    if named:
+        return named
+    found: list[Any] = []
+    for option in options:
+        args = get_args(option)
+        if _is_model(option) and isinstance(key, str) and key in option.model_fields:
+            found.append(option.model_fields[key].annotation)
+        elif get_origin(option) in (list, tuple, set, frozenset) and isinstance(key, int):
+            found += args[:1]
+        elif get_origin(option) is dict and isinstance(key, str) and len(args) == 2:
+            found.append(args[1])
+    return found
+
+
+def _alternatives(kind: Any) -> list[Any]:
+    """``X | Y`` and ``Annotated[X, ...]`` as their concrete types."""
+    origin = get_origin(kind)
+    if origin is Annotated:
+        return _alternatives(get_args(kind)[0])
+    if origin in (Union, UnionType):
+        return [alt for arg in get_args(kind) for alt in _alternatives(arg)]
+    return [kind]
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)

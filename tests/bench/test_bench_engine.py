@@ -9,7 +9,7 @@ import pytest
 
 from modelyard.bench import BenchJob, Load, Stop, Target, endpoint, run_job
 from modelyard.serve.engine import LocalEngine
-from tests.bench.fake_openai import FakeOpenAI
+from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import gateway_config, running_gateway
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def test_bench_the_real_engine_directly_and_through_the_gateway(smollm2_gguf: Pa
 
 
 def test_gateway_relays_chunks_with_their_pacing() -> None:
-    with FakeOpenAI(chunks=5, gap_s=0.03) as upstream:
+    with FaultUpstream("bench", chunks=5, gap_s=0.03) as upstream:
         config = gateway_config([{"name": "a", "base_url": upstream.url}], {"m": ["a"]})
         with running_gateway(config) as gw:
             s = run_job(small_job(gw.url, "m", requests=4)).steps[0]

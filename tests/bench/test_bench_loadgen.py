@@ -20,13 +20,13 @@ from modelyard.bench import (
     token_counter,
 )
 from modelyard.errors import YardError
-from tests.bench.fake_openai import FakeOpenAI
+from tests.serve.fault_upstream import FaultUpstream
 
 COUNTER = token_counter()
 PROMPTS = synthetic_prompts(30, 50, 16, COUNTER)
 
 
-def bench(server: FakeOpenAI, load: Load | None, stop: Stop, **spec: object):
+def bench(server: FaultUpstream, load: Load | None, stop: Stop, **spec: object):
     target = Target(endpoint(server.url), "m", stall_s=spec.pop("stall_s", 5.0))  # type: ignore[arg-type]
     return run_bench(BenchSpec(target, stop, load, **spec), PROMPTS, COUNTER)  # type: ignore[arg-type]
 
@@ -40,7 +40,7 @@ def test_endpoint_urls() -> None:
 
 
 def test_faults_are_counted_not_crashed_on() -> None:
-    with FakeOpenAI(chunks=4) as server:
+    with FaultUpstream("bench", chunks=4) as server:
         server.plan("ok", "500", "stall", "reset", "cut", "error_event", "429")  # first = warm-up
         result = bench(server, Load("concurrency", 3), Stop(requests=12), stall_s=0.5)
     s = result.steps[0]
@@ -54,25 +54,25 @@ def test_faults_are_counted_not_crashed_on() -> None:
 
 
 def test_a_connection_dropped_before_the_response_is_retried_once() -> None:
-    with FakeOpenAI(chunks=2) as server:
+    with FaultUpstream("bench", chunks=2) as server:
         server.plan("ok", "drop", "ok", "drop", "drop")  # warm-up; retried and fine; fails twice
         s = bench(server, Load("concurrency", 1), Stop(requests=2)).steps[0]
     assert (s.completed, s.errors) == (1, 1)
     assert s.error_kinds == {"connection: ServerDisconnectedError": 1}
-    assert len(server.bodies) == 5
+    assert len(server.requests) == 5
 
 
 def test_request_body_streams_with_usage() -> None:
-    with FakeOpenAI() as server:
+    with FaultUpstream("bench") as server:
         target = Target(endpoint(server.url), "m", ignore_eos=True)
         run_bench(BenchSpec(target, Stop(requests=2), Load("concurrency", 1)), PROMPTS, COUNTER)
-    body = server.bodies[-1]
+    body = server.requests[-1]
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert body["max_tokens"] == 16 and body["ignore_eos"] is True and body["model"] == "m"
 
 
 def test_timings_match_the_server_pacing() -> None:
-    with FakeOpenAI(chunks=6, ttft_s=0.10, gap_s=0.03, tokens_per_chunk=2) as server:
+    with FaultUpstream("bench", chunks=6, ttft_s=0.10, gap_s=0.03, tokens_per_chunk=2) as server:
         s = bench(server, Load("concurrency", 2), Stop(requests=6)).steps[0]
     assert 100 <= s.ttft_ms.p50 <= 160  # type: ignore[operator]
     assert 28 <= s.itl_ms.p50 <= 60  # type: ignore[operator]
@@ -82,14 +82,14 @@ def test_timings_match_the_server_pacing() -> None:
 
 
 def test_without_usage_tokens_are_estimated_and_say_so() -> None:
-    with FakeOpenAI(chunks=4, usage=False) as server:
+    with FaultUpstream("bench", chunks=4, usage=False) as server:
         result = bench(server, Load("concurrency", 1), Stop(requests=2))
     assert result.token_source == "estimate"
-    assert result.steps[0].output_tokens_mean == 4  # "tok " x 4 = 16 characters / 4
+    assert result.steps[0].output_tokens_mean == 3  # "t0 t1 t2 t3 " = 12 characters / 4
 
 
 def test_constant_rate_sends_on_schedule() -> None:
-    with FakeOpenAI(chunks=2) as server:
+    with FaultUpstream("bench", chunks=2) as server:
         result = bench(server, Load("rate", 20.0), Stop(requests=10))
     starts = [r.start_s for r in result.requests]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
@@ -109,7 +109,7 @@ def test_arrival_schedules() -> None:
 
 
 def test_duration_bounds_the_run() -> None:
-    with FakeOpenAI(chunks=2, gap_s=0.02) as server:
+    with FaultUpstream("bench", chunks=2, gap_s=0.02) as server:
         s = bench(server, Load("concurrency", 2), Stop(duration_s=0.5)).steps[0]
     assert 0.45 <= s.duration_s <= 1.0
     assert s.completed >= 10
@@ -117,7 +117,7 @@ def test_duration_bounds_the_run() -> None:
 
 def test_sweep_stops_when_throughput_stops_growing() -> None:
     # the server runs two requests at a time: concurrency 4 cannot beat concurrency 2
-    with FakeOpenAI(chunks=3, ttft_s=0.06, gap_s=0.02, capacity=2) as server:
+    with FaultUpstream("bench", chunks=3, ttft_s=0.06, gap_s=0.02, capacity=2) as server:
         sweep = Sweep(max_concurrency=16, min_gain=0.2)
         result = bench(server, None, Stop(requests=12), sweep=sweep)
     assert [s.load for s in result.steps] == ["concurrency=1", "concurrency=2", "concurrency=4"]
@@ -126,7 +126,7 @@ def test_sweep_stops_when_throughput_stops_growing() -> None:
 
 
 def test_sweep_stops_when_slos_break() -> None:
-    with FakeOpenAI(chunks=2, ttft_s=0.03, capacity=1) as server:
+    with FaultUpstream("bench", chunks=2, ttft_s=0.03, capacity=1) as server:
         result = bench(server, None, Stop(requests=6), slo={"ttft": 50.0})
     assert "met the SLOs" in (result.stop_reason or "")
     assert len(result.steps) <= 3

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from modelyard.bench import BenchResult, compare_plan
 from modelyard.cli import app
 from modelyard.errors import YardError
-from tests.bench.fake_openai import FakeOpenAI
+from tests.serve.fault_upstream import FaultUpstream
 
 
 def yard(*args: str):
@@ -20,7 +20,7 @@ def yard(*args: str):
 
 def test_cli_runs_a_load_and_writes_a_self_contained_report(tmp_path: Path) -> None:
     out = tmp_path / "r" / "bench.html"
-    with FakeOpenAI(chunks=4, gap_s=0.005) as server:
+    with FaultUpstream("bench", chunks=4, gap_s=0.005) as server:
         server.plan("ok", "503")  # the warm-up, then one failure
         run = yard("bench", server.url, "-m", "m", "-c", "2", "-n", "8", "--slo", "ttft=5s",
                    "-o", str(out), "--json")  # fmt: skip
@@ -30,17 +30,23 @@ def test_cli_runs_a_load_and_writes_a_self_contained_report(tmp_path: Path) -> N
     assert (step["requests"], step["errors"], step["error_kinds"]) == (8, 1, {"http 503": 1})
     assert step["good"] == 7 and "requests" not in data
     page = out.read_text()
-    assert page.count("<svg") >= 3 and "<script" not in page and "src=" not in page
-    assert "http 503" in page
+    # one load level: its figures are in the table, no one-point curves; every request plotted
+    assert page.count("<svg") == 1 and "<script" not in page and "src=" not in page
+    assert "http 503" in page and "One load level ran" in page
     saved = BenchResult.model_validate_json(out.with_suffix(".json").read_text())
     assert len(saved.requests) == 8 and saved.steps[0].load == "concurrency=2"
 
 
 def test_cli_table_and_sweep(tmp_path: Path) -> None:
-    with FakeOpenAI(chunks=2, capacity=1, ttft_s=0.01) as server:
-        run = yard("bench", server.url, "-m", "m", "--sweep", "-n", "6", "--max-concurrency", "8")
+    out = tmp_path / "sweep.html"
+    sweep = ["--sweep", "-n", "6", "--max-concurrency", "8", "--slo", "ttft=250ms", "-o", str(out)]
+    with FaultUpstream("bench", chunks=2, capacity=1, ttft_s=0.01) as server:
+        run = yard("bench", server.url, "-m", "m", *sweep)
     assert run.exit_code == 0, run.output
     assert "concurrency=1" in run.stdout and "sweep stopped" in run.stdout
+    page = out.read_text()
+    assert page.count("<svg") == 4 and "SLO ttft 250 ms" in page
+    assert page.count(">achieved requests/s</text>") == 2
 
 
 @pytest.mark.parametrize(
@@ -60,7 +66,7 @@ def test_cli_rejects_bad_options(args: list[str], message: str) -> None:
 
 def test_planner_prediction_sits_beside_the_measurement(tmp_path: Path) -> None:
     out = tmp_path / "b.html"
-    with FakeOpenAI(chunks=4, gap_s=0.002) as server:
+    with FaultUpstream("bench", chunks=4, gap_s=0.002) as server:
         run = yard("bench", server.url, "-m", "smollm2", "-c", "2", "-n", "6", "--compare-plan",
                    "--gpu", "H100", "-o", str(out))  # fmt: skip
     assert run.exit_code == 0, run.output

@@ -81,3 +81,24 @@ def test_unknown_source_is_reported(tmp_path: Path) -> None:
         r"unknown source 'nowhere'",
     ):
         load_catalog(tmp_path)
+
+
+def test_a_misspelt_field_gets_a_suggestion_at_any_depth(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "typo.yaml").write_text(
+        "models:\n  - id: t-1\n    name: T\n    vendor: X\n    verified: false\n"
+        "    contxt_window: 8192\n"
+        "    claims:\n      - {metric: mmlu, value: 50, ref: {source: s, confidense: high}}\n"
+    )
+    with pytest.raises(CatalogError) as err:
+        load_catalog(tmp_path)
+    message = str(err.value)
+    assert (
+        "typo.yaml:6: models.0.contxt_window: unknown field 'contxt_window'; did you mean "
+        "context_window?"
+    ) in message
+    assert (
+        "typo.yaml:8: models.0.claims.0.ref.confidense: unknown field 'confidense'; did you "
+        "mean confidence?"
+    ) in message

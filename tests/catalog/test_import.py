@@ -154,7 +154,8 @@ GPT_OSS_20B = {
 
 def arch_of(model: Model) -> dict[str, Any]:
     assert model.architecture is not None
-    return model.architecture.model_dump(exclude={"ref"}, exclude_defaults=True)
+    # long_context is the model card's advice, not a config.json field
+    return model.architecture.model_dump(exclude={"ref", "long_context"}, exclude_defaults=True)
 
 
 def write_config(folder: Path, config: dict[str, Any]) -> Path:
@@ -236,6 +237,7 @@ def test_qwen3_moe_config_maps_every_field(tmp_path: Path) -> None:
         "intermediate_size": 6144,
         "vocab_size": 151936,
         "max_position_embeddings": 40960,
+        "rope_theta": 1000000.0,
         "qk_norm": True,
         "moe": {"n_routed_experts": 128, "num_experts_per_tok": 8, "moe_intermediate_size": 768},
     }

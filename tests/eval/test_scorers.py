@@ -186,20 +186,36 @@ def test_custom_python_scorer() -> None:
         create_scorer(ScorerSpec(name="nope"))
 
 
+@pytest.mark.usefixtures("isolated")
 def test_code_scorer_passes_and_fails() -> None:
     ref = {"entry_point": "add", "test": "def check(f):\n    assert f(2, 3) == 5\n"}
-    assert grade("code", "```python\ndef add(a, b):\n    return a + b\n```", ref).value == 1
+    passed = grade("code", "```python\ndef add(a, b):\n    return a + b\n```", ref)
+    assert passed.value == 1 and passed.metadata["isolation"] == "bubblewrap"
     failed = grade("code", "```python\ndef add(a, b):\n    return a - b\n```", ref)
     assert failed.value == 0 and "AssertionError" in failed.explanation
+    with pytest.raises(EvalError, match="needs a reference"):
+        grade("code", "def add(a, b): pass", ["not", "tests"])
 
 
 @pytest.mark.data
-def test_code_scorer_on_humaneval_canonical_solutions(shared_data: Path) -> None:
+@pytest.mark.usefixtures("isolated")
+def test_code_scorer_on_every_humaneval_canonical_solution(shared_data: Path) -> None:
+    """All 164 canonical solutions pass and the bare prompts fail: the two-process test stage
+    keeps HumanEval's meaning."""
     with gzip.open(shared_data / "evals/humaneval/HumanEval.jsonl.gz", "rt") as handle:
-        rows = [json.loads(line) for _, line in zip(range(5), handle, strict=False)]
-    for row in rows:
+        rows = [json.loads(line) for line in handle]
+    fn = create_scorer(ScorerSpec(name="code"))
+
+    async def score(row: dict[str, str], body: str) -> float | None:
         ref = {k: row[k] for k in ("prompt", "test", "entry_point")}
-        reply = f"```python\n{row['prompt']}{row['canonical_solution']}```"
-        assert grade("code", reply, ref).value == 1, row["task_id"]
-        broken = f"```python\n{row['prompt']}    return None\n```"
-        assert grade("code", broken, ref).value == 0, row["task_id"]
+        item = Item(id=row["task_id"], prompt="q", reference=ref)
+        return (await fn(ScoreContext(item=item, output=f"```python\n{body}```"))).value
+
+    async def everything() -> tuple[list[float | None], list[float | None]]:
+        good = [score(r, r["prompt"] + r["canonical_solution"]) for r in rows]
+        bare = [score(r, r["prompt"] + "    return None\n") for r in rows]
+        return await asyncio.gather(*good), await asyncio.gather(*bare)
+
+    good, bare = asyncio.run(everything())
+    assert [r["task_id"] for r, v in zip(rows, good, strict=True) if v != 1] == []
+    assert [r["task_id"] for r, v in zip(rows, bare, strict=True) if v != 0] == []

@@ -49,6 +49,23 @@ def test_mcnemar_exact_matches_binomtest(a_only: int, b_only: int) -> None:
     assert result.p_midp <= result.p_exact
 
 
+@pytest.mark.parametrize(
+    ("a_only", "b_only", "exact", "midp"),
+    [
+        (0, 7, 2 / 2**7, 1 / 2**7),  # both tails of Binomial(7, 1/2) at 0 and 7
+        (12, 4, 2 * 2517 / 2**16, (2 * 2517 - 1820) / 2**16),  # P(X <= 4), n = 16: 2517/65536
+        (3, 3, 1.0, 1.0),
+        (0, 0, 1.0, 1.0),
+    ],
+)
+def test_mcnemar_by_hand(a_only: int, b_only: int, exact: float, midp: float) -> None:
+    a = [1.0] * a_only + [0.0] * b_only + [1.0, 0.0]
+    b = [0.0] * a_only + [1.0] * b_only + [1.0, 0.0]
+    result = mcnemar(a, b)
+    assert result.p_exact == pytest.approx(exact, rel=1e-12)
+    assert result.p_midp == pytest.approx(min(1.0, midp), rel=1e-12)
+
+
 def test_mcnemar_on_random_pairs() -> None:
     result = mcnemar(BINARY_A, BINARY_B)
     n = result.a_only + result.b_only

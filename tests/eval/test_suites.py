@@ -12,7 +12,7 @@ from modelyard.cli import app
 from modelyard.errors import EvalError
 from modelyard.eval import example_suites, load_suite_file, resolve_suite
 from modelyard.eval.adapters import MGSM_PREFIX
-from tests.eval.fake_openai import FakeOpenAI
+from tests.serve.fault_upstream import FaultUpstream
 
 
 def test_examples_load_cleanly() -> None:
@@ -77,7 +77,7 @@ def localized_reply(model: str, messages: list[dict[str, str]]) -> str:
 def test_mgsm_runs_out_of_the_box(
     lang: str,
     shared_data: Path,
-    fake_server: FakeOpenAI,
+    fake_server: FaultUpstream,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

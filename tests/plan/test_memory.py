@@ -1,9 +1,11 @@
 """Memory estimates held to published measurements; each case names its source.
 
-Sources (all summarised in ../shared/research/planner.md):
-- llm-d empirical vLLM table (llm-d/llm-d-benchmark
-  config_explorer/empirical-vllm-memory-results.md), H100, vLLM v0.11: weights as vLLM
-  loads them, KV validated to the byte (§2.6).
+Sources (../shared/research/planner.md and benchmarks/planner_vs_published/data):
+- vLLM 0.19.0 startup logs, H100-80GB, llm-d-incubation/llm-d-planner
+  accuracy/results/v0.19.0 (commit d3121e05): 'Model loading took', 'Available KV cache
+  memory', 'GPU KV cache size', 'Maximum concurrency'.
+- llm-d empirical vLLM table (vLLM 0.11, planner.md §2.6): what the vllm@0.16 profile keeps.
+- vllm-project/vllm#6746: Meta-Llama-3.1-405B-Instruct-FP8 loads 57.752 GiB per GPU at TP8.
 - ik_llama.cpp PR #259 log: DeepSeek MLA KV 1166.62 MiB at 32,768 ctx, q8_0 cache (§1.5).
 - llama-quantize size table (tools/quantize/quantize.cpp): Llama-3-8B GGUF sizes (§3.1).
 """
@@ -12,132 +14,171 @@ from __future__ import annotations
 
 import pytest
 
-from modelyard.catalog import cached_catalog, find_model
-from modelyard.plan import (
-    GIB,
-    Deployment,
-    Factor,
-    get_engine,
-    kv_bytes_per_sequence,
-    kv_bytes_per_token,
-    parse_cluster,
-    plan_memory,
-    weight_bytes,
-    weight_format,
-)
-
-TOLERANCE = 0.05
+from modelyard.errors import PlanError
+from modelyard.plan import GIB, get_engine, weight_bytes, weight_format
+from modelyard.plan.kvcache import kv_bytes_per_sequence, kv_bytes_per_token
+from modelyard.plan.memory import plan_memory
+from tests.plan.helpers import dep, model
 
 
-def _model(model_id: str):  # type: ignore[no-untyped-def]
-    return find_model(cached_catalog(), model_id)
-
-
-def _close(estimate: float, reference: float, tolerance: float = TOLERANCE) -> None:
+def _close(estimate: float, reference: float, tolerance: float) -> None:
     assert abs(estimate - reference) / reference <= tolerance, (estimate, reference)
 
 
 @pytest.mark.parametrize(
-    ("model_id", "quant", "engine", "gib"),
+    ("model_id", "quant", "engine", "tp", "gib"),
     [
-        # llm-d vLLM table, H100, TP1 unless noted
-        ("llama-3.1-8b-instruct", "bf16", "vllm", 14.99),
-        ("qwen3-0.6b", "bf16", "vllm", 1.12),
-        ("qwen3-32b", "bf16", "vllm", 61.03),
-        ("gpt-oss-20b", "mxfp4", "vllm", 13.47),
-        ("gpt-oss-120b", "mxfp4", "vllm", 64.38),
-        ("mistral-small-3.2-24b-instruct-2506", "bf16", "vllm", 44.76),
-        # Llama-3.3-70B-FP8 at TP1 failed to start with 67.72 GiB of weights (llm-d)
-        ("llama-3.3-70b-instruct", "fp8", "vllm", 67.72),
+        # vLLM 0.19.0 'Model loading took' per GPU (llm-d-planner v0.19.0 logs)
+        ("llama-3.1-8b-instruct", "bf16", "vllm", 1, 14.99),
+        ("llama-3.1-8b-instruct", "bf16", "vllm", 4, 3.77),
+        ("qwen3-30b-a3b", "bf16", "vllm", 1, 56.88),
+        ("gpt-oss-20b", "mxfp4", "vllm", 1, 13.64),
+        ("llama-3.3-70b-instruct", "fp8", "vllm", 2, 33.88),
+        ("mistral-small-3.1-24b-instruct-2503", "int8", "vllm", 1, 24.07),
+        ("llama-3.1-8b-instruct", "gptq", "vllm", 1, 5.38),
+        # llm-d vLLM 0.11 table (planner.md §2.6), reproduced by the vllm@0.16 profile
+        ("gpt-oss-120b", "mxfp4", "vllm@0.16", 1, 64.38),
+        ("qwen3-0.6b", "bf16", "vllm@0.16", 1, 1.12),
         # llama-quantize table for Llama-3-8B (same architecture as 3.1-8B)
-        ("llama-3.1-8b-instruct", "gguf-q4_k_m", "llamacpp", 4.58),
-        ("llama-3.1-8b-instruct", "gguf-q8_0", "llamacpp", 7.96),
-        ("llama-3.1-8b-instruct", "gguf-q5_k_m", "llamacpp", 5.33),
-        ("llama-3.1-8b-instruct", "gguf-q2_k", "llamacpp", 2.96),
+        ("llama-3.1-8b-instruct", "gguf-q4_k_m", "llamacpp", 1, 4.58),
+        ("llama-3.1-8b-instruct", "gguf-q8_0", "llamacpp", 1, 7.96),
+        ("llama-3.1-8b-instruct", "gguf-q2_k", "llamacpp", 1, 2.96),
     ],
 )
-def test_weights_match_published_loads(model_id: str, quant: str, engine: str, gib: float) -> None:
-    loaded = weight_bytes(_model(model_id), weight_format(quant), get_engine(engine))
-    _close(loaded.total / GIB, gib)
+def test_weights_match_published_loads(
+    model_id: str, quant: str, engine: str, tp: int, gib: float
+) -> None:
+    loaded = weight_bytes(model(model_id), weight_format(quant), get_engine(engine), tp)
+    _close(loaded.total / GIB / tp, gib, 0.02)
 
 
-def test_awq_keeps_embeddings_bf16() -> None:
-    # derived check in planner.md §3.1: Llama-3.1-8B AWQ g128 ≈ 5.73 GB
-    _close(weight_bytes(_model("llama-3.1-8b-instruct"), weight_format("awq")).total / 1e9, 5.73)
+def test_meta_405b_fp8_keeps_attention_and_edge_layers_bf16() -> None:
+    # vllm#6746: 57.752 GiB per GPU at TP8; all-linear FP8 would be 47.7 (-17 %)
+    mem = plan_memory(model("llama-3.1-405b-instruct"), dep("8xh100", "fp8-mixed"))
+    _close(mem.weights_gib, 57.752, 0.02)
+    plain = plan_memory(model("llama-3.1-405b-instruct"), dep("8xh100", "fp8"))
+    assert plain.weights_gib < mem.weights_gib * 0.85
 
 
-def test_mxfp4_without_vllm_padding_is_smaller() -> None:
-    model = _model("gpt-oss-120b")
-    plain = weight_bytes(model, weight_format("mxfp4")).total
-    padded = weight_bytes(model, weight_format("mxfp4"), get_engine("vllm")).total
-    assert padded > plain * 1.05
+@pytest.mark.parametrize(
+    ("model_id", "gpu", "quant", "kv", "pool", "tokens", "concurrency"),
+    [
+        # vLLM 0.19.0 at max_model_len 8192, gpu_memory_utilization 0.95 (llm-d logs)
+        ("llama-3.1-8b-instruct", "h100", "bf16", "bf16", 58.11, 476_016, 58.11),
+        ("llama-3.1-8b-instruct", "h100", "bf16", "fp8", 58.11, 952_032, 116.21),
+        ("qwen3-8b", "h100", "bf16", "bf16", 57.50, 418_688, 51.11),
+        ("qwen3-30b-a3b", "h100", "bf16", "bf16", 15.41, 168_288, 20.54),
+        ("phi-4", "h100", "bf16", "bf16", 46.08, 241_568, 29.49),
+        ("mixtral-8x7b-instruct-v0.1", "2xh100", "bf16", "bf16", 28.44, 465_936, 56.88),
+        # sliding-window models: vLLM's KV groups and admission bound
+        ("gemma-3-27b-it", "h100", "bf16", "bf16", 19.53, 36_560, 4.46),
+        ("gemma-2-27b-it", "h100", "bf16", "bf16", 20.59, 58_672, 7.16),
+    ],
+)
+def test_vllm_019_pool_tokens_and_concurrency(
+    model_id: str,
+    gpu: str,
+    quant: str,
+    kv: str,
+    pool: float,
+    tokens: int,
+    concurrency: float,
+) -> None:
+    mem = plan_memory(model(model_id), dep(gpu, quant, kv_dtype=kv, gpu_util=0.95))
+    _close(mem.kv_pool_gib, pool, 0.05)
+    _close(mem.kv_tokens, tokens, 0.05)
+    _close(mem.concurrency, concurrency, 0.05)
+    assert mem.max_sessions == int(mem.concurrency)
+
+
+def test_gpt_oss_120b_fits_one_h100_in_its_native_mxfp4() -> None:
+    # OpenAI's model card and llm-d's table (loaded on one H100 at 0.9): it fits
+    mem = plan_memory(model("gpt-oss-120b"), dep("h100", "mxfp4"))
+    assert mem.fits and mem.max_sessions >= 1
+    # the vLLM <= 0.16 activation reserve (7.38 GiB) is what said it did not
+    old = plan_memory(model("gpt-oss-120b"), dep("h100", "mxfp4", "vllm@0.16"))
+    assert not old.fits
+
+
+def test_old_profile_reproduces_the_llm_d_v011_pool() -> None:
+    # llm-d: 79.18 GiB × 0.9 − (14.99 + 4.76 + 0.13) = 51.38 GiB KV for Llama-3.1-8B
+    mem = plan_memory(model("llama-3.1-8b-instruct"), dep("h100", "bf16", "vllm@0.16"))
+    _close(mem.kv_pool_gib, 51.38, 0.02)
+
+
+def test_pipeline_stage_holds_its_layers_and_one_end_of_the_vocabulary() -> None:
+    # vLLM 0.19.0 PP4 'Model loading took' 4.26 GiB on the first stage (embedding + 8 layers)
+    mem = plan_memory(model("llama-3.1-8b-instruct"), dep("4xh100", "bf16", pp=4))
+    _close(mem.weights_gib, 4.26, 0.02)
+    assert mem.pipeline_parallel == 4 and mem.tensor_parallel == 1
 
 
 @pytest.mark.parametrize(
     ("model_id", "tokens", "dtype", "reference_bytes"),
     [
-        # Mistral-Small: 163,840 B/token, validated to the byte by llm-d (§2.6)
         ("mistral-small-3.2-24b-instruct-2506", 1, "bf16", 163_840),
-        # DeepSeek-V3 MLA at 32k: 61 × 576 × 2 B × 32,768 = 2.14 GiB (§1.5)
         ("deepseek-v3", 32_768, "bf16", 2.14 * GIB),
-        # ik_llama.cpp log: 1166.62 MiB at 32,768 ctx with a q8_0 cache (§1.5)
         ("deepseek-v3", 32_768, "q8_0", 1166.62 * 2**20),
-        # Gemma-3-27B at 32k with 5:1 local (1,024) to global layers ≈ 2.9 GiB (§1.5)
         ("gemma-3-27b-it", 32_768, "bf16", 2.9 * GIB),
-        # gpt-oss-120b at 32k, alternating 128-token windows ≈ 1.13 GiB (§1.5)
         ("gpt-oss-120b", 32_768, "bf16", 1.13 * GIB),
-        # Llama-3.1-8B: 128 KiB per token (§4)
         ("llama-3.1-8b-instruct", 32_768, "bf16", 4.0 * GIB),
     ],
 )
 def test_kv_matches_published_figures(
     model_id: str, tokens: int, dtype: str, reference_bytes: float
 ) -> None:
-    arch = _model(model_id).architecture
+    arch = model(model_id).architecture
     assert arch is not None
     _close(kv_bytes_per_sequence(arch, tokens, dtype), reference_bytes, 0.01)
 
 
 def test_mla_kv_is_not_decompressed() -> None:
-    arch = _model("deepseek-v3").architecture
+    arch = model("deepseek-v3").architecture
     assert arch is not None
     assert kv_bytes_per_token(arch, "bf16") == 61 * 576 * 2
 
 
-def test_vllm_kv_pool_matches_llm_d() -> None:
-    # llm-d: 79.18 GiB × 0.9 − (14.99 + 4.76 + 0.13) = 51.38 GiB KV for Llama-3.1-8B on H100
-    catalog = cached_catalog()
-    cluster = parse_cluster(catalog, "h100")
-    dep = Deployment(get_engine("vllm"), weight_format("bf16"), context=16_000)
-    mem = plan_memory(_model("llama-3.1-8b-instruct"), cluster, dep)
-    assert mem.kv_pool_gib == pytest.approx(51.38, rel=0.02)
-
-
 def test_tensor_parallel_splits_weights_and_kv_heads() -> None:
-    catalog = cached_catalog()
-    model = _model("llama-3.3-70b-instruct")
-    dep = Deployment(get_engine("vllm"), weight_format("fp8"), context=32_768)
-    one = plan_memory(model, parse_cluster(catalog, "1xh100"), dep)
-    two = plan_memory(model, parse_cluster(catalog, "2xh100"), dep)
+    one = plan_memory(model("llama-3.3-70b-instruct"), dep("1xh100", "fp8", context=32_768))
+    two = plan_memory(model("llama-3.3-70b-instruct"), dep("2xh100", "fp8", context=32_768))
     assert not one.fits and two.fits
     assert two.weights_gib == pytest.approx(one.weights_gib / 2)
     assert two.kv_sequence_gib == pytest.approx(one.kv_sequence_gib / 2)
 
 
 def test_llamacpp_offloads_layers_that_do_not_fit() -> None:
-    catalog = cached_catalog()
-    dep = Deployment(get_engine("llamacpp"), weight_format("gguf-q4_k_m"), "q8_0", 8192)
-    mem = plan_memory(_model("llama-3.3-70b-instruct"), parse_cluster(catalog, "rtx-4090"), dep)
+    mem = plan_memory(
+        model("llama-3.3-70b-instruct"),
+        dep("rtx-4090", "gguf-q4_k_m", "llamacpp", kv_dtype="q8_0"),
+    )
     assert 0 < mem.gpu_layers < mem.layers
     assert mem.offload_gib > 10
 
 
 def test_gpu_util_override_changes_the_budget() -> None:
-    catalog = cached_catalog()
-    engine = get_engine("vllm")
-    model = _model("llama-3.1-8b-instruct")
-    cluster = parse_cluster(catalog, "h100")
-    low = plan_memory(model, cluster, Deployment(engine, weight_format("bf16"), gpu_util=0.5))
-    high = plan_memory(model, cluster, Deployment(engine, weight_format("bf16")))
-    assert high.kv_pool_gib - low.kv_pool_gib == pytest.approx(cluster.usable_gib * 0.4)
-    assert isinstance(engine.eta_bw, Factor) and engine.eta_bw.source
+    chosen = model("llama-3.1-8b-instruct")
+    low = plan_memory(chosen, dep("h100", gpu_util=0.5))
+    high = plan_memory(chosen, dep("h100"))
+    assert high.kv_pool_gib - low.kv_pool_gib == pytest.approx(high.gpu_gib * 0.4)
+
+
+def test_headroom_too_small_for_cuda_graphs_is_said() -> None:
+    mem = plan_memory(model("llama-3.1-8b-instruct"), dep("h100", gpu_util=0.99))
+    assert mem.warnings and "CUDA graphs" in mem.warnings[0]
+    assert not plan_memory(model("llama-3.1-8b-instruct"), dep("h100")).warnings
+
+
+def test_a100_gets_vllm_small_gpu_defaults() -> None:
+    # vLLM 0.19 arg_utils: A100s keep 256 seqs / 2048 batched tokens, so a smaller sampler peak
+    a100 = plan_memory(model("llama-3.1-8b-instruct"), dep("a100-80g-sxm"))
+    h100 = plan_memory(model("llama-3.1-8b-instruct"), dep("h100"))
+    act = {
+        m.gpu_gib: next(r.gib for r in m.reserves if r.name == "activation peak")
+        for m in (a100, h100)
+    }
+    assert act[a100.gpu_gib] < act[h100.gpu_gib] / 2
+
+
+def test_unverified_model_cannot_be_sized() -> None:
+    with pytest.raises(PlanError, match="no architecture"):
+        weight_bytes(model("llama-5"), weight_format("bf16"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modelyard.route import TrainSpec, evaluate, train
+from modelyard.route import EvalSpec, TrainSpec, evaluate, train
 from modelyard.route.artifact import load
 from modelyard.route.calibrate import Target
 from modelyard.route.cascade import ALWAYS, NEVER, calibrate, outcome
@@ -30,7 +30,7 @@ def gsm8k(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_replies_are_joined_by_row(gsm8k: Path) -> None:
     labels = read_labels(gsm8k)
     assert set(labels.responses) == {STRONG, WEAK} and len(labels.responses[WEAK]) == 1307
-    assert labels.prompts[0].startswith("James decides to run 3 sprints")
+    assert labels.prompts[0].user.startswith("James decides to run 3 sprints")
     assert labels.responses[WEAK][0].rstrip().endswith("540 meters.\n#### 540")
     picked = labels.select_models([WEAK]).subset(np.array([5, 2]))
     assert picked.responses == {WEAK: [labels.responses[WEAK][5], labels.responses[WEAK][2]]}
@@ -50,7 +50,7 @@ def test_responses_must_be_an_object(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"prompt": "p", "labels": {"a": 1}}\n{"prompt": "q", "labels": {"a": 0}, '
                     '"responses": "text"}\n')  # fmt: skip
-    with pytest.raises(LabelError, match=r"bad\.jsonl:2: 'responses' must be an object"):
+    with pytest.raises(LabelError, match=r"bad\.jsonl:2: responses: must be an object"):
         read_labels(path)
 
 
@@ -106,10 +106,33 @@ def test_router_file_keeps_the_scorer(
 
 def test_cross_validation_scores_the_cascade(gsm8k: Path, featurizer: Featurizer) -> None:
     spec = TrainSpec(gsm8k, (WEAK, STRONG), limit=600)
-    result = evaluate(spec, folds=3, featurizer=featurizer)
-    spread = result.spread
-    assert len(result.folds["cascade"]) == 3
-    assert spread["cascade"]["apgr"]["mean"] > spread["random"]["apgr"]["mean"] + 0.1
-    assert 0 < spread["cascade"]["calibrated_cost"]["mean"] < 1
+    result = evaluate(EvalSpec(spec, folds=3), featurizer=featurizer)
+    (split,) = result.splits
+    cascade = split["methods"]["cascade"]["figures"]
+    router = split["methods"]["router"]["figures"]
+    assert 0 < cascade["q95_cost"]["value"] < 1
+    # the reply tells more than the prompt: more quality for each GPT-4 call, over every budget
+    assert cascade["auc"]["value"] > router["auc"]["value"]
     assert len(result.curves["cascade"]) == len(result.curves["router"])
-    assert "its calls are those escalations" in render(result)
+    assert "its cost counts the cheap call" in render(result)
+
+
+def test_a_scorer_for_other_reply_features_is_refused() -> None:
+    from modelyard.route import cascade
+
+    x = np.random.default_rng(0).normal(size=(40, len(cascade.REPLY_FEATURES)))
+    scorer = cascade.fit("cheap", x, (x[:, 0] > 0).astype(float))
+    raw = scorer.to_dict()
+    again = cascade.ReplyScorer.from_dict(raw)
+    np.testing.assert_allclose(again.probabilities(x), scorer.probabilities(x), atol=1e-5)
+    with pytest.raises(ValueError, match="reply features"):
+        cascade.ReplyScorer.from_dict({**raw, "features": ["length"]})
+
+
+def test_a_constant_feature_does_not_break_the_scorer() -> None:
+    from modelyard.route import cascade
+
+    x = np.zeros((30, len(cascade.REPLY_FEATURES)))
+    x[:, 1] = np.arange(30)
+    scorer = cascade.fit("cheap", x, (np.arange(30) > 15).astype(float))
+    assert np.isfinite(scorer.probabilities(x)).all() and (scorer.scale > 0).all()

@@ -101,3 +101,27 @@ def test_router_allow_list_excludes(router_file: Path, featurizer: Featurizer) -
     assert decision.excluded == {WEAK: ["language de (european): not in its allow list"]}
     with pytest.raises(NoCandidateError, match="not in its allow list"):
         router.decide([{"role": "user", "content": SAMPLES["it"]}], cands[:1], languages=rules)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Le chat est sur la table et il dort.", "fr"),
+        ("x" * 10_000 + " the cat is on the table", None),  # only the first 600 characters
+        ("Die Straße ist lang und die Häuser sind alt.", "de"),
+        ("Привет, как дела? Hello there friend", "ru"),  # Cyrillic holds most letters
+        ("Hello 你好 world this is mostly English text here", "en"),
+    ],
+)
+def test_edge_cases(text: str, expected: str | None) -> None:
+    assert detect_language(text) == expected
+
+
+def test_rules_apply_to_the_detected_language() -> None:
+    rules = LanguageRules({"fr": LanguageRule(prefer=("b",))})
+    assert rules.apply(SAMPLES["fr"])[0] == "fr"
+    language, applied = rules.apply(SAMPLES["de"])
+    assert language == "de" and applied is None
+    assert LanguageRules({}).apply(SAMPLES["fr"]) == (None, None)
+    fr = rules.rule_for("fr")
+    assert fr is not None and fr.preferred(["a", "b"]) == "b" and fr.preferred(["a"]) is None

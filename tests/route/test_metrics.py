@@ -50,3 +50,34 @@ def test_cost_points_and_oracle_for_many_models() -> None:
     assert oracle.quality == 1 and oracle.cost == pytest.approx((1 + 2 + 4) / 3)
     assert metrics.cheapest_reaching(singles, 0.6).cost == 2.0
     assert metrics.cheapest_reaching(singles, 1.1) is None
+
+
+def test_ties_count_as_random_tie_breaking() -> None:
+    # every prompt scored alike: the curve is the random diagonal, whatever the gains
+    c = metrics.curve(np.zeros(4), STRONG, WEAK)
+    np.testing.assert_allclose(c.quality, metrics.random_curve(STRONG, WEAK).quality)
+
+
+def test_a_router_that_ranks_backwards_is_worse_than_random() -> None:
+    gains = STRONG - WEAK
+    backwards = metrics.curve(-gains, STRONG, WEAK)
+    assert metrics.apgr(backwards) < 0.5 < metrics.apgr(metrics.oracle_curve(STRONG, WEAK))
+
+
+def test_first_reaching_interpolates_and_may_never_reach() -> None:
+    calls = np.array([0.0, 0.5, 1.0])
+    values = np.array([0.2, 0.6, 1.0])
+    assert metrics.first_reaching(calls, values, 0.4) == pytest.approx(0.25)
+    assert metrics.first_reaching(calls, values, 0.1) == 0.0
+    assert metrics.first_reaching(calls, values, 1.5) is None
+
+
+def test_summary_and_points() -> None:
+    s = metrics.summarize(metrics.oracle_curve(STRONG, WEAK))
+    assert set(s.cpt) == {"50%", "80%", "95%"} and s.quality_strong == 0.75
+    points = metrics.single_models(np.stack([WEAK, STRONG], 1), np.tile([0.0, 1.0], (4, 1)))
+    assert [(p.cost, p.quality) for p in points] == [(0.0, 0.25), (1.0, 0.75)]
+    oracle = metrics.oracle_point(np.stack([WEAK, STRONG], 1), np.tile([0.0, 1.0], (4, 1)))
+    assert (oracle.cost, oracle.quality) == (0.5, 0.75)
+    assert metrics.cheapest_reaching(points, 0.5) == points[1]
+    assert metrics.cheapest_reaching(points, 0.9) is None

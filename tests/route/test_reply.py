@@ -51,3 +51,41 @@ def test_features_read_the_final_answer() -> None:
     )
     assert (hedged["hedge"], hedged["final_number"], hedged["final_integer"]) == (1, 1, 0)
     assert not reply_features("").any()
+
+
+@pytest.mark.parametrize(
+    ("text", "final"),
+    [
+        ("So the total is 42.\n#### 42", (1, 1, 1, 1)),
+        ("The answer is $1,250.", (1, 1, 1, 0)),  # no working before it
+        ("Answer: 3.5 liters", (1, 1, 0, 0)),
+        ("\\boxed{7}", (1, 1, 1, 0)),
+        ("It is 3 + 4 = 7, so the answer is 8", (1, 1, 1, 0)),  # not the last number worked out
+        ("I cannot tell.", (0, 0, 0, 0)),
+        ("The answer is unclear", (1, 0, 0, 0)),
+    ],
+)
+def test_final_answer_features(text: str, final: tuple[int, int, int, int]) -> None:
+    f = dict(zip(REPLY_FEATURES, reply_features(text), strict=True))
+    got = (f["final_marker"], f["final_number"], f["final_integer"], f["final_is_last"])
+    assert got == final
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "1" * 50_000,
+        "1,2" * 20_000,
+        "1 + " * 10_000 + "1 = 5",
+        ("9" * 30 + " * ") * 2_000 + "= 1",
+        "<<" * 20_000,
+        "= " * 30_000,
+    ],
+)
+def test_hostile_replies_are_read_in_bounded_time(hostile: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    reply_features(hostile)
+    mistakes(hostile)
+    assert time.perf_counter() - start < 2.0

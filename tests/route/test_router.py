@@ -31,7 +31,7 @@ def test_router_file_is_small_and_records_provenance(router_file: Path, shared_d
 
     body = json.loads(router_file.read_text())
     assert router_file.stat().st_size < 100_000
-    assert body["version"] == 4 and body["candidates"] == [WEAK, STRONG]
+    assert body["version"] == 5 and body["candidates"] == [WEAK, STRONG]
     data = (shared_data / "routellm" / "gsm8k.jsonl").read_bytes()
     assert body["data_sha256"] == hashlib.sha256(data).hexdigest()
     assert 0.0 <= body["threshold"] <= 1.0
@@ -60,13 +60,15 @@ def test_decision_names_a_model_and_why(router_file: Path, featurizer: Featurize
     decision = router.decide(ASK, cands)
     assert decision.model in (WEAK, STRONG)
     assert set(decision.estimates) == {WEAK, STRONG}
-    assert "predicted quality" in decision.reason
+    assert decision.reason.startswith("router, cheapest within ")
+    assert decision.reason.endswith(" of best") and decision.order[0] == decision.model
+    assert all(0 < e["quality"] < 1 and e["cost_usd"] >= 0 for e in decision.estimates.values())
 
 
 def test_private_prompt_stays_local(router_file: Path, featurizer: Featurizer) -> None:
     router = Router(load(router_file), featurizer)
     cands = [Candidate(WEAK, local=True), Candidate(STRONG, 10.0, 30.0)]
-    secret = [{"role": "user", "content": "Prove Fermat's last theorem. Mail me: a.b@corp.example"}]
+    secret = [{"role": "user", "content": "Prove Fermat's last theorem. Mail me: a.b@corpmail.de"}]
     decision = router.decide(secret, cands)
     assert decision.model == WEAK and decision.private == ["email"]
     assert "self-hosted" in decision.excluded[STRONG][0]
@@ -95,5 +97,42 @@ def test_long_prompt_is_counted_past_the_embedding_window(
     ]
     cands = [Candidate(WEAK, local=True, context_window=950), Candidate(STRONG, 10.0, 30.0)]
     decision = router.decide(long_ask, cands, max_tokens=50)
-    # 900 word pieces + 3 for the system prompt + 50 to answer: more than the 950 window
-    assert decision.model == STRONG and "needs 953 tokens" in decision.excluded[WEAK][0]
+    # 900 word pieces + 3 for the system prompt + 2 × 4 template tokens + 50 to answer
+    assert decision.model == STRONG and "needs 961 tokens" in decision.excluded[WEAK][0]
+
+
+def test_assess_predicts_every_candidate_and_counts_every_message(
+    router_file: Path, featurizer: Featurizer
+) -> None:
+    router = Router(load(router_file), featurizer)
+    messages = [
+        {"role": "system", "content": "You are a patient maths tutor."},
+        {"role": "user", "content": "What is 3 + 4?"},
+        {"role": "assistant", "content": "7"},
+        {"role": "user", "content": ASK[0]["content"]},
+    ]
+    texts = [m["content"] for m in messages]
+    assessment = router.assess(messages, texts)
+    assert set(assessment.quality) == {WEAK, STRONG}
+    assert all(0 < q < 1 for q in assessment.quality.values())
+    pieces = sum(len(featurizer.embedder.token_ids(t)) for t in texts)
+    assert assessment.tokens == pieces + 4 * len(messages)
+    # the scored turn is the last user message: the same prediction as for it alone
+    alone = router.assess([messages[-1]], [texts[-1]])
+    assert alone.quality == pytest.approx(router.assess(messages[2:], texts[2:]).quality)
+
+
+def test_private_kinds_given_are_not_rescanned(router_file: Path, featurizer: Featurizer) -> None:
+    router = Router(load(router_file), featurizer)
+    cands = [Candidate(WEAK, local=True), Candidate(STRONG, 10.0, 30.0)]
+    mail = [{"role": "user", "content": "Mail the answer to a.b@corp-mail.de"}]
+    assert router.decide(mail, cands).private == ["email"]
+    assert router.decide(mail, cands, private=()).private == []  # the caller scanned: nothing
+    assert router.decide(ASK, cands, private=("declared",)).model == WEAK
+
+
+def test_rules_carry_the_threshold(router_file: Path, featurizer: Featurizer) -> None:
+    router = Router(load(router_file), featurizer)
+    rules = router.rules()
+    assert rules.threshold == router.artifact.threshold and rules.languages is None
+    assert router.predict(ASK[0]["content"]).shape == (2,)

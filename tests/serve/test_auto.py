@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from modelyard.errors import CatalogError
+from modelyard.route.tokens import TokenCounter
 from modelyard.serve.app import build_state, create_app
-from modelyard.serve.auto import TokenCounter
 from modelyard.serve.config import GatewayConfig
 from tests.serve.gateway_server import (
     TOOLS,
@@ -291,7 +291,7 @@ def test_router_trained_for_other_models_fails_at_startup(home_up, remote_up, tm
     from modelyard.route import RouterFileError
     from modelyard.route.artifact import RouterArtifact, save
 
-    quality = _constant_quality(16, [0.5, 0.5])
+    quality = _constant_quality(40, [0.5, 0.5])
     path = save(RouterArtifact(["gpt-4", "mixtral"], quality, 0.1, "0" * 64, 10, "e", {}),
                 tmp_path / "router.json")  # fmt: skip
     with pytest.raises(RouterFileError, match=r"router\.json.*trained for gpt-4, mixtral.*big"):
@@ -322,7 +322,7 @@ def _router_file(path: Path, monkeypatch, quality: list[float], cascade=()) -> s
     from modelyard.route.features import Featurizer
 
     monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
-    dim = Featurizer(static_embedder()).one("x")[0].size
+    dim = Featurizer(static_embedder()).one("x").x.size
     art = RouterArtifact(["big", "cheap"], _constant_quality(dim, quality), 0.1, "0" * 64, 10,
                          "minilm-l6-v2-static", {}, cascade=list(cascade))  # fmt: skip
     return str(save(art, path))
@@ -378,14 +378,14 @@ def test_cascade_escalates_what_the_reply_scorer_doubts(home_up, remote_up, yard
 @pytest.mark.parametrize(
     ("auto", "message"),
     [
-        ("auto: {name: m}\n", r"auto.name 'm' is also in models"),
-        ("auto: {candidates: [m, nope]}\n", r"auto.candidates: unknown model nope"),
+        ("auto: {name: m}\n", r"auto\.name: 'm' is also in models"),
+        ("auto: {candidates: [m, nope]}\n", r"auto\.candidates\.1: unknown model 'nope'"),
         ("auto: {candidates: [{model: m, capabilities: [telepathy]}]}\n", r"capabilities"),
     ],
 )
 def test_auto_config_errors(tmp_path, auto, message):
     from modelyard.errors import ConfigError
-    from modelyard.serve.config import load_config
+    from modelyard.serve.config_file import load_config
 
     path = tmp_path / "gateway.yaml"
     path.write_text(
@@ -396,7 +396,7 @@ def test_auto_config_errors(tmp_path, auto, message):
 
 
 def test_router_path_is_relative_to_the_config_file(tmp_path):
-    from modelyard.serve.config import load_config
+    from modelyard.serve.config_file import load_config
 
     path = tmp_path / "gateway.yaml"
     path.write_text("backends:\n  - {name: a, base_url: http://x/v1}\nmodels: {m: [a]}\n"

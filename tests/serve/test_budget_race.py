@@ -52,7 +52,7 @@ def assert_one_admitted(answers: list[tuple[int, str, str]]) -> None:
 def slow_upstream() -> Iterator[FaultUpstream]:
     """Every answer takes 0.5 s, so the fifty requests are all in flight together."""
     with FaultUpstream("a") as upstream:
-        upstream.default = "wait:0.5"
+        upstream.default = "delay:0.5"
         yield upstream
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from modelyard.errors import ConfigError
-from modelyard.serve.config import GatewayConfig, default_config, load_config
+from modelyard.serve.config import GatewayConfig, default_config
+from modelyard.serve.config_file import load_config
 
 GOOD = """\
 server:
@@ -56,11 +57,11 @@ def test_missing_env_names_line_and_field(tmp_path, monkeypatch):
     ("text", "message"),
     [
         ("backends:\n  - name: a\n    base_url: http://x/v1\n    colour: red\nmodels: {m: [a]}\n",
-         r"gateway.yaml:4: backends.0.colour: Extra inputs are not permitted"),
+         r"gateway.yaml:4: backends.0.colour: unknown field 'colour'"),
         ("backends:\n  - name: a\nmodels: {m: [a]}\n",
          r"gateway.yaml:2: backends.0: Value error, an openai backend needs base_url"),
         ("backends:\n  - name: a\n    base_url: http://x/v1\nmodels: {m: [a, b]}\n",
-         r"models.m: unknown backend b"),
+         r"gateway.yaml:4: models.m.1: unknown backend 'b'; known: a"),
         ("backends:\n  - name: a\n    base_url: http://x/v1\n    timeouts: {total: -1}\n"
          "models: {m: [a]}\n", r"gateway.yaml:4: backends.0.timeouts.total: Input should be"),
         ("backends: [\n", r"gateway.yaml:2:1: invalid YAML"),
@@ -99,3 +100,62 @@ def test_a_loaded_config_survives_the_round_trip_to_a_worker(tmp_path):
     config = load_config(write(tmp_path, text))
     again = GatewayConfig.model_validate(config.model_dump(mode="json"))
     assert again.model_dump() == config.model_dump()
+
+
+def test_every_problem_is_reported_at_once_with_its_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("YARD_TEST_UNSET", raising=False)
+    text = """\
+server:
+  prot: 4100
+backends:
+  - name: local
+    kind: local
+    gguf: smollm2
+  - name: remote
+    base_url: ${YARD_TEST_UNSET}
+    api_key: ${YARD_TEST_UNSET}
+    timeouts: {total: 0}
+models:
+  small: [lokal]
+  big: [remote, local, nothere]
+auto:
+  candidates: [small, bigg]
+"""
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    lines = str(caught.value).splitlines()[1:]
+    path = tmp_path / "gateway.yaml"
+    assert lines == [
+        f"{path}:8: backends.1.base_url: environment variable YARD_TEST_UNSET is not set; "
+        "export it or edit the file",
+        f"{path}:9: backends.1.api_key: environment variable YARD_TEST_UNSET is not set; "
+        "export it or edit the file",
+        f"{path}:2: server.prot: unknown field 'prot'; did you mean port?",
+        f"{path}:10: backends.1.timeouts.total: Input should be greater than 0",
+        f"{path}:12: models.small.0: unknown backend 'lokal'; did you mean local?",
+        f"{path}:13: models.big.2: unknown backend 'nothere'; known: local, remote",
+        f"{path}:15: auto.candidates.1: unknown model 'bigg'; did you mean big?",
+    ]
+
+
+def test_reference_errors_all_point_at_their_line_with_a_suggestion(tmp_path):
+    text = """\
+backends:
+  - {name: local, kind: local, gguf: smollm2}
+  - {name: remote, base_url: "http://x/v1"}
+  - {name: remote, base_url: "http://y/v1"}
+models:
+  small: [lokal]
+  big: [remote, local, nothere]
+auto:
+  candidates: [small, bigg]
+"""
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    path = tmp_path / "gateway.yaml"
+    assert str(caught.value).splitlines()[1:] == [
+        f"{path}:4: backends.2.name: backend name 'remote' is used twice",
+        f"{path}:6: models.small.0: unknown backend 'lokal'; did you mean local?",
+        f"{path}:7: models.big.2: unknown backend 'nothere'; known: local, remote",
+        f"{path}:9: auto.candidates.1: unknown model 'bigg'; did you mean big?",
+    ]

@@ -12,7 +12,8 @@ import pytest
 from ulid import ULID
 
 from modelyard.errors import ConfigError
-from modelyard.serve.config import GatewayConfig, ServerConfig, StateConfig, load_config
+from modelyard.serve.config import GatewayConfig, ServerConfig, StateConfig
+from modelyard.serve.config_file import load_config
 from modelyard.serve.middleware.client_address import ClientAddress
 from modelyard.serve.middleware.failed_logins import FAILURES, WINDOW_S
 from tests.serve.fault_upstream import FaultUpstream

@@ -77,7 +77,8 @@ def test_stream_arrives_chunk_by_chunk(client, upstream):
             text += piece
     events = [e for e in text.split(b"\n\n") if e]
     assert events[-1] == b"data: [DONE]"
-    assert len(events) == upstream.chunks + 1  # no usage chunk: the client did not ask for it
+    # the content chunks, the finish chunk and [DONE]; no usage chunk: the client did not ask
+    assert len(events) == upstream.chunks + 2
     assert upstream.requests[-1]["stream_options"] == {"include_usage": True}
     assert arrivals[-1] - arrivals[0] > 0.45  # pieces came as produced, not buffered to the end
 

@@ -325,7 +325,7 @@ def test_an_upstream_echoing_its_credential_leaks_nothing(tmp_path: Path) -> Non
         backend = {"name": "a", "base_url": upstream.url, "api_key": UPSTREAM_SECRET}
         with running_gateway(gateway_config([backend], {"m": ["a"]}), tmp_path) as gw:
             url = gw.url + "/v1/chat/completions"
-            upstream.plan("echo:400", "echo:422", "echo:401", "echo:200")
+            upstream.plan("leak:400", "leak:422", "leak:401", "leak:200")
             replies = [httpx.post(url, json=CHAT) for _ in range(3)]
             with httpx.stream("POST", url, json={**CHAT, "stream": True}) as streamed:
                 events = streamed.read().decode()

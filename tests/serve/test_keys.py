@@ -15,7 +15,8 @@ from starlette.testclient import TestClient
 from modelyard.errors import YardError
 from modelyard.serve.admin import admin_routes
 from modelyard.serve.errors import GatewayError
-from modelyard.serve.keys import KeyInfo, KeyStore, period_of, period_start
+from modelyard.serve.key_fields import KeyEdit, period_of, period_start
+from modelyard.serve.keys import KeyInfo, KeyStore
 from modelyard.serve.ledger import Ledger, connect, new_entry
 from modelyard.serve.limits import SlidingWindowLimiter
 from modelyard.serve.middleware.errors import ErrorMiddleware
@@ -287,3 +288,25 @@ def test_a_new_period_resets_spend_in_a_running_store(store: KeyStore, monkeypat
     monkeypatch.setattr(time, "time", lambda: tomorrow)
     assert store.remaining_usd(info) == 1.0
     assert store.admit(info, "m") is not None
+
+
+def test_an_edited_budget_period_counts_the_ledger_spend_of_the_new_period(
+    yard_home: Path,
+) -> None:
+    ledger = Ledger.open(None, yard_home)
+    store = KeyStore.open(ledger.engine)
+    info, _ = store.create("team", budget_usd=5.0)
+    ledger.record(new_entry(key_id=info.id, cost_usd=2.0, datetime_utc="2020-01-01T10:00:00"))
+    ledger.record(new_entry(key_id=info.id, cost_usd=0.25))  # this month
+    ledger.close()
+    store = KeyStore.open(connect(None, yard_home))
+    assert store.list()[0].spent_usd == 2.25
+    monthly = store.update(info.id, KeyEdit(budget_period="monthly"))
+    assert (monthly.budget_period, monthly.spent_usd) == ("monthly", 0.25)
+    other = KeyStore.open(connect(None, yard_home))  # another process sees the edit
+    assert other.list()[0].spent_usd == 0.25
+    with pytest.raises(YardError, match="needs a budget_usd"):
+        store.update(info.id, KeyEdit(budget_usd=None))
+    assert store.update(info.id, KeyEdit(budget_period=None)).spent_usd == 2.25
+    with pytest.raises(YardError, match="budget_period"):
+        store.update(info.id, KeyEdit(budget_period="weekly"))  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from modelyard.errors import ConfigError
-from modelyard.serve.config import load_config
+from modelyard.serve.config_file import load_config
 from tests.serve.test_auto import MODEL_CACHE, Gateway, _constant_quality, ask, auto_config, route
 
 FRENCH = "Bonjour ! Peux-tu m'expliquer pourquoi le ciel est bleu pendant la journée ?"
@@ -64,7 +64,7 @@ def test_prefer_only_picks_among_models_the_router_finds_good_enough(
     from modelyard.route.features import Featurizer
 
     monkeypatch.setenv("YARD_MODEL_CACHE", str(MODEL_CACHE))
-    dim = Featurizer(static_embedder()).one("x")[0].size
+    dim = Featurizer(static_embedder()).one("x").x.size
     routes = []
     for big, cheap in ([0.9, 0.9], [0.05, 0.95]):  # big good enough, then far below cheap
         art = RouterArtifact(["big", "cheap"], _constant_quality(dim, [big, cheap]), 0.1,
@@ -84,14 +84,15 @@ def test_prefer_only_picks_among_models_the_router_finds_good_enough(
     [
         ("    fr: {prefer: [m, mistral]}\n",
          r"gateway.yaml:7: auto.languages.fr.prefer.1: unknown candidate 'mistral'; "
-         r"candidates: m, n"),
+         r"known: m, n"),
         ("    cjk:\n      allow:\n        - nope\n",
          r"gateway.yaml:9: auto.languages.cjk.allow.0: unknown candidate 'nope'"),
         ("    fr: {allow: [m], prefer: [n]}\n",
          r"gateway.yaml:7: auto.languages.fr.prefer.0: 'n' is not in allow"),
         ("    klingon: {prefer: [m]}\n",
          r"gateway.yaml:7: auto.languages.klingon: unknown language 'klingon'; write a language"),
-        ("    fr: {favour: [m]}\n", r"auto.languages.fr.favour: Extra inputs are not permitted"),
+        ("    fr: {favour: [m]}\n", r"auto.languages.fr.favour: unknown field 'favour'; the fields "
+         r"here are allow, prefer"),
     ],
 )  # fmt: skip
 def test_language_config_errors_name_the_line_and_field(tmp_path: Path, languages, message):

@@ -51,8 +51,8 @@ def test_one_line_per_request_and_per_event_without_secrets(tmp_path: Path, yard
     _, key = KeyStore.open(ledger.engine).create("alice")
     ledger.close()
     with FaultUpstream("a") as a, FaultUpstream("b") as b:
-        config = (
-            "server: {log_level: info}\n"
+        config = (  # the card number goes to the remote backends as a placeholder
+            "server: {log_level: info}\nprivacy: {private_data: redact, ner: false}\n"
             f"backends:\n  - {{name: a, base_url: '{a.url}', api_key: {UPSTREAM_KEY},"
             " max_retries: 1, retry_backoff_s: 0.01, breaker: {failures: 2}}\n"
             f"  - {{name: b, base_url: '{b.url}'}}\nmodels: {{m: [a, b]}}\n"
@@ -61,7 +61,7 @@ def test_one_line_per_request_and_per_event_without_secrets(tmp_path: Path, yard
         auth = {"Authorization": f"Bearer {key}"}
         chat = {"model": "m", "messages": [{"role": "user", "content": PROMPT}]}
         try:
-            a.plan("500", "echo:500")  # two failures: a retry, the breaker opens, b answers
+            a.plan("500", "leak:500")  # two failures: a retry, the breaker opens, b answers
             assert (
                 httpx.post(url + "/v1/chat/completions", json=chat, headers=auth).status_code == 200
             )

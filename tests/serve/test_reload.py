@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from modelyard.serve.config import load_config
+from modelyard.serve.config_file import load_config
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import (
     TOOLS,
@@ -86,7 +86,7 @@ def test_a_broken_file_is_refused_and_the_old_config_keeps_serving(tmp_path: Pat
             assert reply.status_code == 400
             error = reply.json()["error"]
             assert error["code"] == "invalid_config"
-            assert str(path) in error["message"] and "unknown backend nowhere" in error["message"]
+            assert str(path) in error["message"] and "unknown backend 'nowhere'" in error["message"]
             path.write_text(text + "  oops: [a\n")  # not YAML at all
             reply = httpx.post(f"{gw.url}/admin/reload", headers=AUTH)
             assert reply.status_code == 400 and str(path) in reply.json()["error"]["message"]

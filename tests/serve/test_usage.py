@@ -108,7 +108,9 @@ def test_usage_cli_json_compares_with_a_catalog_offer(yard_home: Path) -> None:
     data = json.loads(run("usage", "--vs", "test/priced", "--json"))
     assert data["vs"] == "test/priced"
     assert data["total"]["savings_usd"] == pytest.approx(3.75)
-    assert set(data) == {"since", "vs", "total", "by_key", "by_model", "by_day"}
+    assert set(data) == {
+        "since", "vs", "total", "by_key", "by_model", "by_day", "by_backend", "by_adapter",
+    }  # fmt: skip
     table = run("usage", "--vs", "test/priced", "--by", "model")
     assert "qwen3-8b" in table and "2.5000" in table and "usage by day" not in table
 
@@ -131,3 +133,18 @@ def test_keys_cli_create_list_revoke(yard_home: Path) -> None:
     assert json.loads(run("keys", "list", "--json"))[0]["revoked_utc"]
     with pytest.raises(YardError, match="no key with id"):
         runner.invoke(app, ["keys", "revoke", "nope"], catch_exceptions=False)
+
+
+def test_keys_cli_edit(yard_home: Path) -> None:
+    made = json.loads(run("keys", "create", "ci", "-m", "qwen*", "--budget", "5", "--json"))
+    args = ["--rpm", "60", "--unset", "budget", "-m", "llama*", "-m", "qwen*", "--private"]
+    edited = json.loads(run("keys", "edit", made["id"], *args, "--json"))
+    assert (edited["rpm"], edited["budget_usd"]) == (60, None)
+    assert edited["models"] == ["llama*", "qwen*"]
+    assert edited["private"] is True and edited["updated_utc"]
+    assert json.loads(run("keys", "list", "--json"))[0]["rpm"] == 60
+    for bad, message in ((["--unset", "colour"], "colour"), ([], "something to change")):
+        result = runner.invoke(app, ["keys", "edit", made["id"], *bad])
+        assert result.exit_code == 2 and message in result.output, result.output
+    with pytest.raises(YardError, match="positive"):
+        runner.invoke(app, ["keys", "edit", made["id"], "--rpm", "0"], catch_exceptions=False)

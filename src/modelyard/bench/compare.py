@@ -14,13 +14,13 @@ from modelyard.catalog import cached_catalog, find_model
 from modelyard.catalog.schema import Model
 from modelyard.errors import YardError
 from modelyard.plan import (
-    Cluster,
     Deployment,
     decode,
+    deploy,
     get_engine,
-    native_format,
     parse_cluster,
     prefill,
+    start_format,
     weight_format,
 )
 
@@ -64,14 +64,14 @@ def compare_plan(
     chosen = find_model(catalog, model)
     cluster = parse_cluster(catalog, gpu)
     eng = get_engine(engine)
-    fmt = weight_format(quant) if quant else native_format(chosen, eng.id)
+    fmt = weight_format(start_format(chosen, eng.id, quant or "auto"))
     rows: list[PlanRow] = []
     basis: list[str] = []
     for step in steps:
         if not step.completed:
             continue
         try:
-            step_rows, step_basis = _step(chosen, cluster, Deployment(eng, fmt), step)
+            step_rows, step_basis = _step(chosen, deploy(eng, fmt, cluster), step)
         except YardError:
             raise
         except Exception as exc:  # the planner is another package: name it, don't traceback
@@ -82,18 +82,16 @@ def compare_plan(
         rows += step_rows
         basis = basis or step_basis
     return PlanComparison(
-        model_id=chosen.id, gpu=cluster.label, engine=eng.id, quant=fmt.key, rows=rows, basis=basis
+        model_id=chosen.id, gpu=cluster.label, engine=eng.key, quant=fmt.key, rows=rows, basis=basis
     )
 
 
-def _step(
-    model: Model, cluster: Cluster, dep: Deployment, step: Summary
-) -> tuple[list[PlanRow], list[str]]:
+def _step(model: Model, dep: Deployment, step: Summary) -> tuple[list[PlanRow], list[str]]:
     batch = max(1, round(step.mean_concurrency))
     prompt = max(1, round(step.input_tokens_mean or 1))
     context = prompt + round((step.output_tokens_mean or 0) / 2)
-    first = prefill(model, cluster, dep, prompt)
-    step_est = decode(model, cluster, dep, batch, context)
+    first = prefill(model, dep, prompt)
+    step_est = decode(model, dep, batch, context)
     pairs = [
         ("ttft_ms p50", first.ttft_s * 1e3, step.ttft_ms.p50),
         ("tpot_ms p50", step_est.step_ms, step.tpot_ms.p50),

@@ -259,7 +259,13 @@ async def _open_loop(
         if stop.reached(len(tasks), offset):
             break
         delay = t0 + offset - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        try:
+            if delay > 0:
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:  # requests already sent would outlive the run
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         tasks.append(asyncio.create_task(gen.send(next(source), scheduled=t0 + offset)))
     return list(await asyncio.gather(*tasks))

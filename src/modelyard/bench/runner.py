@@ -80,7 +80,8 @@ class BenchResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = 1
-    status: Literal["ok", "error"]
+    status: Literal["ok", "error", "interrupted"]
+    """``interrupted``: Ctrl-C stopped the run; the steps hold the requests that finished."""
     url: str
     model: str
     started_at: str
@@ -88,7 +89,7 @@ class BenchResult(BaseModel):
     """The load pattern, or ``sweep``."""
     steps: list[Summary]
     stop_reason: str | None
-    """Why a sweep stopped (None for one load)."""
+    """Why a sweep stopped, or that the run was interrupted (else None for one load)."""
     token_source: str
     requests: list[RequestRow]
     comparison: PlanComparison | None = None
@@ -128,21 +129,46 @@ async def _bench(
         for prompt in prompts[: spec.warmup]:
             await gen.send(prompt)
         measured = prompts[spec.warmup :] or prompts
-        gen.on_record = on_record
         loads = [spec.load] if spec.load else [Load("concurrency", c) for c in spec.sweep.levels()]
         steps: list[tuple[Summary, list[RequestRecord]]] = []
-        reason = None
+        reason, interrupted = None, False
         for load in loads:
-            records = await run_load(gen, measured, load, spec.stop, spec.seed)
+            finished: list[RequestRecord] = []
+            gen.on_record = _keeping(finished, on_record)
+            try:
+                records = await run_load(gen, measured, load, spec.stop, spec.seed)
+            except asyncio.CancelledError:  # Ctrl-C: asyncio.Runner cancels the main task
+                _resume()
+                records, interrupted = list(finished), True
+                reason = f"Ctrl-C during {load.label}; requests in flight were dropped"
             steps.append((summarize(records, load.label, spec.slo), records))
             if on_step is not None:
                 on_step(steps[-1][0])
-            reason = saturated([s for s, _ in steps], spec.sweep) if spec.load is None else None
+            if not interrupted and spec.load is None:
+                reason = saturated([s for s, _ in steps], spec.sweep)
             if reason:
                 break
     if spec.load is None and reason is None:
         reason = f"ran every level up to concurrency {spec.sweep.max_concurrency}"
-    return _result(spec, started, steps, reason)
+    return _result(spec, started, steps, reason, interrupted)
+
+
+def _keeping(finished: list[RequestRecord], then: OnRecord | None) -> OnRecord:
+    """An on_record that also keeps each finished request (what survives an interruption)."""
+
+    def record(done: RequestRecord) -> None:
+        finished.append(done)
+        if then is not None:
+            then(done)
+
+    return record
+
+
+def _resume() -> None:
+    """Carry on after a cancellation was caught (so timeouts inside still work)."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
 
 
 def saturated(steps: list[Summary], sweep: Sweep) -> str | None:
@@ -167,11 +193,13 @@ def _result(
     started: str,
     steps: list[tuple[Summary, list[RequestRecord]]],
     reason: str | None,
+    interrupted: bool = False,
 ) -> BenchResult:
     summaries = [s for s, _ in steps]
     sources = {s.token_source for s in summaries} - {"none"}
+    ok = any(s.completed for s in summaries)
     return BenchResult(
-        status="ok" if any(s.completed for s in summaries) else "error",
+        status="interrupted" if interrupted else "ok" if ok else "error",
         url=spec.target.url,
         model=spec.target.model,
         started_at=started,

@@ -91,8 +91,8 @@ def gguf_architecture(
 
 def _head_dim(num: Any, mla: dict[str, Any] | None, hidden: int, heads: int) -> int:
     if mla:
-        return mla["qk_nope_head_dim"] + mla["qk_rope_head_dim"]
-    return num("attention.key_length") or hidden // heads
+        return int(mla["qk_nope_head_dim"] + mla["qk_rope_head_dim"])
+    return int(num("attention.key_length") or hidden // heads)
 
 
 def _vocab(header: Mapping[str, Any], tensors: Mapping[str, Any], arch: str, path: Path) -> int:

@@ -15,10 +15,10 @@ import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from modelyard.catalog._gguf_fields import (
     file_type,
@@ -42,6 +42,7 @@ from modelyard.config import user_catalog_dir
 from modelyard.errors import CatalogError
 from modelyard.yamlfile import format_validation, read_yaml
 
+M = TypeVar("M", bound=BaseModel)
 FAMILY = "imported"
 UNKNOWN_LICENSE = "unknown"
 
@@ -113,8 +114,8 @@ def from_hf_config(
         CatalogError: the file is unreadable, or a field is missing or mistyped (named).
     """
     where, config = _read_config(path_or_dict)
-    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
-    merged = {**config, **text}
+    text = config.get("text_config")
+    merged = {**config, **(text if isinstance(text, dict) else {})}
     fields = _Fields({**CONFIG_DEFAULTS.get(str(merged.get("model_type")), {}), **merged}, where)
     model_id = _slug(id or _config_name(config, path_or_dict))
     ref = Ref(source=f"import:{model_id}", note=f"read from {where}")
@@ -184,6 +185,12 @@ def _hf_architecture(f: _Fields, ref: Ref) -> dict[str, Any]:
         "vocab_size": f.need("vocab_size"),
         "tie_word_embeddings": bool(f.first("tie_word_embeddings")),
         "max_position_embeddings": f.need("max_position_embeddings", "n_positions", "seq_length"),
+        "model_max_length": _longer(
+            f.first("model_max_length"), f.first("max_position_embeddings")
+        ),
+        "rope_theta": float(theta)
+        if isinstance(theta := f.first("rope_theta"), int | float)
+        else None,
         "attention_bias": bool(f.first("attention_bias")),
         "moe": _hf_moe(f, model_type),
         "mla": mla,
@@ -191,6 +198,13 @@ def _hf_architecture(f: _Fields, ref: Ref) -> dict[str, Any]:
         **_hf_local_attention(f),
     }
     return arch
+
+
+def _longer(length: object, positions: object) -> int | None:
+    """config.json model_max_length where it exceeds max_position_embeddings (Cohere)."""
+    if isinstance(length, int) and isinstance(positions, int) and length > positions:
+        return length
+    return None
 
 
 def _hf_moe(f: _Fields, model_type: str) -> dict[str, Any] | None:
@@ -311,11 +325,11 @@ def from_gguf(path: Path | str, id: str | None = None, license: str | None = Non
 # ---------------------------------------------------------------- shared assembly
 
 
-def _build(kind: type[Any], data: dict[str, Any], where: Path | str) -> Any:
+def _build(kind: type[M], data: dict[str, Any], where: Path | str) -> M:
     try:
         return kind.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError("\n".join(format_validation(exc, where))) from exc
+        raise CatalogError("\n".join(format_validation(exc, where, model=kind))) from exc
 
 
 def _model(model_id: str, where: str, arch: Architecture, **facts: Any) -> Model:

@@ -86,7 +86,9 @@ def _load_list(catalog: Catalog, path: Path, key: str, kind: type[E]) -> list[st
     return errors + _add_entries(target, catalog.origin, path, node, key, data[key], kind)
 
 
-def _file_sources(catalog: Catalog, path: Path, node: LazyNode | None, data: dict) -> list[str]:
+def _file_sources(
+    catalog: Catalog, path: Path, node: LazyNode | None, data: dict[str, Any]
+) -> list[str]:
     """Any data file may declare the sources its entries cite in a top-level 'sources:' list."""
     items = data.get("sources", [])
     if not isinstance(items, list):

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from modelyard.catalog.loader import Catalog, iter_refs
 from modelyard.catalog.params import count_params
 from modelyard.catalog.schema import ApiOffer, Claim, Model, Source
-from modelyard.policy import Policy, Verdict, evaluate
-
-SortKey = Literal["id", "params", "active", "context", "released", "family"]
-SORT_KEYS: tuple[str, ...] = ("id", "params", "active", "context", "released", "family")
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,7 @@ class ModelRow:
     """With --fits: the least lossy quantization and engine that hold the model on that GPU."""
 
 
-def model_row(model: Model, verdict: Verdict | None = None) -> ModelRow:
+def model_row(model: Model, excluded_because: Sequence[str] = ()) -> ModelRow:
     if model.verified:  # vendor figures only; articles' claims stay claims
         total = model.params_total.value if model.params_total else None
         active = model.params_active.value if model.params_active else total
@@ -64,7 +60,7 @@ def model_row(model: Model, verdict: Verdict | None = None) -> ModelRow:
         hf_repo=model.hf_repo,
         ollama_tag=model.ollama_tag,
         released=model.released.isoformat() if model.released else None,
-        excluded_because=verdict.reasons if verdict else [],
+        excluded_because=list(excluded_because),
     )
 
 
@@ -80,27 +76,8 @@ def _claimed_int(model: Model, metric: str) -> int | None:
     return int(value) if value is not None else None
 
 
-def list_models(
-    catalog: Catalog,
-    policy: Policy,
-    family: str | None = None,
-    sort: str = "id",
-    show_excluded: bool = False,
-) -> list[ModelRow]:
-    """Models passing ``policy`` (and the family filter), sorted; excluded ones appended with
-    their reasons when ``show_excluded``."""
-    kept, dropped = [], []
-    for model in catalog.models.values():
-        if family and model.family != family.lower():
-            continue
-        verdict = evaluate(model, policy, catalog)
-        (kept if verdict.allowed else dropped).append(model_row(model, verdict))
-    rows = sort_rows(kept, sort)
-    return rows + sort_rows(dropped, sort) if show_excluded else rows
-
-
 def sort_rows(rows: list[ModelRow], key: str) -> list[ModelRow]:
-    """Sort rows; numeric keys sort largest first."""
+    """Sort rows by a ModelRow field; numeric keys (params, active, context) largest first."""
     numeric = {
         "params": lambda r: r.params_total or 0,
         "active": lambda r: r.params_active or 0,

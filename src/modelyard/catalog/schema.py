@@ -10,15 +10,15 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from modelyard.strict import Strict
 
 _EXPONENT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
+Modality = Literal["text", "image", "audio", "video"]
+_TEXT_ONLY: list[Modality] = ["text"]
 SourceKind = Literal["config", "model_card", "article", "vendor_page", "measurement", "derived"]
 
 
@@ -95,6 +95,19 @@ class MLA(Strict):
     """Per-head value dims."""
 
 
+class RopeScaling(Strict):
+    """RoPE scaling a vendor documents for contexts beyond max_position_embeddings."""
+
+    rope_type: Literal["yarn", "linear", "dynamic"]
+    """Scaling method engines must be told to apply."""
+    factor: float
+    """Largest documented factor (original positions × factor = the longest context)."""
+    original_max_position_embeddings: int
+    """Positions the model was trained at before scaling."""
+    ref: Ref
+    """Where the vendor documents it (model card)."""
+
+
 class Architecture(Strict):
     """Shape of the network as its config.json states it."""
 
@@ -120,6 +133,12 @@ class Architecture(Strict):
     """The LM head reuses the input embedding matrix."""
     max_position_embeddings: int
     """Positions the config allows (may exceed the advertised context)."""
+    model_max_length: int | None = None
+    """config.json model_max_length where it exceeds max_position_embeddings (Cohere)."""
+    rope_theta: float | None = None
+    """RoPE base frequency (config rope_theta); needed when a recipe overrides RoPE settings."""
+    long_context: RopeScaling | None = None
+    """Scaling the vendor documents to reach the advertised context; off in config.json."""
     attention_bias: bool = False
     """q/k/v projections carry biases (Qwen2, gpt-oss)."""
     qk_norm: bool = False
@@ -314,9 +333,7 @@ class Model(Strict):
     """Where the license was read (model card)."""
     languages: list[str] = Field(default_factory=list)
     """ISO 639-1 codes the vendor states as supported."""
-    modalities: list[Literal["text", "image", "audio", "video"]] = Field(
-        default_factory=lambda: ["text"]
-    )
+    modalities: list[Modality] = Field(default_factory=lambda: _TEXT_ONLY.copy())
     """Input modalities."""
     capabilities: Capabilities = Field(default_factory=Capabilities)
     """Serving capabilities."""

@@ -7,9 +7,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+
+INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
 
 # piped output is read in files and pagers, not an 80-column terminal
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -18,6 +20,8 @@ err_console = Console(stderr=True)
 
 def to_jsonable(obj: Any) -> Any:
     """Pydantic models and dataclasses to plain JSON types."""
+    from pydantic import BaseModel  # loaded already wherever a model is printed
+
     if isinstance(obj, BaseModel):
         return obj.model_dump(mode="json", exclude_none=False)
     if isinstance(obj, dict):

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from modelyard.bench import BenchJob, BenchResult, PlanQuestion, RequestRecord, Summary, run_job
-from modelyard.bench.loadgen import Load, Stop, Target, endpoint
-from modelyard.bench.metrics import parse_slo
-from modelyard.bench.runner import Sweep
 from modelyard.cli._render import console, err_console, print_json, table
-from modelyard.errors import YardError
+from modelyard.errors import Interrupted, YardError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from modelyard.bench import BenchResult, Load, RequestRecord, Summary
 
 Opt = typer.Option
 
@@ -28,6 +21,8 @@ Opt = typer.Option
 def _load(concurrency: int | None, rate: float | None, poisson: bool, sweep: bool) -> Load | None:
     if sum(x is not None and x is not False for x in (concurrency, rate, sweep)) > 1:
         raise YardError("choose one of --concurrency, --rate or --sweep")
+    from modelyard.bench import Load
+
     if rate is not None:
         return Load("poisson" if poisson else "rate", rate)
     return None if sweep else Load("concurrency", concurrency or 1)
@@ -37,6 +32,14 @@ class LiveView:
     """A Rich progress bar per load level, with completed, errors and live requests/s."""
 
     def __init__(self, total: int | None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.total = total
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -99,6 +102,17 @@ def bench(
     """
     if compare_plan and not gpu:
         raise YardError("--compare-plan needs --gpu (the GPU the endpoint runs on), e.g. H100")
+    from modelyard.bench import (
+        BenchJob,
+        PlanQuestion,
+        Stop,
+        Sweep,
+        Target,
+        endpoint,
+        parse_slo,
+        run_job,
+    )
+
     job = BenchJob(
         target=Target(endpoint(url), model, api_key, stall_s=stall, ignore_eos=ignore_eos),
         stop=Stop(requests if requests or duration else 100, duration),
@@ -112,6 +126,14 @@ def bench(
     with view.progress:
         result = run_job(job, view.record, view.step)
     print_json(result.model_dump(mode="json", exclude={"requests"})) if json_ else render(result)
+    if report is not None:
+        err_console.print(f"[dim]report:[/] {report} and {report.with_suffix('.json')}")
+    if result.status == "interrupted":
+        done = sum(s.requests for s in result.steps)
+        kept = ", and so does the report" if report else ""
+        raise Interrupted(
+            f"{result.stop_reason}: the results above hold the {done} requests that finished{kept}"
+        )
 
 
 def render(result: BenchResult) -> None:
@@ -129,7 +151,7 @@ def render(result: BenchResult) -> None:
     for s in result.steps:
         for kind, count in s.error_kinds.items():
             console.print(f"[red]{s.load}: {count} × {kind}[/]")
-    if result.stop_reason:
+    if result.stop_reason and result.status != "interrupted":
         console.print(f"sweep stopped: {result.stop_reason}")
     if result.token_source in ("estimate", "mixed"):
         console.print(

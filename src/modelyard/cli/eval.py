@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelyard.cli._render import console, err_console, print_json, table
-from modelyard.config import env
-from modelyard.errors import EvalError
-from modelyard.eval import DEFAULT_BASE_URL, EvalOutcome, EvalRequest, run_eval
-from modelyard.eval.schema import Estimate
+from modelyard.config import GATEWAY_URL, env
+from modelyard.errors import EvalError, Interrupted
+
+if TYPE_CHECKING:
+    from modelyard.eval import Estimate, EvalOutcome
 
 Opt = typer.Option
 
@@ -28,6 +29,8 @@ def _render(outcome: EvalOutcome) -> None:
     report = outcome.report
     for problem in report.problems:
         err_console.print(f"[yellow]skipped[/] {problem}")
+    if report.spec.code_isolation == "none":
+        err_console.print("[red]--unsafe-code: model-written code ran without any isolation[/]")
     cols = ["model", "mean [95% CI]", "n", "errors", "p50 s", "p95 s", "out tok/1k", "$/1k"]
     rows = [
         (
@@ -101,7 +104,7 @@ def eval_command(
         str, Opt("-m", "--models", help="Comma-separated; name@URL for a direct endpoint")
     ],
     base_url: Annotated[str, Opt("--base-url", help="OpenAI-compatible endpoint")] = (
-        DEFAULT_BASE_URL
+        f"{GATEWAY_URL}/v1"
     ),
     api_key_env: Annotated[str, Opt("--api-key-env", help="Variable holding the API key")] = (
         "YARD_API_KEY"
@@ -118,6 +121,10 @@ def eval_command(
     output: Annotated[Path | None, Opt("-o", "--output", help="Report folder")] = None,
     labels: Annotated[Path | None, Opt("--labels", help="Write router labels (JSONL)")] = None,
     as_json: Annotated[bool, Opt("--json", help="Print the summary as JSON")] = False,
+    unsafe_code: Annotated[
+        bool,
+        Opt("--unsafe-code", help="Run model-written code without isolation if no sandbox works"),
+    ] = False,
 ) -> None:
     """Run a suite against models: scores with 95% CIs, paired tests, latency and cost
 
@@ -125,6 +132,8 @@ def eval_command(
         yard eval mgsm:fr --models smollm2,qwen3-0.6b --limit 50
         yard eval my_prompts.jsonl -m a,b@http://127.0.0.1:8080/v1 --labels labels.jsonl
     """
+    from modelyard.eval import EvalRequest, run_eval
+
     request = EvalRequest(
         suite=suite,
         models=models.split(","),
@@ -136,11 +145,16 @@ def eval_command(
         output=output,
         labels=labels,
         progress=None if as_json else err_console,
+        unsafe_code=unsafe_code,
     )
     outcome = run_eval(request)
     if as_json:
         print_json(_summary(outcome))
     else:
         _render(outcome)
-    if outcome.report.error is not None:
-        raise EvalError(f"the run stopped: {outcome.report.error.message}")
+    error = outcome.report.error
+    if outcome.report.status == "interrupted" and error is not None:
+        raise Interrupted(f"{error.message}; the results above and the report cover the items "
+                          "every model answered")  # fmt: skip
+    if error is not None:
+        raise EvalError(f"the run stopped: {error.message}")

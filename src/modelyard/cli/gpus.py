@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 
-from modelyard.catalog import GPU, Catalog, find_gpu
-from modelyard.catalog.hardware import Hardware, cheapest_price, detect, gpu_sources, list_gpus
 from modelyard.cli._render import console, print_json, table
 from modelyard.cli.models import JsonOpt, load
+
+if TYPE_CHECKING:
+    from modelyard.catalog import GPU, Catalog, Hardware
 
 app = typer.Typer(help="GPUs and other accelerators: specs, prices, and local detection.")
 
@@ -33,6 +34,8 @@ def list_(
       yard gpus list
       yard gpus list --vendor nvidia --json
     """
+    from modelyard.catalog import cheapest_price, list_gpus
+
     gpus = list_gpus(load(), vendor)
     if json_:
         print_json(gpus)
@@ -61,6 +64,8 @@ def show(
       yard gpus show h100
       yard gpus show "NVIDIA A100-SXM4-80GB" --json
     """
+    from modelyard.catalog import find_gpu, gpu_sources
+
     catalog = load()
     gpu = find_gpu(catalog, gpu_id)
     if json_:
@@ -70,6 +75,8 @@ def show(
 
 
 def _render_gpu(gpu: GPU, catalog: Catalog) -> None:
+    from modelyard.catalog import gpu_sources
+
     sources = gpu_sources(gpu, catalog)
     number = {s.id: i + 1 for i, s in enumerate(sources)}
     fields = gpu.model_dump(exclude={"spec_ref", "prices"})
@@ -103,6 +110,8 @@ def detect_(json_: JsonOpt = False) -> None:
       yard gpus detect
       yard gpus detect --json
     """
+    from modelyard.catalog import detect
+
     hardware = detect(load())
     if json_:
         print_json(hardware)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelyard.catalog import find_model
 from modelyard.cli._render import console, err_console, print_json, table
 from modelyard.cli.models import load
-from modelyard.measure import Calibration, measure, parse_grid
+
+if TYPE_CHECKING:
+    from modelyard.measure import Calibration, TrainCalibration
 
 Opt = typer.Option
 
@@ -32,6 +33,21 @@ def measure_command(
     ] = True,
     out: Annotated[Path | None, Opt("-o", "--out", help="Calibration file to write")] = None,
     json_: Annotated[bool, Opt("--json", help="Output as JSON")] = False,
+    train: Annotated[str | None, Opt("--train", help="Measure training: lora, qlora, full")] = None,
+    rank: Annotated[int, Opt("--rank", help="Training: LoRA rank")] = 16,
+    targets: Annotated[
+        str, Opt("--targets", help="Training: attention, all-linear, q,v")
+    ] = "all-linear",
+    optimizer: Annotated[
+        str, Opt("--optimizer", help="Training: adamw, adamw-8bit, paged-adamw-8bit, sgd")
+    ] = "adamw",
+    seq_len: Annotated[
+        str, Opt("--seq-len", help="Training: sequence lengths, e.g. 512,2k")
+    ] = "512,2k",
+    micro_batch: Annotated[
+        str, Opt("--micro-batch", help="Training: micro-batches, e.g. 1,4")
+    ] = "1,4",
+    grad_ckpt: Annotated[str, Opt("--grad-ckpt", help="Training: on, off or on,off")] = "on,off",
 ) -> None:
     """Measure memory, prefill and decode speed of a model built with random weights
 
@@ -40,8 +56,31 @@ def measure_command(
       yard measure llama-3.1-8b-instruct --batch 1,8,32 --context 1k,8k
       yard measure deepseek-v3 --layers 5 --context 1k
       yard measure qwen3-0.6b --device cpu --batch 1 --context 256 --json
+      yard measure llama-3.1-8b-instruct --train qlora --seq-len 512,2k --micro-batch 1,4
     """
+    from modelyard.catalog import find_model
+    from modelyard.measure import (
+        TrainSetup,
+        measure,
+        measure_training,
+        parse_grid,
+        parse_train_grid,
+    )
+
     catalog = load()
+    if train is not None:
+        setup = TrainSetup(train, rank, targets, optimizer, dtype)
+        train_grid = parse_train_grid(seq_len, micro_batch, grad_ckpt, repeats)
+        chosen = find_model(catalog, model)
+        tcal, path = measure_training(
+            chosen, catalog, setup, train_grid, device, layers, out, err_console
+        )
+        print_json(tcal) if json_ else render_training(tcal)
+        if not json_:
+            console.print(
+                f"[dim]written to {path}; `yard plan {model} --finetune {train}` reads it[/]"
+            )
+        return
     grid = parse_grid(batch, context, repeats, compile_)
     chosen = find_model(catalog, model)
     cal, path = measure(chosen, catalog, grid, dtype, device, layers, out, err_console)
@@ -104,3 +143,27 @@ def render(cal: Calibration) -> None:
     cols = ["prefill tokens", "ms", "tok/s", "peak GiB", "error"]
     console.print(table(cols, rows, right=cols[:4]))
     console.print(f"[dim]{cal.timing_basis}; memory: {cal.memory_basis}[/]")
+
+
+def render_training(cal: TrainCalibration) -> None:
+    """The training grid as a table."""
+    layers = f", {cal.layers} of {cal.model_layers} layers" if cal.scaled else ""
+    title = (
+        f"{cal.model_id} {cal.method} on {cal.device_name} ({cal.precision}{layers}): "
+        f"{cal.trainable / 1e6:,.1f}M trainable of {cal.params / 1e9:.3g}B"
+    )
+    rows = [
+        [
+            f"{p.micro_batch}×{p.seq_len:,}",
+            "on" if p.grad_ckpt else "off",
+            _num(p.peak_allocated_gib, ".2f"),
+            _num(p.peak_reserved_gib, ".2f"),
+            _num(p.step_ms, ",.0f"),
+            _num(p.tokens_per_s, ",.0f"),
+            p.error or "",
+        ]
+        for p in cal.points
+    ]
+    cols = ["batch×seq", "ckpt", "alloc GiB", "reserved", "ms/step", "tok/s", "error"]
+    console.print(table(cols, rows, title=title, right=cols[2:6]))
+    console.print(f"[dim]{cal.timing_basis}[/]")

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 
-from modelyard.catalog import Catalog, Claim, Model, cached_catalog, find_model
-from modelyard.catalog.importers import import_model
-from modelyard.catalog.queries import (
-    SORT_KEYS,
-    ModelRow,
-    check_params,
-    claims_by_metric,
-    list_apis,
-    list_models,
-    model_sources,
-)
 from modelyard.cli._render import console, human_count, human_tokens, print_json, table
 from modelyard.config import user_catalog_dir
 from modelyard.errors import YardError
-from modelyard.plan import best_fit, parse_cluster
-from modelyard.policy import LICENSE_POLICIES, Policy, parse_languages, parse_tokens
+from modelyard.policy import LICENSE_POLICIES
+
+if TYPE_CHECKING:
+    from modelyard.catalog import Catalog, Claim, Model, ModelRow, Source
+
+SORT_KEYS = ("id", "params", "active", "context", "released", "family")
+"""The columns `models list --sort` orders by; numeric ones largest first."""
 
 app = typer.Typer(help="Browse the catalog of models, each fact with its source.")
 
@@ -33,6 +28,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Output as JSON")]
 
 def load() -> Catalog:
     """The shipped catalog plus the user's imported entries."""
+    from modelyard.catalog import cached_catalog
+
     return cached_catalog(user_catalog_dir())
 
 
@@ -85,8 +82,16 @@ def list_(
         raise YardError(f"--kind {kind!r}: choose open or api")
     if sort not in SORT_KEYS:
         raise YardError(f"--sort {sort!r}: choose one of {', '.join(SORT_KEYS)}")
+    from modelyard.policy import (
+        Policy,
+        license_policy,
+        list_models,
+        parse_languages,
+        parse_tokens,
+    )
+
     policy = Policy(
-        license=license_,  # type: ignore[arg-type]
+        license=license_policy(license_),
         monthly_active_users=mau,
         languages=parse_languages(language),
         min_context=parse_tokens(min_context) if min_context else None,
@@ -107,6 +112,8 @@ def _fitting(
     rows: list[ModelRow], catalog: Catalog, gpu: str, context: int, keep_excluded: bool
 ) -> list[ModelRow]:
     """Rows that fit ``gpu`` at ``context`` (with how); the others dropped, or kept with why."""
+    from modelyard.plan import best_fit, parse_cluster
+
     cluster = parse_cluster(catalog, gpu)
     kept, dropped = [], []
     for row in rows:
@@ -172,6 +179,8 @@ def show(
       yard models show deepseek-v3
       yard models show meta-llama/Llama-3.1-8B-Instruct --json
     """
+    from modelyard.catalog import check_params, claims_by_metric, find_model, model_sources
+
     catalog = load()
     model = find_model(catalog, model_id)
     if json_:
@@ -188,6 +197,8 @@ def show(
 
 
 def _render_model(model: Model, catalog: Catalog) -> None:
+    from modelyard.catalog import model_sources
+
     sources = model_sources(model, catalog)
     number = {s.id: i + 1 for i, s in enumerate(sources)}
 
@@ -232,12 +243,14 @@ def _render_model(model: Model, catalog: Catalog) -> None:
     console.print(Panel("\n".join(lines) or "none", title="sources"))
 
 
-def _describe_source(s) -> str:  # type: ignore[no-untyped-def]
+def _describe_source(s: Source) -> str:
     parts = [s.title, s.publisher, str(s.date) if s.date else None, s.url]
     return " · ".join(p for p in parts if p)
 
 
-def _render_architecture(model: Model, cite) -> None:  # type: ignore[no-untyped-def]
+def _render_architecture(model: Model, cite: Callable[[str | None], str]) -> None:
+    from modelyard.catalog import check_params
+
     arch = model.architecture
     if arch is None:
         return
@@ -264,7 +277,9 @@ def _param_line(label: str, published: float | None, computed: int) -> list[str]
     ]
 
 
-def _render_claims(model: Model, cite) -> None:  # type: ignore[no-untyped-def]
+def _render_claims(model: Model, cite: Callable[[str | None], str]) -> None:
+    from modelyard.catalog import claims_by_metric
+
     groups = claims_by_metric(model)
     if not groups:
         return
@@ -288,6 +303,8 @@ def compare(
     Examples:
       yard models compare llama-3.3-70b-instruct qwen2.5-72b-instruct deepseek-v3
     """
+    from modelyard.catalog import check_params, find_model
+
     catalog = load()
     models = [find_model(catalog, m) for m in model_ids]
     if json_:
@@ -367,6 +384,8 @@ def apis(
       yard models apis
       yard models apis --provider together --json
     """
+    from modelyard.catalog import list_apis
+
     catalog = load()
     offers = list_apis(catalog, provider)
     if json_:
@@ -409,6 +428,8 @@ def import_(
       yard models import ~/models/SmolLM2-135M-Instruct.Q4_1.gguf
       yard models import ./Qwen3-30B-A3B/config.json --id qwen3-30b-a3b-local --license apache-2.0
     """
+    from modelyard.catalog import check_params, import_model
+
     model = import_model(path, id_, license_)
     if json_:
         print_json({"model": model, "param_check": check_params(model)})

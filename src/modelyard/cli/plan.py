@@ -2,42 +2,118 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.panel import Panel
 
-from modelyard.catalog import Catalog, find_model
-from modelyard.cli._render import console, err_console, print_json, table
+from modelyard.cli._render import err_console, print_json
 from modelyard.cli.models import load
-from modelyard.plan import (
-    Cluster,
-    Deployment,
-    MeasuredCheck,
-    ModelPlan,
-    Ranking,
-    detect_cluster,
-    get_engine,
-    native_format,
-    parse_amount,
-    parse_cluster,
-    parse_split,
-    plan_model,
-    recommend,
-    weight_format,
-    workload,
-)
-from modelyard.policy import LICENSE_POLICIES, Policy, parse_languages, parse_tokens
+from modelyard.errors import PlanError
+from modelyard.policy import LICENSE_POLICIES
+
+if TYPE_CHECKING:
+    from modelyard.catalog import Catalog
+    from modelyard.plan import Cluster, EvalScores, QualityBasis, TrafficProfile
+    from modelyard.plan.cpu import CpuHost
+    from modelyard.plan.engines import Engine
 
 Opt = typer.Option
 
 
 def _cluster(catalog: Catalog, gpu: str | None) -> Cluster:
+    from modelyard.plan import detect_cluster, parse_cluster
+
     if gpu:
         return parse_cluster(catalog, gpu)
     cluster, probe = detect_cluster(catalog)
-    err_console.print(f"[dim]no --gpu: detected {cluster.label} ({probe})[/]")
+    err_console.print(f"no --gpu: detected {cluster.label} ({probe})", style="dim", markup=False)
     return cluster
+
+
+def _engine(name: str | None, cluster: Cluster) -> Engine:
+    """The engine asked for; by default vLLM on GPUs, llama.cpp on a CPU-only host."""
+    from modelyard.plan import get_engine
+
+    if name is not None:
+        return get_engine(name)
+    return get_engine("llamacpp" if cluster.gpu.vendor == "generic" else "vllm")
+
+
+def _host(cluster: Cluster, bandwidth: float | None, cores: int | None) -> CpuHost | None:
+    """This machine's CPU when the plan is for a CPU-only host (cores and bandwidth as given)."""
+    from modelyard.plan import cpu
+
+    if cluster.gpu.vendor != "generic":
+        return None
+    info = cpu.detect_cpu(cpu.CPUINFO) or cpu.generic_cpu(cores)
+    if cores is not None:
+        if cores < 1:
+            raise PlanError(f"--cores {cores}: at least 1")
+        info = replace(info, cores=cores)
+    if bandwidth is not None:
+        return cpu.cpu_host(info, bandwidth, "your --ram-bandwidth")
+    gpu = cluster.gpu
+    basis = f"catalog '{gpu.id}': {gpu.name}; measure yours (STREAM, mbw) and pass --ram-bandwidth"
+    return cpu.cpu_host(info, gpu.bandwidth_gbps, basis)
+
+
+def _eval_scores(path: Path) -> EvalScores:
+    """Mean quality per target from a `yard eval` report.json (or the folder holding it)."""
+    from modelyard.eval import RunReport
+    from modelyard.plan import EvalScores
+
+    file = path / "report.json" if path.is_dir() else path
+    try:
+        report = RunReport.model_validate_json(file.read_bytes())
+    except OSError as exc:
+        raise PlanError(f"--quality {file}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise PlanError(f"--quality {file}: not a `yard eval` report.json ({exc})") from None
+    means = {
+        r.model: (r.quality.mean, r.quality.low, r.quality.high)
+        for r in report.results
+        if r.quality.mean is not None
+    }
+    return EvalScores(report.spec.suite, str(file), means)
+
+
+def _traffic(since: str | None, db: str | None) -> TrafficProfile:
+    """The gateway's hourly traffic from its ledger (hours without requests filled with 0)."""
+    from modelyard.config import yard_home
+    from modelyard.plan import TrafficProfile
+    from modelyard.serve import by_hour, open_store, parse_since, store_url
+
+    home = yard_home()
+    start = parse_since(since) if since else None
+    rows = by_hour(open_store(db, home), start)
+    if not rows:
+        raise PlanError(f"--from-ledger: no requests in {store_url(db, home)}" + (
+            f" since {since}" if since else ""))  # fmt: skip
+    counts = {r.hour: r.requests for r in rows}
+    first = datetime.fromisoformat(start[:13] if start else rows[0].hour).replace(tzinfo=UTC)
+    last = datetime.fromisoformat(rows[-1].hour).replace(tzinfo=UTC)
+    hours = int((last - first).total_seconds() // 3600) + 1
+    series = [
+        counts.get((first + timedelta(hours=i)).strftime("%Y-%m-%dT%H"), 0) for i in range(hours)
+    ]
+    total = sum(r.requests for r in rows)
+    return TrafficProfile(
+        tuple(series),
+        round(sum(r.prompt_tokens for r in rows) / total),
+        round(sum(r.completion_tokens for r in rows) / total),
+        f"the ledger {store_url(db, home)}",
+    )
+
+
+def _quality(catalog: Catalog, path: Path | None, workload_name: str) -> QualityBasis:
+    from modelyard.plan import eval_basis, published_basis
+
+    if path is None:
+        return published_basis(catalog, workload_name)
+    return eval_basis(catalog, _eval_scores(path))
 
 
 def plan(
@@ -45,29 +121,75 @@ def plan(
     gpu: Annotated[str | None, Opt("-g", "--gpu", help="GPUs, e.g. 1xH100, 2xA100-80G")] = None,
     context: Annotated[str, Opt("-c", "--context", help="Tokens per sequence")] = "8k",
     quant: Annotated[str, Opt("-q", "--quant", help="auto, bf16, fp8, awq, Q4_K_M, ...")] = "auto",
-    kv_dtype: Annotated[str, Opt("--kv-dtype", help="bf16, fp16, fp8, q8_0, q4_0")] = "bf16",
+    kv_dtype: Annotated[str, Opt("--kv-dtype", help="auto, bf16, fp16, fp8, q8_0, q4_0")] = "auto",
     engine: Annotated[
-        str, Opt("-e", "--engine", help="vllm, sglang, tgi, llamacpp, ollama")
-    ] = "vllm",
+        str | None, Opt("-e", "--engine", help="vllm, vllm@0.16, sglang, tgi, llamacpp, ollama")
+    ] = None,
     batch: Annotated[int, Opt("-b", "--batch", help="Concurrent sequences to hold")] = 1,
     gpu_util: Annotated[float | None, Opt("--gpu-util", help="Engine memory share")] = None,
     pp: Annotated[int, Opt("--pp", help="Pipeline-parallel stages")] = 1,
+    ram_bandwidth: Annotated[
+        float | None, Opt("--ram-bandwidth", help="CPU host: RAM GB/s (measured is best)")
+    ] = None,
+    cores: Annotated[int | None, Opt("--cores", help="CPU host: cores to use")] = None,
     workload_: Annotated[str, Opt("-w", "--workload", help="chat, rag, code, batch")] = "chat",
-    tokens_per_day: Annotated[str, Opt("--tokens-per-day", help="In+out, e.g. 20M")] = "10M",
+    tokens_per_day: Annotated[
+        str | None, Opt("--tokens-per-day", help="In+out, e.g. 20M [default: 10M]")
+    ] = None,
     prompt_tokens: Annotated[int | None, Opt("--prompt-tokens", help="Per request")] = None,
     output_tokens: Annotated[int | None, Opt("--output-tokens", help="Per request")] = None,
     peak_rps: Annotated[float | None, Opt("--peak-rps", help="Peak requests/s")] = None,
+    from_ledger: Annotated[
+        bool, Opt("--from-ledger", help="Traffic and peak from the gateway's ledger")
+    ] = False,
+    since: Annotated[str | None, Opt("--since", help="Ledger window: 7d, 12h, a date")] = None,
+    db: Annotated[
+        str | None, Opt("--db", envvar="YARD_LEDGER_URL", help="Ledger URL for --from-ledger")
+    ] = None,
     p95: Annotated[float | None, Opt("--p95", help="Request latency target, s")] = None,
+    quality: Annotated[
+        Path | None, Opt("--quality", help="Rank by your `yard eval` report.json")
+    ] = None,
     price: Annotated[float | None, Opt("--price", help="USD per GPU-hour")] = None,
     utilization: Annotated[float, Opt("--utilization", help="Share of hours busy")] = 0.5,
+    compare_api: Annotated[
+        str | None, Opt("--compare-api", help="API offer to compare with")
+    ] = None,
+    low_confidence: Annotated[
+        bool, Opt("--low-confidence", help="Use low-confidence prices too")
+    ] = False,
     hybrid: Annotated[str, Opt("--hybrid", help="open/API/fine-tuned %")] = "90/8/2",
     hybrid_api: Annotated[str | None, Opt("--hybrid-api", help="API offer id")] = None,
     license_: Annotated[str, Opt("-l", "--license", help=", ".join(LICENSE_POLICIES))] = "any",
     languages: Annotated[str | None, Opt("--languages", help="e.g. fr,de")] = None,
     mau: Annotated[int | None, Opt("--mau", help="Your monthly active users")] = None,
     json_: Annotated[bool, Opt("--json", help="Output as JSON")] = False,
+    finetune: Annotated[
+        str | None, Opt("--finetune", help="Plan training: full, lora, qlora")
+    ] = None,
+    rank: Annotated[int, Opt("--rank", help="Fine-tune: LoRA rank")] = 16,
+    targets: Annotated[
+        str, Opt("--targets", help="Fine-tune: attention, all-linear, q,v")
+    ] = "all-linear",
+    seq_len: Annotated[str, Opt("--seq-len", help="Fine-tune: tokens per sequence")] = "2k",
+    grad_accum: Annotated[int, Opt("--grad-accum", help="Fine-tune: micro-batches per step")] = 1,
+    grad_ckpt: Annotated[str, Opt("--grad-ckpt", help="Fine-tune: none, full, offload")] = "full",
+    optimizer: Annotated[
+        str, Opt("--optimizer", help="Fine-tune: adamw, adamw-8bit, paged-adamw-8bit, sgd")
+    ] = "adamw",
+    precision: Annotated[str, Opt("--precision", help="Fine-tune: bf16, fp16")] = "bf16",
+    sharding: Annotated[str, Opt("--sharding", help="Fine-tune: ddp, zero2, zero3, fsdp")] = "ddp",
+    cpu_offload: Annotated[bool, Opt("--cpu-offload", help="Fine-tune: states on CPU")] = False,
+    framework: Annotated[str, Opt("--framework", help="Fine-tune: hf, unsloth, torchtune")] = "hf",
+    dataset_tokens: Annotated[
+        str | None, Opt("--dataset-tokens", help="Fine-tune: e.g. 50M")
+    ] = None,
+    epochs: Annotated[float, Opt("--epochs", help="Fine-tune: passes over the data")] = 1.0,
+    max_loras: Annotated[int | None, Opt("--max-loras", help="Serve LoRA adapters: slots")] = None,
+    max_lora_rank: Annotated[int, Opt("--max-lora-rank", help="Serve LoRA: largest rank")] = 64,
+    adapters: Annotated[str | None, Opt("--adapters", help="Serve LoRA: names, a,b")] = None,
 ) -> None:
-    """Plan fit, speed, cost and launch for models on GPUs
+    """Plan fit, speed, cost and launch for models on GPUs or a CPU host
 
     \b
     Examples:
@@ -75,190 +197,81 @@ def plan(
         --license commercial --languages fr,de
       yard plan llama-3.3-70b-instruct --gpu 2xA100-80G --context 32k
       yard plan gpt-oss-20b --gpu rtx-4090 --engine llamacpp --json
+      yard plan qwen3-8b --gpu 1xH100 --from-ledger --since 7d
+      yard plan llama-3.1-8b-instruct --finetune qlora --gpu a100-80g --dataset-tokens 50M
     """
+    from modelyard.catalog import find_model
+    from modelyard.cli import finetune as finetune_cli
+    from modelyard.cli.plan_render import render_plan, render_ranking
+    from modelyard.plan import (
+        CostOptions,
+        PlanRequest,
+        deploy,
+        parse_amount,
+        parse_split,
+        plan_model,
+        recommend,
+        start_format,
+        weight_format,
+        workload,
+    )
+    from modelyard.policy import Policy, license_policy, parse_languages, parse_tokens
+
     catalog = load()
     cluster = _cluster(catalog, gpu)
-    eng = get_engine(engine)
-    load_ = workload(
-        workload_, parse_amount(tokens_per_day), prompt_tokens, output_tokens, peak_rps, p95
+    if finetune is not None:  # --batch is the micro-batch here (docs/finetune.md)
+        args = finetune_cli.FinetuneArgs(
+            finetune, rank, targets, seq_len, batch, grad_accum, grad_ckpt, optimizer,
+            precision, sharding, cpu_offload, framework, dataset_tokens, epochs,
+        )  # fmt: skip
+        finetune_cli.run(catalog, model, cluster, args, price, json_)
+        return
+    eng = _engine(engine, cluster)
+    host = _host(cluster, ram_bandwidth, cores)
+    traffic = _traffic(since, db) if from_ledger else None
+    amount = parse_amount(tokens_per_day) if tokens_per_day else None
+    load_ = workload(workload_, amount, prompt_tokens, output_tokens, peak_rps, p95, traffic)
+    options = CostOptions(
+        utilization, price, parse_split(hybrid), hybrid_api, compare_api, low_confidence
     )
-    cost = {
-        "utilization": utilization,
-        "usd_per_gpu_hour": price,
-        "hybrid": parse_split(hybrid),
-        "hybrid_api": hybrid_api,
-    }
-    fmt = weight_format("bf16" if quant == "auto" else quant)
-    dep = Deployment(eng, fmt, kv_dtype, parse_tokens(context), batch, gpu_util, pp)
+    basis = _quality(catalog, quality, workload_)
+    kv = eng.kv_dtypes[0] if kv_dtype == "auto" else kv_dtype
+    tokens = parse_tokens(context)
     if model is None:
         policy = Policy(
-            license=license_,
-            monthly_active_users=mau,  # type: ignore[arg-type]
+            license=license_policy(license_),
+            monthly_active_users=mau,
             languages=parse_languages(languages),
         )
-        ranking = recommend(catalog, cluster, dep, load_, policy, **cost)
+        fmt = weight_format(quant if quant != "auto" else "bf16" if not eng.is_gguf else "q8_0")
+        dep = deploy(
+            eng,
+            fmt,
+            cluster,
+            pp=pp,
+            kv_dtype=kv,
+            context=tokens,
+            batch=batch,
+            gpu_util=gpu_util,
+            host=host,
+        )
+        ranking = recommend(catalog, dep, load_, policy, basis, options)
         print_json(ranking) if json_ else render_ranking(ranking)
         return
     chosen = find_model(catalog, model)
-    if quant == "auto":
-        dep = Deployment(
-            eng, native_format(chosen, eng.id), kv_dtype, dep.context, batch, gpu_util, pp
-        )
-    result = plan_model(chosen, cluster, dep, catalog, load_, auto=quant == "auto", **cost)
-    print_json(result) if json_ else render_plan(result)
-
-
-def _money(value: float | None) -> str:
-    return "" if value is None else f"${value:,.0f}"
-
-
-def render_ranking(r: Ranking) -> None:
-    """Ranked models, then excluded ones with their reasons."""
-    rows = [
-        [
-            i + 1,
-            x.model_id,
-            x.quant,
-            f"{x.quality.metric} {x.quality.value:g}" if x.quality else "",
-            x.max_sessions,
-            f"{x.tok_s_single:,.0f}",
-            f"{x.tok_s_batch:,.0f} @{x.batch}",
-            x.replicas or "",
-            _money(x.monthly_usd),
-            "" if x.usd_per_mtok_output is None else f"${x.usd_per_mtok_output:.2f}",
-        ]
-        for i, x in enumerate(r.ranked)
-    ]
-    cols = [
-        "#",
-        "model",
-        "quant",
-        "quality claim",
-        "sessions",
-        "tok/s 1",
-        "tok/s batch",
-        "replicas",
-        "$/month",
-        "$/M out",
-    ]
-    title = f"{r.workload} on {r.cluster} with {r.engine}, ranked by {r.order}"
-    console.print(table(cols, rows, title=title, right=cols[4:]))
-    if r.excluded:
-        rows = [[e.model_id, "; ".join(e.reasons)] for e in r.excluded]
-        console.print(table(["excluded", "why"], rows, title=f"{len(r.excluded)} excluded"))
-
-
-def render_plan(p: ModelPlan) -> None:
-    """Memory, speed and cost with the basis of each figure, then the recipes."""
-    m = p.memory
-    for note in p.notes:
-        console.print(f"[yellow]{note}[/]")
-    rows = [
-        ["weights", f"{m.weights_gib:.2f} GiB/GPU ({m.weights_total_gib:.2f} GiB total)"],
-        *[[r.name, f"{r.gib:.2f} GiB"] for r in m.reserves],
-        ["KV per sequence", f"{m.kv_sequence_gib:.3f} GiB at {m.context:,} tokens"],
-        ["KV pool", f"{m.kv_pool_gib:.2f} GiB of {m.budget_gib:.2f} GiB budget"],
-        ["max sessions", f"{m.max_sessions} at {m.context:,} tokens"],
-        ["layers on GPU", f"{m.gpu_layers} of {m.layers}"],
-    ]
-    title = f"{p.model_id} on {p.cluster}, {p.engine}, {m.quant}, KV {m.kv_dtype}"
-    title += f", TP {m.tensor_parallel} PP {m.pipeline_parallel}"
-    console.print(table(["memory (per GPU)", "value"], rows, title=title))
-    console.print(Panel("\n".join(m.basis), title="memory basis"))
-    _render_speed(p)
-    for check in p.measured:
-        _render_measured(check)
-    if p.cost is not None:
-        _render_cost(p)
-    for recipe in p.recipes:
-        name = f"{recipe.title}" + (f" → {recipe.filename}" if recipe.filename else "")
-        console.print(Panel(recipe.text, title=name, title_align="left"))
-
-
-def _render_speed(p: ModelPlan) -> None:
-    rows = []
-    for d in (p.decode_single, p.decode_batch):
-        rows.append(
-            [
-                f"decode batch {d.batch} @ {d.context:,}",
-                f"{d.tok_s_per_sequence:,.1f}",
-                f"{d.tok_s_total:,.0f}",
-                f"{d.step_ms:.2f} ms ({d.bound})",
-            ]
-        )
-    if p.prefill:
-        rows.append(
-            [
-                f"prefill {p.prefill.tokens:,} tokens",
-                "",
-                f"{p.prefill.tok_s:,.0f}",
-                f"TTFT {p.prefill.ttft_s * 1e3:,.0f} ms",
-            ]
-        )
-    cols = ["speed", "tok/s per seq", "tok/s total", "time"]
-    console.print(table(cols, rows, right=cols[1:]))
-    basis = p.decode_batch.basis + (p.prefill.basis if p.prefill else [])
-    console.print(Panel("\n".join(basis), title="speed basis"))
-
-
-def _render_measured(c: MeasuredCheck) -> None:
-    layers = f", {c.layers} of {c.model_layers} layers" if c.layers < c.model_layers else ""
-    weights = f"{c.weights_measured_gib:.2f} GiB"
-    rows = [["weights", weights, f"{c.weights_estimated_gib:.2f} GiB", ""]]
-    rows += [
-        [
-            f"decode batch {d.batch} @ {d.context:,} (tok/s per seq)",
-            f"{d.measured_tok_s:,.1f}",
-            f"{d.estimated_tok_s:,.1f} ({d.error:+.0%})",
-            f"{d.achieved_eta_bw:.2f}",
-        ]
-        for d in c.decode
-    ]
-    rows += [
-        [
-            f"prefill {f.tokens:,} tokens (ms)",
-            f"{f.measured_ms:,.1f}",
-            f"{f.estimated_ms:,.1f} ({f.error:+.0%})",
-            f"eta_compute {f.achieved_eta_compute:.2f}",
-        ]
-        for f in c.prefill
-    ]
-    cols = ["measured vs estimated", "measured", "estimated", "achieved eta"]
-    title = f"yard measure: {c.source}{layers} (estimates without engine step overhead)"
-    console.print(table(cols, rows, title=title, right=cols[1:]))
-
-
-def _render_cost(p: ModelPlan) -> None:
-    c = p.cost
-    assert c is not None
-    rows = [
-        ["replicas", f"{c.replicas} × ${c.hourly_usd:.2f}/h = {_money(c.monthly_usd)}/month"],
-        ["$/1M output", f"${c.usd_per_mtok_output:.3f} at {c.utilization:.0%} utilization"],
-        ["$/1M input", f"${c.usd_per_mtok_input:.3f} at {c.utilization:.0%} utilization"],
-        ["capacity", f"{c.capacity_tokens_per_day / 1e6:,.1f}M tokens/day"],
-    ]
-    if c.hybrid:
-        h = c.hybrid
-        rows.append(
-            [
-                "hybrid",
-                f"{_money(h.total_monthly_usd)} vs all-API "
-                f"{_money(h.all_api_monthly_usd)} ({h.savings:.0%} saved)",
-            ]
-        )
-    console.print(table(["cost", "value"], rows))
-    console.print(
-        Panel("\n".join(c.basis + ([c.hybrid.basis] if c.hybrid else [])), title="cost basis")
+    fmt = weight_format(start_format(chosen, eng.id, quant))
+    dep = deploy(
+        eng,
+        fmt,
+        cluster,
+        pp=pp,
+        kv_dtype=kv,
+        context=tokens,
+        batch=batch,
+        gpu_util=gpu_util,
+        host=host,
+        lora=finetune_cli.lora_slots(max_loras, max_lora_rank, adapters),
     )
-    even = [
-        [
-            b.api_id,
-            f"${b.blended_usd_per_mtok:.2f}",
-            _money(b.api_monthly_usd),
-            f"{b.breakeven_tokens_per_day / 1e6:,.1f}M" + ("" if b.within_capacity else " (>cap)"),
-            "self-host" if b.self_host_cheaper else "API",
-        ]
-        for b in c.breakeven
-    ]
-    cols = ["API offer", "$/M blended", "API $/month", "break-even tok/day", "cheaper"]
-    console.print(table(cols, even, title="break-even", right=cols[1:4]))
+    request = PlanRequest(catalog, basis, load_, options, auto=quant == "auto")
+    result = plan_model(chosen, dep, request)
+    print_json(result) if json_ else render_plan(result)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from modelyard.catalog import cached_catalog, find_api
 from modelyard.cli._render import console, print_json, table
-from modelyard.config import user_catalog_dir, yard_home
-from modelyard.serve.usage import (
-    UsageRow,
-    open_store,
-    parse_since,
-    status,
-    store_url,
-    summarize,
-)
+from modelyard.config import env, user_catalog_dir, yard_home
+from modelyard.errors import YardError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from modelyard.serve import UsageRow
 
 app = typer.Typer(help="Spend and savings from the gateway's ledger.", invoke_without_command=True)
 
@@ -28,7 +24,7 @@ DbOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Output as JSON")]
-GROUPS = ("key", "model", "day")
+GROUPS = ("key", "model", "backend", "day", "adapter")
 
 
 @app.callback()
@@ -41,43 +37,68 @@ def usage(
         str | None, typer.Option("--vs", help="API offer to compare with, e.g. openai/gpt-4o")
     ] = None,
     by: Annotated[
-        str | None, typer.Option("-b", "--by", help="Only one table: key, model, day")
+        str | None,
+        typer.Option("-b", "--by", help="One table: key, model, backend, day, adapter"),
     ] = None,
     db: DbOpt = None,
+    url: Annotated[
+        str | None,
+        typer.Option("-u", "--url", help="A running gateway to ask (GET /admin/usage)"),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Summarize spend by key, model and day, and the savings against one API model
+    """Summarize spend by key, model, backend and day, and the savings against one API model
 
     \b
     Examples:
       yard usage --since 7d
       yard usage --vs openai/gpt-4o --by model
+      YARD_ADMIN_KEY=... yard usage --url http://gateway:4000 --since 24h
       yard usage path
     """
     if ctx.invoked_subcommand is not None:
         return
     if by is not None and by not in GROUPS:
         raise typer.BadParameter(f"{by!r}: choose one of {', '.join(GROUPS)}", param_hint="--by")
-    offer = find_api(cached_catalog(user_catalog_dir()), vs) if vs else None
-    engine = open_store(db, yard_home())
-    report = summarize(engine, parse_since(since) if since else None, offer)
+    from modelyard.catalog import cached_catalog, find_api
+    from modelyard.serve import open_store, parse_since, remote_summary, summarize
+
+    if url is not None:
+        report = remote_summary(url, _admin_key(), since, vs)
+    else:
+        offer = find_api(cached_catalog(user_catalog_dir()), vs) if vs else None
+        engine = open_store(db, yard_home())
+        report = summarize(engine, parse_since(since) if since else None, offer)
     if json_:
         print_json(report)
         return
     for group in (by,) if by else GROUPS:
+        if group == "adapter" and not report.by_adapter and by is None:
+            continue  # no fine-tuned adapter answered: no table
         rows = [*getattr(report, f"by_{group}"), report.total]
         console.print(_table(group, rows, report.vs))
+
+
+def _admin_key() -> str:
+    key = env("YARD_ADMIN_KEY")
+    if not key:
+        raise YardError("--url needs the gateway's admin key in YARD_ADMIN_KEY")
+    return key
 
 
 @app.command()
 def path(db: DbOpt = None) -> None:
     """Print where the ledger is"""
+    from modelyard.serve import store_url
+
     typer.echo(store_url(db, yard_home()))
 
 
 @app.command("status")
 def status_(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Show the ledger's size, time span, schema and journal backlog"""
+    from modelyard.serve import open_store, status, store_url
+
     home = yard_home()
     info = status(open_store(db, home), store_url(db, home), home)
     if json_:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -11,11 +10,14 @@ from typing import TYPE_CHECKING, Any
 from modelyard.errors import MissingExtraError
 from modelyard.eval.schema import Completion, GenerateParams, Target
 from modelyard.eval.store import ResultStore, request_key
+from modelyard.retry import backoff_delay, retry_after_seconds
 
 if TYPE_CHECKING:
     import aiohttp
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+MAX_WAIT_S = 60.0
+"""Longest wait before a retry, whatever Retry-After asks for."""
 
 
 class RetryableError(Exception):
@@ -48,7 +50,7 @@ class ChatClient:
         store: where finished replies are kept and looked up first.
         api_key: bearer token, when the endpoint needs one.
         retries: attempts after the first one.
-        backoff_s: first backoff delay; doubles per attempt (with jitter), capped at 30 s.
+        backoff_s: first backoff delay; doubles per attempt (``modelyard.retry``).
         timeout_s: per-request timeout.
     """
 
@@ -120,13 +122,9 @@ class ChatClient:
                 if attempt == self.retries:
                     return Completion(error=f"{exc} (after {attempt + 1} attempts)")
                 self.retried += 1
-                await asyncio.sleep(self._delay(attempt, exc.retry_after))
+                delay = backoff_delay(attempt, self.backoff_s, exc.retry_after, MAX_WAIT_S)
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable")
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, 60.0)
-        return min(self.backoff_s * 2**attempt, 30.0) * random.uniform(0.5, 1.5)
 
     async def _post(self, target: Target, body: dict[str, Any]) -> Completion:
         assert self._session is not None, "use ChatClient as an async context manager"
@@ -137,7 +135,7 @@ class ChatClient:
                 if response.status in RETRY_STATUS:
                     raise RetryableError(
                         f"HTTP {response.status} from {url}",
-                        _retry_after(response.headers.get("Retry-After")),
+                        retry_after_seconds(response.headers.get("Retry-After")),
                     )
                 if response.status >= 400:
                     text = await response.text()
@@ -146,13 +144,6 @@ class ChatClient:
         except (self._aiohttp.ClientError, TimeoutError) as exc:
             raise RetryableError(f"{type(exc).__name__} talking to {url}: {exc}") from exc
         return _completion(data, time.perf_counter() - started)
-
-
-def _retry_after(header: str | None) -> float | None:
-    try:
-        return float(header) if header else None
-    except ValueError:
-        return None
 
 
 def _completion(data: dict[str, Any], latency_s: float) -> Completion:

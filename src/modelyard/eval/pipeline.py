@@ -11,8 +11,9 @@ from pathlib import Path
 from rich.console import Console
 
 from modelyard.catalog import cached_catalog, find_api
-from modelyard.config import shared_data_dir, user_catalog_dir, yard_home
+from modelyard.config import GATEWAY_URL, shared_data_dir, user_catalog_dir, yard_home
 from modelyard.errors import CatalogError, EvalError
+from modelyard.eval.history_report import write_history
 from modelyard.eval.labels import write_labels
 from modelyard.eval.report import write_report
 from modelyard.eval.runner import EvalOptions, run_suite
@@ -20,7 +21,7 @@ from modelyard.eval.schema import RunReport, Target
 from modelyard.eval.stats import Price
 from modelyard.eval.suites import resolve_suite
 
-DEFAULT_BASE_URL = "http://127.0.0.1:4000/v1"
+DEFAULT_BASE_URL = f"{GATEWAY_URL}/v1"
 """The `yard serve` gateway on this machine."""
 
 
@@ -39,6 +40,7 @@ class EvalRequest:
     labels: Path | None = None
     progress: Console | None = None
     shared_data: Path = field(default_factory=shared_data_dir)
+    unsafe_code: bool = False
 
 
 @dataclass
@@ -86,12 +88,17 @@ def catalog_prices(models: list[str]) -> dict[str, Price]:
     return prices
 
 
+def runs_dir() -> Path:
+    """Where `yard eval` keeps its runs (the history) unless told ``--output``."""
+    return yard_home() / "eval" / "runs"
+
+
 def _output_dir(request: EvalRequest, suite_name: str) -> Path:
     if request.output is not None:
         return request.output
     stamp = time.strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^\w.-]", "_", suite_name)
-    return yard_home() / "eval" / "runs" / f"{stamp}-{safe}"
+    return runs_dir() / f"{stamp}-{safe}"
 
 
 def run_eval(request: EvalRequest) -> EvalOutcome:
@@ -110,10 +117,14 @@ def run_eval(request: EvalRequest) -> EvalOutcome:
         concurrency=request.concurrency,
         limit=request.limit,
         progress=request.progress,
+        unsafe_code=request.unsafe_code,
     )
     report = asyncio.run(run_suite(suite, options, catalog_prices([t.model for t in targets])))
     items = suite.items[: request.limit] if request.limit is not None else suite.items
-    files = write_report(report, _output_dir(request, suite.name), {i.id: i.text() for i in items})
+    folder = _output_dir(request, suite.name)
+    files = write_report(report, folder, {i.id: i.text() for i in items})
+    if request.output is None:
+        files.update(write_history(runs_dir(), folder))
     written = None
     if request.labels is not None:
         written = write_labels(report, items, request.labels)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from modelyard.errors import EvalError
 from modelyard.eval import stats
 from modelyard.eval.client import ChatClient
+from modelyard.eval.sandbox import launcher
 from modelyard.eval.schema import (
     Completion,
     GenerateParams,
@@ -51,6 +52,8 @@ class EvalOptions:
     """Console to draw the progress bar on; None draws none."""
     retries: int = 5
     backoff_s: float = 0.5
+    unsafe_code: bool = False
+    """Run model-written code without isolation where no sandbox works (``--unsafe-code``)."""
 
 
 def _spec_of(item: Item, suite: Suite) -> ScorerSpec:
@@ -96,6 +99,7 @@ def _progress(console: Console | None, total: int) -> Iterator[Progress]:
 async def _generate(
     client: ChatClient, suite: Suite, options: EvalOptions, params: GenerateParams
 ) -> dict[tuple[str, str], Completion]:
+    """Every target's reply to every item; after Ctrl-C, the replies that had arrived."""
     replies: dict[tuple[str, str], Completion] = {}
     gates = {t.model: asyncio.Semaphore(options.concurrency) for t in options.targets}
     with _progress(options.progress, len(suite.items) * len(options.targets)) as bar:
@@ -106,8 +110,18 @@ async def _generate(
             replies[(target.model, item.id)] = reply
             bar.advance(bar.task_ids[0])
 
-        await asyncio.gather(*(one(t, i) for t in options.targets for i in suite.items))
+        await _until_interrupted(one(t, i) for t in options.targets for i in suite.items)
     return replies
+
+
+async def _until_interrupted(jobs: Iterable[Awaitable[object]]) -> None:
+    """Run ``jobs`` together; on Ctrl-C stop them and return (what they finished stays)."""
+    try:
+        await asyncio.gather(*jobs)
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the main task
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # carry on to report what finished
 
 
 def _judge_fn(client: ChatClient, judge: Target | None) -> JudgeFn | None:
@@ -141,19 +155,29 @@ async def _score_one(fn: ScoreFn, ctx: ScoreContext, reply: Completion) -> Score
 
 async def _score(
     suite: Suite,
+    items: list[Item],
     replies: dict[tuple[str, str], Completion],
-    models: list[str],
+    options: EvalOptions,
     scorers: dict[str, ScoreFn],
     judge: JudgeFn | None,
 ) -> list[ItemResult]:
-    async def one(model: str, item: Item) -> ItemResult:
+    """Each model's result on each item, in item order; after Ctrl-C, the items fully scored."""
+    models = [t.model for t in options.targets]
+    results: dict[tuple[str, str], ItemResult] = {}
+
+    async def one(model: str, item: Item) -> None:
         outputs = {m: replies[(m, item.id)].text for m in models}
         ctx = ScoreContext(
-            item=item, output=outputs[model], model=model, judge=judge, outputs=outputs
+            item=item,
+            output=outputs[model],
+            model=model,
+            judge=judge,
+            outputs=outputs,
+            unsafe_code=options.unsafe_code,
         )
         fn = scorers[_spec_of(item, suite).model_dump_json()]
         score = await _score_one(fn, ctx, replies[(model, item.id)])
-        return ItemResult(
+        results[(model, item.id)] = ItemResult(
             item_id=item.id,
             model=model,
             category=item.category,
@@ -161,11 +185,14 @@ async def _score(
             score=score,
         )
 
-    return list(await asyncio.gather(*(one(m, i) for m in models for i in suite.items)))
+    await _until_interrupted(one(m, i) for m in models for i in items)
+    done = {i.id for i in items if all((m, i.id) in results for m in models)}
+    return [results[(m, i.id)] for m in models for i in items if i.id in done]
 
 
 def _spec(suite: Suite, options: EvalOptions, params: GenerateParams) -> RunSpec:
     specs = {(_spec_of(i, suite)).model_dump_json(): _spec_of(i, suite) for i in suite.items}
+    runs_code = any(scorer_info(spec).runs_code for spec in specs.values())
     return RunSpec(
         suite=suite.name,
         suite_source=suite.source,
@@ -175,6 +202,8 @@ def _spec(suite: Suite, options: EvalOptions, params: GenerateParams) -> RunSpec
         params=params,
         concurrency=options.concurrency,
         limit=options.limit,
+        unsafe_code=options.unsafe_code,
+        code_isolation=launcher(options.unsafe_code).isolation if runs_code else None,
     )
 
 
@@ -184,7 +213,8 @@ async def run_suite(
     """Run ``suite`` against every target and return the report (errors recorded in it).
 
     Raises:
-        EvalError: before any request, when a scorer cannot be built or needs a missing judge.
+        EvalError: before any request, when a scorer cannot be built, needs a missing judge,
+            or runs code and no sandbox works here (unless ``options.unsafe_code``).
     """
     if options.limit is not None:
         suite = suite.model_copy(update={"items": suite.items[: options.limit]})
@@ -218,12 +248,21 @@ async def _fill(
 ) -> None:
     models = [t.model for t in options.targets]
     replies = await _generate(client, suite, options, params)
-    report.items = await _score(suite, replies, models, scorers, _judge_fn(client, options.judge))
+    answered = [i for i in suite.items if all((m, i.id) in replies for m in models)]
+    judge = _judge_fn(client, options.judge)
+    report.items = await _score(suite, answered, replies, options, scorers, judge)
     binary = all(scorer_info(s).binary for s in report.spec.scorers)
     report.results, report.comparisons = stats.summarize(report.items, models, binary, prices)
+    scored = len({r.item_id for r in report.items})
     report.stats = RunStats(
-        items=len(suite.items),
+        items=scored,
         requests=client.requests,
         cached=client.cached,
         retries=client.retried,
     )
+    if scored < len(suite.items):
+        report.status = "interrupted"
+        report.error = RunError(
+            message=f"Ctrl-C after {scored} of {len(suite.items)} items; every reply that "
+            f"arrived is kept in the result store, and the same command resumes from them"
+        )

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from modelyard.strict import Strict
 
 
 class ScorerSpec(Strict):
@@ -237,13 +235,19 @@ class RunSpec(Strict):
     """Requests in flight per model."""
     limit: int | None = None
     """Only the first N items."""
+    unsafe_code: bool = False
+    """``--unsafe-code``: model-written code was allowed to run without isolation."""
+    code_isolation: Literal["bubblewrap", "none"] | None = None
+    """How model-written code ran; None when no scorer runs code."""
 
 
 class RunStats(Strict):
     """Counters for the whole run."""
 
+    model_config = ConfigDict(frozen=False)  # the runner fills it in as the run goes
+
     items: int = 0
-    """Items in the suite after --limit."""
+    """Items answered and scored: the suite after --limit, unless the run was interrupted."""
     requests: int = 0
     """Requests sent (generation and judging), retries excluded."""
     cached: int = 0
@@ -266,10 +270,13 @@ class RunError(Strict):
 class RunReport(Strict):
     """The result document of one `yard eval` run; HTML, JSON and CSV are rendered from it."""
 
+    model_config = ConfigDict(frozen=False)  # the runner fills it in as the run goes
+
     version: Literal[1] = 1
     """Schema version."""
-    status: Literal["ok", "error"] = "ok"
-    """``error`` when the run stopped early (see ``error``)."""
+    status: Literal["ok", "error", "interrupted"] = "ok"
+    """``error`` when the run failed, ``interrupted`` after Ctrl-C (see ``error``); the items
+    and statistics then cover what finished."""
     spec: RunSpec
     """What was run."""
     results: list[ModelSummary] = Field(default_factory=list)

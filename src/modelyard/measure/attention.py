@@ -182,7 +182,7 @@ class LatentAttention(nn.Module):
     def _query(self, x: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """q_nope and rotated q_rope, each (B, heads, T, dim)."""
         batch, tokens, _ = x.shape
-        low = x if self.q_a is None else rms_norm(self.q_a(x), self.q_norm)  # type: ignore[arg-type]
+        low = x if self.q_a is None else rms_norm(self.q_a(x), self.q_norm)
         q = self.q_b(low).view(batch, tokens, self.heads, -1).transpose(1, 2)
         q_nope, q_rope = q.split([self.nope, self.rope_dim], dim=-1)
         return q_nope, rope(q_rope, positions)

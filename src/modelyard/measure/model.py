@@ -20,8 +20,8 @@ from torch._dynamo import config as dynamo_config
 
 from modelyard.catalog.schema import Architecture
 from modelyard.measure.attention import attention, rms_norm
-from modelyard.measure.calibration import measured_architecture
 from modelyard.measure.kvcache import LayerCache, StaticKVCache
+from modelyard.plan.calibration import measured_architecture
 
 ExpertKernel = Literal["grouped_mm", "gather_bmm"]
 Attend = Callable[[torch.Tensor], torch.Tensor]

@@ -25,7 +25,7 @@ from rich.progress import Progress
 
 from modelyard.catalog import Catalog, Model, find_gpu
 from modelyard.errors import CatalogError, MeasureError, MissingExtraError
-from modelyard.measure.calibration import (
+from modelyard.plan.calibration import (
     Calibration,
     DecodePoint,
     PrefillPoint,
@@ -254,8 +254,8 @@ def measure(
         model_layers=model.architecture.num_hidden_layers,
         layers=arch.num_hidden_layers,
         dtype=dtype,
-        device=where,  # type: ignore[arg-type]
-        **_device_facts(torch_, where, catalog),  # type: ignore[arg-type]
+        device=where,
+        **_device_facts(torch_, where, catalog),
         torch_version=torch_.__version__,
         date=dt.datetime.now(dt.UTC).replace(microsecond=0),
         expert_kernel=built.expert_kernel if arch.moe else None,

@@ -1,96 +1,63 @@
-"""The planner: which models fit which hardware, how fast, at what cost, and how to launch them."""
+"""The planner: which models fit which hardware, how fast, at what cost, and how to launch them.
 
-from modelyard.plan.breakdown import ModelPlan, plan_model
+The names below are what other packages (the CLI, bench, benchmarks) use; the modules hold
+the rest.
+"""
+
+from modelyard.plan.breakdown import ModelPlan, PlanRequest, plan_model
+from modelyard.plan.checkpoints import checkpoints, native_format
 from modelyard.plan.cluster import Cluster, detect_cluster, parse_amount, parse_cluster, parse_split
-from modelyard.plan.cost import (
-    WORKLOAD_SHAPES,
-    BreakEven,
-    CostEstimate,
-    HybridCost,
-    Workload,
-    estimate_cost,
-    workload,
-)
-from modelyard.plan.engines import ENGINES, Engine, Factor, get_engine, load_engines
-from modelyard.plan.fit import (
-    auto_quant,
-    best_fit,
-    candidate_formats,
-    does_not_fit,
-    native_format,
-)
-from modelyard.plan.formats import FORMATS, KV_BYTES, WeightFormat, kv_bytes, weight_format
-from modelyard.plan.measured import MeasuredCheck, MeasuredDecode, compare, measured_checks
-from modelyard.plan.memory import (
-    GIB,
-    Deployment,
-    MemoryPlan,
-    Reserve,
-    WeightBytes,
-    engine_reserves,
-    kv_bytes_per_sequence,
-    kv_bytes_per_token,
-    kv_layer_bytes,
-    plan_memory,
-    weight_bytes,
-)
-from modelyard.plan.recipes import Recipe, recipes
-from modelyard.plan.recommend import Excluded, Ranked, Ranking, recommend
-from modelyard.plan.speed import DecodeEstimate, PrefillEstimate, decode, experts_touched, prefill
+from modelyard.plan.cost import CostOptions, compute_cost_usd
+from modelyard.plan.deployment import Deployment, LoraSlots, deploy
+from modelyard.plan.engines import get_engine
+from modelyard.plan.finetune import FinetuneSpec
+from modelyard.plan.finetune_plan import FinetunePlan, MeasuredTraining, plan_finetune
+from modelyard.plan.fit import best_fit, start_format
+from modelyard.plan.formats import weight_format
+from modelyard.plan.kvcache import kv_bytes_per_sequence
+from modelyard.plan.measured import compare, measured_checks
+from modelyard.plan.quality import EvalScores, QualityBasis, eval_basis, published_basis
+from modelyard.plan.recommend import Ranking, recommend
+from modelyard.plan.speed import decode, prefill
+from modelyard.plan.weights import GIB, weight_bytes
+from modelyard.plan.workload import TrafficProfile, workload
 
 __all__ = [
-    "ENGINES",
-    "FORMATS",
     "GIB",
-    "KV_BYTES",
-    "WORKLOAD_SHAPES",
-    "BreakEven",
     "Cluster",
-    "CostEstimate",
-    "DecodeEstimate",
+    "CostOptions",
     "Deployment",
-    "Engine",
-    "Excluded",
-    "Factor",
-    "HybridCost",
-    "MeasuredCheck",
-    "MeasuredDecode",
-    "MemoryPlan",
+    "EvalScores",
+    "FinetunePlan",
+    "FinetuneSpec",
+    "LoraSlots",
+    "MeasuredTraining",
     "ModelPlan",
-    "PrefillEstimate",
-    "Ranked",
+    "PlanRequest",
+    "QualityBasis",
     "Ranking",
-    "Recipe",
-    "Reserve",
-    "WeightBytes",
-    "WeightFormat",
-    "Workload",
-    "auto_quant",
+    "TrafficProfile",
     "best_fit",
-    "candidate_formats",
+    "checkpoints",
     "compare",
+    "compute_cost_usd",
     "decode",
+    "deploy",
     "detect_cluster",
-    "does_not_fit",
-    "engine_reserves",
-    "estimate_cost",
-    "experts_touched",
+    "eval_basis",
     "get_engine",
-    "kv_bytes",
     "kv_bytes_per_sequence",
-    "kv_bytes_per_token",
-    "kv_layer_bytes",
-    "load_engines",
     "measured_checks",
     "native_format",
     "parse_amount",
     "parse_cluster",
     "parse_split",
-    "plan_memory",
+    "plan_finetune",
     "plan_model",
     "prefill",
-    "recipes",
+    "published_basis",
     "recommend",
+    "start_format",
     "weight_bytes",
     "weight_format",
     "workload",

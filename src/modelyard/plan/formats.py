@@ -1,7 +1,8 @@
 """Weight and KV-cache storage formats: how many bits each parameter or cached element takes.
 
 Figures come from the formats' block layouts and from llama.cpp's own size table
-(research/planner.md §3.1); each carries that basis so the planner can print it.
+(research/planner.md §3.1); each carries that basis so the planner can print it. A format's
+``scope`` and ``bf16_edge_layers`` describe its layout: which tensors it quantizes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Literal
 
 from modelyard.errors import PlanError
 
-Scope = Literal["all", "linear", "experts"]
+Scope = Literal["all", "linear", "mlp", "experts"]
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,17 @@ class WeightFormat:
     """Bits per parameter of the quantized tensors, scales and zeros included."""
     scope: Scope
     """Which tensors take ``bits``: all; linear layers (embeddings, lm_head, norms, router stay
-    BF16); or routed experts only (everything else BF16)."""
+    BF16); MLPs and experts only (attention BF16 too); or routed experts only."""
     engines: tuple[str, ...]
     """Engines that load this format."""
     basis: str
-    """Where ``bits`` comes from."""
+    """Where ``bits`` and the layout come from."""
+    bf16_edge_layers: int = 0
+    """The first and last this-many layers keep their MLPs in BF16 (Meta's FP8 405B)."""
+    loss: str = ""
+    """What the format costs in quality, as published (empty: lossless)."""
+    release_only: bool = False
+    """A vendor's own layout: offered only where a release of the model ships it."""
 
     @property
     def is_gguf(self) -> bool:
@@ -38,12 +45,21 @@ class WeightFormat:
 _GPU_ENGINES = ("vllm", "sglang", "tgi")
 _GGUF_ENGINES = ("llamacpp", "ollama")
 _GGUF_TABLE = "llama-quantize size table for Llama-3-8B (tools/quantize/quantize.cpp)"
+_KURTIC = "Kurtic et al., 'Give Me BF16 or Give Me Death?', arXiv 2411.02355 (2024)"
+_GGUF_PPL = "llama.cpp quantize table, Llama-3-8B perplexity increase over F16"
 
 
-def _gguf(name: str, bits: float, gib: float) -> WeightFormat:
+def _gguf(name: str, bits: float, gib: float, ppl: str) -> WeightFormat:
     basis = f"{bits} bits/weight effective: {_GGUF_TABLE}, {gib} GiB for 8.03B params"
-    return WeightFormat(f"gguf-{name}", bits, "all", _GGUF_ENGINES, basis)
+    return WeightFormat(
+        f"gguf-{name}", bits, "all", _GGUF_ENGINES, basis, loss=f"{ppl} ({_GGUF_PPL})"
+    )
 
+
+_FOUR_BIT_BASIS = (
+    "4-bit, group 128: fp16 scale + 4-bit zero per group = 4.156 bits; embeddings BF16"
+)
+_FOUR_BIT_LOSS = f"W4A16 recovers about 98-99% of BF16 accuracy on 8B-405B Llama 3.1 ({_KURTIC})"
 
 FORMATS: dict[str, WeightFormat] = {
     f.key: f
@@ -55,25 +71,40 @@ FORMATS: dict[str, WeightFormat] = {
             8,
             "linear",
             _GPU_ENGINES,
-            "1 byte per linear weight, embeddings and lm_head BF16 "
-            "(vLLM loads Llama-3.3-70B-FP8 as 67.72 GiB, llm-d)",
+            "1 byte per linear weight (per-tensor, per-channel or 128x128-block scales), "
+            "embeddings and lm_head BF16 (vLLM loads Llama-3.3-70B-FP8 as 67.72 GiB, llm-d)",
+            loss=f"W8A8-FP8 recovers over 99% of BF16 accuracy ({_KURTIC})",
         ),
         WeightFormat(
-            "int8", 8, "linear", _GPU_ENGINES, "1 byte per linear weight (per-channel scales)"
+            "fp8-mixed",
+            8,
+            "mlp",
+            _GPU_ENGINES,
+            "Meta's FP8 405B layout: MLPs of layers 1-124 in FP8 (row-wise scales); attention, "
+            "layers 0 and 125, embeddings and lm_head BF16 (FbgemmFp8Config modules_to_not_"
+            "convert, huggingface/huggingface-llama-recipes llama-405B-FP8.py)",
+            bf16_edge_layers=1,
+            loss=f"W8A8-FP8 recovers over 99% of BF16 accuracy ({_KURTIC})",
+            release_only=True,
         ),
         WeightFormat(
-            "awq",
-            4 + 16 / 128 + 4 / 128,
+            "int8",
+            8,
             "linear",
             _GPU_ENGINES,
-            "4-bit, group 128: fp16 scale + 4-bit zero per group = 4.156 bits; embeddings BF16",
+            "1 byte per linear weight (per-channel scales)",
+            loss=f"W8A8-INT8 recovers about 99% of BF16 accuracy when tuned ({_KURTIC})",
         ),
-        WeightFormat(
-            "gptq",
-            4 + 16 / 128 + 4 / 128,
-            "linear",
-            _GPU_ENGINES,
-            "4-bit, group 128: fp16 scale + 4-bit zero per group = 4.156 bits; embeddings BF16",
+        *(
+            WeightFormat(
+                key,
+                4 + 16 / 128 + 4 / 128,
+                "linear",
+                _GPU_ENGINES,
+                _FOUR_BIT_BASIS,
+                loss=_FOUR_BIT_LOSS,
+            )
+            for key in ("awq", "gptq")
         ),
         WeightFormat(
             "nf4",
@@ -81,6 +112,7 @@ FORMATS: dict[str, WeightFormat] = {
             "linear",
             ("tgi",),
             "bitsandbytes NF4, block 64 with an fp32 absmax (no double quant) = 4.5 bits",
+            loss="4-bit NormalFloat (QLoRA, arXiv 2305.14314); no serving accuracy study cited",
         ),
         WeightFormat(
             "mxfp4",
@@ -89,20 +121,22 @@ FORMATS: dict[str, WeightFormat] = {
             (*_GPU_ENGINES, *_GGUF_ENGINES),
             "MXFP4: 32 FP4 values share an 8-bit scale = 4.25 bits; attention and "
             "embeddings BF16 (gpt-oss)",
+            release_only=True,
         ),
-        _gguf("q8_0", 8.52, 7.96),
-        _gguf("q6_k", 6.57, 6.14),
-        _gguf("q5_k_m", 5.70, 5.33),
-        _gguf("q4_k_m", 4.90, 4.58),
-        _gguf("q4_0", 4.64, 4.34),
-        _gguf("q3_k_m", 4.00, 3.74),
-        _gguf("q2_k", 3.17, 2.96),
+        _gguf("q8_0", 8.52, 7.96, "+0.0026 ppl"),
+        _gguf("q6_k", 6.57, 6.14, "+0.0217 ppl"),
+        _gguf("q5_k_m", 5.70, 5.33, "+0.0569 ppl"),
+        _gguf("q4_k_m", 4.90, 4.58, "+0.1754 ppl"),
+        _gguf("q4_0", 4.64, 4.34, "+0.4685 ppl"),
+        _gguf("q3_k_m", 4.00, 3.74, "+0.6569 ppl"),
+        _gguf("q2_k", 3.17, 2.96, "+3.5199 ppl"),
     )
 }
 
 QUALITY_ORDER: tuple[str, ...] = (
     "bf16",
     "fp8",
+    "fp8-mixed",
     "int8",
     "gguf-q8_0",
     "gguf-q6_k",
@@ -126,6 +160,20 @@ KV_BYTES: dict[str, float] = {
     "q4_0": 18 / 32,
 }
 """Bytes per cached element: llama.cpp q8_0 and q4_0 carry an fp16 scale per 32 values."""
+
+CATALOG_FORMATS: dict[str, str] = {
+    "bf16": "bf16",
+    "fp8": "fp8",
+    "fp8-mixed": "fp8-mixed",
+    "int8": "int8",
+    "awq-int4": "awq",
+    "gptq-int4": "gptq",
+    "bnb-int4": "nf4",
+    "mxfp4": "mxfp4",
+    "gguf-q4_k_m": "gguf-q4_k_m",
+    "gguf-q4_0-qat": "gguf-q4_0",
+}
+"""Catalog release formats (``quantized[].format``) the planner can size, to its format keys."""
 
 
 def weight_format(key: str) -> WeightFormat:

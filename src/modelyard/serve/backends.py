@@ -43,7 +43,11 @@ class Backend:
         """What this backend's answers must never pass on to a client (``upstream_errors``)."""
 
     def upstream_model(self, requested: str) -> str:
-        """The model name to send upstream for a client's ``requested`` name."""
+        """The model name to send upstream for a client's ``requested`` name (for
+        `MODEL:ADAPTER`, the name this upstream serves the adapter under)."""
+        _, sep, adapter = requested.rpartition(":")
+        if sep and adapter in self.config.adapters:
+            return self.config.adapters[adapter]
         return self.config.model or requested
 
     def pick(self) -> Replica:
@@ -86,8 +90,8 @@ class Backend:
         self.supervisor.start()
 
     async def _new_engine(self) -> LocalEngine:
+        from modelyard.pull import pull
         from modelyard.serve.engine import LocalEngine  # xllamacpp loads only when used
-        from modelyard.serve.pull import pull
 
         gguf = await asyncio.to_thread(pull, self.config.gguf or "")
         return LocalEngine(
@@ -153,8 +157,15 @@ class Backends:
 
     def __init__(self, config: GatewayConfig, previous: Backends | None = None) -> None:
         old = previous.by_name if previous is not None else {}
-        self.by_name = {b.name: _same(old.get(b.name), b) or Backend(b) for b in config.backends}
+        self.by_name: dict[str, Backend] = {
+            b.name: _same(old.get(b.name), b) or Backend(b) for b in config.backends
+        }
         self.chains = {m: [self.by_name[n] for n in chain] for m, chain in config.models.items()}
+        self.adapters = _adapter_targets(config)
+        """`MODEL:ADAPTER` and alias names -> the canonical `MODEL:ADAPTER` they serve."""
+        for name, target in self.adapters.items():
+            base, _, adapter = target.rpartition(":")
+            self.chains[name] = [b for b in self.chains[base] if adapter in b.config.adapters]
         self.pool: HttpPool | None = None
         if previous is not None:
             self.pool = previous.pool
@@ -189,6 +200,15 @@ class Backends:
     def chain(self, model: str) -> list[Backend] | None:
         """The fallback chain serving the public name ``model``; None when unknown."""
         return self.chains.get(model)
+
+
+def _adapter_targets(config: GatewayConfig) -> dict[str, str]:
+    found = {
+        f"{base}:{adapter}": f"{base}:{adapter}"
+        for base in config.models
+        for adapter in sorted(config.held_adapters(base))
+    }
+    return found | dict(config.aliases)
 
 
 async def stop_backends(backends: Iterable[Backend]) -> None:

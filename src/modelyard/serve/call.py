@@ -3,8 +3,10 @@
 ``Call.run`` reads the body (the key was checked before: ``routes.authenticate``), parses and
 validates it, admits it against the key's allow-list, rate limits and budget (holding the most
 it can cost), sends it upstream and answers. Two places matter to whoever hooks into the
-request path: ``UpstreamRequest.body_for`` (serve/proxy.py) builds every byte sent upstream,
-and ``Call._respond`` is where every answer goes back to the client.
+request path: ``UpstreamRequest.body_for`` (serve/proxy.py) builds every byte sent upstream
+(the privacy step scans ``UpstreamRequest.sent``, and a redacted request's placeholders are put
+in there), and ``Call._respond`` is where every answer goes back to the client (the values put
+back in place of the placeholders).
 
 Whatever happens (an answer, a refusal, an upstream failure, the client leaving, a bug), the
 request ends with exactly one ledger row, one count in the metrics, one log line, and its hold
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,6 +38,7 @@ from modelyard.serve.http_exchange import DISCONNECT_HOOKS
 from modelyard.serve.ledger import LedgerEntry, utc_now
 from modelyard.serve.middleware.request_id import request_id
 from modelyard.serve.pricing import Rate
+from modelyard.serve.private_data import NOT_SCANNED, StreamRestorer, restore_body
 from modelyard.serve.proxy import Upstream, UpstreamRequest, open_upstream
 from modelyard.serve.refusals import forbidden, private_refusal
 from modelyard.serve.responses import JSON, send_bytes
@@ -45,6 +49,7 @@ from modelyard.serve.upstream_http import HttpError
 from modelyard.serve.validate import check_request
 
 if TYPE_CHECKING:
+    from modelyard.privacy import Restorer
     from modelyard.serve.auto import Plan
     from modelyard.serve.backends import Backend
     from modelyard.serve.keys import Hold, KeyInfo
@@ -129,11 +134,14 @@ class Call:
         self.rate = FREE
         self.upstream_s = 0.0
         self.recorded = self.counted = False
+        self.privacy = NOT_SCANNED
+        self.restorer: Restorer | None = None
 
     async def run(self, receive: Receive, send: Send) -> None:
         """Validate, admit, forward with retries and fallback, answer, record."""
         try:
             request, chain = self._admit(await read_body(receive))
+            request = await self._scan(request, chain)
             async with DisconnectWatch(self.scope, receive):
                 upstream = await self._open(chain, request)
                 try:
@@ -163,17 +171,24 @@ class Call:
         if chain is None and auto is None:
             raise unknown_model(model, state)
         self.label = model
+        target = state.backends.adapters.get(model)
+        base = model
+        if target is not None:  # a fine-tuned adapter: its backends are sent `MODEL:ADAPTER`
+            base, _, entry.adapter = target.rpartition(":")
         if auto is not None:
             self._check_auto(payload)
         else:
             chain = tool_takers(chain or [], payload, model)
-            self._check_named(payload, model, chain)
-        return UpstreamRequest(self.endpoint.upstream_path, payload, model, entry.stream,
+            self._check_named(payload, model, chain, base)
+        return UpstreamRequest(self.endpoint.upstream_path, payload, target or model, entry.stream,
                                self._overrides(payload)), chain  # fmt: skip
 
-    def _check_named(self, payload: dict[str, Any], model: str, chain: list[Backend]) -> None:
+    def _check_named(
+        self, payload: dict[str, Any], model: str, chain: list[Backend], base: str
+    ) -> None:
         """A named model: the key may use it (privately), it can take the request, and the
-        most it can cost is held against the key's budget."""
+        most it can cost is held against the key's budget (``base``: the model whose context
+        windows hold, an adapter's base model)."""
         key, endpoint = self.key, self.endpoint
         if key is not None and not key.allows(model):
             raise forbidden(key, model)
@@ -182,8 +197,8 @@ class Call:
             raise private_refusal(key.name, model, remote)
         if endpoint.name == "embeddings":
             check_embeddings(chain, model)
-        windows = self.state.windows[model]
-        check_max_tokens(payload, self.state.models.context(model))
+        windows = self.state.windows[base]
+        check_max_tokens(payload, self.state.models.context(base))
         if key is not None:
             reserve = 0.0
             if key.budget_usd is not None:  # the most it can cost, held against the budget
@@ -204,6 +219,22 @@ class Call:
             raise GatewayError(400, f"'{name}' routes text prompts; send token ids to a named "
                                "model", param="prompt")  # fmt: skip
 
+    async def _scan(self, request: UpstreamRequest, chain: list[Backend] | None) -> UpstreamRequest:
+        """The privacy verdict on the body as it will be sent (serve/private_data.py), and the
+        request with its redaction; no scan when every backend it could reach is self-hosted."""
+        guard, auto = self.state.private_data, self.state.auto
+        if chain is None and auto is not None:
+            remote = any(not ch.candidate.local for ch in auto.choices)
+        else:
+            remote = any(not b.config.local for b in chain or ())
+        if guard is None or not remote:
+            return request
+        key_mode = self.key.private_data if self.key is not None else None
+        verdict = await guard.check(request.sent, request.model, key_mode, len(self.body))
+        self.privacy = verdict
+        self.entry.route_reason = verdict.note() or None
+        return replace(request, redacted=verdict.redacted)
+
     def _overrides(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Fields the gateway sets upstream: it always asks a stream for its usage."""
         self.client_usage = _client_wants_usage(payload)
@@ -217,11 +248,13 @@ class Call:
         self.forwarded = True
         if chain is None:
             return await self._open_auto(request)
+        chain = self.privacy.chain(chain, request.model)
         t0 = time.perf_counter()
         upstream = await open_upstream(pool, chain, request, self.state.metrics)
         self.upstream_s = time.perf_counter() - t0
         self.entry.served_model = request.model
-        self.route = self.entry.route_reason = "; ".join(upstream.attempts) or "first in chain"
+        reasons = ["; ".join(upstream.attempts) or "first in chain", self.privacy.note()]
+        self.route = self.entry.route_reason = "; ".join(r for r in reasons if r)
         return self._served_by(upstream)
 
     async def _open_auto(self, request: UpstreamRequest) -> Upstream:
@@ -233,8 +266,14 @@ class Call:
         budget = keys.remaining_usd(key) if keys is not None and key is not None else None
         allows = key.allows if key is not None else any_model
         private = key is not None and key.private
-        plan = await auto.plan(dict(request.payload), self.scope, budget, allows,
-                               self.entry.key_id, private)  # fmt: skip
+        local = [ch.candidate.local for ch in auto.choices]
+        self.privacy.check_auto(any(local), all(local), auto.name)
+        plan = await auto.plan(
+            dict(request.payload), self.scope, budget, allows, self.entry.key_id, private,
+            self.privacy.routing_kinds(),
+        )  # fmt: skip
+        if self.privacy.private:
+            plan.verdict["privacy"] = self.privacy.summary()
         self.entry.route_reason = plan.ledger_json()
         if not plan.order:
             raise plan.refusal()
@@ -270,6 +309,7 @@ class Call:
         self.entry.backend = backend.name
         self.entry.upstream_model = backend.upstream_model(self.entry.served_model or "")
         self.rate = self.state.rates[backend.name]
+        self.restorer = self.privacy.restorer(backend)
         return upstream
 
     async def _respond(self, upstream: Upstream, send: Send) -> None:
@@ -279,6 +319,8 @@ class Call:
             await self._relay(upstream, send, backend)
             return
         status, body = upstream.status, upstream.body
+        if self.restorer is not None:  # the values back in place of the placeholders
+            body = restore_body(self.restorer, body)
         if status != 200:
             error = retold(status, body, upstream.backend.name, upstream.backend.secrets)
             elapsed = self._record(error.status, f"upstream_{status}")
@@ -299,22 +341,25 @@ class Call:
         relay = SseRelay(
             not self.client_usage, lambda event: retold_event(event, backend_name, secrets)
         )
+        restore = StreamRestorer(self.restorer) if self.restorer is not None else None
         await send(
             {"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *backend]}
         )
         status, error = 200, None
         try:
-            await self._forward(relay.feed(upstream.body), send)
+            await self._forward(_restored(restore, relay.feed(upstream.body)), send)
             response = upstream.response
             async with asyncio.timeout_at(upstream.deadline):
                 while chunk := await response.read_chunk():  # type: ignore[union-attr]
-                    await self._forward(relay.feed(chunk), send)
+                    await self._forward(_restored(restore, relay.feed(chunk)), send)
         except (TimeoutError, HttpError) as exc:
             timed_out = isinstance(exc, TimeoutError)
             status, error = (
                 (504, "upstream_timeout") if timed_out else (502, "upstream_disconnected")
             )
             await self._forward(stream_error(error, upstream.backend.name), send)
+        if restore is not None:
+            await self._forward(restore.tail(), send)
         self._usage(relay.usage)
         elapsed = self._record(status, error)
         tail = b"data: [DONE]\n\n" if relay.done and error is None else b""
@@ -421,6 +466,10 @@ async def read_body(receive: Receive) -> bytes:
     if message["type"] == "http.disconnect":
         raise ClientGone
     return body
+
+
+def _restored(restore: StreamRestorer | None, events: bytes) -> bytes:
+    return events if restore is None else restore.feed(events)
 
 
 def _client_wants_usage(payload: dict[str, Any]) -> bool:

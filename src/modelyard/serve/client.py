@@ -1,4 +1,4 @@
-"""A one-line client for `yard chat`: one question to an OpenAI-compatible endpoint, streamed."""
+"""The client behind `yard chat`: a conversation's next turn from the gateway, streamed."""
 
 from __future__ import annotations
 
@@ -18,7 +18,22 @@ def chat(
     Raises:
         BackendError: the gateway is unreachable or answered an error.
     """
-    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": prompt}]}
+    yield from reply(url, model, [{"role": "user", "content": prompt}], api_key, max_tokens)
+
+
+def reply(
+    url: str,
+    model: str,
+    messages: list[dict[str, str]],
+    api_key: str | None = None,
+    max_tokens: int | None = None,
+) -> Iterator[str]:
+    """Yield the pieces of the gateway's next turn in the conversation ``messages``.
+
+    Raises:
+        BackendError: the gateway is unreachable or answered an error.
+    """
+    body: dict[str, object] = {"model": model, "stream": True, "messages": messages}
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     request = urllib.request.Request(

@@ -1,31 +1,31 @@
 """The gateway's YAML configuration: backends, public model names, server options.
 
-Secrets are written as ``${ENV_NAME}`` and resolved when the file is read; every error
-names the file, the line and the field.
+Secrets are written as ``${ENV_NAME}`` and resolved when the file is read
+(serve/config_file.py); every error names the file, the line and the field.
 """
 
 from __future__ import annotations
 
-import re
+import difflib
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
-from modelyard.config import env
-from modelyard.errors import ConfigError
 from modelyard.policy import LicensePolicy
+from modelyard.privacy import Mode
 from modelyard.route.language import GROUPS, SUPPORTED, known_keys
-from modelyard.yamlfile import line_of, read_yaml, validate
+from modelyard.strict import Strict
 
-ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ADAPTER_NAME = r"^[A-Za-z0-9_.-]+$"
+"""A LoRA adapter's public name: no ':' (it separates base and adapter in `base:adapter`)."""
 DEFAULT_MODEL = "smollm2"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+Loc = tuple[str | int, ...]
+"""A place in the file: keys and list indexes from the top."""
+Problem = tuple[Loc, str]
+"""A place in the file and what is wrong there."""
 
 
 class Timeouts(Strict):
@@ -81,7 +81,7 @@ class BackendConfig(Strict):
     model: str | None = None
     """Model name the upstream expects; defaults to the public name the client asked for."""
     gguf: str | None = None
-    """Local backends: a .gguf path or a model name `yard pull` knows (smollm2)."""
+    """Local backends: what `yard pull` takes: a .gguf path, a catalog model, smollm2, ..."""
     context_size: int = Field(4096, ge=256)
     """Local backends: context window each request slot gets (what /v1/models reports)."""
     parallel: int = Field(2, ge=1, le=256)
@@ -112,6 +112,16 @@ class BackendConfig(Strict):
     self_hosted: bool = False
     """An openai backend you run yourself (vLLM on your network): `auto` may send private
     requests to it. Local backends are always self-hosted."""
+    adapters: dict[
+        Annotated[str, Field(pattern=ADAPTER_NAME)], Annotated[str, Field(min_length=1)]
+    ] = Field(default_factory=dict)
+    """LoRA adapters this upstream serves on its base model: public adapter name -> the model
+    name the upstream answers to for it (vLLM `--lora-modules NAME=PATH`: NAME). Clients ask
+    for `MODEL:ADAPTER`, or an `aliases:` name."""
+    gpu: str | None = None
+    """Self-hosted backends: the hardware it runs on, as `yard plan --gpu` takes it (1xH100,
+    2xA100-80GB); the dashboard sets the planner's speed and cost for it beside the measured
+    ones. Default for a local backend: this machine."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> BackendConfig:
@@ -125,6 +135,10 @@ class BackendConfig(Strict):
             raise ValueError("supervision applies to local backends (engines the gateway runs)")
         if self.kind == "openai" and self.embeddings:
             raise ValueError("embeddings applies to local backends (engines the gateway runs)")
+        if self.kind == "local" and self.adapters:
+            raise ValueError("adapters: serve them from vLLM or llama-server (an openai backend)")
+        if self.gpu is not None and not self.local:
+            raise ValueError("gpu applies to self-hosted backends (kind: local, self_hosted: true)")
         return self
 
     @property
@@ -281,28 +295,86 @@ class AutoConfig(Strict):
         listed = self.candidates or models
         return [AutoCandidate(model=c) if isinstance(c, str) else c for c in listed]
 
-    def check_languages(self, candidates: list[str]) -> None:
-        """Every `languages` key is a language or group, every name in it a candidate.
-
-        Raises:
-            PydanticCustomError: located at the offending key or list item (``ctx["at"]``).
-        """
+    def language_problems(self, candidates: list[str]) -> list[Problem]:
+        """Every `languages` key that is no language or group, every name that is no candidate."""
+        problems: list[Problem] = []
         for key, rule in self.languages.items():
             at = ("auto", "languages", key)
             if key not in SUPPORTED and key not in GROUPS:
-                raise _located(at, f"unknown language {key!r}; {known_keys()}")
+                problems.append((at, f"unknown language {key!r}; {known_keys()}"))
             for field, names in (("allow", rule.allow or []), ("prefer", rule.prefer)):
                 for i, name in enumerate(names):
                     if name not in candidates:
-                        raise _located((*at, field, i), f"unknown candidate {name!r}; "
-                                       f"candidates: {', '.join(candidates)}")  # fmt: skip
-                    if field == "prefer" and rule.allow is not None and name not in rule.allow:
-                        raise _located((*at, field, i), f"{name!r} is not in allow")
+                        problems.append(((*at, field, i), unknown("candidate", name, candidates)))
+                    elif field == "prefer" and rule.allow is not None and name not in rule.allow:
+                        problems.append(((*at, field, i), f"{name!r} is not in allow"))
+        return problems
 
 
-def _located(at: tuple[str | int, ...], message: str) -> PydanticCustomError:
-    """A validation error for the field at ``at`` (yamlfile renders that field's line)."""
-    return PydanticCustomError("config_reference", "{message}", {"message": message, "at": at})
+def reference_problems(
+    backends: list[str], models: dict[str, list[str]], candidates: list[str]
+) -> list[Problem]:
+    """Backend names used twice; chains naming no backend; `auto` candidates naming no model.
+
+    Args:
+        backends: Every backend's name, in file order.
+        models: Each public model's chain of backend names.
+        candidates: The names listed in `auto.candidates` (empty: every model).
+    """
+    problems: list[Problem] = [
+        (("backends", i, "name"), f"backend name {name!r} is used twice")
+        for i, name in enumerate(backends)
+        if backends.index(name) != i
+    ]
+    for model, chain in models.items():
+        if not chain:
+            problems.append((("models", model), "list at least one backend"))
+        problems += [
+            (("models", model, i), unknown("backend", name, sorted(set(backends))))
+            for i, name in enumerate(chain)
+            if name not in backends
+        ]
+    return problems + [
+        (("auto", "candidates", i), unknown("model", name, list(models)))
+        for i, name in enumerate(candidates)
+        if name not in models
+    ]
+
+
+def unknown(kind: str, name: str, known: list[str]) -> str:
+    """'unknown backend 'lokal'; did you mean local?' (or the known names when none is close)."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return f"unknown {kind} {name!r}; did you mean {' or '.join(close)}?"
+    return f"unknown {kind} {name!r}; known: {', '.join(known) or 'none'}"
+
+
+def _located(problems: list[Problem]) -> PydanticCustomError:
+    """One validation error carrying every problem at its own place (yamlfile renders each
+    with its line)."""
+    message = "; ".join(f"{'.'.join(map(str, at))}: {text}" for at, text in problems)
+    ctx = {"message": message, "problems": problems}
+    return PydanticCustomError("config_reference", "{message}", ctx)
+
+
+class PrivacyConfig(Strict):
+    """What happens to requests holding private data (docs/privacy.md)."""
+
+    private_data: Mode | None = None
+    """For every request: ``local`` (self-hosted backends only), ``redact`` (placeholders
+    before any remote backend, values put back in the answer) or ``block`` (refused). A key's
+    or a model's own setting also counts: the strictest set wins; none set means ``local``."""
+    models: dict[str, Mode] = Field(default_factory=dict)
+    """Per public model name (``auto`` included)."""
+    scan_budget_ms: float = Field(25.0, gt=0)
+    """CPU time a scan may take, plus ``scan_budget_ms_per_mb`` for each MB of text; past it
+    the request counts as private (never sent remote) and the ledger says why."""
+    scan_budget_ms_per_mb: float = Field(25.0, ge=0)
+    offload_chars: int = Field(16_000, ge=0)
+    """Bodies with more text than this are scanned in a worker thread, off the event loop."""
+    ner: bool = True
+    """In ``redact`` mode, also run the packaged NER model (``modelyard[ner]``) for names
+    around what the rules found."""
 
 
 class GatewayConfig(Strict):
@@ -316,8 +388,13 @@ class GatewayConfig(Strict):
     """Public model name -> backend names, tried in order (the fallback chain)."""
     auto: AutoConfig | None = None
     """The routed public model (`auto: {}` for the defaults); unset: no routing."""
+    aliases: dict[str, str] = Field(default_factory=dict)
+    """Public names for fine-tuned adapters: alias -> `MODEL:ADAPTER` (a model from `models:`
+    and an adapter some backend of its chain lists under `adapters:`)."""
     state: StateConfig = Field(default_factory=StateConfig)
     """Shared state for several replicas (Redis); default: each process keeps its own."""
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    """Private data: scan budget and what to do with private requests."""
     _source: Path | None = PrivateAttr(None)
 
     @property
@@ -328,27 +405,58 @@ class GatewayConfig(Strict):
     @model_validator(mode="after")
     def _references(self) -> GatewayConfig:
         names = [b.name for b in self.backends]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"backend names must be unique: {', '.join(dupes)}")
-        for model, chain in self.models.items():
-            unknown = [n for n in chain if n not in names]
-            if unknown:
-                raise ValueError(f"models.{model}: unknown backend {', '.join(unknown)}")
-            if not chain:
-                raise ValueError(f"models.{model}: list at least one backend")
+        listed = [e.model for e in self.auto.entries([])] if self.auto else []
+        problems = reference_problems(names, self.models, listed)
         if self.auto is not None:
-            self._check_auto(self.auto)
+            problems += self._auto_problems(self.auto)
+        if not problems:  # the adapters are looked up in chains that now name real backends
+            problems += self._adapter_problems()
+        public = [*self.models, *([self.auto.name] if self.auto else [])]
+        problems += [
+            (("privacy", "models", m), unknown("model", m, public))
+            for m in self.privacy.models
+            if m not in public
+        ]
+        if problems:
+            raise _located(problems)
         return self
 
-    def _check_auto(self, auto: AutoConfig) -> None:
+    def _adapter_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        for model in self.models:
+            base, sep, adapter = model.rpartition(":")
+            if sep and adapter in self.held_adapters(model):
+                problems.append((("models", model), f"'{adapter}' is also an adapter of its chain"))
+        reserved = set(self.models) | ({self.auto.name} if self.auto else set())
+        for alias, target in self.aliases.items():
+            at: Loc = ("aliases", alias)
+            base, sep, adapter = target.rpartition(":")
+            if alias in reserved:
+                problems.append((at, "already a model name; rename the alias"))
+            elif not sep or base not in self.models:
+                problems.append((at, f"{target!r} is not MODEL:ADAPTER of a model"))
+            elif adapter not in self.held_adapters(base):
+                problems.append((at, f"no backend of {base!r} lists adapter {adapter!r}"))
+        return problems
+
+    def held_adapters(self, model: str) -> set[str]:
+        """Adapters some backend in ``model``'s chain serves."""
+        return {a for name in self.models.get(model, []) for a in self.backend(name).adapters}
+
+    def resolve_adapter(self, model: str) -> tuple[str, str] | None:
+        """``(base model, adapter)`` for `MODEL:ADAPTER` or an alias; None for anything else."""
+        if model in self.models:
+            return None
+        target = self.aliases.get(model, model)
+        base, sep, adapter = target.rpartition(":")
+        if sep and adapter in self.held_adapters(base):
+            return base, adapter
+        return None
+
+    def _auto_problems(self, auto: AutoConfig) -> list[Problem]:
         if auto.name in self.models:
-            raise ValueError(f"auto.name {auto.name!r} is also in models:; rename one of them")
-        entries = auto.entries(list(self.models))
-        unknown = [e.model for e in entries if e.model not in self.models]
-        if unknown:
-            raise ValueError(f"auto.candidates: unknown model {', '.join(unknown)}")
-        auto.check_languages([e.model for e in entries])
+            return [(("auto", "name"), f"{auto.name!r} is also in models:; rename one of them")]
+        return auto.language_problems([e.model for e in auto.entries(list(self.models))])
 
     def backend(self, name: str) -> BackendConfig:
         """The backend called ``name``."""
@@ -363,56 +471,3 @@ def default_config() -> GatewayConfig:
         models={DEFAULT_MODEL: ["local"], "default": ["local"]},
         auto=AutoConfig(candidates=[DEFAULT_MODEL]),
     )
-
-
-def load_config(path: Path) -> GatewayConfig:
-    """Read, resolve ``${ENV}`` references in, and validate one gateway config file.
-
-    Raises:
-        ConfigError: every problem, one per line, as ``file:line: field: message``.
-    """
-    data, node = read_yaml(path, ConfigError)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with backends: and models:")
-    missing: list[str] = []
-    data = _resolve_env(data, (), missing, path, node)
-    if missing:
-        raise ConfigError("\n".join(missing))
-    config, errors = validate(GatewayConfig, data, path, node)
-    if config is None:
-        raise ConfigError(f"{path}: invalid gateway config:\n" + "\n".join(errors))
-    config = _anchor_router(config, path.parent)
-    config._source = path.absolute()
-    return config
-
-
-def _anchor_router(config: GatewayConfig, folder: Path) -> GatewayConfig:
-    """A relative `auto.router` path is read from the config file's folder."""
-    auto = config.auto
-    if auto is None or auto.router is None or auto.router.is_absolute():
-        return config
-    return config.model_copy(
-        update={"auto": auto.model_copy(update={"router": folder / auto.router})}
-    )
-
-
-def _resolve_env(value: Any, loc: tuple, missing: list[str], path: Path, node: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _resolve_env(v, (*loc, k), missing, path, node) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve_env(v, (*loc, i), missing, path, node) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def lookup(match: re.Match[str]) -> str:
-        found = env(match.group(1))
-        if found is None:
-            field = ".".join(str(p) for p in loc)
-            missing.append(
-                f"{path}:{line_of(node, loc)}: {field}: environment variable "
-                f"{match.group(1)} is not set; export it or edit the file"
-            )
-            return ""
-        return found
-
-    return ENV_REF.sub(lookup, value)

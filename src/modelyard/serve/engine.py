@@ -51,7 +51,7 @@ class LocalEngine:
     """One llama.cpp server process serving one GGUF model on 127.0.0.1.
 
     Args:
-        gguf_path: the model file (see ``modelyard.serve.pull``).
+        gguf_path: the model file (see ``modelyard.pull``).
         ctx_size: context tokens each request slot gets.
         threads: CPU threads for generation; None lets llama.cpp choose.
         parallel: request slots decoded together (continuous batching), ``ctx_size`` each.

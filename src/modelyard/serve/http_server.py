@@ -141,7 +141,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self._wait_until(self.loop.time() + self.limits.header_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.state.connections.discard(self)  # type: ignore[arg-type]
+        self.state.connections.discard(self)
         self.table.busy(self)
         exchange = self.exchange
         if exchange is not None:

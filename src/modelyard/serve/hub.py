@@ -138,9 +138,10 @@ class HubServer:
         (directory / AUTHKEY_NAME).write_bytes(authkey)
         hub = Hub(reload)
         # a class of its own: a manager's registry is per class, and each server has its own hub
-        serving: Any = type("_HubServing", (BaseManager,), {})
+        serving: type[BaseManager] = type("_HubServing", (BaseManager,), {})
         serving.register("hub", callable=lambda: hub)
-        self._server = serving(address=str(self.address), authkey=authkey).get_server()
+        # Any: typeshed's Server lacks the stop_event and listener that close() uses
+        self._server: Any = serving(address=str(self.address), authkey=authkey).get_server()
         threading.Thread(target=self._server.serve_forever, name="yard-hub", daemon=True).start()
 
     def close(self) -> None:

@@ -16,7 +16,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import orjson
 import sqlalchemy as sa
@@ -24,17 +23,21 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from modelyard.errors import YardError
+from modelyard.privacy import Mode
 from modelyard.serve.errors import GatewayError
+from modelyard.serve.key_fields import KeyEdit, Period, check_key_fields, period_of, period_start
 from modelyard.serve.ledger import utc_now
 from modelyard.serve.limits import Budget, LocalQuotas, Quotas
 from modelyard.serve.migrations import reflect
 from modelyard.serve.refusals import forbidden, over_budget, rate_limited
 
 KEY_PREFIX = "sk-yard-"
+EDITABLE_COLUMNS = (
+    "name", "models_json", "budget_usd", "budget_period", "rpm", "tpm", "private", "private_data",
+    "updated_utc",
+)  # fmt: skip
 ADMIN_KEY_ID = "admin"
 SHOWN_CHARS = len(KEY_PREFIX) + 4
-Period = Literal["daily", "monthly"]
-PERIODS: tuple[Period, ...] = ("daily", "monthly")
 
 
 @dataclass
@@ -68,6 +71,11 @@ class KeyInfo:
     private: bool = False
     """Every request is private: `auto` sends it to self-hosted candidates only, and a model
     named directly must be self-hosted."""
+    private_data: Mode | None = None
+    """What to do with this key's requests that hold private data (local, redact, block);
+    None: the gateway's setting. The strictest of key, model and gateway wins."""
+    updated_utc: str | None = None
+    """When it was last edited; None when never."""
 
     def allows(self, model: str) -> bool:
         """Whether this key may use ``model`` (exact name or glob match)."""
@@ -87,23 +95,6 @@ class Hold:
     budget: Budget | None
     """The key's budget as admitted (None: the key has none)."""
     reserved_usd: float = 0.0
-
-
-def period_of(kind: Period | None, when: float) -> str:
-    """The budget period ``when`` (epoch seconds) falls in."""
-    if kind is None:
-        return ""
-    day = time.gmtime(when)
-    if kind == "daily":
-        return f"{day.tm_year:04d}-{day.tm_mon:02d}-{day.tm_mday:02d}"
-    return f"{day.tm_year:04d}-{day.tm_mon:02d}"
-
-
-def period_start(period: str) -> str:
-    """The first ``datetime_utc`` of a period, to compare ledger rows with ("" for ever)."""
-    if not period:
-        return ""
-    return (period if len(period) == 10 else period + "-01") + "T00:00:00"
 
 
 def hash_key(raw_key: str, pepper: str = "") -> str:
@@ -141,8 +132,8 @@ class KeyStore:
         self._by_hash: dict[str, KeyInfo] = {}
         self._spent: dict[str, tuple[str, float]] = {}
         """Each key's spend: (budget period, USD spent in it)."""
-        self._mark: tuple[int, str | None, int] | None = None
-        """The keys table's (rows, newest id, revoked rows) when it was last read."""
+        self._mark: tuple[int, str | None, int, str | None] | None = None
+        """The keys table's (rows, newest id, revoked rows, last edit) when it was last read."""
         self._write_lock = threading.Lock()
         """Held while the keys table and this store's copy of it change together."""
 
@@ -178,36 +169,40 @@ class KeyStore:
                 rows = conn.execute(sa.select(keys_table)).mappings().all()
                 keys = [_key_from_row(r) for r in rows]
                 periods: dict[str, list[str]] = {}
-                for info in keys:
-                    if info.id not in self._spent:
+                for info in keys:  # unseen keys, and keys in a new period (or period kind)
+                    if info.id not in self._spent or self._spent[info.id][0] != info.period:
                         periods.setdefault(info.period, []).append(info.id)
                 for period, ids in periods.items():
                     spent = _spend_since(conn, ids, period)
                     self._spent.update((i, (period, spent.get(i, 0.0))) for i in ids)
             self._by_hash = {r["key_hash"]: k for r, k in zip(rows, keys, strict=True)}
             ids = [r["id"] for r in rows]
+            edits = [r["updated_utc"] for r in rows if r["updated_utc"] is not None]
             self._mark = (
                 len(rows),
                 max(ids, default=None),
                 sum(r["revoked_utc"] is not None for r in rows),
+                max(edits, default=None),
             )
 
     def refresh_if_changed(self) -> bool:
-        """Reload the keys when another process made or revoked one since the last read
+        """Reload the keys when another process made, revoked or edited one since the last read
         (`yard keys`, another worker or replica on the same database): one small query when
-        nothing changed. Keys are only ever added or revoked, so the table's row count, newest
-        id and revoked count tell every change apart.
+        nothing changed. Keys are only ever added, revoked or edited (which stamps
+        ``updated_utc``), so the table's row count, newest id, revoked count and latest edit
+        tell every change apart.
 
         Returns:
             Whether the keys were reloaded.
         """
-        keys_table = reflect(self.engine, "keys")
+        c = reflect(self.engine, "keys").c
         query = sa.select(
-            sa.func.count(), sa.func.max(keys_table.c.id), sa.func.count(keys_table.c.revoked_utc)
-        )
+            sa.func.count(), sa.func.max(c.id), sa.func.count(c.revoked_utc),
+            sa.func.max(c.updated_utc),
+        )  # fmt: skip
         with self.engine.connect() as conn:
-            rows, newest, revoked = conn.execute(query).one()
-        if (rows, newest, revoked) == self._mark:
+            mark = tuple(conn.execute(query).one())
+        if mark == self._mark:
             return False
         self.refresh()
         return True
@@ -221,13 +216,13 @@ class KeyStore:
         tpm: int | None = None,
         private: bool = False,
         budget_period: str | None = None,
+        private_data: Mode | None = None,
     ) -> tuple[KeyInfo, str]:
         """Make a new key; the raw key is returned here and never again.
 
         Raises:
             YardError: a field is out of range.
         """
-        _check_new_key(name, models, budget_usd, rpm, tpm, budget_period)
         raw = KEY_PREFIX + secrets.token_urlsafe(32)
         info = KeyInfo(
             id=str(ULID()),
@@ -239,8 +234,10 @@ class KeyStore:
             tpm=tpm,
             created_utc=utc_now(),
             private=private,
-            budget_period=budget_period,  # type: ignore[arg-type]  # checked above
+            budget_period=budget_period,  # type: ignore[arg-type]  # checked below
+            private_data=private_data,
         )
+        check_key_fields(info)
         key_hash = hash_key(raw, self._pepper)
         with self._write_lock:
             with self.engine.begin() as conn:
@@ -257,24 +254,49 @@ class KeyStore:
         Raises:
             YardError: no key has this id.
         """
+        key_hash, info = self._found(key_id)
+        revoked = replace(info, revoked_utc=info.revoked_utc or utc_now())
+        self._save(key_hash, revoked, ("revoked_utc",))
+        return self._with_spend(revoked)
+
+    def update(self, key_id: str, edit: KeyEdit) -> KeyInfo:
+        """Change a key's name, allowed models, budget, limits or private flag; the change
+        applies to its next request (in other gateway processes within ``key_refresh_s``).
+
+        Raises:
+            YardError: no key has this id, it is revoked, or a new value is out of range.
+        """
+        key_hash, info = self._found(key_id)
+        if info.revoked_utc is not None:
+            raise YardError(f"key {info.name!r} ({key_id}) is revoked; create a new one instead")
+        edited = edit.apply(info, utc_now())
+        check_key_fields(edited)
+        if edited.period != info.period:  # a new period kind: its spend from the ledger
+            with self.engine.connect() as conn:
+                spent = _spend_since(conn, [key_id], edited.period).get(key_id, 0.0)
+            self._spent[key_id] = (edited.period, spent)
+        self._save(key_hash, edited, EDITABLE_COLUMNS)
+        return self._with_spend(edited)
+
+    def _save(self, key_hash: str, info: KeyInfo, columns: tuple[str, ...]) -> None:
+        """Write ``columns`` of a changed key's row, and its new info in memory, together."""
+        row = _row_from_key(info, key_hash)
+        table = reflect(self.engine, "keys")
+        with self._write_lock:
+            with self.engine.begin() as conn:
+                values = {k: row[k] for k in columns}
+                conn.execute(sa.update(table).where(table.c.id == info.id).values(values))
+            self._by_hash = {**self._by_hash, key_hash: info}
+
+    def _found(self, key_id: str) -> tuple[str, KeyInfo]:
+        """The key's hash and info; reloads once, for a key another process made."""
         found = self._find(key_id)
         if not found:
             self.refresh()  # made by `yard keys create` since this store loaded
             found = self._find(key_id)
         if not found:
             raise YardError(f"no key with id {key_id!r}; `yard keys list` shows the ids")
-        key_hash, info = found[0]
-        revoked = replace(info, revoked_utc=info.revoked_utc or utc_now())
-        table = reflect(self.engine, "keys")
-        with self._write_lock:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.update(table)
-                    .where(table.c.id == key_id)
-                    .values(revoked_utc=revoked.revoked_utc)
-                )
-            self._by_hash = {**self._by_hash, key_hash: revoked}
-        return self._with_spend(revoked)
+        return found[0]
 
     def list(self) -> list[KeyInfo]:
         """Every key, oldest first, with its spend."""
@@ -381,7 +403,7 @@ class KeyStore:
             raise GatewayError(401, "This API key has been revoked.", code="invalid_api_key")
         return info
 
-    def _find(self, key_id: str) -> builtins.list[tuple[str, KeyInfo]]:
+    def _find(self, key_id: str) -> builtins.list[tuple[str, KeyInfo]]:  # `list` is a method
         return [(h, k) for h, k in self._by_hash.items() if k.id == key_id]
 
     def _with_spend(self, info: KeyInfo) -> KeyInfo:
@@ -418,6 +440,8 @@ def _key_from_row(row: sa.RowMapping) -> KeyInfo:
         revoked_utc=row["revoked_utc"],
         private=bool(row["private"]),
         budget_period=row["budget_period"],
+        private_data=row.get("private_data"),
+        updated_utc=row["updated_utc"],
     )
 
 
@@ -433,30 +457,9 @@ def _row_from_key(info: KeyInfo, key_hash: str) -> dict[str, object]:
         "rpm": info.rpm,
         "tpm": info.tpm,
         "created_utc": info.created_utc,
-        "revoked_utc": None,
+        "revoked_utc": info.revoked_utc,
         "private": info.private,
         "budget_period": info.budget_period,
+        "private_data": info.private_data,
+        "updated_utc": info.updated_utc,
     }
-
-
-def _check_new_key(
-    name: str,
-    models: list[str] | None,
-    budget_usd: float | None,
-    rpm: int | None,
-    tpm: int | None,
-    budget_period: str | None,
-) -> None:
-    if not name or not name.strip():
-        raise YardError("key name: must not be empty; e.g. `yard keys create team-search`")
-    if models is not None and (not models or not all(isinstance(m, str) and m for m in models)):
-        raise YardError(f"models: {models!r}: give one or more model names (globs like 'openai/*')")
-    if budget_usd is not None and budget_usd < 0:
-        raise YardError(f"budget_usd: {budget_usd}: must be 0 or more (USD)")
-    if budget_period is not None and budget_period not in PERIODS:
-        raise YardError(f"budget_period: {budget_period!r}: daily, monthly, or unset (lifetime)")
-    if budget_period is not None and budget_usd is None:
-        raise YardError("budget_period: needs a budget_usd to apply to")
-    for field, value in (("rpm", rpm), ("tpm", tpm)):
-        if value is not None and value < 1:
-            raise YardError(f"{field}: {value}: must be a positive whole number per minute")

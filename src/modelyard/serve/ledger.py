@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ulid import ULID
 
 from modelyard.errors import ConfigError
-from modelyard.serve import journal
+from modelyard.serve import journal, rollup
 from modelyard.serve.migrations import migrate, reflect
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ class LedgerEntry:
     """The client's request body as JSON text; kept only with prompt logging on."""
     response_json: str | None = None
     """The response body (or the assembled stream) as JSON text; kept only with prompt logging."""
+    adapter: str | None = None
+    """The LoRA adapter that answered (`MODEL:ADAPTER` or an alias); None for a base model."""
     upstream_model: str | None = None
     """The model name the answering backend was sent (its config's ``model``, else the public
     name)."""
@@ -122,7 +124,8 @@ def connect(url: str | None, home: Path, *, durable: bool = False) -> Engine:
     try:
         migrate(engine)
     except SQLAlchemyError as exc:
-        raise ConfigError(f"ledger {_safe_url(url)}: cannot open: {exc.orig or exc}") from exc
+        cause = getattr(exc, "orig", None) or exc  # a DBAPIError carries the driver's error
+        raise ConfigError(f"ledger {_safe_url(url)}: cannot open: {cause}") from exc
     return engine
 
 
@@ -156,7 +159,9 @@ def insert_rows(engine: Engine, entries: Sequence[LedgerEntry]) -> None:
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing cost
     # ~25 µs per row here, in a thread that holds the GIL while the gateway serves.
     with engine.begin() as conn:
+        fresh = rollup.unstored(conn, entries)
         conn.exec_driver_sql(sql, list(map(operator.attrgetter(*columns), entries)))
+        rollup.add(conn, fresh)
 
 
 def _entry_from_record(record: dict[str, Any]) -> LedgerEntry:

@@ -104,11 +104,12 @@ class GatewayMetrics:
             registry=self.registry,
             multiprocess_mode="all",
         )
-        kw = {"labelnames": ["backend"], "registry": None}
         self._sampled = (
-            Gauge(IN_FLIGHT, IN_FLIGHT_HELP + ", all workers", multiprocess_mode="livesum", **kw),
-            Gauge(BREAKER, BREAKER_HELP + "; the worst worker", multiprocess_mode="livemax", **kw),
-        )
+            Gauge(IN_FLIGHT, IN_FLIGHT_HELP + ", all workers", labelnames=["backend"],
+                  registry=None, multiprocess_mode="livesum"),
+            Gauge(BREAKER, BREAKER_HELP + "; the worst worker", labelnames=["backend"],
+                  registry=None, multiprocess_mode="livemax"),
+        )  # fmt: skip
 
     @property
     def shared(self) -> bool:
@@ -135,6 +136,22 @@ class GatewayMetrics:
         while True:
             self.sample()
             await asyncio.sleep(seconds)
+
+    def backend_readings(self) -> dict[str, tuple[float, float]]:
+        """(requests in flight, breaker state as a number) per backend, now: this process's, or
+        with shared metrics every worker's (in flight summed, breaker the worst)."""
+        if self._shared is None:
+            return {name: (flying, state) for name, flying, state in self.backend_gauges.readings()}
+        self.sample()
+        registry = CollectorRegistry(auto_describe=True)
+        MultiProcessCollector(registry, path=str(self._shared))
+        found: dict[str, list[float]] = {}
+        for metric in registry.collect():
+            if metric.name in (IN_FLIGHT, BREAKER):
+                slot = 0 if metric.name == IN_FLIGHT else 1
+                for sample in metric.samples:
+                    found.setdefault(sample.labels["backend"], [0.0, 0.0])[slot] = sample.value
+        return {name: (flying, state) for name, (flying, state) in found.items()}
 
     def request(
         self, model: str, backend: str, status: int, seconds: float, prompt: int, completion: int

@@ -54,9 +54,17 @@ def rate_for(backend: BackendConfig, catalog: Catalog) -> Rate:
         except CatalogError as exc:
             raise ConfigError(f"backends.{backend.name}.price: {exc}") from exc
     if backend.usd_per_hour or backend.kind == "local":
-        return Rate(usd_per_hour=backend.usd_per_hour, source="usd_per_hour")
+        return Rate(usd_per_hour=compute_usd_per_hour(backend) or 0.0, source="usd_per_hour")
     offers = [a for a in catalog.apis.values() if a.model_name == backend.model]
     return Rate.of_offer(offers[0]) if len(offers) == 1 else Rate()
+
+
+def compute_usd_per_hour(backend: BackendConfig) -> float | None:
+    """What an hour of a self-hosted backend's hardware costs, for the ledger (each request
+    pays its share of the hour) and the dashboard (the hour itself): the backend's
+    `usd_per_hour`, the rental price of its GPUs; None when unset, which the dashboard shows as
+    unpriced compute rather than as free. The one home of this rule."""
+    return backend.usd_per_hour or None
 
 
 def context_window(names: list[str], catalog: Catalog) -> int | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from modelyard.privacy import Redacted
 from modelyard.serve import logs
 from modelyard.serve.backends import Backend
 from modelyard.serve.balancer import Replica
@@ -47,15 +48,24 @@ class Failure(Exception):
 @dataclass(frozen=True)
 class UpstreamRequest:
     """What goes upstream: the client's payload (never changed), the public model it asks for,
-    and the fields the gateway sets itself (``stream_options``, ``logprobs``)."""
+    the fields the gateway sets itself (``stream_options``, ``logprobs``) and, for a private
+    request in ``redact`` mode, the placeholders remote backends get instead of the values."""
 
     path: str
     """The API path under the backend's base URL (``/chat/completions``)."""
     payload: Mapping[str, Any]
     model: str
-    """The public model name; each backend is sent its own name for it."""
+    """The public model name (or `MODEL:ADAPTER`); each backend is sent its own name for it."""
     stream: bool
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    redacted: Redacted | None = None
+    """The privacy step's redaction of ``sent`` (serve/private_data.py), applied to every
+    body a remote backend gets."""
+
+    @property
+    def sent(self) -> dict[str, Any]:
+        """The body every backend gets but for its model name: what the privacy step scans."""
+        return {**self.payload, **self.overrides}
 
     def body_for(self, backend: Backend) -> bytes:
         """The exact bytes ``backend`` is sent: the one place an upstream body is built.
@@ -65,6 +75,8 @@ class UpstreamRequest:
                 serializer's limit).
         """
         body = {**self.payload, **self.overrides, "model": backend.upstream_model(self.model)}
+        if self.redacted is not None and not backend.config.local:
+            body = self.redacted.apply(body)
         try:
             return orjson.dumps(body)
         except orjson.JSONEncodeError as exc:

@@ -1,12 +1,14 @@
-"""Circuit breaker and retry timing for upstream backends."""
+"""Circuit breaker, retry timing (``modelyard.retry``, shared with eval) and deadlines for
+upstream backends."""
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
+
+from modelyard.retry import backoff_delay as backoff_delay
+from modelyard.retry import retry_after_seconds as retry_after_seconds
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -58,29 +60,6 @@ class CircuitBreaker:
     def release(self) -> None:
         """A probe ended without telling success from failure (client left): allow another."""
         self.probing = False
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date); None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
-
-
-def backoff_delay(attempt: int, base_s: float, retry_after: float | None) -> float:
-    """Delay before retry number ``attempt`` (0-based): Retry-After, else jittered doubling."""
-    if retry_after is not None:
-        return retry_after
-    return base_s * (2**attempt) * random.uniform(0.5, 1.0)
 
 
 class Deadline:

@@ -24,6 +24,7 @@ from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.middleware.request_id import request_id
 from modelyard.serve.models import ModelList, Windows
 from modelyard.serve.pricing import Rate
+from modelyard.serve.private_data import PrivateData
 from modelyard.serve.responses import JSON, send_bytes, send_json
 from modelyard.serve.types import Receive, Scope, Send
 
@@ -58,6 +59,7 @@ class GatewayState:
     ledger: LedgerLike | None = None
     keys: KeyAuthority | None = None
     auto: AutoRouter | None = None
+    private_data: PrivateData | None = None
 
 
 @dataclass(frozen=True)

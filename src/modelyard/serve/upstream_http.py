@@ -188,7 +188,9 @@ class Response:
     __slots__ = ("_conn", "_key", "_pool", "headers", "status")
 
     def __init__(self, pool: HttpPool, key: tuple[str, str, int], conn: Connection) -> None:
-        self._pool, self._key, self._conn = pool, key, conn
+        self._pool, self._key = pool, key
+        self._conn: Connection | None = conn
+        """None once released: reading then is a bug."""
         self.status = conn.status
         self.headers = conn.headers
         """Header names lower-cased; a repeated header keeps its last value."""
@@ -200,6 +202,7 @@ class Response:
             Disconnected: the connection broke before the body ended.
         """
         conn, parts = self._conn, []
+        assert conn is not None, "read after release"
         while not conn.complete:
             if conn.chunks:
                 parts.append(conn.take())  # keeps a paused socket reading
@@ -216,6 +219,7 @@ class Response:
             Disconnected: the connection broke before the body ended.
         """
         conn = self._conn
+        assert conn is not None, "read after release"
         while not conn.chunks:
             if conn.complete:
                 return b""

@@ -34,7 +34,8 @@ from prometheus_client.multiprocess import mark_process_dead
 from modelyard.config import yard_home
 from modelyard.errors import ConfigError, YardError
 from modelyard.serve.backends import Backend, stop_backends
-from modelyard.serve.config import BackendConfig, GatewayConfig, load_config
+from modelyard.serve.config import BackendConfig, GatewayConfig
+from modelyard.serve.config_file import load_config
 from modelyard.serve.hub import HubServer, Reload
 from modelyard.serve.reload import (
     Changes,
@@ -279,7 +280,7 @@ class Supervisor:
             nothing was replaced). A later failure is a dying worker, replaced as such.
         """
         order = sorted(range(self.count), key=lambda s: getattr(self.workers[s], "pid", 0) == last)
-        replaced = []
+        replaced: list[Process] = []
         for slot in order:
             async with self._slots[slot]:
                 worker, ready = await self._spawn()

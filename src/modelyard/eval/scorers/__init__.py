@@ -1,7 +1,7 @@
 """Scorers: registered factories that turn a model reply into a ``Score`` with its reason."""
 
 from modelyard.eval.scorers import _code, _ifeval, _json, _judge, _language, _match
-from modelyard.eval.scorers._code import build_program, extract_code
+from modelyard.eval.scorers._code import code_check, extract_code
 from modelyard.eval.scorers._ifeval import SUPPORTED as IFEVAL_SUPPORTED
 from modelyard.eval.scorers._ifeval import check_instructions
 from modelyard.eval.scorers._json import parse_json, validate
@@ -25,8 +25,8 @@ __all__ = [
     "ScoreContext",
     "ScoreFn",
     "ScorerInfo",
-    "build_program",
     "check_instructions",
+    "code_check",
     "combine",
     "create_scorer",
     "detect_language",

@@ -7,7 +7,8 @@ import os
 import re
 from typing import Any
 
-from modelyard.eval.sandbox import SandboxLimits, run_python
+from modelyard.errors import EvalError
+from modelyard.eval.sandbox import CodeCheck, SandboxLimits, launcher, run_check
 from modelyard.eval.schema import Score
 from modelyard.eval.scorers._registry import ScoreContext, ScoreFn, scorer
 
@@ -20,39 +21,38 @@ def extract_code(output: str) -> str:
     return "\n\n".join(blocks) if blocks else output
 
 
-def build_program(code: str, reference: dict[str, Any]) -> str:
-    """Prompt header, model code, tests and the ``check(entry_point)`` call, in that order.
+def code_check(code: str, reference: Any) -> CodeCheck:
+    """The check for ``code``: a reference is the tests, or ``{test, entry_point, prompt}``
+    (HumanEval), whose prompt runs before the code on both sides."""
+    if isinstance(reference, str):
+        return CodeCheck(code=code, test=reference)
+    if not isinstance(reference, dict) or not isinstance(reference.get("test", ""), str):
+        raise EvalError("the code scorer needs a reference: tests, or {test, entry_point, prompt}")
+    return CodeCheck(
+        code=code,
+        setup=str(reference.get("prompt", "")),
+        test=reference.get("test", ""),
+        entry_point=str(reference["entry_point"]) if reference.get("entry_point") else None,
+    )
 
-    The HumanEval prompt comes first so its imports exist even when the reply omits them;
-    the reply's definition of the function then replaces the prompt's empty one.
-    """
-    parts = [reference.get("prompt", ""), code, reference.get("test", "")]
-    if reference.get("entry_point"):
-        parts.append(f"check({reference['entry_point']})")
-    return "\n\n".join(p for p in parts if p) + "\n"
 
-
-@scorer("code")
+@scorer("code", runs_code=True)
 def code(*, cpu_s: int = 5, memory_mb: int = 512, wall_s: float = 15.0) -> ScoreFn:
     """The reply's Python passes the item's tests (reference: {test, entry_point, prompt})."""
     limits = SandboxLimits(cpu_s=cpu_s, memory_mb=memory_mb, wall_s=wall_s)
     running = asyncio.Semaphore(max(1, os.cpu_count() or 1))
 
     async def score(ctx: ScoreContext) -> Score:
-        reference = ctx.item.reference
-        if isinstance(reference, str):
-            reference = {"test": reference}
-        program = build_program(extract_code(ctx.output), reference)
+        answer = extract_code(ctx.output)
+        check = code_check(answer, ctx.item.reference)
+        how = launcher(ctx.unsafe_code)
         async with running:
-            result = await run_python(program, limits)
+            result = await run_check(check, how, limits)
         return Score(
-            value=float(result.ok),
-            answer=extract_code(ctx.output)[:2000],
+            value=float(result.passed),
+            answer=answer[:2000],
             explanation=result.reason,
-            metadata={
-                "stderr": result.stderr[-1000:],
-                "network_namespace": result.network_namespace,
-            },
+            metadata={"output": result.output[-1000:], "isolation": result.isolation},
         )
 
     return score

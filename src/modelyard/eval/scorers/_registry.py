@@ -25,6 +25,8 @@ class ScoreContext:
     judge: JudgeFn | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     """Every model's reply to this item (pairwise judging compares them)."""
+    unsafe_code: bool = False
+    """The user allowed model-written code to run without isolation (``--unsafe-code``)."""
 
 
 ScoreFn = Callable[[ScoreContext], Awaitable[Score]]
@@ -41,13 +43,15 @@ class ScorerInfo:
     needs_judge: bool
     """Calls the judge model (`--judge`)."""
     summary: str
+    runs_code: bool = False
+    """Runs model-written code (in the sandbox)."""
 
 
 _SCORERS: dict[str, ScorerInfo] = {}
 
 
 def scorer(
-    name: str, *, binary: bool = True, needs_judge: bool = False
+    name: str, *, binary: bool = True, needs_judge: bool = False, runs_code: bool = False
 ) -> Callable[[Callable[..., ScoreFn]], Callable[..., ScoreFn]]:
     """Register a scorer factory under ``name``.
 
@@ -55,11 +59,12 @@ def scorer(
         name: the name suites use in ``scorer:``.
         binary: the scorer returns only 0 or 1.
         needs_judge: the scorer calls the judge model.
+        runs_code: the scorer runs model-written code (the run checks the sandbox first).
     """
 
     def register(factory: Callable[..., ScoreFn]) -> Callable[..., ScoreFn]:
         summary = (factory.__doc__ or "").strip().splitlines()[0]
-        _SCORERS[name] = ScorerInfo(name, factory, binary, needs_judge, summary)
+        _SCORERS[name] = ScorerInfo(name, factory, binary, needs_judge, summary, runs_code)
         return factory
 
     return register
