@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import operator
+import os
 import random
 import tempfile
 import time
@@ -104,6 +105,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "insert.json")
     args = parser.parse_args()
+    load = os.getloadavg()
     data = rows(args.rows)
     best: dict[str, float] = {}
     for _ in range(args.rounds):
@@ -117,6 +119,8 @@ def main() -> None:
                 best[variant] = min(best.get(variant, took), took)
                 engine.dispose()
     result = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg_before": load,
         "rows": args.rows,
         "rounds": args.rounds,
         "us_per_row_best": {k: round(v, 1) for k, v in best.items()},

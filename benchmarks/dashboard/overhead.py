@@ -127,6 +127,7 @@ def main() -> None:
         for port in ports.values():
             uvloop.run(run_load(port, 4, 2))
         results = {
+            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "loadavg_before": os.getloadavg(),
             "c1": rounds(ports, args.requests, args.rounds),
             "c16": loaded(ports, pids, args.seconds, max(1, args.rounds // 2)),

@@ -253,6 +253,7 @@ def main() -> None:
         for table in ("route_hourly", "route_hours", "route_daily", "route_days"):
             conn.execute(sa.text(f"DELETE FROM {table}"))
     results = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "rows": args.rows,
         "fill_s": round(filled, 1),
         "machine": {"cores": os.cpu_count(), "loadavg_before": os.getloadavg()},

@@ -1,11 +1,12 @@
 """Eval runner throughput: 2,000 items against a fast local fake endpoint.
 
 Starts tests/serve/fault_upstream.py as its own process (instant replies), writes a 2,000-item
-numeric suite, then runs `yard eval` as a child process twice with a fresh YARD_HOME: a cold run
-(every item requested, every reply stored) and a warm rerun (every reply read from the store).
-Prints a Markdown table: wall time, items/s, requests and peak RSS of the `yard eval` process.
+numeric suite, then, for each of --runs rounds, runs `yard eval` as a child process twice with a
+fresh YARD_HOME: a cold run (every item requested, every reply stored) and a warm rerun (every
+reply read from the store). Writes wall time, runner time, requests and peak RSS of the `yard
+eval` process to --out (docs/PERFORMANCE.md, "Eval throughput", is rendered from it).
 
-    .venv/bin/python benchmarks/eval_throughput/run.py [--items 2000] [--concurrency 32]
+    .venv/bin/python benchmarks/eval_throughput/run.py [--items 2000] [--concurrency 32] [--runs 3]
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 FAKE = REPO / "tests" / "serve" / "fault_upstream.py"
 # the child reports its own peak RSS when it exits (KiB on Linux)
 CHILD = (
@@ -80,35 +83,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=3, help="cold + warm pairs, each fresh")
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    load = os.getloadavg()[0]
+    runs: list[dict[str, object]] = []
+    report = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+        "items": args.items,
+        "concurrency": args.concurrency,
+        "runs": runs,
+    }
     server = subprocess.Popen([sys.executable, str(FAKE)], stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip()  # type: ignore[union-attr]
-        with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp)
-            suite = home / "suite.jsonl"
-            write_suite(suite, args.items)
-            rows = []
-            for label in ("cold (all requested)", "warm (all from the store)"):
-                rows.append((label, run_once(suite, url, home, args.concurrency)))
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                home = Path(tmp)
+                suite = home / "suite.jsonl"
+                write_suite(suite, args.items)
+                for kind in ("cold", "warm"):
+                    row = run_once(suite, url, home, args.concurrency)
+                    runs.append({"kind": kind, **row})
+                    print(kind, json.dumps(row), flush=True)
     finally:
         server.terminate()
         server.wait(10)
-    print(
-        f"items: {args.items}, concurrency {args.concurrency}, cores {os.cpu_count()}, "
-        f"1-min load average before: {load:.1f}\n"
-    )
-    print(
-        "| run | requests | from store | run s | items/s (run) | wall s (with startup) "
-        "| peak RSS MiB |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for label, r in rows:
-        print(
-            f"| {label} | {r['requests']:.0f} | {r['cached']:.0f} | {r['run_s']:.2f} "
-            f"| {r['items'] / r['run_s']:.0f} | {r['wall_s']:.2f} | {r['peak_mib']:.0f} |"
-        )
+    report["loadavg_after"] = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import json
 import statistics
 import sys
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -185,7 +186,10 @@ def main() -> int:
     print(json.dumps(summary, indent=2))
     out = HERE / "results" / "latest.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=2))
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report = {"when": when, "split": args.split, "summary": summary,
+              "rows": [asdict(r) for r in rows]}  # fmt: skip
+    out.write_text(json.dumps(report, indent=2))
     return 0
 
 

@@ -238,6 +238,7 @@ def run_all(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict:
     for port in ports.values():  # warm up every path
         uvloop.run(run_load(port, 4, 2))
     results = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "kernel": platform.release(),
                     "python": platform.python_version(), "loadavg_before": os.getloadavg()},
         "args": {k: str(v) for k, v in vars(args).items()},

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command for a GPU session (device tool: `bash benchmarks/gpu_measure/run_all.sh`, carry .whl):
 # measures every model in run_all.py and leaves one calibration JSON per model, plus run.log, in $OUT.
-# Then, on the dev machine: copy those files into src/modelyard/plan/data/calibrations/ and run
-# report.py.
+# Then, on the dev machine: copy those files into src/modelyard/plan/data/calibrations/, run
+# report.py (results/latest.json), then benchmarks/performance.py (docs/PERFORMANCE.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if compgen -G ".whl/*.whl" >/dev/null; then

@@ -6,7 +6,9 @@ rate when it completes at least 95 % of the offered requests per second with no 
 reported: the TTFT it measures against a server that answers at once (its own latency floor) and
 its closed-loop maximum. Run from the repository root:
 
-    .venv/bin/python benchmarks/loadgen_ceiling/measure.py
+    .venv/bin/python benchmarks/loadgen_ceiling/measure.py [--out FILE]
+
+Writes results/latest.json (docs/PERFORMANCE.md, "Load generator ceiling", is rendered from it).
 
 GuideLLM runs from this folder's own venv (``python -m venv benchmarks/loadgen_ceiling/.venv &&
 benchmarks/loadgen_ceiling/.venv/bin/pip install guidellm``); it is skipped when that is missing.
@@ -14,6 +16,7 @@ benchmarks/loadgen_ceiling/.venv/bin/pip install guidellm``); it is skipped when
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -106,12 +110,16 @@ def run_ours() -> dict:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    out = parser.parse_args().out
     server = subprocess.Popen(["taskset", "-c", "1", sys.executable, str(FAST_SERVER),
                                "--port", str(PORT)], stdout=subprocess.DEVNULL)  # fmt: skip
     time.sleep(1.0)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            result = {
+            result: dict[str, Any] = {
+                "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                             "loadavg_before": os.getloadavg()},
                 "duration_s": DURATION, "sustained_if": f">= {SUSTAINED} x offered, 0 errors",
@@ -121,7 +129,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    (HERE / "results.json").write_text(json.dumps(result, indent=1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 
 

@@ -1,6 +1,9 @@
 """Ask modelyard's planner and llmfit the same questions; score both against references.
 
-Usage:  .venv/bin/python benchmarks/planner_vs_llmfit/run.py  (from the repo root)
+Usage:  .venv/bin/python benchmarks/planner_vs_llmfit/run.py [--out FILE]  (from the repo root)
+
+Writes every answer and reference to --out (default results/latest.json); docs/PERFORMANCE.md,
+"Planner vs llmfit", is rendered from it by summary.py.
 
 llmfit (PyPI wheel, a Rust binary) is installed into benchmarks/planner_vs_llmfit/.venv on the
 first run. The machine has no GPU, so llmfit is told the hardware with --profile: the bundled
@@ -15,11 +18,14 @@ published measurements only; where none exists the row says so.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv"
@@ -182,13 +188,7 @@ def ours(gpu: str, case: Case, context: int, engine: str) -> dict:
     return {"weights": weights, "kv": kv, "vram": weights + kv, "tok_s": speed}
 
 
-def _err(value: float | None, reference: float | None) -> str:
-    if value is None or reference is None:
-        return "n/a"
-    return f"{(value - reference) / reference:+.1%}"
-
-
-def vram_rows() -> list[list[str]]:
+def vram_rows() -> list[dict[str, Any]]:
     """VRAM at 8k/32k for every case (GPU-independent for both tools)."""
     rows = []
     for case in CASES:
@@ -196,133 +196,87 @@ def vram_rows() -> list[list[str]]:
             engine = "llamacpp" if case.quant.startswith("gguf") else "vllm"
             mine = ours("h100-sxm", case, context, engine)
             theirs = llmfit("h100-sxm", case, context)
-            their_vram = theirs["minimum"]["vram_gb"] if theirs else None
-            ref = None
-            if case.weights_gib is not None:
-                ref = case.weights_gib + mine["kv"]
+            ref = None if case.weights_gib is None else case.weights_gib + mine["kv"]
             rows.append(
-                [
-                    case.ours,
-                    case.kind,
-                    case.quant,
-                    f"{context // 1024}k",
-                    f"{ref:.2f}" if ref else "no measurement",
-                    f"{mine['vram']:.2f}",
-                    _err(mine["vram"], ref),
-                    f"{their_vram:.2f}" if their_vram else "not asked",
-                    _err(their_vram, ref),
-                ]
+                {
+                    "model_id": case.ours,
+                    "design": case.kind,
+                    "quant": case.quant,
+                    "context": context,
+                    "reference_gib": ref,
+                    "reference_source": case.weights_source,
+                    "modelyard_gib": mine["vram"],
+                    "llmfit_gib": theirs["minimum"]["vram_gb"] if theirs else None,
+                }
             )
     return rows
 
 
-def kv_rows() -> list[list[str]]:
+def kv_rows() -> list[dict[str, Any]]:
     """KV-only checks where a measured KV figure exists."""
+    from modelyard.catalog import cached_catalog, find_model
+    from modelyard.plan import GIB, kv_bytes_per_sequence
+    from modelyard.plan.weights import require_arch
+
     rows = []
     for (model_id, context), (gib, dtype, source) in KV_REFERENCES.items():
         case = next(c for c in CASES if c.ours == model_id)
-        from modelyard.catalog import cached_catalog, find_model
-        from modelyard.plan import GIB, kv_bytes_per_sequence
-        from modelyard.plan.weights import require_arch
-
         arch = require_arch(find_model(cached_catalog(), model_id))
-        mine = kv_bytes_per_sequence(arch, context, dtype) / GIB
         plan = llmfit("h100-sxm", case, context) or {}
         alt = {a["kv_quant"]: a["kv_cache_gb"] for a in plan.get("kv_alternatives", [])}
-        theirs = alt.get(dtype)
         rows.append(
-            [
-                model_id,
-                f"{context // 1024}k",
-                dtype,
-                f"{gib:.3f}",
-                f"{mine:.3f}",
-                _err(mine, gib),
-                f"{theirs:.3f}" if theirs else "n/a",
-                _err(theirs, gib),
-                source,
-            ]
+            {
+                "model_id": model_id,
+                "context": context,
+                "kv_dtype": dtype,
+                "reference_gib": gib,
+                "reference_source": source,
+                "modelyard_gib": kv_bytes_per_sequence(arch, context, dtype) / GIB,
+                "llmfit_gib": alt.get(dtype),
+            }
         )
     return rows
 
 
-def speed_rows() -> list[list[str]]:
+def speed_rows() -> list[dict[str, Any]]:
     """Decode tok/s at batch 1 on both GPUs; measured references where published."""
     rows = []
     for case in CASES:
         for gpu in GPUS:
             ref = (case.tok_s or {}).get(gpu)
             engine = ref[1] if ref else ("llamacpp" if case.quant.startswith("gguf") else "vllm")
-            mine = ours(gpu, case, 8192, engine)["tok_s"]
             plan = llmfit(gpu, case, 8192)
-            theirs = plan["run_paths"][0]["estimated_tps"] if plan else None
             rows.append(
-                [
-                    case.ours,
-                    case.quant,
-                    gpu,
-                    engine,
-                    f"{ref[0]:g}" if ref else "no measurement",
-                    f"{mine:.1f}",
-                    _err(mine, ref[0] if ref else None),
-                    f"{theirs:.1f}" if theirs else "not asked",
-                    _err(theirs, ref[0] if ref else None),
-                    ref[2] if ref else "",
-                ]
+                {
+                    "model_id": case.ours,
+                    "quant": case.quant,
+                    "gpu": gpu,
+                    "engine": engine,
+                    "reference_tok_s": ref[0] if ref else None,
+                    "reference_source": ref[2] if ref else "",
+                    "modelyard_tok_s": ours(gpu, case, 8192, engine)["tok_s"],
+                    "llmfit_tok_s": plan["run_paths"][0]["estimated_tps"] if plan else None,
+                }
             )
     return rows
 
 
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
-
-
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = parser.parse_args()
     ensure_llmfit()
     (HERE / "h100-sxm-datasheet.json").write_text(json.dumps(H100_PROFILE, indent=2))
-    print("### VRAM: weights + one sequence's KV (GiB)\n")
-    print(
-        markdown(
-            ["model", "design", "format", "ctx", "reference", "modelyard", "err", "llmfit", "err"],
-            vram_rows(),
-        )
-    )
-    print("\n### KV cache alone, where a measurement exists (GiB)\n")
-    print(
-        markdown(
-            [
-                "model",
-                "ctx",
-                "KV dtype",
-                "reference",
-                "modelyard",
-                "err",
-                "llmfit",
-                "err",
-                "source",
-            ],
-            kv_rows(),
-        )
-    )
-    print("\n### Decode tok/s, batch 1, 8k context\n")
-    print(
-        markdown(
-            [
-                "model",
-                "format",
-                "GPU",
-                "engine",
-                "reference",
-                "modelyard",
-                "err",
-                "llmfit",
-                "err",
-                "source",
-            ],
-            speed_rows(),
-        )
-    )
+    report = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "llmfit": LLMFIT_VERSION,
+        "vram": vram_rows(),
+        "kv": kv_rows(),
+        "decode": speed_rows(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

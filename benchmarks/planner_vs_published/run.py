@@ -12,8 +12,8 @@ feasible and not TooTight) and batch-1 tok/s (``run_paths[gpu|cpu_only].estimate
 profile holding the GPU's or host's bandwidth and FLOPS). It has no tensor parallelism, KV pool
 or batch: those rows say "not asked".
 
-Writes results/latest.json and prints the markdown tables of docs/PERFORMANCE.md,
-"Planner vs published".
+Writes results/latest.json (docs/PERFORMANCE.md, "Planner vs published", is rendered from it by
+summary.py) and prints every row for a look at the terminal.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +294,7 @@ def main() -> None:
                 for i, ref in enumerate(group)
             }
     result: dict[str, Any] = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "profiles": {"vllm": vllm.key, "llamacpp": llamacpp.key},
         "llmfit": LLMFIT_VERSION if have_llmfit else None,
         "memory": {

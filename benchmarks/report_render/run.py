@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -141,7 +142,13 @@ def main() -> None:
         )
     except ImportError:
         print("matplotlib not installed: only modelyard.report is measured", file=sys.stderr)
-    result: dict[str, object] = {"points": args.points, "repeat": args.repeat, "libraries": {}}
+    result: dict[str, object] = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} before",
+        "points": args.points,
+        "repeat": args.repeat,
+        "libraries": {},
+    }
     for name, charts in renderers.items():
         figures: dict[str, float | int] = {"import_ms": round(import_ms(imports[name]), 1)}
         for chart, render in charts.items():
