@@ -18,6 +18,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+import orjson
 import uvloop
 from loadgen import run_load
 from run import (
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="Per round, c=1")
     parser.add_argument("--streams", type=int, default=100, help="Per round, c=1, for TTFT")
     parser.add_argument("--cpu-requests", type=int, default=16000, help="Per round, c=16")
+    parser.add_argument("--out", type=Path, help="Also write the figures here, as JSON")
     args = parser.parse_args()
     versions = dict(v.split("=", 1) for v in args.versions)
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
@@ -67,6 +69,10 @@ def main() -> None:
                 used = cpu_seconds(procs[name].pid) - before
                 cpu[name].append(used / len(sample.latencies) * 1e6)
     direct, direct_ttft = latency["direct"]["p50_ms"], ttft["direct"]["p50_ms"]
+    if args.out is not None:
+        figures = {"versions": versions, "c1": latency, "ttft": ttft, "cpu_us_per_request": cpu,
+                   "loadavg_after": os.getloadavg()}  # fmt: skip
+        args.out.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
     print(f"load average {os.getloadavg()[0]:.1f}; direct p50 {direct:.3f} ms; medians of rounds")
     print("| version | added p50 ms, c=1 | added TTFT p50 ms | CPU µs/req, c=16 |")
     print("|---|--:|--:|--:|")

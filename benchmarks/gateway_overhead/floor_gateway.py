@@ -22,7 +22,7 @@ import aiohttp
 import orjson
 import uvicorn
 
-from modelyard.serve import GatewayHttpProtocol, HttpPool
+from modelyard.serve import ConnectionLimits, HttpPool, protocol_for
 
 UPSTREAM = os.environ.get("UPSTREAM", "http://127.0.0.1:9100/v1") + "/chat/completions"
 CLIENT = os.environ.get("FLOOR_CLIENT", "aiohttp")
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--http", choices=["own", "httptools"], default="own")
     args = parser.parse_args()
-    http = GatewayHttpProtocol if args.http == "own" else "httptools"
+    http = protocol_for(ConnectionLimits()) if args.http == "own" else "httptools"
     uvicorn.run(app, port=args.port, loop="uvloop", http=http, access_log=False,
                 log_level="warning")  # fmt: skip
 

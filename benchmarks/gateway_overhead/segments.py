@@ -35,15 +35,16 @@ PROBES = [
     # (file under modelyard/serve, text of the line the probe goes before, probe name)
     ("http_server.py", "self.parser.feed_data(data)", "in"),
     ("middleware/errors.py", "rid = scope[SCOPE_KEY] = new_id()", "middleware"),
-    ("app.py", 'route = ROUTES.get(scope["path"])', "core"),
-    ("routes.py", "payload, chain = self._admit(await read_body(receive))", "call"),
-    ("routes.py", "async with DisconnectWatch(self.scope, receive):", "admitted"),
-    ("proxy.py", "body = orjson.dumps(payload)", "open_upstream"),
+    ("middleware/origin.py", "host = origin = site = preflight = None", "origin"),
+    ("app.py", 'path = scope["path"]', "core"),
+    ("call.py", "request, chain = self._admit(await read_body(receive))", "call"),
+    ("call.py", "async with DisconnectWatch(self.scope, receive):", "admitted"),
+    ("proxy.py", "body = request.body_for(backend)", "open_upstream"),
     ("upstream_http.py", "conn.send(request)", "up"),
     ("upstream_http.py", "if self.complete or self.error is not None:", "back"),
     ("proxy.py", "status = response.status", "read"),
-    ("routes.py", 'backend = [(b"x-yard-backend", upstream.backend.name.encode())', "respond"),
-    ("routes.py", "await send_bytes(send, status, upstream.body, [JSON, *backend])", "send"),
+    ("call.py", 'backend = [(b"x-yard-backend", upstream.backend.name.encode())', "respond"),
+    ("call.py", "await send_bytes(send, status, body, [JSON, *backend])", "send"),
     ("http_server.py", "self.state.total_requests += 1", "out"),
 ]
 PROBE = "_yard_probe({probe!r})"

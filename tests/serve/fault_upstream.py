@@ -21,7 +21,11 @@ drawn from ``chaos`` (``{"503": 0.02, "drop": 0.005}``: shares of requests), els
   cascade); ``reply(model, messages)``, when given, writes every such answer;
 - ``unsure``: a normal answer whose tokens, when ``logprobs`` are asked for, are unlikely ones;
 - ``echo`` / ``echo:N``: answers with the text of the last message it received (a stream cuts
-  it into chunks of N characters, 3 by default, so placeholders arrive split).
+  it into chunks of N characters, 3 by default, so placeholders arrive split);
+- ``leak:STATUS``: that status with an error whose message repeats the request's Authorization
+  header and tells the upstream's insides (an address, a URL, a path, a stack trace); a stream
+  gets one chunk, then that error as an SSE event;
+- ``usage:JSON``: a normal non-streaming answer whose ``usage`` is JSON (hostile counts).
 
 A non-streaming chat answer carries ``logprobs`` when the request asks for them: each of its
 three tokens at log-probability -0.05 (``unsure``: -3.0). ``GET /v1/models`` lists ``name``.
@@ -194,6 +198,8 @@ class FaultUpstream:
                 return out.raw(self._whole_stream(str(body.get("model")), _wants_usage(body)))
             return out.raw(self._plain(request.path, str(body.get("model"))))
         kind, _, arg = behaviour.partition(":")
+        if kind == "leak":
+            return self._leak(request, body, int(arg), out)
         if kind.isdigit():
             return out.json(int(kind), _error(f"injected {kind}"), retry_after=arg)
         stream = bool(body.get("stream"))
@@ -250,8 +256,22 @@ class FaultUpstream:
         if body.get("logprobs"):
             logprob = -3.0 if kind == "unsure" else -0.05
             choice["logprobs"] = {"content": [{"token": t, "logprob": logprob} for t in "abc"]}
+        usage = orjson.loads(arg) if kind == "usage" else _usage(7, 4)
         return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model,
-                "choices": [choice], "usage": _usage(7, 4)}  # fmt: skip
+                "choices": [choice], "usage": usage}  # fmt: skip
+
+    def _leak(self, request: Request, body: dict[str, Any], status: int, out: _Connection) -> bool:
+        """An error that repeats the request's credential and tells the upstream's insides."""
+        key = next((v for k, v in request.headers.items() if k.lower() == "authorization"), None)
+        said = (f"Incorrect API key provided: {key} for http://10.1.2.3:8000/v1/chat/completions "
+                "(worker /srv/llm/app/worker.py)\nTraceback (most recent call last):\n"
+                '  File "/srv/llm/app/worker.py", line 7')  # fmt: skip
+        error = {"error": {"message": said, "type": "invalid_request_error", "param": None,
+                           "code": "invalid_api_key"}}  # fmt: skip
+        if not body.get("stream"):
+            return out.json(status, error)
+        chunk = _piece(_chunk(str(body.get("model")), "t0 ", None))
+        return out.raw(STREAM_HEAD + chunk + _piece(error) + STREAM_END)
 
     async def _stream(self, body: dict[str, Any], kind: str, arg: str, out: _Connection) -> bool:
         model, usage = str(body.get("model")), _wants_usage(body)

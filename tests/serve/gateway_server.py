@@ -6,6 +6,7 @@ gives uvicorn's own, as any other deployment of the ASGI app would.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -15,13 +16,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 import uvicorn
 import yaml
 
 from modelyard.catalog import Catalog, load_catalog
-from modelyard.serve.app import create_app
+from modelyard.serve.app import create_app, uvicorn_options
 from modelyard.serve.config import GatewayConfig
-from modelyard.serve.http_server import GatewayHttpProtocol
 
 TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
 
@@ -59,6 +60,17 @@ def config_file(config: GatewayConfig, path: Path) -> Path:
     return path
 
 
+def logged(records: list[logging.LogRecord], name: str) -> list[dict[str, Any]]:
+    """The fields of every ``name`` event among captured log records (serve/logs.py)."""
+    return [r.fields for r in records if getattr(r, "event", None) == name]  # type: ignore[attr-defined]
+
+
+def log_lines(output: str, name: str) -> list[dict[str, Any]]:
+    """The JSON log lines of event ``name`` in a `yard serve` process's output."""
+    lines = [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == name]
+
+
 @cache
 def shipped_catalog() -> Catalog:
     """The shipped catalog, loaded once per test session (YARD_HOME changes per test)."""
@@ -80,16 +92,22 @@ class RunningGateway:
 
 @contextmanager
 def running_gateway(
-    config: GatewayConfig, home: Path | None = None, http: Any = GatewayHttpProtocol
+    config: GatewayConfig,
+    home: Path | None = None,
+    http: Any = None,
+    host: str = "127.0.0.1",
+    wrap: Any = None,
 ) -> Iterator[RunningGateway]:
-    """Start the gateway for ``config``; stop it (draining the ledger) on exit."""
+    """Start the gateway for ``config`` as `yard serve` runs it, on ``host`` (``http``: another
+    uvicorn protocol instead of modelyard's; ``wrap``: ASGI middleware around the app, a
+    server's faults); stop it (draining the ledger) on exit."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((host, 0))
     port = sock.getsockname()[1]
     app = create_app(config, home, catalog=shipped_catalog())
-    # proxy_headers as `yard serve` has it: uvicorn's default rewrites the client address
-    uv = uvicorn.Config(app, loop="uvloop", http=http, lifespan="on",
-                        log_level="warning", access_log=False, proxy_headers=False)  # fmt: skip
+    app = wrap(app) if wrap is not None else app
+    options = {**uvicorn_options(config.server), "log_level": "warning"}
+    uv = uvicorn.Config(app, lifespan="on", **{**options, **({"http": http} if http else {})})
     server = uvicorn.Server(uv)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -104,6 +104,7 @@ class Load:
     key: str
     threads_per_url: int = 3
     until: Callable[[Load], bool] = lambda load: False
+    body: dict = field(default_factory=lambda: CHAT)
     answers: list[tuple[int, str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -137,7 +138,7 @@ class Load:
         with httpx.Client(timeout=10, headers=headers) as client:
             while not self.stop.is_set() and not self.until(self):
                 try:
-                    reply = client.post(url, json=CHAT)
+                    reply = client.post(url, json=self.body)
                 except httpx.HTTPError as exc:
                     self.errors.append(type(exc).__name__)
                     time.sleep(0.05)

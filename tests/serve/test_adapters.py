@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from modelyard.cli import app
 from modelyard.errors import ConfigError
-from modelyard.serve.config import GatewayConfig, load_config
+from modelyard.serve.config import GatewayConfig
+from modelyard.serve.config_file import load_config
 from modelyard.serve.usage import open_store, summarize
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import running_gateway

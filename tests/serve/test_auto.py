@@ -12,7 +12,7 @@ import pytest
 
 from modelyard.errors import CatalogError
 from modelyard.route.tokens import TokenCounter
-from modelyard.serve.app import create_app
+from modelyard.serve.app import build_state, create_app
 from modelyard.serve.config import GatewayConfig
 from tests.serve.gateway_server import (
     TOOLS,
@@ -268,8 +268,7 @@ def test_reply_confidence_reads_the_answers_tokens_in_either_layout():
 def test_default_config_has_auto_over_the_local_model():
     from modelyard.serve.config import default_config
 
-    auto = create_app(default_config(), ledger=False, catalog=shipped_catalog())
-    state = auto.app.app.app.state  # errors and request id, failed logins, body limit, gateway
+    state = build_state(default_config(), shipped_catalog())
     (choice,) = state.auto.choices
     assert choice.model == "smollm2" and choice.candidate.local
     assert choice.candidate.context_window == 2048  # the engine's allocation, not the catalog's
@@ -283,8 +282,7 @@ def test_a_proprietary_api_offer_passes_commercial_only():
     for terms in ("commercial", "permissive"):
         raw["auto"] = {"candidates": ["mini"], "license": terms}
         config = GatewayConfig.model_validate(raw)
-        app = create_app(config, ledger=False, catalog=shipped_catalog())
-        (choice,) = app.app.app.app.state.auto.choices
+        (choice,) = build_state(config, shipped_catalog()).auto.choices
         barred[terms] = choice.barred
     assert barred == {"commercial": (), "permissive": ("proprietary API terms are not permissive",)}
 
@@ -406,7 +404,7 @@ def test_cascade_escalates_what_the_reply_scorer_doubts(home_up, remote_up, yard
 )
 def test_auto_config_errors(tmp_path, auto, message):
     from modelyard.errors import ConfigError
-    from modelyard.serve.config import load_config
+    from modelyard.serve.config_file import load_config
 
     path = tmp_path / "gateway.yaml"
     path.write_text(
@@ -417,7 +415,7 @@ def test_auto_config_errors(tmp_path, auto, message):
 
 
 def test_router_path_is_relative_to_the_config_file(tmp_path):
-    from modelyard.serve.config import load_config
+    from modelyard.serve.config_file import load_config
 
     path = tmp_path / "gateway.yaml"
     path.write_text("backends:\n  - {name: a, base_url: http://x/v1}\nmodels: {m: [a]}\n"

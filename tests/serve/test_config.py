@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from modelyard.errors import ConfigError
-from modelyard.serve.config import GatewayConfig, default_config, load_config
+from modelyard.serve.config import GatewayConfig, default_config
+from modelyard.serve.config_file import load_config
 
 GOOD = """\
 server:

@@ -15,7 +15,7 @@ from modelyard.errors import BackendError
 from modelyard.serve.config import Supervision
 from modelyard.serve.engine import LocalEngine
 from modelyard.serve.supervisor import EngineSupervisor
-from tests.serve.gateway_server import gateway_config, running_gateway
+from tests.serve.gateway_server import gateway_config, logged, running_gateway
 
 CHAT = {"model": "smollm2", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 4}
 
@@ -96,8 +96,10 @@ def test_restarts_back_off_exponentially_then_reset(caplog: pytest.LogCaptureFix
     assert 0.04 <= float(events[-1]) < 0.14  # reset; else it would wait max_delay_s (0.15)
     assert supervisor.restarts == 2 and supervisor.last_exit_code == -6
     assert supervisor.health()["next_restart_at"] is None
-    assert "exited with code -9" in caplog.text and "llama: out of memory" in caplog.text
-    assert "restart failed, next try in" in caplog.text
+    exits = logged(caplog.records, "engine_exit")
+    assert exits[0]["exit_code"] == -9 and exits[0]["reason"] == "exited with code -9"
+    assert any("llama: out of memory" in line for line in exits[0]["engine_log"])
+    assert logged(caplog.records, "engine_restart_failed")[0]["next_try_s"] > 0
 
 
 def test_failed_restarts_wait_1_2_4_times_the_first_delay_up_to_the_cap() -> None:
@@ -226,8 +228,12 @@ def test_a_hung_engine_is_killed_after_3_missed_probes_and_restarted(
     ]
     health = supervisor.health()
     assert health["running"] is True and health["restarts"] == 1 and health["pid"] == 101
-    assert "(pid 100) did not answer /health 3 times; killing it" in caplog.text
-    assert "all slots are idle" in caplog.text
+    (hung,) = logged(caplog.records, "engine_hung")
+    assert (hung["pid"], hung["unanswered_probes"]) == (100, 3)
+    assert any(
+        "all slots are idle" in line
+        for line in logged(caplog.records, "engine_exit")[0]["engine_log"]
+    )
 
 
 @pytest.mark.parametrize("status", [200, 503])

@@ -12,7 +12,8 @@ import pytest
 from ulid import ULID
 
 from modelyard.errors import ConfigError
-from modelyard.serve.config import GatewayConfig, ServerConfig, StateConfig, load_config
+from modelyard.serve.config import GatewayConfig, ServerConfig, StateConfig
+from modelyard.serve.config_file import load_config
 from modelyard.serve.middleware.client_address import ClientAddress
 from modelyard.serve.middleware.failed_logins import FAILURES, WINDOW_S
 from tests.serve.fault_upstream import FaultUpstream
@@ -232,9 +233,10 @@ def test_bad_trusted_proxies_name_file_line_and_field(
 def test_an_upstreams_401_is_not_the_clients_failed_login(
     upstream: FaultUpstream, yard_home: Path
 ) -> None:
-    """A backend refusing the gateway's own upstream key answers 401 through it; that is the
-    config at fault, and must not get the client's address refused."""
+    """A backend refusing the gateway's own upstream key is the config at fault: the client
+    gets 502 (not a 401 its SDK would blame on its own key), and its address is not refused."""
     upstream.plan(*["401"] * (FAILURES + 2))
     with running_gateway(config(upstream)) as gw, client(gw, "127.0.0.3", ADMIN) as honest:
-        assert [chat(honest).status_code for _ in range(FAILURES + 1)] == [401] * (FAILURES + 1)
-        assert chat(honest).status_code == 401  # still the upstream's answer, not a 429
+        replies = [chat(honest) for _ in range(FAILURES + 2)]
+    assert [r.status_code for r in replies] == [502] * (FAILURES + 2)  # never a 429
+    assert replies[0].json()["error"]["message"] == "backend a answered HTTP 401: injected 401"

@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import gateway_config, running_gateway
+from tests.serve.test_gateway import ledger_rows
 
 pytestmark = pytest.mark.slow
 
@@ -222,3 +223,131 @@ def test_fuzz_from_openapi(case: schemathesis.Case, fuzz_target: Hostile) -> Non
               response_schema_conformance]  # fmt: skip
     headers = {"Authorization": f"Bearer {fuzz_target.alice}"}
     case.call_and_validate(base_url=fuzz_target.url, headers=headers, checks=checks)
+
+
+def raw(port: int, request: bytes, timeout: float = 5) -> bytes:
+    """``request`` sent as it is; everything the gateway answers until it closes or stops."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(request)
+        seen = b""
+        try:
+            while chunk := conn.recv(65536):
+                seen += chunk
+        except TimeoutError:
+            pass
+        return seen
+
+
+def test_smuggling_content_length_with_transfer_encoding_is_refused(hostile: Hostile) -> None:
+    port = int(hostile.url.rsplit(":", 1)[1])
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
+    smuggled = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+        b"Authorization: Bearer " + hostile.alice.encode() + b"\r\n"
+        b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n" % len(body)
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        + b"GET /admin/keys HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )  # fmt: skip
+    before = len(hostile.upstream.requests)
+    answer = raw(port, smuggled)
+    assert answer.startswith(b"HTTP/1.1 400") and answer.count(b"HTTP/1.1") == 1
+    assert len(hostile.upstream.requests) == before
+
+
+MALFORMED = [
+    ({"messages": ["hi"]}, "messages[0]"),
+    ({"messages": [{"role": "user", "content": {"text": "hi"}}]}, "messages[0].content"),
+    ({"messages": [{"content": "hi"}]}, "messages[0].role"),
+    ({"messages": [{"role": "wizard", "content": "hi"}]}, "messages[0].role"),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+     "messages[0].content[0].text"),
+    ({"messages": [{"role": "user", "content": [{"type": "video"}]}]},
+     "messages[0].content[0].type"),
+    ({"n": 0}, "n"), ({"n": 1000}, "n"), ({"max_tokens": 0}, "max_tokens"),
+    ({"temperature": "hot"}, "temperature"),
+    ({"tools": [{"type": "function", "function": {"name": "no spaces"}}]},
+     "tools[0].function.name"),
+    ({"tools": [{"type": "function"}]}, "tools[0].function"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "param"), MALFORMED)
+def test_malformed_requests_get_400_naming_the_field_and_never_leave(
+    hostile: Hostile, change: dict, param: str
+) -> None:
+    before = len(hostile.upstream.requests)
+    reply = hostile.post({**CHAT, **change})
+    assert_client_error(reply, 400)
+    assert reply.json()["error"]["param"] == param, reply.json()
+    assert len(hostile.upstream.requests) == before
+
+
+def test_max_tokens_beyond_the_models_context_is_a_400(tmp_path: Path) -> None:
+    with FaultUpstream("a") as upstream:
+        backend = {"name": "a", "base_url": upstream.url, "model": "smollm2-135m-instruct"}
+        with running_gateway(gateway_config([backend], {"m": ["a"]}), tmp_path) as gw:
+            url = gw.url + "/v1/chat/completions"
+            reply = httpx.post(url, json={**CHAT, "max_tokens": 10**9})
+            fits = httpx.post(url, json={**CHAT, "max_tokens": 8192})
+    assert_client_error(reply, 400)
+    error = reply.json()["error"]
+    assert error["param"] == "max_tokens" and "8192" in error["message"]
+    assert fits.status_code == 200 and len(upstream.requests) == 1
+
+
+def test_json_nested_past_the_serializer_is_a_400(hostile: Hostile) -> None:
+    deep = b"[" * 300 + b"]" * 300  # orjson reads 1,024 levels but writes 254
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}], "x": ' + deep + b"}"
+    assert_client_error(hostile.post(body), 400)
+
+
+def test_bad_requests_never_open_the_breaker(tmp_path: Path) -> None:
+    """A client's malformed messages are refused before they reach the model; an upstream's
+    4xx is passed back once, never retried and never counted: other clients are served."""
+    with FaultUpstream("a") as upstream:
+        backend = {"name": "a", "base_url": upstream.url, "breaker": {"failures": 2}}
+        with running_gateway(gateway_config([backend], {"m": ["a"]}), tmp_path) as gw:
+            url = gw.url + "/v1/chat/completions"
+            for _ in range(5):
+                bad = httpx.post(url, json={"model": "m", "messages": [{"content": "x"}]})
+                assert bad.status_code == 400
+            assert upstream.requests == []
+            upstream.plan(*["400"] * 5)
+            assert [httpx.post(url, json=CHAT).status_code for _ in range(5)] == [400] * 5
+            assert len(upstream.requests) == 5  # one attempt each
+            assert httpx.post(url, json=CHAT).status_code == 200
+            health = httpx.get(gw.url + "/health").json()
+    assert health["backends"]["a"]["breaker"] == "closed"
+
+
+def test_an_upstream_echoing_its_credential_leaks_nothing(tmp_path: Path) -> None:
+    with FaultUpstream("a") as upstream:
+        backend = {"name": "a", "base_url": upstream.url, "api_key": UPSTREAM_SECRET}
+        with running_gateway(gateway_config([backend], {"m": ["a"]}), tmp_path) as gw:
+            url = gw.url + "/v1/chat/completions"
+            upstream.plan("leak:400", "leak:422", "leak:401", "leak:200")
+            replies = [httpx.post(url, json=CHAT) for _ in range(3)]
+            with httpx.stream("POST", url, json={**CHAT, "stream": True}) as streamed:
+                events = streamed.read().decode()
+    assert [r.status_code for r in replies] == [400, 422, 502]
+    for text in [*(r.text for r in replies), events]:
+        assert UPSTREAM_SECRET not in text and "sk-upstream" not in text
+        assert "10.1.2.3" not in text and "/srv/llm" not in text and "Traceback" not in text
+    error = replies[0].json()["error"]
+    assert error["message"].startswith("backend a answered HTTP 400: Incorrect API key provided:")
+    assert (error["type"], error["code"]) == ("invalid_request_error", "invalid_api_key")
+    assert '"code":"invalid_api_key"' in events.replace(" ", "")
+
+
+def test_hostile_usage_figures_are_dropped_not_recorded(tmp_path: Path) -> None:
+    with FaultUpstream("a") as upstream:
+        with running_gateway(gateway_config([{"name": "a", "base_url": upstream.url}],
+                                            {"m": ["a"]}), tmp_path) as gw:  # fmt: skip
+            upstream.plan('usage:{"prompt_tokens": "7", "completion_tokens": 1e300}',
+                          'usage:{"prompt_tokens": 100000000000000000000, "completion_tokens": -4}',
+                          "usage:[1, 2]")  # fmt: skip
+            statuses = [httpx.post(gw.url + "/v1/chat/completions", json=CHAT).status_code
+                        for _ in range(3)]  # fmt: skip
+        rows = ledger_rows(tmp_path)
+    assert statuses == [200, 200, 200]
+    assert [(r["prompt_tokens"], r["completion_tokens"]) for r in rows] == [(None, None)] * 3

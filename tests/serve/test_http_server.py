@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
+from pathlib import Path
 
 import uvicorn
+from uvicorn.server import ServerState
 
-from modelyard.serve.http_server import DISCONNECT_HOOKS, GatewayHttpProtocol
+from modelyard.serve.connections import ConnectionLimits
+from modelyard.serve.http_exchange import DISCONNECT_HOOKS
+from modelyard.serve.http_server import GatewayHttpProtocol, protocol_for
 from modelyard.serve.types import Receive, Scope, Send
 
 REQUEST = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
-async def _serve(app, client_job, **config) -> None:
-    """Run ``app`` under uvicorn with the gateway's protocol; call ``client_job(port)``."""
+async def _serve(app, client_job, **limits) -> None:
+    """Run ``app`` under uvicorn with the gateway's protocol and ``limits``; call
+    ``client_job(port)``."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, http=GatewayHttpProtocol, lifespan="off",
-                            log_level="critical", access_log=False, **config)  # fmt: skip
+    http = protocol_for(ConnectionLimits(**limits))
+    config = uvicorn.Config(app, http=http, lifespan="off", log_level="critical",
+                            access_log=False)  # fmt: skip
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
@@ -97,7 +105,7 @@ async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": answer})
 
 
-def _exchange(app, request: bytes, until: bytes = b"", **config) -> bytes:
+def _exchange(app, request: bytes, until: bytes = b"", **limits) -> bytes:
     """Send ``request`` raw; read until ``until`` appears or the server closes."""
     seen = bytearray()
 
@@ -111,7 +119,7 @@ def _exchange(app, request: bytes, until: bytes = b"", **config) -> bytes:
             seen.extend(data)
         writer.close()
 
-    asyncio.run(_serve(app, job, **config))
+    asyncio.run(_serve(app, job, **limits))
     return bytes(seen)
 
 
@@ -198,4 +206,168 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_timeout_a_busy_one_is
         assert 0.5 < asyncio.get_running_loop().time() - started < 2
         writer.close()
 
-    asyncio.run(_serve(slow, job, timeout_keep_alive=1))
+    asyncio.run(_serve(slow, job, keep_alive_s=1))
+
+
+async def _read_all(reader: asyncio.StreamReader, timeout: float = 5) -> bytes:
+    """Everything until the server closes the connection."""
+    return await asyncio.wait_for(reader.read(), timeout)
+
+
+def test_slow_or_silent_headers_are_cut_off_at_the_header_timeout() -> None:
+    async def job(port: int) -> None:
+        loop = asyncio.get_running_loop()
+        silent = await asyncio.open_connection("127.0.0.1", port)
+        slow_reader, slow_writer = await asyncio.open_connection("127.0.0.1", port)
+        started = loop.time()
+        for byte in b"GET /x HTTP/1.1\r\nHost: t\r\nX-Slow: ":  # slowloris: a byte at a time
+            slow_writer.write(bytes([byte]))
+            await asyncio.sleep(0.01)
+        answer = await _read_all(slow_reader)
+        assert answer.startswith(b"HTTP/1.1 408") and b'"request_timeout"' in answer
+        assert await _read_all(silent[0]) == b""  # closed without an answer: nothing was asked
+        assert 0.9 < loop.time() - started < 3
+        for writer in (silent[1], slow_writer):
+            writer.close()
+
+    asyncio.run(_serve(_echo, job, header_timeout_s=1))
+
+
+def test_oversized_headers_get_431_and_the_connection_closes() -> None:
+    async def job(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /x HTTP/1.1\r\nHost: t\r\nX-Big: ")
+        for _ in range(64):  # 4 MiB of one header, while the server reads it
+            if reader.at_eof():
+                break
+            writer.write(b"a" * 65536)
+            await asyncio.sleep(0)
+        answer = await _read_all(reader)
+        assert answer.startswith(b"HTTP/1.1 431") and b"server.max_header_bytes" in answer
+        writer.close()
+
+    asyncio.run(_serve(_echo, job, max_header_bytes=8192))
+
+
+def test_a_stalled_body_gets_408_and_the_app_sees_the_client_leave() -> None:
+    seen: list[str] = []
+
+    async def reader_app(scope: Scope, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                seen.append(message["type"])
+                return
+
+    async def job(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        answer = await _read_all(reader)
+        assert answer.startswith(b"HTTP/1.1 408") and b"server.body_timeout_s" in answer
+        writer.close()
+
+    asyncio.run(_serve(reader_app, job, body_timeout_s=0.5))
+    assert seen == ["http.disconnect"]
+
+
+def test_an_answer_sent_before_the_body_was_read_closes_the_connection() -> None:
+    async def refuses(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 401, "headers": headers})
+        await send({"type": "http.response.body", "body": b"no"})
+
+    async def job(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        head = b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10000000\r\n\r\n"
+        writer.write(head + b"x" * 100_000)
+        answer = await _read_all(reader)
+        assert answer.startswith(b"HTTP/1.1 401") and answer.endswith(b"no")
+        writer.close()
+
+    asyncio.run(_serve(refuses, job))
+
+
+def test_at_the_connection_limit_the_oldest_waiting_connection_makes_room() -> None:
+    release = asyncio.Event()
+
+    async def holds(scope: Scope, receive: Receive, send: Send) -> None:
+        await release.wait()
+        await _echo(scope, receive, send)
+
+    async def job(port: int) -> None:
+        first = await asyncio.open_connection("127.0.0.1", port)
+        second = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.sleep(0.05)
+        busy = await asyncio.open_connection("127.0.0.1", port)  # evicts `first`
+        busy[1].write(REQUEST)
+        assert await _read_all(first[0]) == b""
+        await asyncio.sleep(0.05)
+        third = await asyncio.open_connection("127.0.0.1", port)  # evicts `second`
+        assert await _read_all(second[0]) == b""
+        third[1].write(REQUEST)
+        await asyncio.sleep(0.05)
+        refused = await asyncio.open_connection("127.0.0.1", port)  # two busy, none waiting
+        answer = await _read_all(refused[0])
+        assert answer.startswith(b"HTTP/1.1 503") and b"server.max_connections" in answer
+        release.set()
+        for reader, writer in (busy, third):
+            assert (await reader.readuntil(b"GET /x ")).startswith(b"HTTP/1.1 200")
+            writer.close()
+        for _, writer in (first, second, refused):
+            writer.close()
+
+    asyncio.run(_serve(holds, job, max_connections=2))
+
+
+def test_content_length_with_transfer_encoding_is_refused() -> None:
+    smuggled = (b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                b"GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n")  # fmt: skip
+    answer = _exchange(_echo, smuggled)
+    assert answer.startswith(b"HTTP/1.1 400") and b"/smuggled" not in answer
+
+
+def test_uvicorn_keeps_the_contract_the_protocol_relies_on() -> None:
+    """What serve/http_server.py takes from uvicorn, for the versions pyproject.toml allows
+    (each tested: 0.30, 0.34, 0.40, 0.50, 0.55): the factory's keywords, the server state's
+    fields, and a graceful shutdown that calls ``shutdown()`` and waits for the task."""
+    pinned = re.search(r'"uvicorn>=([\d.]+),<([\d.]+)"', PYPROJECT.read_text())
+    assert pinned is not None, "pyproject.toml must pin a uvicorn range"
+    version = tuple(int(p) for p in uvicorn.__version__.split(".")[:2])
+    low, high = (tuple(int(p) for p in v.split(".")[:2]) for v in pinned.groups())
+    assert low <= version < high, f"uvicorn {uvicorn.__version__}: untested, outside {pinned[0]}"
+    seen: dict[str, object] = {}
+    state = ServerState()
+    assert (state.connections, state.tasks, state.total_requests) == (set(), set(), 0)
+    assert isinstance(state.default_headers, list)
+
+    def factory(**kwargs: object) -> GatewayHttpProtocol:
+        seen.update(kwargs)
+        return GatewayHttpProtocol(**kwargs)  # type: ignore[arg-type]
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(0.3)
+        await _echo(scope, receive, send)
+
+    async def main() -> bytes:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(slow, http=factory, lifespan="off", log_level="critical")
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            await asyncio.sleep(0.01)
+        reader, writer = await asyncio.open_connection(*sock.getsockname())
+        writer.write(REQUEST)
+        await asyncio.sleep(0.1)
+        assert len(server.server_state.connections) == 1 and len(server.server_state.tasks) == 1
+        server.should_exit = True  # drains: the answer still comes, then the connection closes
+        answer = await _read_all(reader)
+        await serving
+        assert server.server_state.total_requests == 1
+        writer.close()
+        return answer
+
+    answer = asyncio.run(main())
+    assert set(seen) >= {"config", "server_state", "app_state"}
+    assert answer.startswith(b"HTTP/1.1 200") and b"connection: close" in answer

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from modelyard.errors import ConfigError
-from modelyard.serve.config import load_config
+from modelyard.serve.config_file import load_config
 from tests.serve.test_auto import MODEL_CACHE, Gateway, _constant_quality, ask, auto_config, route
 
 FRENCH = "Bonjour ! Peux-tu m'expliquer pourquoi le ciel est bleu pendant la journée ?"

@@ -13,16 +13,16 @@ REQUEST_COLUMNS = [
     "id", "datetime_utc", "key_id", "requested_model", "served_model", "backend", "endpoint",
     "stream", "status", "error_type", "prompt_tokens", "completion_tokens", "cached_tokens",
     "cost_usd", "duration_ms", "ttft_ms", "route_reason", "request_json", "response_json",
-    "adapter",
+    "adapter", "upstream_model",
 ]  # fmt: skip
 KEY_COLUMNS = [
     "id", "name", "key_hash", "key_prefix", "models_json", "budget_usd", "rpm", "tpm",
-    "created_utc", "revoked_utc", "private", "private_data", "updated_utc",
+    "created_utc", "revoked_utc", "private", "private_data", "updated_utc", "budget_period",
 ]  # fmt: skip
 ALL = [
     "m001_initial", "m002_keys", "m003_request_indexes", "m004_key_private",
     "m005_finetune_adapter", "m006_key_private_data", "m007_dashboard",
-    "m008_route_feedback",
+    "m008_route_feedback", "m009_gateway",
 ]  # fmt: skip
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 

@@ -110,17 +110,26 @@ def local_mode(home_up, remote_up):
     client.close()
 
 
+def malformed(body: dict[str, Any]) -> bool:
+    """A body OpenAI's schema refuses (a message that is a bare string, content an object): the
+    gateway answers 400 before any upstream sees it."""
+    messages = body.get("messages") or []
+    return any(not isinstance(m, dict) or isinstance(m.get("content"), dict) for m in messages)
+
+
 def test_every_private_corpus_prompt_stays_home(local_mode, home_up, remote_up):
     items = corpus(private=True)
     for item in items:
         reply = local_mode.send(item["body"])
-        assert reply.status_code == 200, (item["id"], reply.text)
+        expected = 400 if malformed(item["body"]) else 200
+        assert reply.status_code == expected, (item["id"], reply.text)
     assert leaked(remote_up, [v for i in items for v in i["values"]]) == []
-    assert len(home_up.requests) == len(items) and not remote_up.requests
+    sent = [i for i in items if not malformed(i["body"])]
+    assert len(home_up.requests) == len(sent) and not remote_up.requests
 
 
 def test_look_alikes_may_go_remote(local_mode, remote_up):
-    items = corpus(private=False)
+    items = [i for i in corpus(private=False) if not malformed(i["body"])]
     for item in items:
         local_mode.send(item["body"])
     assert len(remote_up.requests) >= 0.95 * len(items)

@@ -18,7 +18,7 @@ from modelyard.serve.ledger import Ledger
 from modelyard.serve.pricing import rate_for
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import shipped_catalog
-from tests.serve.replicas import Load, Replicas, replica_config, wait_in_ledger
+from tests.serve.replicas import CHAT, Load, Replicas, replica_config, wait_in_ledger
 from tests.serve.services import control, postgres_url, redis_url
 
 pytestmark = pytest.mark.slow
@@ -71,19 +71,22 @@ def request_cost() -> float:
 
 
 def test_budget_is_enforced_across_replicas_as_by_one(cluster: Cluster) -> None:
-    # one request first, so reservations have an estimate (the key's last cost)
-    with Load(cluster.urls[:1], cluster.keys["budget"], 1, lambda load: bool(load.answers)) as one:
-        one.wait(10)
+    """Nine clients on three replicas spend the budget down (each request holds its most cost,
+    max_tokens 4); then one client alone takes what is left. Between them they were admitted
+    exactly what one process admits one request at a time: 21 requests, the 21st crossing
+    20.5 requests' budget."""
+    key, body = cluster.keys["budget"], {**CHAT, "max_tokens": 4}
 
     def quota(load: Load) -> bool:
         return sum(code == "insufficient_quota" for *_, code in load.answers) >= 9
 
-    with Load(cluster.urls, cluster.keys["budget"], 3, quota) as load:
+    with Load(cluster.urls, key, 3, quota, body) as load:
         load.wait(20)
-    # admitted while spent < 20.5 requests' cost: exactly 21, whichever replica answered
-    assert len(one.ok()) + len(load.ok()) == 21
+    with Load(cluster.urls[1:2], key, 1, quota, body) as last:
+        last.wait(20)
+    assert len(load.ok()) + len(last.ok()) == 21
     assert {code for status, _, code in load.answers if status != 200} == {"insufficient_quota"}
-    every = [rid for _, rid, _ in one.answers + load.answers]
+    every = [rid for _, rid, _ in load.answers + last.answers]
     assert not wait_in_ledger(cluster.ledger.engine, every)
 
 

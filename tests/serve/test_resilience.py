@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from modelyard.serve.balancer import LeastInFlight
-from modelyard.serve.http_server import GatewayHttpProtocol
 from modelyard.serve.resilience import CircuitBreaker, backoff_delay, retry_after_seconds
 from tests.serve.fault_upstream import FaultUpstream
 from tests.serve.gateway_server import gateway_config, running_gateway
@@ -24,7 +23,7 @@ def pair():
         yield a, b
 
 
-def serve(a, b, http=GatewayHttpProtocol, **backend):
+def serve(a, b, http=None, **backend):
     """A gateway over upstreams a then b for model "m"; ``backend`` tunes backend a."""
     backends = [{"name": "a", "base_url": a.url, **backend}, {"name": "b", "base_url": b.url}]
     return running_gateway(gateway_config(backends, {"m": ["a", "b"]}), http=http)
@@ -146,7 +145,7 @@ def test_breaker_opens_then_probes_back(pair):
         assert httpx.get(gw.url + "/health").json()["backends"]["a"]["breaker"] == "closed"
 
 
-@pytest.mark.parametrize("http", [GatewayHttpProtocol, "httptools"], ids=["hooks", "receive"])
+@pytest.mark.parametrize("http", [None, "httptools"], ids=["hooks", "receive"])
 def test_client_disconnect_cancels_upstream(pair, http):
     """Both ways of noticing: modelyard's protocol's hook, and a task in receive() elsewhere."""
     a, b = pair

@@ -7,7 +7,7 @@ import threading
 import pytest
 from ulid import ULID
 
-from modelyard.serve.limits import Admission
+from modelyard.serve.limits import Admission, Budget
 from modelyard.serve.shared import PIN_TTL_S, RedisState
 from tests.serve.services import redis_url
 
@@ -23,8 +23,14 @@ def replicas() -> list[RedisState]:
         state.close()
 
 
-def admit(quotas, rpm=None, tpm=None, budget=None, known=0.0) -> Admission:
-    return quotas.admit("k", rpm, tpm, budget, known)
+def admit(quotas, rpm=None, tpm=None, budget=None, known=0.0, reserve=0.0, period=""):
+    spend = Budget(budget, period, known) if budget is not None else None
+    return quotas.admit("k", rpm, tpm, spend, reserve)
+
+
+def settle(quotas, tokens, cost=0.0, budget=None, known=0.0, reserved=0.0, period="") -> None:
+    spend = Budget(budget, period, known) if budget is not None else None
+    quotas.settle("k", tokens, cost, spend, reserved)
 
 
 def test_rpm_is_exact_across_replicas(replicas: list[RedisState]) -> None:
@@ -47,18 +53,18 @@ def test_rpm_is_exact_across_replicas(replicas: list[RedisState]) -> None:
 def test_tpm_counts_tokens_from_every_replica(replicas: list[RedisState]) -> None:
     a, b = replicas[0].quotas(), replicas[1].quotas()
     assert admit(a, tpm=100) == admit(b, tpm=100) == Admission()
-    a.settle("k", 60, 0.0, 0.0)
-    b.settle("k", 40, 0.0, 0.0)
+    settle(a, 60)
+    settle(b, 40)
     refusal = admit(b, tpm=100).refusal
     assert refusal is not None and refusal.kind == "tokens" and refusal.limit == 100
 
 
 def test_one_call_counts_the_request_then_reserves(replicas: list[RedisState]) -> None:
     quotas = replicas[0].quotas()
-    assert admit(quotas, rpm=1, budget=1.0) == Admission(spent_usd=0.0)
+    assert admit(quotas, rpm=1, budget=1.0, reserve=0.5) == Admission(spent_usd=0.0)
     refused = admit(quotas, rpm=1, budget=1.0)  # the window refuses before any reservation
     assert refused.refusal is not None and refused.refusal.kind == "requests"
-    quotas.settle("k", 10, 0.4, 0.4)
+    settle(quotas, 10, 0.4, budget=1.0, known=0.4, reserved=0.5)
     assert admit(replicas[1].quotas(), budget=1.0) == Admission(spent_usd=pytest.approx(0.4))
     assert admit(replicas[1].quotas(), rpm=5, budget=0.4) == Admission(
         spent_usd=pytest.approx(0.4), over_budget=True
@@ -67,13 +73,19 @@ def test_one_call_counts_the_request_then_reserves(replicas: list[RedisState]) -
 
 def test_budget_reservations_bound_concurrent_spend(replicas: list[RedisState]) -> None:
     books = [r.quotas() for r in replicas]
-    assert admit(books[0], budget=1.0) == Admission(spent_usd=0.0)
-    books[0].settle("k", 0, 0.1, 0.1)  # now the estimate for the next requests is $0.10
-    held = [book for book in books * 5 if not admit(book, budget=1.0).over_budget]
-    assert len(held) == 9  # 0.1 spent + 9 x 0.1 reserved reach the $1 budget
+    held = [b for b in books * 5 if not admit(b, budget=1.0, reserve=0.3).over_budget]
+    assert len(held) == 4  # 0 + 0.3 + 0.6 + 0.9 < 1: the fourth is the one that crosses it
     for book in held:
-        book.settle("k", 0, 0.1, 0.0)
+        settle(book, 0, 0.25, budget=1.0, reserved=0.3)
     assert admit(books[2], budget=1.0) == Admission(spent_usd=pytest.approx(1.0), over_budget=True)
+
+
+def test_each_budget_period_starts_from_nothing(replicas: list[RedisState]) -> None:
+    a, b = replicas[0].quotas(), replicas[1].quotas()
+    admit(a, budget=1.0, reserve=0.2, period="2026-12-06")
+    settle(a, 0, 1.0, budget=1.0, known=1.0, reserved=0.2, period="2026-12-06")
+    assert admit(b, budget=1.0, period="2026-12-06").over_budget
+    assert admit(b, budget=1.0, period="2026-12-07") == Admission(spent_usd=0.0)
 
 
 def test_budget_is_seeded_from_the_ledger_figure(replicas: list[RedisState]) -> None:
@@ -109,7 +121,8 @@ def test_unreachable_redis_falls_back_to_local_state() -> None:
     down = RedisState("redis://127.0.0.1:1/0")
     quotas = down.quotas()
     assert [admit(quotas, rpm=2).refusal is None for _ in range(3)] == [True, True, False]
-    assert admit(quotas, budget=1.0, known=0.5) == Admission(spent_usd=0.5)
+    held = [admit(quotas, budget=1.0, known=0.5, reserve=0.4).over_budget for _ in range(3)]
+    assert held == [False, False, True]  # 0.5 spent + 0.8 held: the third would cross twice
     assert down.failures == 1  # later calls skip Redis until RETRY_S has passed
 
 

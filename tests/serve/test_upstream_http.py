@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.serve.http_server import CoalescingTransport
+from modelyard.serve.http_exchange import CoalescingTransport
 from modelyard.serve.upstream_http import ConnectFailed, Disconnected, HttpPool
 
 Handler = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]

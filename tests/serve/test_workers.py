@@ -89,7 +89,8 @@ def start(tmp_path: Path, home: Path, config: Path, workers: int) -> Gateway:
     port = free_port()
     command = [str(YARD), "serve", "-c", str(config), "-p", str(port), "-w", str(workers)]
     with (tmp_path / "serve.log").open("wb") as log:
-        proc = subprocess.Popen(command, env={**os.environ, "YARD_HOME": str(home)}, stderr=log)
+        env = {**os.environ, "YARD_HOME": str(home)}
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     return Gateway(proc, port)
 
 

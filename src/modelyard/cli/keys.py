@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from modelyard.privacy import Mode
     from modelyard.serve import KeyInfo, KeyStore
 
+BudgetOpt = Annotated[float | None, typer.Option("-b", "--budget", help="USD budget")]
+PerOpt = Annotated[
+    str | None, typer.Option("--per", help="Budget per UTC day or month: daily, monthly")
+]
+
 app = typer.Typer(help="Virtual API keys for `yard serve` (stored hashed).", no_args_is_help=True)
 
 
@@ -32,7 +37,8 @@ def create(
     model: Annotated[
         list[str] | None, typer.Option("-m", "--model", help="Allowed model or glob (repeatable)")
     ] = None,
-    budget: Annotated[float | None, typer.Option("-b", "--budget", help="Total USD budget")] = None,
+    budget: BudgetOpt = None,
+    per: PerOpt = None,
     rpm: Annotated[int | None, typer.Option("--rpm", help="Requests per minute")] = None,
     tpm: Annotated[int | None, typer.Option("--tpm", help="Tokens per minute")] = None,
     private: Annotated[
@@ -50,12 +56,15 @@ def create(
     \b
     Examples:
       yard keys create team-search --model 'qwen*' --budget 25 --rpm 60
+      yard keys create intern --budget 2 --per daily
       yard keys create ci --tpm 100000 --json
       yard keys create hr-assistant --private
       yard keys create support-bot --private-data redact
     """
-    mode = _mode(private_data)
-    info, raw = _store(db).create(name, model or None, budget, rpm, tpm, private, mode)
+    info, raw = _store(db).create(
+        name, model or None, budget, rpm, tpm, private,
+        budget_period=per, private_data=_mode(private_data),
+    )  # fmt: skip
     if json_:
         print_json({**vars(info), "key": raw})
         return
@@ -66,8 +75,8 @@ def create(
 
 
 UNSETTABLE = {
-    "models": "models", "budget": "budget_usd", "rpm": "rpm", "tpm": "tpm",
-    "private-data": "private_data",
+    "models": "models", "budget": "budget_usd", "per": "budget_period", "rpm": "rpm",
+    "tpm": "tpm", "private-data": "private_data",
 }  # fmt: skip
 
 
@@ -89,7 +98,8 @@ def edit(
     model: Annotated[
         list[str] | None, typer.Option("-m", "--model", help="Allowed models (replaces them)")
     ] = None,
-    budget: Annotated[float | None, typer.Option("-b", "--budget", help="Total USD")] = None,
+    budget: BudgetOpt = None,
+    per: PerOpt = None,
     rpm: Annotated[int | None, typer.Option("--rpm", help="Requests per minute")] = None,
     tpm: Annotated[int | None, typer.Option("--tpm", help="Tokens per minute")] = None,
     private: Annotated[
@@ -101,7 +111,7 @@ def edit(
     ] = None,
     unset: Annotated[
         list[str] | None,
-        typer.Option("--unset", help="Remove: models, budget, rpm, tpm, private-data"),
+        typer.Option("--unset", help="Remove: models, budget, per, rpm, tpm, private-data"),
     ] = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -111,6 +121,7 @@ def edit(
     \b
     Examples:
       yard keys edit 01J... --budget 50 --rpm 120
+      yard keys edit 01J... --budget 5 --per monthly
       yard keys edit 01J... --unset budget --model 'qwen*'
     """
     changes: dict[str, object] = {
@@ -118,6 +129,7 @@ def edit(
         for field, value in (
             ("name", name),
             ("budget_usd", budget),
+            ("budget_period", per),
             ("rpm", rpm),
             ("tpm", tpm),
             ("private", private),
@@ -164,6 +176,14 @@ def revoke(
     console.print(f"Revoked key [bold]{info.name}[/bold] ({info.id}) at {info.revoked_utc}.")
 
 
+def _budget(key: KeyInfo) -> str:
+    """``25``, or ``2/day``, ``25/month`` for a budget per period."""
+    if key.budget_usd is None:
+        return ""
+    per = {"daily": "/day", "monthly": "/month"}.get(key.budget_period or "", "")
+    return f"{key.budget_usd:g}{per}"
+
+
 def _table(keys: list[KeyInfo]) -> Table:
     columns = [
         "id", "name", "prefix", "models", "budget $", "spent $", "rpm", "tpm", "private", "revoked",
@@ -171,7 +191,7 @@ def _table(keys: list[KeyInfo]) -> Table:
     rows = [
         [
             k.id, k.name, k.prefix + "…", ",".join(k.models) if k.models else "any",
-            "" if k.budget_usd is None else f"{k.budget_usd:g}", f"{k.spent_usd:.4f}",
+            _budget(k), f"{k.spent_usd:.4f}",
             k.rpm, k.tpm, "yes" if k.private else "", k.revoked_utc or "",
         ]
         for k in keys

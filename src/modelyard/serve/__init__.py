@@ -9,16 +9,19 @@ from typing import TYPE_CHECKING
 from modelyard._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from modelyard.serve.app import create_app, serve
+    from modelyard.serve.app import create_app, serve, uvicorn_options
     from modelyard.serve.auto import reply_confidence
     from modelyard.serve.check import ConfigCheck, check_config
     from modelyard.serve.client import chat, reply
-    from modelyard.serve.config import GatewayConfig, default_config, load_config
+    from modelyard.serve.config import GatewayConfig, default_config
+    from modelyard.serve.config_file import load_config
+    from modelyard.serve.connections import ConnectionLimits
     from modelyard.serve.conversations import Conversation, ConversationStore
     from modelyard.serve.engine import LocalEngine
     from modelyard.serve.feedback import ledger_labels, logged_prompts
-    from modelyard.serve.http_server import GatewayHttpProtocol
-    from modelyard.serve.keys import KeyEdit, KeyInfo, KeyStore
+    from modelyard.serve.http_server import protocol_for
+    from modelyard.serve.key_fields import KeyEdit
+    from modelyard.serve.keys import KeyInfo, KeyStore
     from modelyard.serve.ledger import (
         Ledger,
         LedgerEntry,
@@ -42,10 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigCheck",
+    "ConnectionLimits",
     "Conversation",
     "ConversationStore",
     "GatewayConfig",
-    "GatewayHttpProtocol",
     "HourRow",
     "HttpPool",
     "KeyEdit",
@@ -69,6 +72,7 @@ __all__ = [
     "new_entry",
     "open_store",
     "parse_since",
+    "protocol_for",
     "remote_summary",
     "reply",
     "reply_confidence",
@@ -76,5 +80,6 @@ __all__ = [
     "status",
     "store_url",
     "summarize",
+    "uvicorn_options",
 ]
 __getattr__ = lazy_names(__name__, __file__)

@@ -13,6 +13,9 @@ import signal
 import sys
 from typing import Any
 
+POOLING = {"mean": 1, "cls": 2, "last": 3}
+"""llama.cpp's llama_pooling_type values for the `embeddings` setting."""
+
 
 def build_params(settings: dict[str, Any]) -> Any:
     """xllamacpp.CommonParams from the settings LocalEngine passes."""
@@ -24,6 +27,11 @@ def build_params(settings: dict[str, Any]) -> Any:
     params.port = 0  # the server binds a free port and reports it: no race with other processes
     params.n_parallel = settings["parallel"]
     params.n_ctx = settings["ctx_size"] * settings["parallel"]  # llama.cpp splits n_ctx over slots
+    embeddings = settings.get("embeddings")
+    params.embedding = bool(embeddings)
+    if isinstance(embeddings, str):
+        params.pooling_type = POOLING[embeddings]
+    params.use_jinja = True  # the model's own chat template: tool calls work where it has them
     params.endpoint_metrics = True
     if settings.get("threads"):
         params.cpuparams.n_threads = settings["threads"]

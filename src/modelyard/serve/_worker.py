@@ -24,7 +24,8 @@ from typing import Any
 import orjson
 import uvicorn
 
-from modelyard.serve.app import UVICORN_OPTIONS, create_app
+from modelyard.serve import logs
+from modelyard.serve.app import create_app, uvicorn_options
 from modelyard.serve.config import GatewayConfig
 from modelyard.serve.hub import ask_reload
 
@@ -110,10 +111,11 @@ def main() -> None:
     """Read the spec, build the gateway, serve until told to stop."""
     spec: dict[str, Any] = orjson.loads(sys.stdin.buffer.readline())
     config = GatewayConfig.model_validate(spec["config"])
+    logs.configure(config.server.log_level, fd=spec["log_fd"])
     engines = {name: EngineAt(url) for name, url in spec["engines"].items()}
     reload = functools.partial(ask_reload, Path(spec["hub"]))
     app = create_app(config, engines=engines, reload=reload, shared_metrics=Path(spec["metrics"]))
-    server = WorkerServer(uvicorn.Config(app, **UVICORN_OPTIONS))
+    server = WorkerServer(uvicorn.Config(app, **uvicorn_options(config.server)))
     threading.Thread(target=_drain_when_orphaned, args=(server,), daemon=True).start()
     server.run(sockets=[socket.socket(fileno=spec["fd"])])
 

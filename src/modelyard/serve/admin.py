@@ -24,7 +24,8 @@ from starlette.routing import BaseRoute, Route
 
 from modelyard.errors import ConfigError, YardError
 from modelyard.serve.errors import GatewayError
-from modelyard.serve.keys import KeyEdit, KeyInfo, KeyStore, bearer_token
+from modelyard.serve.key_fields import KeyEdit
+from modelyard.serve.keys import KeyInfo, KeyStore, bearer_token
 from modelyard.serve.reload import NoConfigFile
 from modelyard.serve.ui.session import COOKIE, CSRF_HEADER, Session, Sessions, set_cookie
 
@@ -39,10 +40,11 @@ CREATE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "tpm": int,
     "private": bool,
     "private_data": str,
+    "budget_period": str,
 }
-CLEARABLE = {"models", "budget_usd", "rpm", "tpm", "private_data"}
-"""Fields an edit may set to null: any model, no budget, no limit, the gateway's private-data
-mode."""
+CLEARABLE = {"models", "budget_usd", "budget_period", "rpm", "tpm", "private_data"}
+"""Fields an edit may set to null: any model, no budget, a lifetime budget, no limit, the
+gateway's private-data mode."""
 SAFE_METHODS = {"GET", "HEAD"}
 MAX_BODY = 64 * 1024
 SECURITY_HEADERS = {

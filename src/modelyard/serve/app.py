@@ -11,21 +11,22 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import Router
 
 from modelyard.catalog import Catalog, cached_catalog
 from modelyard.config import user_catalog_dir, yard_home
 from modelyard.errors import YardError
-from modelyard.serve import feedback, routes
+from modelyard.serve import feedback, logs, routes
 from modelyard.serve.admin import Reload, admin_routes
 from modelyard.serve.auto import AutoRouter
 from modelyard.serve.backends import Backends
-from modelyard.serve.config import GatewayConfig, load_config
+from modelyard.serve.config import GatewayConfig, ServerConfig
+from modelyard.serve.config_file import load_config
+from modelyard.serve.connections import ConnectionLimits, auto_max_connections, raise_fd_limit
 from modelyard.serve.dashboard import Dashboard
 from modelyard.serve.errors import GatewayError
-from modelyard.serve.http_server import GatewayHttpProtocol
+from modelyard.serve.http_server import protocol_for
 from modelyard.serve.hub import HubState
 from modelyard.serve.keys import KeyStore
 from modelyard.serve.ledger import Ledger
@@ -36,8 +37,10 @@ from modelyard.serve.middleware import (
     ErrorMiddleware,
     FailedLoginMiddleware,
     LoginThrottle,
+    OriginMiddleware,
 )
-from modelyard.serve.pricing import context_window, rate_for
+from modelyard.serve.models import ModelList, model_windows
+from modelyard.serve.pricing import rate_for
 from modelyard.serve.private_data import PrivateData
 from modelyard.serve.reload import (
     Generation,
@@ -60,13 +63,8 @@ Handler = Callable[[GatewayState, Scope, Receive, Send], Awaitable[None]]
 ADMIN_PATHS = ("/admin/", "/ui")
 """Paths the admin router answers (the API, the dashboard's pages) when an admin key is set."""
 ROUTES: dict[str, tuple[str, Handler]] = {
-    "/v1/chat/completions": ("POST", routes.route_for(routes.CHAT)),
-    "/v1/completions": ("POST", routes.route_for(routes.COMPLETIONS)),
-    "/v1/embeddings": ("POST", routes.route_for(routes.EMBEDDINGS)),
+    **routes.handlers(),
     "/v1/feedback": ("POST", feedback.feedback),
-    "/v1/models": ("GET", routes.list_models),
-    "/health": ("GET", routes.health),
-    "/metrics": ("GET", routes.metrics),
 }
 
 
@@ -99,8 +97,11 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            route = ROUTES.get(scope["path"])
-            if route is None and self.admin is not None and scope["path"].startswith(ADMIN_PATHS):
+            path = scope["path"]
+            route = ROUTES.get(path)
+            if route is None and path.startswith(routes.MODEL_PREFIX):
+                route = ("GET", routes.retrieve_model)
+            if route is None and self.admin is not None and path.startswith(ADMIN_PATHS):
                 return await self.admin(scope, receive, send)
             if route is None:
                 raise GatewayError(404, f"no such endpoint: {scope['path']}", code="not_found")
@@ -265,6 +266,7 @@ class Gateway:
         if self.ledger is not None:
             self.ledger.close()
             self.state.ledger = self.ledger = None
+        logs.SINK.flush()
 
 
 async def follow_keys(keys: KeyStore, every_s: float) -> None:
@@ -281,7 +283,8 @@ async def follow_keys(keys: KeyStore, every_s: float) -> None:
 def build_state(
     config: GatewayConfig, catalog: Catalog, previous: GatewayState | None = None
 ) -> GatewayState:
-    """Backends, metrics, per-backend prices and the /v1/models answer for ``config``.
+    """Backends, metrics, per-backend prices, context windows and the /v1/models answers for
+    ``config``.
 
     Args:
         config: What to serve.
@@ -291,12 +294,14 @@ def build_state(
     """
     backends = Backends(config, previous.backends if previous is not None else None)
     rates = {b.name: rate_for(b, catalog) for b in config.backends}
+    windows = model_windows(config, catalog)
     return GatewayState(
         config=config,
         backends=backends,
         metrics=previous.metrics if previous is not None else GatewayMetrics(backends.by_name),
         rates=rates,
-        models_json=models_json(config, catalog),
+        models=ModelList(config, windows),
+        windows=windows,
         ledger=previous.ledger if previous is not None else None,
         keys=previous.keys if previous is not None else None,
         auto=AutoRouter.build(config, backends, rates, catalog),
@@ -304,23 +309,6 @@ def build_state(
             config.privacy, previous.private_data if previous is not None else None
         ),
     )
-
-
-def models_json(config: GatewayConfig, catalog: Catalog) -> bytes:
-    """The /v1/models body: every public name, with the catalog's context window when known
-    (for `auto`, the largest of its candidates')."""
-    windows: dict[str, int | None] = {}
-    for name, chain in config.models.items():
-        upstream = [config.backend(b).model or config.backend(b).gguf for b in chain]
-        windows[name] = context_window([name, *(m for m in upstream if m)], catalog)
-    if config.auto is not None:
-        known = [windows[e.model] for e in config.auto.entries(list(config.models))]
-        windows[config.auto.name] = max((w for w in known if w), default=None)
-    data = []
-    for name, window in windows.items():
-        entry = {"id": name, "object": "model", "created": 0, "owned_by": "modelyard"}
-        data.append({**entry, "context_window": window} if window else entry)
-    return orjson.dumps({"object": "list", "data": data})
 
 
 def create_app(
@@ -354,23 +342,40 @@ def create_app(
     if shared_metrics is not None:
         state.metrics.share(shared_metrics)
     core = Gateway(state, (home or yard_home()) if ledger else None, catalog, reload)
-    limited = BodyLimitMiddleware(core, config.server.max_body_bytes)
-    throttle = LoginThrottle(config.server.failed_logins_per_minute)
-    address = ClientAddress(config.server.trusted_proxies)
+    server = config.server
+    limited = BodyLimitMiddleware(core, server.max_body_bytes)
+    throttle = LoginThrottle(server.failed_logins_per_minute)
+    address = ClientAddress(server.trusted_proxies)
     throttled = FailedLoginMiddleware(limited, lambda: core.shared, throttle, address)
-    return ErrorMiddleware(throttled)
+    return ErrorMiddleware(OriginMiddleware(throttled, server.allowed_hosts, server.cors_origins))
 
 
-UVICORN_OPTIONS: dict[str, Any] = {
-    "loop": "uvloop",
-    "http": GatewayHttpProtocol,
-    "access_log": False,
-    "proxy_headers": False,
-    "server_header": False,
-    "log_level": "info",
-    "timeout_graceful_shutdown": 30,
-}
-"""How every gateway process runs uvicorn."""
+def uvicorn_options(server: ServerConfig) -> dict[str, Any]:
+    """How every gateway process runs uvicorn: uvloop, modelyard's protocol under the
+    connection limits of ``server``, no access log (the ledger and the request log lines)."""
+    return {
+        "loop": "uvloop",
+        "http": protocol_for(connection_limits(server)),
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_config": None,  # serve/logs.py: JSON lines
+        "log_level": None,
+        "timeout_graceful_shutdown": 30,
+    }
+
+
+def connection_limits(server: ServerConfig) -> ConnectionLimits:
+    """The protocol's limits from the `server` section (``auto`` connections from the
+    open-file limit at this moment)."""
+    most = server.max_connections
+    return ConnectionLimits(
+        header_timeout_s=server.header_timeout_s,
+        body_timeout_s=server.body_timeout_s,
+        keep_alive_s=server.keep_alive_s,
+        max_header_bytes=server.max_header_bytes,
+        max_connections=auto_max_connections() if most == "auto" else most,
+    )
 
 
 def serve(
@@ -396,8 +401,10 @@ def serve(
     """
     host, port = host or config.server.host, port or config.server.port
     count = worker_count(config.server.workers if workers is None else workers)
+    raise_fd_limit()
+    logs.configure(config.server.log_level)
     if count > 1:
         return run_workers(config, host, port, count)
     import uvicorn
 
-    uvicorn.run(create_app(config), host=host, port=port, **UVICORN_OPTIONS)
+    uvicorn.run(create_app(config), host=host, port=port, **uvicorn_options(config.server))

@@ -21,38 +21,27 @@ import asyncio
 import math
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Protocol
 
 import orjson
 
-from modelyard.catalog import Catalog, find_model
-from modelyard.catalog.schema import Model
-from modelyard.errors import CatalogError
-from modelyard.policy import PROPRIETARY, Policy, license_id_reasons
-from modelyard.privacy import Redacted
+from modelyard.catalog import Catalog
 from modelyard.route.cascade import ReplyScorer
-from modelyard.route.decision import (
-    OUTPUT_TOKENS,
-    Candidate,
-    Decision,
-    Facts,
-    Rules,
-    decide,
-    verdict_json,
-)
+from modelyard.route.decision import OUTPUT_TOKENS, Decision, Facts, Rules, decide, verdict_json
 from modelyard.route.features import content_text, prompt_text
-from modelyard.route.language import LanguageRule, LanguageRules, detect_language
+from modelyard.route.language import detect_language
 from modelyard.route.reply import mistakes
 from modelyard.route.router import Router
 from modelyard.route.tokens import TokenCounter
-from modelyard.serve.backends import Backend, Backends
-from modelyard.serve.config import AutoCandidate, AutoConfig, BackendConfig, GatewayConfig
+from modelyard.serve.auto_choices import Choice, auto_choices, language_rules
+from modelyard.serve.backends import Backends
+from modelyard.serve.config import AutoConfig, GatewayConfig
 from modelyard.serve.errors import GatewayError
 from modelyard.serve.metrics import GatewayMetrics
 from modelyard.serve.pricing import Rate
-from modelyard.serve.proxy import Upstream, open_upstream
+from modelyard.serve.proxy import Upstream, UpstreamRequest, open_upstream
 from modelyard.serve.types import Scope
 from modelyard.serve.upstream_http import HttpPool
 
@@ -67,22 +56,6 @@ TRUE = ("1", "true", "yes")
 def any_model(model: str) -> bool:
     """The allowance of a gateway without keys: every model."""
     return True
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A candidate model: its public name, its backends and what the constraints need."""
-
-    model: str
-    backends: list[Backend]
-    candidate: Candidate
-    """Named by its router label; prices, self-hosted flag, context window, capabilities
-    (None: unknown), why `auto.license` bars it."""
-
-    @property
-    def barred(self) -> tuple[str, ...]:
-        """Why it fails `auto.license` (the same for every request)."""
-        return self.candidate.barred
 
 
 @dataclass(frozen=True)
@@ -212,9 +185,7 @@ class AutoRouter:
         auto = config.auto
         if auto is None:
             return None
-        entries = auto.entries(list(config.models))
-        terms = Policy(license=auto.license, monthly_active_users=auto.monthly_active_users)
-        choices = [_choice(e, backends.chains[e.model], rates, catalog, terms) for e in entries]
+        choices = auto_choices(auto, list(config.models), backends, rates, catalog)
         router = None
         if auto.router is not None:
             router = Router.load(auto.router, [c.candidate.name for c in choices])
@@ -291,46 +262,39 @@ class AutoRouter:
         return verdict
 
     async def open(
-        self,
-        pool: HttpPool,
-        plan: Plan,
-        path: str,
-        payload: dict[str, Any],
-        stream: bool,
-        metrics: GatewayMetrics,
-        redacted: Redacted | None = None,
+        self, pool: HttpPool, plan: Plan, request: UpstreamRequest, metrics: GatewayMetrics
     ) -> Routed:
         """Send the request to the plan's candidates in order until one answers (validly, with
-        the cascade on); a private request only ever reaches self-hosted backends, and a
-        ``redacted`` one reaches remote backends only as its redacted copy.
+        the cascade on); a private request only ever reaches self-hosted backends. Each
+        candidate gets its own ``UpstreamRequest`` (its model, and ``logprobs`` when the
+        cascade asks for them); ``request`` is not changed.
 
         Raises:
             GatewayError: every candidate failed.
         """
-        validate = self.config.cascade and not stream
+        validate = self.config.cascade and not request.stream
         probe = (
-            validate and self.config.cascade_min_logprob is not None and "logprobs" not in payload
+            validate
+            and self.config.cascade_min_logprob is not None
+            and "logprobs" not in request.payload
         )
+        logprobs = True if request.path.endswith("chat/completions") else 1
         last: GatewayError | None = None
         for i, choice in enumerate(plan.order):
             chain = (
                 [b for b in choice.backends if b.config.local] if plan.private else choice.backends
             )
-            payload["model"] = choice.model
             asked = probe and i + 1 < len(plan.order)  # the last answer is returned as it is
-            if asked:
-                payload["logprobs"] = True if path.endswith("chat/completions") else 1
+            overrides = {**request.overrides, "logprobs": logprobs} if asked else request.overrides
+            sent = replace(request, model=choice.model, overrides=overrides)
             try:
-                upstream = await open_upstream(
-                    pool, chain, path, payload, stream, metrics, redacted
-                )
+                upstream = await open_upstream(pool, chain, sent, metrics)
             except GatewayError as exc:
+                if exc.status < 500 and exc.code == "invalid_request":
+                    raise  # the request itself cannot be sent: no candidate can take it
                 last = exc
                 plan.attempts.append(f"{choice.model}: {exc.message}")
                 continue
-            finally:
-                if asked:
-                    del payload["logprobs"]
             plan.attempts.extend(upstream.attempts)
             flaw = await self._flaw(upstream, plan, choice) if validate else None
             if flaw and i + 1 < len(plan.order):
@@ -340,7 +304,6 @@ class AutoRouter:
             if asked:
                 strip_logprobs(upstream)
             return Routed(upstream, choice.model, self._header(plan, choice.model))
-        payload["model"] = self.name
         raise _all_failed(self.name, last, plan.attempts)
 
     async def _flaw(self, upstream: Upstream, plan: Plan, choice: Choice) -> str | None:
@@ -491,92 +454,6 @@ def strip_logprobs(upstream: Upstream) -> None:
             if isinstance(choice, dict):
                 choice.pop("logprobs", None)
         upstream.body = orjson.dumps(upstream.data)
-
-
-def language_rules(config: AutoConfig, choices: list[Choice]) -> LanguageRules:
-    """``config.languages`` with each candidate named by its router label, as the router is."""
-    label = {ch.model: ch.candidate.name for ch in choices}
-    return LanguageRules(
-        {
-            key: LanguageRule(
-                None if rule.allow is None else tuple(label[m] for m in rule.allow),
-                tuple(label[m] for m in rule.prefer),
-            )
-            for key, rule in config.languages.items()
-        }
-    )
-
-
-def _choice(
-    entry: AutoCandidate,
-    chain: list[Backend],
-    rates: dict[str, Rate],
-    catalog: Catalog,
-    terms: Policy,
-) -> Choice:
-    """A candidate from its config entry, its first backend's price and the catalog."""
-    rate = rates[chain[0].name]
-    facts = [_backend_facts(b.config, rates[b.name], catalog) for b in chain]
-    windows = [w for w, _, _ in facts if w]
-    known = [set(caps) for _, caps, _ in facts if caps is not None]
-    licenses = [_license_id(entry, catalog)] if entry.license else [lic for _, _, lic in facts]
-    barred = sorted({r for lic in licenses for r in license_id_reasons(lic, terms, catalog)})
-    barred = [r + " (set it in auto.candidates)" if r == "license unknown" else r for r in barred]
-    caps = entry.capabilities if entry.capabilities is not None else (
-        sorted(set.intersection(*known)) if known else None)  # fmt: skip
-    candidate = Candidate(
-        entry.label or entry.model,
-        rate.input_per_mtok if entry.input_per_mtok is None else entry.input_per_mtok,
-        rate.output_per_mtok if entry.output_per_mtok is None else entry.output_per_mtok,
-        all(b.config.local for b in chain),
-        min(windows) if windows else None,
-        None if caps is None else tuple(caps),
-        tuple(barred),
-    )
-    return Choice(entry.model, chain, candidate)
-
-
-def _license_id(entry: AutoCandidate, catalog: Catalog) -> str:
-    """The license an entry names, checked against the catalog's.
-
-    Raises:
-        CatalogError: not a license the catalog knows, nor ``proprietary``.
-    """
-    lic = entry.license or ""
-    if lic != PROPRIETARY and lic not in catalog.licenses:
-        known = ", ".join(sorted([*catalog.licenses, PROPRIETARY]))
-        raise CatalogError(f"auto candidate {entry.model}: unknown license {lic!r}; known: {known}")
-    return lic
-
-
-def _backend_facts(
-    backend: BackendConfig, rate: Rate, catalog: Catalog
-) -> tuple[int | None, list[str] | None, str | None]:
-    """A backend's context window, capabilities and license, as far as the catalog knows them
-    (a proprietary API offer's license is ``PROPRIETARY``)."""
-    offer = catalog.apis.get(rate.source)
-    names = [backend.model, backend.gguf, offer.model_id if offer else None]
-    model = _catalog_model([n for n in names if n], catalog)
-    caps = [k for k, v in model.capabilities.model_dump().items() if v] if model else None
-    windows = [
-        backend.context_size if backend.kind == "local" else None,
-        offer.context_window if offer else None,
-        model.context_window if model else None,
-    ]
-    known = [w for w in windows if w]
-    lic = model.license if model else None
-    if lic is None and offer is not None and not offer.open_weights:
-        lic = PROPRIETARY
-    return (min(known) if known else None), caps, lic
-
-
-def _catalog_model(names: list[str], catalog: Catalog) -> Model | None:
-    for name in names:
-        try:
-            return find_model(catalog, name)
-        except CatalogError:
-            continue
-    return None
 
 
 def _all_failed(name: str, last: GatewayError | None, attempts: list[str]) -> GatewayError:

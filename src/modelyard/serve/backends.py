@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelyard.serve.balancer import LeastInFlight, Replica
 from modelyard.serve.config import BackendConfig, GatewayConfig
+from modelyard.serve.engine import template_caps
 from modelyard.serve.resilience import CircuitBreaker
 from modelyard.serve.upstream_http import HttpPool
 
@@ -31,10 +32,15 @@ class Backend:
         self.supervisor: EngineSupervisor | None = None
         self.down: str | None = None
         """Why requests skip this backend now (its local engine is restarting); None when up."""
+        self.tools: bool | None = None
+        """Whether a local engine's chat template takes tools (None: a remote backend, whose
+        upstream decides)."""
         headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         self.headers = headers
+        self.secrets: tuple[str, ...] = (config.api_key,) if config.api_key else ()
+        """What this backend's answers must never pass on to a client (``upstream_errors``)."""
 
     def upstream_model(self, requested: str) -> str:
         """The model name to send upstream for a client's ``requested`` name (for
@@ -67,7 +73,9 @@ class Backend:
             self._supervise(engine)
         else:
             self._serve_at(await engine.start())
-        log.info("backend %s: local engine at %s", self.name, self.balancer.replicas[0].url)
+        url = self.balancer.replicas[0].url
+        self.tools = bool((await template_caps(url)).get("supports_tools"))
+        log.info("backend %s: local engine at %s (tools: %s)", self.name, url, self.tools)
 
     def _supervise(self, engine: LocalEngine) -> None:
         from modelyard.serve.supervisor import EngineSupervisor
@@ -90,6 +98,8 @@ class Backend:
             gguf,
             ctx_size=self.config.context_size,
             threads=self.config.threads,
+            parallel=self.config.parallel,
+            embeddings=self.config.embeddings,
             # llama.cpp names a model by its file path otherwise: answers would carry the path
             alias=self.config.model or gguf.name.removesuffix(".gguf"),
         )

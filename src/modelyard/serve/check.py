@@ -18,12 +18,8 @@ from modelyard.catalog import Catalog, cached_catalog, find_api
 from modelyard.config import user_catalog_dir
 from modelyard.errors import CatalogError, YardError
 from modelyard.pull import ModelSource, resolve
-from modelyard.serve.config import (
-    GatewayConfig,
-    Loc,
-    default_config,
-    parse_config,
-)
+from modelyard.serve.config import GatewayConfig, Loc, default_config
+from modelyard.serve.config_file import parse_config
 
 
 @dataclass(frozen=True)

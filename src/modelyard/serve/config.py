@@ -1,30 +1,24 @@
 """The gateway's YAML configuration: backends, public model names, server options.
 
-Secrets are written as ``${ENV_NAME}`` and resolved when the file is read; every error
-names the file, the line and the field.
+Secrets are written as ``${ENV_NAME}`` and resolved when the file is read
+(serve/config_file.py); every error names the file, the line and the field.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeGuard
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
-from modelyard.config import env
-from modelyard.errors import ConfigError
 from modelyard.policy import LicensePolicy
 from modelyard.privacy import Mode
 from modelyard.route.language import GROUPS, SUPPORTED, known_keys
 from modelyard.strict import Strict
-from modelyard.yamlfile import LazyNode, line_of, read_yaml, validate
 
-ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ADAPTER_NAME = r"^[A-Za-z0-9_.-]+$"
 """A LoRA adapter's public name: no ':' (it separates base and adapter in `base:adapter`)."""
 DEFAULT_MODEL = "smollm2"
@@ -89,7 +83,14 @@ class BackendConfig(Strict):
     gguf: str | None = None
     """Local backends: what `yard pull` takes: a .gguf path, a catalog model, smollm2, ..."""
     context_size: int = Field(4096, ge=256)
-    """Local backends: context window the engine allocates."""
+    """Local backends: context window each request slot gets (what /v1/models reports)."""
+    parallel: int = Field(2, ge=1, le=256)
+    """Local backends: requests the engine decodes together (its slots); each slot has
+    context_size tokens, so the engine allocates parallel × context_size."""
+    embeddings: bool | Literal["mean", "cls", "last"] = False
+    """Local backends: also serve /v1/embeddings (llama.cpp's --embeddings). `true` pools as
+    the model says (embedding models declare it); a chat model declares none, so name how
+    to pool its token vectors: `mean`, `cls` or `last`."""
     threads: int | None = Field(None, ge=1)
     """Local backends: CPU threads for the engine (default: the engine's choice)."""
     timeouts: Timeouts = Field(default_factory=Timeouts)
@@ -132,6 +133,8 @@ class BackendConfig(Strict):
             raise ValueError("a local backend gets its URL from the engine; drop base_url")
         if self.kind == "openai" and self.supervision is not None:
             raise ValueError("supervision applies to local backends (engines the gateway runs)")
+        if self.kind == "openai" and self.embeddings:
+            raise ValueError("embeddings applies to local backends (engines the gateway runs)")
         if self.kind == "local" and self.adapters:
             raise ValueError("adapters: serve them from vLLM or llama-server (an openai backend)")
         if self.gpu is not None and not self.local:
@@ -189,6 +192,31 @@ class ServerConfig(Strict):
     this time."""
     workers: Annotated[int, Field(ge=0)] | Literal["auto"] = 1
     """Worker processes sharing the port (one core each); 0 or `auto`: one per CPU."""
+    header_timeout_s: float = Field(10.0, gt=0)
+    """A connection's request line and headers must arrive within this (from the connection's
+    start, or the next request's first byte); else 408 and the connection is closed."""
+    body_timeout_s: float = Field(30.0, gt=0)
+    """Longest pause while a request body arrives; then 408 and the connection is closed."""
+    keep_alive_s: float = Field(5.0, gt=0)
+    """An idle keep-alive connection is closed after this long."""
+    max_header_bytes: int = Field(16384, ge=1024)
+    """Largest request line and headers (431 above it)."""
+    max_connections: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+    """Client connections one process holds; at the limit the oldest idle one is closed, and
+    only when every one has a request in progress is a new one refused (503). `auto`: what
+    the open-file limit leaves room for (half of it less 64), at most 4096."""
+    allowed_hosts: list[str] | None = None
+    """Host names clients may use on a loopback connection (DNS rebinding defence); default
+    localhost, 127.0.0.1 and [::1]. ["*"] accepts any. Other connections accept any Host."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins (https://app.example.com) that may call the API; a request from any
+    other origin is refused (403) and gets no CORS headers."""
+    reserve_output_tokens: int = Field(4096, ge=1)
+    """Completion tokens a request without max_tokens holds against its key's budget while
+    it runs, when the model's context window is unknown (docs/ledger.md, *Budgets*)."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Structured JSON log lines on stdout: `info` has one per request and one per event
+    (retry, fallback, breaker, engine, reload); `warning` only problems."""
 
 
 class StateConfig(Strict):
@@ -311,23 +339,6 @@ def reference_problems(
         for i, name in enumerate(candidates)
         if name not in models
     ]
-
-
-def raw_reference_problems(data: dict[str, Any]) -> list[Problem]:
-    """``reference_problems`` of a file whose other fields failed validation, so that every
-    problem is reported at once: what cannot be read as names is left to the schema errors."""
-    backends, models, auto = data.get("backends"), data.get("models"), data.get("auto")
-    if not isinstance(backends, list) or not isinstance(models, dict):
-        return []
-    names = [b["name"] for b in backends if isinstance(b, dict) and isinstance(b.get("name"), str)]
-    chains = {m: c for m, c in models.items() if isinstance(c, list) and _all_text(c)}
-    listed = auto.get("candidates") if isinstance(auto, dict) else None
-    candidates = [c.get("model") if isinstance(c, dict) else c for c in listed or []]
-    return reference_problems(names, chains, candidates if _all_text(candidates) else [])
-
-
-def _all_text(values: list[Any]) -> TypeGuard[list[str]]:
-    return all(isinstance(v, str) for v in values)
 
 
 def unknown(kind: str, name: str, known: list[str]) -> str:
@@ -464,102 +475,3 @@ def default_config() -> GatewayConfig:
         models={DEFAULT_MODEL: ["local"], "default": ["local"]},
         auto=AutoConfig(candidates=[DEFAULT_MODEL]),
     )
-
-
-def load_config(path: Path) -> GatewayConfig:
-    """Read, resolve ``${ENV}`` references in, and validate one gateway config file.
-
-    Raises:
-        ConfigError: every problem, one per line, as ``file:line: field: message``.
-    """
-    parsed = parse_config(path)
-    if parsed.config is None:
-        raise ConfigError(f"{path}: invalid gateway config:\n" + "\n".join(parsed.problems))
-    return parsed.config
-
-
-@dataclass(frozen=True)
-class ParsedConfig:
-    """A config file read: the config when it is valid, else every problem found in it."""
-
-    path: Path
-    config: GatewayConfig | None
-    problems: list[str]
-    """``file:line: field: message`` lines: unset variables, schema and reference errors."""
-    node: LazyNode
-    data: dict[str, Any]
-    """The file's mapping with ``${ENV}`` resolved, for checks that go on past a schema error."""
-
-    def where(self, at: Loc) -> str:
-        """``file:line: field`` of the value at ``at``, for problems found later."""
-        return f"{self.path}:{line_of(self.node, at)}: {'.'.join(map(str, at))}"
-
-
-def parse_config(path: Path) -> ParsedConfig:
-    """Read and validate a config file, collecting every problem instead of stopping at one.
-
-    Raises:
-        ConfigError: the file cannot be read or is not YAML (nothing else can be checked).
-    """
-    data, node = read_yaml(path, ConfigError)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with backends: and models:")
-    missing: list[Loc] = []
-    data = _resolve_env(data, (), missing)
-    unset = [
-        f"{path}:{line_of(node, loc)}: {'.'.join(map(str, loc))}: environment variable "
-        f"{name} is not set; export it or edit the file"
-        for loc in missing
-        for name in ENV_REF.findall(_value_at(data, loc))
-        if env(name) is None
-    ]
-    config, errors = validate(GatewayConfig, data, path, node)
-    # a value whose variable is unset fails its own checks too: its line above says why
-    fields = {f": {'.'.join(map(str, loc))}: " for loc in missing}
-    errors = [e for e in errors if not any(f in e for f in fields)]
-    if unset or errors:
-        # reference checks run only once the schema holds: run them on the raw data here
-        found = ParsedConfig(path, None, [], node, data)
-        errors += [
-            line
-            for at, text in raw_reference_problems(data)
-            if (line := f"{found.where(at)}: {text}") not in errors
-        ]
-        return ParsedConfig(path, None, unset + errors, node, data)
-    assert config is not None
-    config = _anchor_router(config, path.parent)
-    config._source = path.absolute()
-    return ParsedConfig(path, config, [], node, data)
-
-
-def _anchor_router(config: GatewayConfig, folder: Path) -> GatewayConfig:
-    """A relative `auto.router` path is read from the config file's folder."""
-    auto = config.auto
-    if auto is None or auto.router is None or auto.router.is_absolute():
-        return config
-    return config.model_copy(
-        update={"auto": auto.model_copy(update={"router": folder / auto.router})}
-    )
-
-
-def _resolve_env(
-    value: Any, loc: tuple[str | int, ...], missing: list[tuple[str | int, ...]]
-) -> Any:
-    """``value`` with every ``${NAME}`` replaced; a value naming an unset variable is kept as
-    written, and its place added to ``missing``."""
-    if isinstance(value, dict):
-        return {k: _resolve_env(v, (*loc, k), missing) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve_env(v, (*loc, i), missing) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-    if any(env(name) is None for name in ENV_REF.findall(value)):
-        missing.append(loc)
-        return value
-    return ENV_REF.sub(lambda match: env(match.group(1)) or "", value)
-
-
-def _value_at(data: Any, loc: Loc) -> str:
-    for key in loc:
-        data = data[key]
-    return str(data)

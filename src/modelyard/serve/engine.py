@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,27 @@ from typing import IO, Any
 from modelyard.errors import BackendError, MissingExtraError
 
 
+async def template_caps(url: str, timeout: float = 5.0) -> dict[str, Any]:
+    """What the chat template of the engine at ``url`` (``.../v1``) can do: llama.cpp's
+    ``/props`` ``chat_template_caps`` (``supports_tools`` ...); empty when it does not say."""
+    props = url.removesuffix("/v1") + "/props"
+
+    def fetch() -> Any:
+        with urllib.request.urlopen(props, timeout=timeout) as answer:
+            return json.loads(answer.read())
+
+    try:
+        data = await asyncio.to_thread(fetch)
+    except (OSError, ValueError):
+        return {}
+    caps = data.get("chat_template_caps") if isinstance(data, dict) else None
+    return caps if isinstance(caps, dict) else {}
+
+
+NOTABLE = re.compile(r"GGML_ASSERT|error|failed|abort|out of memory", re.IGNORECASE)
+"""Engine log lines worth showing when it dies, wherever they are in the tail."""
+
+
 class LocalEngine:
     """One llama.cpp server process serving one GGUF model on 127.0.0.1.
 
@@ -32,7 +54,8 @@ class LocalEngine:
         gguf_path: the model file (see ``modelyard.pull``).
         ctx_size: context tokens each request slot gets.
         threads: CPU threads for generation; None lets llama.cpp choose.
-        parallel: request slots decoded together (continuous batching).
+        parallel: request slots decoded together (continuous batching), ``ctx_size`` each.
+        embeddings: also serve /v1/embeddings (a str: pool token vectors so: mean, cls, last).
         alias: model name the server reports in /v1/models and responses.
         gpu_layers: layers to offload to a GPU; None keeps llama.cpp's default.
         startup_timeout: seconds to wait for the model to load.
@@ -46,6 +69,7 @@ class LocalEngine:
         ctx_size: int = 4096,
         threads: int | None = None,
         parallel: int = 2,
+        embeddings: bool | str = False,
         alias: str | None = None,
         gpu_layers: int | None = None,
         startup_timeout: float = 120.0,
@@ -57,6 +81,7 @@ class LocalEngine:
             "ctx_size": ctx_size,
             "threads": threads,
             "parallel": parallel,
+            "embeddings": embeddings,
             "alias": alias,
             "gpu_layers": gpu_layers,
         }
@@ -132,10 +157,14 @@ class LocalEngine:
         return f"local engine for {self.gguf_path} {what} (log: {self.log_path}){tail}"
 
     def log_tail(self, lines: int = 5) -> str:
-        """The last ``lines`` lines of the engine's log ("" when there is none)."""
+        """The last ``lines`` lines of the engine's log ("" when there is none), after the last
+        lines that say what failed (a crash's debugger backtrace can fill the tail)."""
         if self.log_path is None or not self.log_path.exists():
             return ""
-        return "\n".join(self.log_path.read_text(errors="replace").strip().splitlines()[-lines:])
+        text = self.log_path.read_text(errors="replace").strip().splitlines()
+        last = text[-lines:]
+        notable = [line for line in text[-500:] if NOTABLE.search(line) and line not in last]
+        return "\n".join([*notable[-2:], *last])
 
     @property
     def pid(self) -> int | None:

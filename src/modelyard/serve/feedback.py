@@ -30,7 +30,7 @@ from modelyard.serve.errors import GatewayError
 from modelyard.serve.ledger import utc_now
 from modelyard.serve.middleware.request_id import new_id
 from modelyard.serve.responses import send_json
-from modelyard.serve.routes import GatewayState, header
+from modelyard.serve.routes import GatewayState, authenticate
 from modelyard.serve.types import Receive, Scope, Send
 
 MAX_BODY = 16_384
@@ -115,9 +115,7 @@ async def read_limited(receive: Receive, limit: int = MAX_BODY) -> bytes:
 
 async def feedback(state: GatewayState, scope: Scope, receive: Receive, send: Send) -> None:
     """POST /v1/feedback (module docstring)."""
-    key = None
-    if state.keys is not None:
-        key = state.keys.authorize(header(scope, b"authorization"), None)
+    key = authenticate(state, scope)
     verdict = parse(await read_limited(receive))
     ledger = state.ledger
     if not isinstance(ledger, HasEngine):

@@ -13,71 +13,68 @@ differs where the gateway's latency is at stake:
   know while it waits on something else must keep a task blocked in ``receive()`` for every
   request. Here each request's scope carries a list under ``DISCONNECT_HOOKS``: callbacks the
   app puts there run when the connection drops before the response is complete.
-- Less work per request: no event object unless ``receive()`` has to wait, one keep-alive
-  timer per connection instead of one per response, the server's default headers encoded once,
-  no WebSocket upgrades, no access log (the ledger records every request).
+- Less work per request: no event object unless ``receive()`` has to wait, one timer per
+  connection instead of one per response, the server's default headers encoded once, no
+  WebSocket upgrades, no access log (the ledger records every request).
+- Limits uvicorn's httptools protocol lacks (``serve/connections.py``): a deadline for the
+  request line and headers (slowloris), a header size limit (431), a pause limit while a body
+  arrives, a keep-alive idle timeout, and a connection limit that closes the oldest waiting
+  connection before it refuses one (503). A response sent before its request's body was read
+  (a refused key, say) closes the connection instead of reading the rest, unless less than
+  ``DRAIN_BYTES`` is left to come.
+
+It relies on uvicorn for the server around it: ``uvicorn.Config``, and the ``ServerState`` its
+``Server`` passes each protocol (``connections``, ``tasks``, ``total_requests``,
+``default_headers``), whose ``shutdown()`` it calls to drain. ``tests/serve/test_http_server.py``
+holds that contract for the uvicorn versions pyproject.toml allows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import re
 import urllib.parse
 from collections import deque
 from typing import Any
 
 import httptools
 from uvicorn.config import Config
-from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE
-from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 from uvicorn.server import ServerState
 
-from modelyard.serve.types import ASGIApp, Message, Scope
+from modelyard.serve.connections import (
+    HIGH_WATER,
+    ConnectionLimits,
+    ConnectionTable,
+    FlowControl,
+    addresses,
+    refusal,
+    unread_bytes,
+)
+from modelyard.serve.http_exchange import DISCONNECT_HOOKS, CoalescingTransport, Exchange
+from modelyard.serve.types import ASGIApp
 
-DISCONNECT_HOOKS = "yard.disconnect_hooks"
-"""Scope key of the list of callbacks run if the client disconnects mid-request."""
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-HEADER_LINES = re.compile(rb"(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+: [^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
-"""Response header lines as the app may send them: RFC 9110 token names, no control
-characters in values. A value with CR LF would inject a header of its own, so the block must
-also have exactly one LF per header."""
 LOG = logging.getLogger("uvicorn.error")
+LINGER_S = 2.0
+"""How long a connection closed with its request unread still drops what the client sends."""
 
 
-class CoalescingTransport:
-    """Wraps a transport; ``write`` buffers until the current loop turn ends."""
-
-    __slots__ = ("_loop", "_pending", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._pending: list[bytes] | None = None
-
-    def write(self, data: bytes) -> None:
-        """Queue ``data``; the first write of a turn schedules the flush."""
-        if self._pending is None:
-            self._pending = [data]
-            self._loop.call_soon(self.flush)
-        else:
-            self._pending.append(data)
-
-    def flush(self) -> None:
-        """Send what was queued, in one write."""
-        pending, self._pending = self._pending, None
-        if pending and not self._transport.is_closing():
-            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
-
-    def close(self) -> None:
-        """Flush, then close (the transport sends buffered bytes before closing)."""
-        self.flush()
-        self._transport.close()
+def protocol_for(limits: ConnectionLimits) -> Any:
+    """What uvicorn's ``http`` option takes: this protocol, every connection of the server
+    sharing one ``ConnectionTable`` under ``limits``."""
+    return functools.partial(GatewayHttpProtocol, table=ConnectionTable(limits))
 
 
 class GatewayHttpProtocol(asyncio.Protocol):
-    """One client connection: parses requests with httptools, runs the app for each."""
+    """One client connection: parses requests with httptools, runs the app for each.
+
+    Args:
+        config: uvicorn's config (the app, root path).
+        server_state: uvicorn's record of connections and tasks.
+        app_state: The lifespan state each request's scope gets a copy of.
+        table: The server's connection limits and waiting connections (``protocol_for``);
+            default: ``ConnectionLimits()`` for this connection alone.
+    """
 
     def __init__(
         self,
@@ -85,13 +82,15 @@ class GatewayHttpProtocol(asyncio.Protocol):
         server_state: ServerState,
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
+        table: ConnectionTable | None = None,
     ) -> None:
         if not config.loaded:
             config.load()
         self.app: ASGIApp = config.loaded_app
         self.loop = _loop or asyncio.get_event_loop()
         self.root_path = config.root_path
-        self.keep_alive_s = config.timeout_keep_alive
+        self.table = table or ConnectionTable(ConnectionLimits())
+        self.limits = self.table.limits
         self.state = server_state
         self.app_state = app_state
         self.parser = httptools.HttpRequestParser(self)
@@ -106,32 +105,51 @@ class GatewayHttpProtocol(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.expect_continue = False
-        self.idle_timer: asyncio.TimerHandle | None = None
-        self.last_answer = 0.0
+        self.content_length = -1
+        self.in_head = False
+        """A request's line and headers are arriving."""
+        self.head_bytes = 0
+        self.answers = 0
+        self.lingering = False
+        """Answered and closing: what the client still sends is read and dropped."""
+        self.deadline: float | None = None
+        """Loop time at which the connection's current wait ends (None: the app is working)."""
+        self.timer: asyncio.TimerHandle | None = None
         self._defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self.state.connections.add(self)  # type: ignore[arg-type]
         self.raw = transport
-        self.transport = CoalescingTransport(transport, self.loop)
         self.flow = FlowControl(transport)
+        if not self.table.make_room(len(self.state.connections)):
+            message = (f"the gateway holds its limit of {self.limits.max_connections} "
+                       "connections (server.max_connections); retry shortly")  # fmt: skip
+            transport.write(refusal(503, "too_many_connections", message, retry_after=1))
+            transport.close()
+            return
+        self.state.connections.add(self)  # type: ignore[arg-type]
+        self.transport = CoalescingTransport(transport, self.loop)
+        local, peer = addresses(transport)
         self.base = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "server": get_local_addr(transport),
-            "client": get_remote_addr(transport),
-            "scheme": "https" if is_ssl(transport) else "http",
+            "server": local,
+            "client": peer,
+            "scheme": "https" if transport.get_extra_info("sslcontext") else "http",
             "root_path": self.root_path,
         }
+        self.table.waiting(self, proven=False)
+        self._wait_until(self.loop.time() + self.limits.header_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.connections.discard(self)
+        self.table.busy(self)
         exchange = self.exchange
         if exchange is not None:
             exchange.client_left()
         self.flow.resume_writing()
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if exc is None:
             self.raw.close()
         self.parser = None  # type: ignore[assignment]
@@ -140,24 +158,36 @@ class GatewayHttpProtocol(asyncio.Protocol):
         pass
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass  # no WebSocket or h2c upgrades: answered as plain HTTP/1.1, as uvicorn does
         except httptools.HttpParserError:
-            LOG.warning("Invalid HTTP request received.")
-            message = b"Invalid HTTP request received."
-            self.raw.write(
-                b"%scontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
-                b"connection: close\r\n\r\n%s" % (STATUS_LINE[400], len(message), message)
-            )
-            self.raw.close()
+            LOG.debug("Invalid HTTP request received.")
+            self._refuse(400, "invalid_http", "Invalid HTTP request received.")
+            return
+        if self.in_head:
+            self.head_bytes += len(data)
+            if self.head_bytes > self.limits.max_header_bytes:
+                self._refuse(431, "request_header_fields_too_large", self._too_large_head())
+
+    def _too_large_head(self) -> str:
+        return (
+            "request line and headers are larger than the gateway's limit of "
+            f"{self.limits.max_header_bytes} bytes (server.max_header_bytes)"
+        )
 
     # httptools' callbacks
     def on_message_begin(self) -> None:
         self.url = b""
         self.headers = []
         self.expect_continue = False
+        self.content_length = -1
+        self.in_head, self.head_bytes = True, 0
+        if self.answers and (self.exchange is None or self.exchange.complete):
+            self._wait_until(self.loop.time() + self.limits.header_timeout_s)
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -166,9 +196,12 @@ class GatewayHttpProtocol(asyncio.Protocol):
         name = name.lower()
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_continue = True
+        elif name == b"content-length" and value.isdigit():
+            self.content_length = int(value)
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self.in_head = False
         parser = self.parser
         version = parser.get_http_version()
         url = httptools.parse_url(self.url)
@@ -185,7 +218,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
             DISCONNECT_HOOKS: [],
         }
         keep_alive = version != "1.0" and parser.should_keep_alive()
-        exchange = Exchange(self, scope, keep_alive, self.expect_continue)
+        exchange = Exchange(self, scope, keep_alive, self.expect_continue, self.content_length)
         if self.exchange is None or self.exchange.complete:
             self._start(exchange)
         else:
@@ -196,7 +229,7 @@ class GatewayHttpProtocol(asyncio.Protocol):
         exchange = self.waiting[-1] if self.waiting else self.exchange
         if exchange is not None and not exchange.complete:
             exchange.add_body(body)
-            if len(exchange.body) > HIGH_WATER_LIMIT:
+            if len(exchange.body) > HIGH_WATER:
                 self.flow.pause_reading()
 
     def on_message_complete(self) -> None:
@@ -207,14 +240,21 @@ class GatewayHttpProtocol(asyncio.Protocol):
     # the app's side
     def _start(self, exchange: Exchange) -> None:
         self.exchange = exchange
+        self.deadline = None
+        self.table.busy(self)
         exchange.task = self.loop.create_task(exchange.run(self.app))
         self.state.tasks.add(exchange.task)
 
-    def answered(self, keep_alive: bool) -> None:
-        """The current response's last byte was written: flush it, then go on."""
+    def answered(self, exchange: Exchange, status: int) -> None:
+        """``exchange``'s last byte was written: flush it, then go on (or close: the client
+        asked to, or its request body was not read)."""
         self.transport.flush()
         self.state.total_requests += 1
-        if not keep_alive:
+        self.answers += 1
+        if exchange.more_body and not exchange.little_left():
+            self._linger()
+            return
+        if not exchange.keep_alive:
             self.raw.close()
             return
         if self.raw.is_closing():
@@ -223,21 +263,83 @@ class GatewayHttpProtocol(asyncio.Protocol):
         if self.waiting:
             self._start(self.waiting.popleft())
             return
-        self.last_answer = self.loop.time()
-        if self.idle_timer is None:
-            self.idle_timer = self.loop.call_at(self.last_answer + self.keep_alive_s, self._idle)
+        self.table.waiting(self, proven=status < 400)
+        wait = self.limits.header_timeout_s if self.in_head else self.limits.keep_alive_s
+        self._wait_until(self.loop.time() + wait)
 
-    def _idle(self) -> None:
-        """Close a keep-alive connection idle for ``keep_alive_s`` since its last answer."""
-        self.idle_timer = None
-        exchange = self.exchange
-        if (exchange is not None and not exchange.complete) or self.raw.is_closing():
-            return  # busy: the next answer arms the timer again
-        due = self.last_answer + self.keep_alive_s
-        if self.loop.time() >= due:
-            self.raw.close()
+    def waiting_for_body(self, waiting: bool) -> None:
+        """The app waits in ``receive()`` for more of the body (True), or got it (False)."""
+        if waiting:
+            self._wait_until(self.loop.time() + self.limits.body_timeout_s)
         else:
-            self.idle_timer = self.loop.call_at(due, self._idle)
+            self.deadline = None
+
+    def _wait_until(self, deadline: float) -> None:
+        """End the connection's current wait at ``deadline`` (one timer per connection,
+        re-armed when it fires early, replaced only when the deadline comes sooner)."""
+        self.deadline = deadline
+        timer = self.timer
+        if timer is not None:
+            if timer.when() <= deadline:
+                return
+            timer.cancel()
+        self.timer = self.loop.call_at(deadline, self._tick)
+
+    def _tick(self) -> None:
+        self.timer = None
+        deadline = self.deadline
+        if deadline is None or self.raw.is_closing():
+            return
+        if self.loop.time() < deadline:
+            self.timer = self.loop.call_at(deadline, self._tick)
+            return
+        if self.lingering:
+            self.raw.close()
+            return
+        exchange = self.exchange
+        if exchange is not None and not exchange.complete:
+            message = f"no request body for {self.limits.body_timeout_s:g}s (server.body_timeout_s)"
+        elif self.in_head or self.waiting:
+            message = (
+                f"request headers not complete in {self.limits.header_timeout_s:g}s "
+                "(server.header_timeout_s)"
+            )
+        else:
+            self.raw.close()  # idle: nothing to answer
+            return
+        self._refuse(408, "request_timeout", message)
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer ``status`` and close; with a response under way, only close."""
+        exchange = self.exchange
+        if exchange is not None and exchange.started and not exchange.complete:
+            self.raw.close()
+            return
+        if exchange is not None:
+            exchange.client_left()
+        self.transport.flush()
+        self.raw.write(refusal(status, code, message))
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close once the client has read the answer: half-close, then drop what it still
+        sends for up to ``LINGER_S`` (closing with unread bytes would reset the connection,
+        and the client could lose the answer)."""
+        self.lingering = True
+        self.in_head = False
+        self.flow.resume_reading()
+        if self.raw.can_write_eof():
+            self.raw.write_eof()
+        self.table.waiting(self, proven=False)
+        self._wait_until(self.loop.time() + LINGER_S)
+
+    def evict(self) -> bool:
+        """Close this waiting connection to make room for a new one (``ConnectionTable``),
+        unless the bytes of a request wait in its socket, not yet read."""
+        if not self.head_bytes and unread_bytes(self.raw):
+            return False
+        self.raw.close()
+        return True
 
     def default_headers(self) -> bytes:
         """The server's default headers (its date), encoded once per new list from uvicorn."""
@@ -261,187 +363,3 @@ class GatewayHttpProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.flow.resume_writing()
-
-
-class Exchange:
-    """One request and its response: the ASGI ``receive`` and ``send`` of one app call."""
-
-    __slots__ = (
-        "body",
-        "chunked",
-        "complete",
-        "conn",
-        "expect_continue",
-        "gone",
-        "keep_alive",
-        "left",
-        "more_body",
-        "read",
-        "scope",
-        "started",
-        "task",
-        "waiter",
-    )
-
-    def __init__(
-        self, conn: GatewayHttpProtocol, scope: Scope, keep_alive: bool, expect_continue: bool
-    ) -> None:
-        self.conn = conn
-        self.scope = scope
-        self.keep_alive = keep_alive
-        self.expect_continue = expect_continue
-        self.body = b""
-        self.more_body = True
-        self.read = False
-        """The last of the body went to the app: ``receive()`` now waits for the end."""
-        self.waiter: asyncio.Future[None] | None = None
-        self.gone = False
-        self.started = False
-        self.complete = False
-        self.chunked = False
-        self.left = 0
-        """Bytes of the declared content-length not yet sent."""
-        self.task: asyncio.Task[None] | None = None
-
-    def add_body(self, body: bytes) -> None:
-        self.body += body
-        self._wake()
-
-    def end_body(self) -> None:
-        self.more_body = False
-        self._wake()
-
-    def client_left(self) -> None:
-        """The connection dropped: run the disconnect hooks if the answer was not complete."""
-        if not self.complete:
-            self.gone = True
-            for hook in self.scope[DISCONNECT_HOOKS]:
-                hook()
-        self._wake()
-
-    def _wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def run(self, app: ASGIApp) -> None:
-        """Call the app; answer 500 if it fails before starting a response."""
-        try:
-            problem = await self._call(app)
-            if problem:
-                LOG.error(problem[0], exc_info=problem[1])
-                if not self.started:
-                    await self._send_500()
-                else:
-                    self.conn.raw.close()
-        finally:
-            self.conn.state.tasks.discard(self.task)
-
-    async def _call(self, app: ASGIApp) -> tuple[str, BaseException | None] | None:
-        """What went wrong in the app, if anything."""
-        try:
-            # a protocol-breaking app may return something: say so, as uvicorn does
-            result = await app(self.scope, self.receive, self.send)  # type: ignore[func-returns-value]
-        except BaseException as exc:
-            return "Exception in ASGI application\n", exc
-        if result is not None:
-            return "ASGI callable should return None", None
-        if self.complete or self.gone:
-            return None
-        if self.started:
-            return "ASGI callable returned without completing response", None
-        return "ASGI callable returned without starting response", None
-
-    async def receive(self) -> Message:
-        """The body as it arrives; then, once answered or abandoned, ``http.disconnect``."""
-        conn = self.conn
-        if self.expect_continue:
-            self.expect_continue = False
-            if not conn.raw.is_closing():
-                conn.transport.write(CONTINUE)
-        conn.flow.resume_reading()
-        while not (self.gone or self.complete or self.body or not (self.more_body or self.read)):
-            self.waiter = conn.loop.create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        if self.gone or self.complete:
-            return {"type": "http.disconnect"}
-        body, self.body = self.body, b""
-        self.read = not self.more_body
-        return {"type": "http.request", "body": body, "more_body": self.more_body}
-
-    async def send(self, message: Message) -> None:
-        conn = self.conn
-        if conn.flow.write_paused and not self.gone:
-            await conn.flow.drain()
-        if self.gone:
-            return
-        if not self.started:
-            if message["type"] != "http.response.start":
-                raise RuntimeError(f"Expected 'http.response.start', got '{message['type']}'")
-            head = self._head(message["status"], message.get("headers", ()))
-            self.started = True
-            self.expect_continue = False
-            conn.transport.write(head)
-        elif not self.complete:
-            if message["type"] != "http.response.body":
-                raise RuntimeError(f"Expected 'http.response.body', got '{message['type']}'")
-            self._body(message.get("body", b""), message.get("more_body", False))
-        else:
-            raise RuntimeError(f"Unexpected '{message['type']}' after the response completed")
-
-    def _head(self, status: int, headers: Any) -> bytes:
-        """The status line and headers; decides content-length or chunked framing."""
-        lines = []
-        length: int | None = None
-        chunked = close = False
-        for name, value in headers:
-            lines.append(b"%s: %s\r\n" % (name, value))
-            name = name.lower()
-            if name == b"content-length" and length is None and not chunked:
-                length = int(value)
-            elif name == b"transfer-encoding" and value.lower() == b"chunked":
-                chunked, length = True, None
-            elif name == b"connection":
-                close = close or b"close" in [t.strip() for t in value.lower().split(b",")]
-        block = b"".join(lines)
-        if block.count(b"\n") != len(lines) or not HEADER_LINES.fullmatch(block):
-            raise RuntimeError(f"Invalid HTTP header in {block!r}")
-        if close:
-            self.keep_alive = False
-        elif not self.keep_alive:
-            block += b"connection: close\r\n"
-        bodyless = self.scope["method"] == "HEAD" or status in (204, 304)
-        if length is None and not chunked and not bodyless:
-            chunked = True
-            block += b"transfer-encoding: chunked\r\n"
-        self.chunked, self.left = chunked, length or 0
-        return b"%s%s%s\r\n" % (STATUS_LINE[status], self.conn.default_headers(), block)
-
-    def _body(self, body: bytes, more: bool) -> None:
-        write = self.conn.transport.write
-        if self.scope["method"] == "HEAD":
-            self.left = 0
-        elif self.chunked:
-            framed = b"%x\r\n%s\r\n" % (len(body), body) if body else b""
-            write(framed if more else framed + b"0\r\n\r\n")
-        else:
-            if len(body) > self.left:
-                raise RuntimeError("Response content longer than Content-Length")
-            self.left -= len(body)
-            write(body)
-        if more:
-            return
-        if self.left:
-            raise RuntimeError("Response content shorter than Content-Length")
-        self.complete = True
-        self._wake()
-        self.conn.answered(self.keep_alive)
-
-    async def _send_500(self) -> None:
-        headers = [(b"content-type", b"text/plain; charset=utf-8"),
-                   (b"content-length", b"21"), (b"connection", b"close")]  # fmt: skip
-        await self.send({"type": "http.response.start", "status": 500, "headers": headers})
-        await self.send({"type": "http.response.body", "body": b"Internal Server Error"})

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.serve.auto import SessionPins
-from modelyard.serve.limits import ADMITTED, Admission, SlidingWindowLimiter
+from modelyard.serve.limits import ADMITTED, Admission, Budget, Reservations, SlidingWindowLimiter
 
 SOCKET_NAME = "hub.sock"
 AUTHKEY_NAME = "hub.key"
@@ -44,7 +44,8 @@ class Hub:
     def __init__(self, reload: Reload) -> None:
         self._lock = threading.Lock()
         self._limiter = SlidingWindowLimiter()
-        self._spent: dict[str, float] = {}
+        self._spent: dict[tuple[str, str], float] = {}
+        self._books = Reservations()
         self._pins = SessionPins(0)
         self._reload = reload
 
@@ -57,27 +58,33 @@ class Hub:
         return self._reload(pid)
 
     def admit(
-        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
-        known_usd: float,
+        self, key_id: str, rpm: int | None, tpm: int | None, budget: Budget | None,
+        reserve_usd: float,
     ) -> Admission:  # fmt: skip
-        """Count one request unless its window is full, then admit while the key's spend is
-        under ``budget_usd``, as one gateway process does (``Quotas``); the first worker to
-        ask seeds the spend with ``known_usd``."""
+        """Count one request unless its window is full, then reserve ``reserve_usd`` while
+        the key's spend and reservations leave room, as one gateway process does
+        (``Quotas``); the first worker to ask about a period seeds its spend."""
         with self._lock:
             refusal = self._limiter.admit(key_id, rpm, tpm)
-            if refusal is not None or budget_usd is None:
+            if refusal is not None or budget is None:
                 return Admission(refusal)
-            spent = self._spent.setdefault(key_id, known_usd)
-        return Admission(spent_usd=spent, over_budget=spent >= budget_usd)
+            spent = self._spent.setdefault((key_id, budget.period), budget.known_usd)
+            return self._books.reserve(key_id, budget, spent, reserve_usd)
 
-    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
-        """Add a finished request's tokens and cost (``known_usd``, which includes the cost,
-        seeds a key new to the hub)."""
+    def settle(
+        self, key_id: str, tokens: int, cost_usd: float, budget: Budget | None,
+        reserved_usd: float,
+    ) -> None:  # fmt: skip
+        """Add a finished request's tokens and cost and release its reservation
+        (``budget.known_usd``, which includes the cost, seeds a period new to the hub)."""
         with self._lock:
             self._limiter.consume(key_id, tokens)
-            if cost_usd:
-                spent = self._spent.get(key_id)
-                self._spent[key_id] = known_usd if spent is None else spent + cost_usd
+            if budget is None:
+                return
+            slot = (key_id, budget.period)
+            spent = self._spent.get(slot)
+            self._spent[slot] = budget.known_usd if spent is None else spent + cost_usd
+            self._books.release(key_id, budget, reserved_usd)
 
     def pinned(self, session: str) -> str | None:
         """The model ``session`` is pinned to, if any."""
@@ -188,29 +195,29 @@ async def ask_reload(address: Path) -> dict[str, Any]:
 
 
 class HubClient:
-    """``Quotas`` over the hub; keys without limits cost no call."""
+    """``Quotas`` over the hub; keys without limits or budget cost no call."""
 
     def __init__(self, hub: Any) -> None:
         self._hub = hub
         self._tpm_keys: set[str] = set()
-        self._budget_keys: set[str] = set()
 
     def admit(
-        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
-        known_usd: float,
+        self, key_id: str, rpm: int | None, tpm: int | None, budget: Budget | None,
+        reserve_usd: float,
     ) -> Admission:  # fmt: skip
-        """Count one request in the shared window and check the shared spend (``Hub.admit``)."""
-        if rpm is None and tpm is None and budget_usd is None:
+        """Count one request in the shared window and reserve against the shared budget
+        (``Hub.admit``)."""
+        if rpm is None and tpm is None and budget is None:
             return ADMITTED
         if tpm is not None:
             self._tpm_keys.add(key_id)
-        if budget_usd is not None:
-            self._budget_keys.add(key_id)
-        return self._hub.admit(key_id, rpm, tpm, budget_usd, known_usd)
+        return self._hub.admit(key_id, rpm, tpm, budget, reserve_usd)
 
-    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
-        """Add the tokens of a key with a TPM limit and the cost of a key with a budget."""
+    def settle(
+        self, key_id: str, tokens: int, cost_usd: float, budget: Budget | None,
+        reserved_usd: float,
+    ) -> None:  # fmt: skip
+        """Add the tokens of a key with a TPM limit; settle a key with a budget."""
         tokens = tokens if tokens > 0 and key_id in self._tpm_keys else 0
-        cost_usd = cost_usd if key_id in self._budget_keys else 0.0
-        if tokens or cost_usd:
-            self._hub.settle(key_id, tokens, cost_usd, known_usd)
+        if tokens or budget is not None:
+            self._hub.settle(key_id, tokens, cost_usd, budget, reserved_usd)

@@ -14,7 +14,8 @@ import hashlib
 import hmac
 import secrets
 import threading
-from dataclasses import dataclass, fields, replace
+import time
+from dataclasses import dataclass, replace
 
 import orjson
 import sqlalchemy as sa
@@ -22,15 +23,18 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from modelyard.errors import YardError
-from modelyard.privacy import MODES, Mode
+from modelyard.privacy import Mode
 from modelyard.serve.errors import GatewayError
+from modelyard.serve.key_fields import KeyEdit, Period, check_key_fields, period_of, period_start
 from modelyard.serve.ledger import utc_now
-from modelyard.serve.limits import LocalQuotas, Quotas, Refusal
+from modelyard.serve.limits import Budget, LocalQuotas, Quotas
 from modelyard.serve.migrations import reflect
+from modelyard.serve.refusals import forbidden, over_budget, rate_limited
 
 KEY_PREFIX = "sk-yard-"
 EDITABLE_COLUMNS = (
-    "name", "models_json", "budget_usd", "rpm", "tpm", "private", "private_data", "updated_utc",
+    "name", "models_json", "budget_usd", "budget_period", "rpm", "tpm", "private", "private_data",
+    "updated_utc",
 )  # fmt: skip
 ADMIN_KEY_ID = "admin"
 SHOWN_CHARS = len(KEY_PREFIX) + 4
@@ -49,7 +53,10 @@ class KeyInfo:
     models: tuple[str, ...] | None = None
     """Model names or glob patterns (``openai/*``) it may use; None means every model."""
     budget_usd: float | None = None
-    """Total spend allowed, in USD, over the key's life; None means no budget."""
+    """Spend allowed, in USD, over the key's life or per ``budget_period``; None: no budget."""
+    budget_period: Period | None = None
+    """The budget is per UTC day or calendar month (spend starts again from 0 each period);
+    None: over the key's life."""
     rpm: int | None = None
     """Requests per minute; None means unlimited."""
     tpm: int | None = None
@@ -59,7 +66,8 @@ class KeyInfo:
     revoked_utc: str | None = None
     """When it was revoked; a revoked key is refused."""
     spent_usd: float = 0.0
-    """Spend so far, from the ledger plus requests settled since the gateway started."""
+    """Spend in the current budget period (or ever), from the ledger plus requests settled
+    since the gateway started."""
     private: bool = False
     """Every request is private: `auto` sends it to self-hosted candidates only, and a model
     named directly must be self-hosted."""
@@ -73,35 +81,20 @@ class KeyInfo:
         """Whether this key may use ``model`` (exact name or glob match)."""
         return self.models is None or any(fnmatch.fnmatchcase(model, p) for p in self.models)
 
-
-class Keep:
-    """The value of a ``KeyEdit`` field that leaves the key's setting as it is."""
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP = Keep()
+    @property
+    def period(self) -> str:
+        """The budget period now, UTC: "2026-12-07" (daily), "2026-12" (monthly), or ""."""
+        return period_of(self.budget_period, time.time())
 
 
 @dataclass(frozen=True)
-class KeyEdit:
-    """Changes to a key: each field a new value (None clears a limit, a budget or the model
-    list) or ``KEEP``."""
+class Hold:
+    """What one admitted request holds against its key; ``KeyStore.settle`` releases it."""
 
-    name: str | Keep = KEEP
-    models: tuple[str, ...] | Keep | None = KEEP
-    budget_usd: float | Keep | None = KEEP
-    rpm: int | Keep | None = KEEP
-    tpm: int | Keep | None = KEEP
-    private: bool | Keep = KEEP
-    private_data: Mode | Keep | None = KEEP
-
-    def apply(self, info: KeyInfo, when: str) -> KeyInfo:
-        """``info`` with these changes, edited at ``when``."""
-        changed = {f.name: getattr(self, f.name) for f in fields(self)}
-        kept = {name: value for name, value in changed.items() if value is not KEEP}
-        return replace(info, **kept, updated_utc=when)
+    key_id: str
+    budget: Budget | None
+    """The key's budget as admitted (None: the key has none)."""
+    reserved_usd: float = 0.0
 
 
 def hash_key(raw_key: str, pepper: str = "") -> str:
@@ -137,7 +130,8 @@ class KeyStore:
         self._pepper = pepper
         self._quotas = quotas or LocalQuotas()
         self._by_hash: dict[str, KeyInfo] = {}
-        self._spent: dict[str, float] = {}
+        self._spent: dict[str, tuple[str, float]] = {}
+        """Each key's spend: (budget period, USD spent in it)."""
         self._mark: tuple[int, str | None, int, str | None] | None = None
         """The keys table's (rows, newest id, revoked rows, last edit) when it was last read."""
         self._write_lock = threading.Lock()
@@ -173,11 +167,15 @@ class KeyStore:
         with self._write_lock:
             with self.engine.connect() as conn:
                 rows = conn.execute(sa.select(keys_table)).mappings().all()
-                unseen = {r["id"] for r in rows} - self._spent.keys()
-                spent = _spend_by_key(conn, unseen) if unseen else {}
-            for key_id in unseen:
-                self._spent.setdefault(key_id, spent.get(key_id, 0.0))
-            self._by_hash = {r["key_hash"]: _key_from_row(r) for r in rows}
+                keys = [_key_from_row(r) for r in rows]
+                periods: dict[str, list[str]] = {}
+                for info in keys:  # unseen keys, and keys in a new period (or period kind)
+                    if info.id not in self._spent or self._spent[info.id][0] != info.period:
+                        periods.setdefault(info.period, []).append(info.id)
+                for period, ids in periods.items():
+                    spent = _spend_since(conn, ids, period)
+                    self._spent.update((i, (period, spent.get(i, 0.0))) for i in ids)
+            self._by_hash = {r["key_hash"]: k for r, k in zip(rows, keys, strict=True)}
             ids = [r["id"] for r in rows]
             edits = [r["updated_utc"] for r in rows if r["updated_utc"] is not None]
             self._mark = (
@@ -217,6 +215,7 @@ class KeyStore:
         rpm: int | None = None,
         tpm: int | None = None,
         private: bool = False,
+        budget_period: str | None = None,
         private_data: Mode | None = None,
     ) -> tuple[KeyInfo, str]:
         """Make a new key; the raw key is returned here and never again.
@@ -224,7 +223,6 @@ class KeyStore:
         Raises:
             YardError: a field is out of range.
         """
-        _check_new_key(name, models, budget_usd, rpm, tpm, private_data)
         raw = KEY_PREFIX + secrets.token_urlsafe(32)
         info = KeyInfo(
             id=str(ULID()),
@@ -236,15 +234,17 @@ class KeyStore:
             tpm=tpm,
             created_utc=utc_now(),
             private=private,
+            budget_period=budget_period,  # type: ignore[arg-type]  # checked below
             private_data=private_data,
         )
+        check_key_fields(info)
         key_hash = hash_key(raw, self._pepper)
         with self._write_lock:
             with self.engine.begin() as conn:
                 conn.execute(
                     sa.insert(reflect(self.engine, "keys")).values(_row_from_key(info, key_hash))
                 )
-            self._spent[info.id] = 0.0
+            self._spent[info.id] = (info.period, 0.0)
             self._by_hash = {**self._by_hash, key_hash: info}
         return info, raw
 
@@ -256,15 +256,7 @@ class KeyStore:
         """
         key_hash, info = self._found(key_id)
         revoked = replace(info, revoked_utc=info.revoked_utc or utc_now())
-        table = reflect(self.engine, "keys")
-        with self._write_lock:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.update(table)
-                    .where(table.c.id == key_id)
-                    .values(revoked_utc=revoked.revoked_utc)
-                )
-            self._by_hash = {**self._by_hash, key_hash: revoked}
+        self._save(key_hash, revoked, ("revoked_utc",))
         return self._with_spend(revoked)
 
     def update(self, key_id: str, edit: KeyEdit) -> KeyInfo:
@@ -278,21 +270,23 @@ class KeyStore:
         if info.revoked_utc is not None:
             raise YardError(f"key {info.name!r} ({key_id}) is revoked; create a new one instead")
         edited = edit.apply(info, utc_now())
-        models = list(edited.models) if edited.models is not None else None
-        _check_new_key(
-            edited.name, models, edited.budget_usd, edited.rpm, edited.tpm, edited.private_data
-        )
-        row = _row_from_key(edited, key_hash)
+        check_key_fields(edited)
+        if edited.period != info.period:  # a new period kind: its spend from the ledger
+            with self.engine.connect() as conn:
+                spent = _spend_since(conn, [key_id], edited.period).get(key_id, 0.0)
+            self._spent[key_id] = (edited.period, spent)
+        self._save(key_hash, edited, EDITABLE_COLUMNS)
+        return self._with_spend(edited)
+
+    def _save(self, key_hash: str, info: KeyInfo, columns: tuple[str, ...]) -> None:
+        """Write ``columns`` of a changed key's row, and its new info in memory, together."""
+        row = _row_from_key(info, key_hash)
         table = reflect(self.engine, "keys")
         with self._write_lock:
             with self.engine.begin() as conn:
-                conn.execute(
-                    sa.update(table)
-                    .where(table.c.id == key_id)
-                    .values({k: row[k] for k in EDITABLE_COLUMNS})
-                )
-            self._by_hash = {**self._by_hash, key_hash: edited}
-        return self._with_spend(edited)
+                values = {k: row[k] for k in columns}
+                conn.execute(sa.update(table).where(table.c.id == info.id).values(values))
+            self._by_hash = {**self._by_hash, key_hash: info}
 
     def _found(self, key_id: str) -> tuple[str, KeyInfo]:
         """The key's hash and info; reloads once, for a key another process made."""
@@ -314,59 +308,81 @@ class KeyStore:
         """True when no key was ever created and no admin key is set: anyone may call."""
         return not self._by_hash and self._admin_key is None
 
-    def authorize(self, authorization_header: str | None, model: str | None) -> KeyInfo | None:
-        """Check a request's key against revocation, allow-list, budget and rate limits.
-
-        Args:
-            authorization_header: The request's ``Authorization`` header value.
-            model: The model the client asked for; None skips the allow-list (``/v1/models``).
+    def identify(self, authorization_header: str | None) -> KeyInfo | None:
+        """The caller's key, from a request's ``Authorization`` header, before anything else
+        of the request is read.
 
         Returns:
-            The caller's key, or None when the gateway is open (see ``open_access``).
+            The key (the admin key's info for the admin key), or None when the gateway is open
+            (see ``open_access``).
 
         Raises:
-            GatewayError: 401 missing/unknown/revoked key, 403 model not allowed,
-                429 ``insufficient_quota`` budget spent, 429 ``rate_limit_exceeded``.
+            GatewayError: 401 missing, unknown or revoked key.
         """
         if self.open_access:
             return None
-        info = self._identify(bearer_token(authorization_header))
+        return self._identify(bearer_token(authorization_header))
+
+    def admit(self, info: KeyInfo, model: str, reserve_usd: float = 0.0) -> Hold | None:
+        """Check ``info``'s allow-list, rate limits and budget for one request to ``model``,
+        and hold ``reserve_usd`` (the most it can cost) against the budget while it runs.
+
+        Returns:
+            What the request holds (give it to ``settle`` when it ends); None for the admin
+            key, which passes everything.
+
+        Raises:
+            GatewayError: 403 model not allowed, 429 ``insufficient_quota`` budget spent (with
+                what requests in flight hold), 429 ``rate_limit_exceeded``.
+        """
         if info.id == ADMIN_KEY_ID:
-            return info
-        if model is not None and not info.allows(model):
-            raise _forbidden(info, model)
-        spent = self._spent.get(info.id, 0.0)
-        if info.budget_usd is not None and spent >= info.budget_usd:
-            raise _over_budget(info, spent)
-        self._admit(info, info.budget_usd if model is not None else None)
-        return info
-
-    def _admit(self, info: KeyInfo, budget_usd: float | None) -> None:
-        """Count the request in the key's rate windows, then hold its estimated cost against the
-        shared budget: one call to the quotas (the windows first, since a refused request
-        must not hold a reservation that nothing releases)."""
-        known = self._spent.get(info.id, 0.0)
-        admission = self._quotas.admit(info.id, info.rpm, info.tpm, budget_usd, known)
+            return None
+        if not info.allows(model):
+            raise forbidden(info, model)
+        budget = self._budget(info)
+        if budget is not None and budget.known_usd >= budget.limit_usd:
+            raise over_budget(info, budget.known_usd)
+        admission = self._quotas.admit(info.id, info.rpm, info.tpm, budget, reserve_usd)
         if admission.refusal is not None:
-            raise _rate_limited(info, admission.refusal)
-        if admission.spent_usd is not None:
-            self._spent[info.id] = known = max(known, admission.spent_usd)
+            raise rate_limited(info, admission.refusal)
+        if budget is None:
+            return Hold(info.id, None)
+        spent = self._raise_spend(info.id, budget, admission.spent_usd)
         if admission.over_budget:
-            raise _over_budget(info, known)
+            raise over_budget(info, spent)
+        return Hold(info.id, budget, reserve_usd)
 
-    def remaining_usd(self, info: KeyInfo) -> float | None:
-        """What ``info``'s key may still spend, in USD; None when it has no budget."""
+    def _budget(self, info: KeyInfo) -> Budget | None:
+        """``info``'s budget in the current period (a new period starts from nothing)."""
         if info.budget_usd is None:
             return None
-        return info.budget_usd - self._spent.get(info.id, 0.0)
+        period = info.period
+        known_period, spent = self._spent.get(info.id, (period, 0.0))
+        return Budget(info.budget_usd, period, spent if known_period == period else 0.0)
 
-    def settle(self, key_id: str | None, tokens: int, cost_usd: float | None) -> None:
-        """Charge a finished request to its key: spend for budgets, tokens for TPM."""
-        if key_id is None:
+    def _raise_spend(self, key_id: str, budget: Budget, shared: float | None) -> float:
+        """Take up the shared figure for the period when it is higher than this process's."""
+        spent = max(budget.known_usd, shared or 0.0)
+        self._spent[key_id] = (budget.period, spent)
+        return spent
+
+    def remaining_usd(self, info: KeyInfo) -> float | None:
+        """What ``info``'s key may still spend in its budget period, in USD; None when it has
+        no budget."""
+        budget = self._budget(info)
+        return None if budget is None else budget.limit_usd - budget.known_usd
+
+    def settle(self, hold: Hold | None, tokens: int, cost_usd: float | None) -> None:
+        """Charge a finished request to its key (spend, TPM tokens) and release what it held."""
+        if hold is None:
             return
-        if cost_usd:
-            self._spent[key_id] = self._spent.get(key_id, 0.0) + cost_usd
-        self._quotas.settle(key_id, tokens, cost_usd or 0.0, self._spent.get(key_id, 0.0))
+        budget, cost = hold.budget, cost_usd or 0.0
+        if budget is not None:
+            period, spent = self._spent.get(hold.key_id, (budget.period, 0.0))
+            if period == budget.period:
+                self._spent[hold.key_id] = (period, spent := spent + cost)
+            budget = replace(budget, known_usd=spent if period == budget.period else cost)
+        self._quotas.settle(hold.key_id, tokens, cost, budget, hold.reserved_usd)
 
     def _identify(self, token: str | None) -> KeyInfo:
         if token is None:
@@ -391,16 +407,22 @@ class KeyStore:
         return [(h, k) for h, k in self._by_hash.items() if k.id == key_id]
 
     def _with_spend(self, info: KeyInfo) -> KeyInfo:
-        return replace(info, spent_usd=round(self._spent.get(info.id, 0.0), 10))
+        period, spent = self._spent.get(info.id, ("", 0.0))
+        return replace(info, spent_usd=round(spent if period == info.period else 0.0, 10))
 
 
-def _spend_by_key(conn: sa.Connection, key_ids: set[str]) -> dict[str, float]:
-    requests = sa.table("requests", sa.column("key_id"), sa.column("cost_usd"))
+def _spend_since(conn: sa.Connection, key_ids: list[str], period: str) -> dict[str, float]:
+    """What each of ``key_ids`` spent in ``period`` (or ever, for ""), from the ledger."""
+    requests = sa.table(
+        "requests", sa.column("key_id"), sa.column("cost_usd"), sa.column("datetime_utc")
+    )
     query = (
         sa.select(requests.c.key_id, sa.func.coalesce(sa.func.sum(requests.c.cost_usd), 0.0))
         .where(requests.c.key_id.in_(sorted(key_ids)))
         .group_by(requests.c.key_id)
     )
+    if period:
+        query = query.where(requests.c.datetime_utc >= period_start(period))
     return {key_id: float(total) for key_id, total in conn.execute(query)}
 
 
@@ -417,6 +439,7 @@ def _key_from_row(row: sa.RowMapping) -> KeyInfo:
         created_utc=row["created_utc"],
         revoked_utc=row["revoked_utc"],
         private=bool(row["private"]),
+        budget_period=row["budget_period"],
         private_data=row.get("private_data"),
         updated_utc=row["updated_utc"],
     )
@@ -436,77 +459,7 @@ def _row_from_key(info: KeyInfo, key_hash: str) -> dict[str, object]:
         "created_utc": info.created_utc,
         "revoked_utc": info.revoked_utc,
         "private": info.private,
+        "budget_period": info.budget_period,
         "private_data": info.private_data,
         "updated_utc": info.updated_utc,
     }
-
-
-def _check_new_key(
-    name: str,
-    models: list[str] | None,
-    budget_usd: float | None,
-    rpm: int | None,
-    tpm: int | None,
-    private_data: str | None = None,
-) -> None:
-    if not name or not name.strip():
-        raise YardError("key name: must not be empty; e.g. `yard keys create team-search`")
-    if private_data is not None and private_data not in MODES:
-        raise YardError(f"private_data: {private_data!r}: one of {', '.join(MODES)}")
-    if models is not None and (not models or not all(isinstance(m, str) and m for m in models)):
-        raise YardError(f"models: {models!r}: give one or more model names (globs like 'openai/*')")
-    if budget_usd is not None and budget_usd < 0:
-        raise YardError(f"budget_usd: {budget_usd}: must be 0 or more (USD)")
-    for field, value in (("rpm", rpm), ("tpm", tpm)):
-        if value is not None and value < 1:
-            raise YardError(f"{field}: {value}: must be a positive whole number per minute")
-
-
-def _forbidden(info: KeyInfo, model: str) -> GatewayError:
-    allowed = ", ".join(info.models or ())
-    return GatewayError(
-        403,
-        f"Key {info.name!r} may not use model {model!r}; it may use: {allowed}.",
-        type="permission_error",
-        param="model",
-        code="model_not_allowed",
-    )
-
-
-def private_refusal(key_name: str, model: str, remote: list[str]) -> GatewayError:
-    """The 403 for a private key naming a model that is not self-hosted (``remote`` backends)."""
-    return GatewayError(
-        403,
-        f"Key {key_name!r} is private: model {model!r} is not self-hosted (remote backend "
-        f"{', '.join(remote)}); ask for a self-hosted model or for 'auto'.",
-        type="permission_error",
-        param="model",
-        code="model_not_self_hosted",
-    )
-
-
-def _over_budget(info: KeyInfo, spent: float) -> GatewayError:
-    # OpenAI answers an exhausted quota with 429 insufficient_quota; its SDKs retry 429s
-    # unless told not to, and no retry can help here
-    return GatewayError(
-        429,
-        f"Key {info.name!r} has spent ${spent:.4f} of its ${info.budget_usd:g} budget; "
-        "ask the operator for a new budget.",
-        type="insufficient_quota",
-        code="insufficient_quota",
-        headers={"x-should-retry": "false"},
-    )
-
-
-def _rate_limited(info: KeyInfo, refusal: Refusal) -> GatewayError:
-    return GatewayError(
-        429,
-        f"Rate limit reached for key {info.name!r}: {refusal.limit} {refusal.kind} per minute; "
-        f"retry in {refusal.retry_after_header}s.",
-        type=refusal.kind,
-        code="rate_limit_exceeded",
-        headers={
-            "Retry-After": refusal.retry_after_header,
-            "retry-after-ms": str(max(1, round(refusal.retry_after_s * 1000))),
-        },
-    )

@@ -61,7 +61,9 @@ class LedgerEntry:
     datetime_utc: str = field(default_factory=utc_now)
     key_id: str | None = None
     requested_model: str | None = None
+    """The model the client asked for (``auto`` included)."""
     served_model: str | None = None
+    """The public model that answered: the one asked for, or the candidate ``auto`` chose."""
     backend: str | None = None
     endpoint: str | None = None
     stream: bool = False
@@ -80,6 +82,9 @@ class LedgerEntry:
     """The response body (or the assembled stream) as JSON text; kept only with prompt logging."""
     adapter: str | None = None
     """The LoRA adapter that answered (`MODEL:ADAPTER` or an alias); None for a base model."""
+    upstream_model: str | None = None
+    """The model name the answering backend was sent (its config's ``model``, else the public
+    name)."""
 
 
 COLUMNS = tuple(f.name for f in dataclasses.fields(LedgerEntry))

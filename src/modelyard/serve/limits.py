@@ -1,10 +1,13 @@
-"""Per-key request and token rate limits over a sliding 60-second window, held in memory.
+"""Per-key request and token rate limits over a sliding 60-second window, and budget
+reservations: what a request may still cost is held against its key's budget while it runs.
 
 The key store asks its ``Quotas`` once before a request (``admit``: rate windows, then the
-budget reservation) and once after it (``settle``: tokens and cost). ``LocalQuotas`` keeps the
-windows of one process without I/O; ``serve/shared.py`` keeps windows and budgets in Redis (one
-atomic script per call) so several replicas count together, and ``serve/hub.py`` keeps them in
-the parent of `yard serve --workers`.
+budget reservation) and once after it (``settle``: tokens and cost, releasing the reservation).
+A request is admitted while ``spent + reserved < budget`` in its key's budget period; it then
+reserves the most it can cost, so concurrent requests can overspend by at most the one that
+crosses the budget. ``LocalQuotas`` keeps windows and reservations of one process without I/O;
+``serve/shared.py`` keeps them in Redis (one atomic script per call) so several replicas count
+together, and ``serve/hub.py`` in the parent of `yard serve --workers`.
 """
 
 from __future__ import annotations
@@ -37,40 +40,59 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """A key's budget, as one request's admission and settlement see it."""
+
+    limit_usd: float
+    """The budget per period."""
+    period: str
+    """Which period spend counts in: "" for a lifetime budget, else the day ("2026-12-07") or
+    month ("2026-12") in UTC; a new period starts from nothing spent."""
+    known_usd: float
+    """What this process knows the key spent in the period (the ledger's sum at start plus
+    what it settled since); it seeds shared state that has none."""
+
+
+@dataclass(frozen=True)
 class Admission:
     """What ``Quotas.admit`` decided about one request."""
 
     refusal: Refusal | None = None
     """A rate limit refused it; nothing was counted or reserved."""
     spent_usd: float | None = None
-    """The key's shared spend, when a shared budget was checked."""
+    """The key's spend in the period, when a budget was checked."""
     over_budget: bool = False
-    """The shared budget refused it (its request was still counted in the rate window)."""
+    """The budget refused it (its request was still counted in the rate window)."""
 
 
 ADMITTED = Admission()
 
 
 class Quotas(Protocol):
-    """Rate windows and budget spend, asked once before and once after each keyed request."""
+    """Rate windows and budgets, asked once before and once after each keyed request."""
 
     def admit(
-        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
-        known_usd: float,
+        self, key_id: str, rpm: int | None, tpm: int | None, budget: Budget | None,
+        reserve_usd: float,
     ) -> Admission:  # fmt: skip
-        """Count one request in ``key_id``'s rate windows, then reserve its estimated cost.
+        """Count one request in ``key_id``'s rate windows, then, while the budget's spend
+        and reservations leave room, reserve ``reserve_usd`` against it.
 
         Args:
             key_id: The key.
             rpm: Requests per minute, or None.
             tpm: Tokens per minute, or None.
-            budget_usd: The budget to reserve against; None reserves nothing.
-            known_usd: The key store's own figure for the spend (it seeds shared state).
+            budget: The key's budget; None reserves nothing.
+            reserve_usd: The most the request can cost.
         """
         ...
 
-    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
-        """Add a finished request's tokens and cost; release what ``admit`` reserved for it."""
+    def settle(
+        self, key_id: str, tokens: int, cost_usd: float, budget: Budget | None,
+        reserved_usd: float,
+    ) -> None:  # fmt: skip
+        """Add a finished request's tokens and cost (``budget.known_usd`` includes it) and
+        release the ``reserved_usd`` that ``admit`` held for it."""
         ...
 
 
@@ -127,19 +149,54 @@ class SlidingWindowLimiter:
         return self._clock()
 
 
+class Reservations:
+    """What requests in flight hold against each (key, budget period)."""
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[str, str], float] = {}
+
+    def reserve(self, key_id: str, budget: Budget, spent: float, amount: float) -> Admission:
+        """Hold ``amount`` while ``spent`` plus what is held stays under the budget."""
+        slot = (key_id, budget.period)
+        held = self.held.get(slot, 0.0)
+        if spent + held >= budget.limit_usd:
+            return Admission(spent_usd=spent, over_budget=True)
+        self.held[slot] = held + amount
+        return Admission(spent_usd=spent)
+
+    def release(self, key_id: str, budget: Budget, amount: float) -> None:
+        """Give back ``amount`` held by a request that ended."""
+        slot = (key_id, budget.period)
+        left = self.held.get(slot, 0.0) - amount
+        if left > 1e-12:
+            self.held[slot] = left
+        else:
+            self.held.pop(slot, None)
+
+
 class LocalQuotas:
-    """``Quotas`` of one process: windows in memory; the key store's own spend is the budget's."""
+    """``Quotas`` of one process: windows and reservations in memory, no I/O."""
 
     def __init__(self, window_s: float = WINDOW_S) -> None:
         self.limiter = SlidingWindowLimiter(window_s)
+        self.books = Reservations()
 
     def admit(
-        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
-        known_usd: float,
+        self, key_id: str, rpm: int | None, tpm: int | None, budget: Budget | None,
+        reserve_usd: float,
     ) -> Admission:  # fmt: skip
-        """Count one request unless a window is full (the key store checks the budget)."""
-        return Admission(self.limiter.admit(key_id, rpm, tpm))
+        """Count one request unless a window is full, then reserve against the budget (whose
+        spend is the key store's own)."""
+        refusal = self.limiter.admit(key_id, rpm, tpm)
+        if refusal is not None or budget is None:
+            return Admission(refusal)
+        return self.books.reserve(key_id, budget, budget.known_usd, reserve_usd)
 
-    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
-        """Add the request's tokens to the key's window."""
+    def settle(
+        self, key_id: str, tokens: int, cost_usd: float, budget: Budget | None,
+        reserved_usd: float,
+    ) -> None:  # fmt: skip
+        """Add the request's tokens to the key's window and release its reservation."""
         self.limiter.consume(key_id, tokens)
+        if budget is not None:
+            self.books.release(key_id, budget, reserved_usd)

@@ -330,6 +330,14 @@ def m008_route_feedback(conn: Connection) -> None:
     ).create(conn)
 
 
+@migration
+def m009_gateway(conn: Connection) -> None:
+    # served_model is the public model that answered; the name the upstream was sent, here.
+    # Budgets may be per UTC day or month.
+    conn.execute(sa.text("ALTER TABLE requests ADD COLUMN upstream_model TEXT"))
+    conn.execute(sa.text("ALTER TABLE keys ADD COLUMN budget_period TEXT"))
+
+
 def schema_sql(engine: Engine) -> str:
     """The SQLite schema ``migrate()`` produces, as CREATE statements (for docs/ledger.md)."""
     query = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name"

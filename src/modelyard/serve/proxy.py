@@ -1,18 +1,23 @@
 """One client request sent upstream: retries, backoff and fallback until something answers.
 
 Everything here happens before a byte reaches the client, which is what makes a retry safe.
-A streaming attempt counts as answered once its first chunk has arrived.
+A streaming attempt counts as answered once its first chunk has arrived. An upstream's 4xx
+answer (429 aside, which is retried) is the client's to read: it is neither retried nor
+counted against the breaker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from modelyard.privacy import Redacted
+from modelyard.serve import logs
 from modelyard.serve.backends import Backend
 from modelyard.serve.balancer import Replica
 from modelyard.serve.errors import GatewayError
@@ -38,6 +43,45 @@ class Failure(Exception):
     def breaks(self) -> bool:
         """Whether it counts against the backend's breaker (a 429 is the upstream's policy)."""
         return self.kind != "rate_limited"
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """What goes upstream: the client's payload (never changed), the public model it asks for,
+    the fields the gateway sets itself (``stream_options``, ``logprobs``) and, for a private
+    request in ``redact`` mode, the placeholders remote backends get instead of the values."""
+
+    path: str
+    """The API path under the backend's base URL (``/chat/completions``)."""
+    payload: Mapping[str, Any]
+    model: str
+    """The public model name (or `MODEL:ADAPTER`); each backend is sent its own name for it."""
+    stream: bool
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    redacted: Redacted | None = None
+    """The privacy step's redaction of ``sent`` (serve/private_data.py), applied to every
+    body a remote backend gets."""
+
+    @property
+    def sent(self) -> dict[str, Any]:
+        """The body every backend gets but for its model name: what the privacy step scans."""
+        return {**self.payload, **self.overrides}
+
+    def body_for(self, backend: Backend) -> bytes:
+        """The exact bytes ``backend`` is sent: the one place an upstream body is built.
+
+        Raises:
+            GatewayError: 400, the payload cannot be written as JSON (nested deeper than the
+                serializer's limit).
+        """
+        body = {**self.payload, **self.overrides, "model": backend.upstream_model(self.model)}
+        if self.redacted is not None and not backend.config.local:
+            body = self.redacted.apply(body)
+        try:
+            return orjson.dumps(body)
+        except orjson.JSONEncodeError as exc:
+            raise GatewayError(400, f"request body cannot be forwarded: {exc}",
+                               code="invalid_request")  from None  # fmt: skip
 
 
 @dataclass
@@ -67,47 +111,62 @@ class Upstream:
 
 
 async def open_upstream(
-    pool: HttpPool,
-    chain: list[Backend],
-    path: str,
-    payload: dict[str, Any],
-    stream: bool,
-    metrics: GatewayMetrics,
-    redacted: Redacted | None = None,
+    pool: HttpPool, chain: list[Backend], request: UpstreamRequest, metrics: GatewayMetrics
 ) -> Upstream:
-    """Try each backend of ``chain`` in order, each up to its retry budget; a remote backend
-    gets the ``redacted`` body when there is one (its placeholders, never the values).
+    """Try each backend of ``chain`` in order, each up to its retry budget; each is sent
+    ``request.body_for`` itself (the payload is not changed).
 
     Raises:
-        GatewayError: every backend failed or was skipped (429, 502, 503 or 504).
+        GatewayError: every backend failed or was skipped (429, 502, 503 or 504); 400 when
+            the payload cannot be serialized.
     """
     trail: list[str] = []
     last: Failure | None = None
-    requested = payload["model"]
     for backend in chain:
+        if trail:
+            logs.event("fallback", logging.WARNING, model=request.model, to=backend.name,
+                       after=trail[-1])  # fmt: skip
         if backend.down is not None or not backend.breaker.allow():
             trail.append(f"{backend.name}: {backend.down or 'breaker open'}")
             continue
-        payload["model"] = backend.upstream_model(requested)
-        sent = payload if redacted is None or backend.config.local else redacted.apply(payload)
-        body = orjson.dumps(sent)
+        body = request.body_for(backend)
         for attempt in range(backend.config.max_retries + 1):
             try:
-                answer = await _attempt(pool, backend, path, body, stream)
+                answer = await _attempt(pool, backend, request.path, body, request.stream)
             except Failure as failure:
                 last = failure
                 trail.append(f"{backend.name}: {failure}")
-                metrics.upstream_failures.labels(backend.name, failure.kind).inc()
-                if failure.breaks:
-                    backend.breaker.failure()
+                _failed(backend, failure, metrics)
                 if not await _wait_retry(backend, attempt, failure):
                     break
                 continue
-            backend.breaker.success()
+            _succeeded(backend)
             answer.attempts = trail
             return answer
-    payload["model"] = requested
-    raise _exhausted(requested, last, trail)
+    raise _exhausted(request.model, last, trail)
+
+
+def _failed(backend: Backend, failure: Failure, metrics: GatewayMetrics) -> None:
+    """Count a failed attempt; log the breaker opening here."""
+    metrics.upstream_failures.labels(backend.name, failure.kind).inc()
+    if not failure.breaks:
+        return
+    breaker = backend.breaker
+    before = breaker.opened_at
+    breaker.failure()
+    if breaker.opened_at is not None and breaker.opened_at != before:
+        logs.event("breaker_open", logging.WARNING, backend=backend.name,
+                   failures=breaker.consecutive, cooldown_s=breaker.cooldown_s,
+                   last=failure.kind)  # fmt: skip
+
+
+def _succeeded(backend: Backend) -> None:
+    """An answer came: close the breaker, logging it when it had been open."""
+    breaker = backend.breaker
+    was_open = breaker.opened_at is not None
+    breaker.success()
+    if was_open:
+        logs.event("breaker_close", backend=backend.name)
 
 
 async def _wait_retry(backend: Backend, attempt: int, failure: Failure) -> bool:
@@ -118,6 +177,8 @@ async def _wait_retry(backend: Backend, attempt: int, failure: Failure) -> bool:
     delay = backoff_delay(attempt, config.retry_backoff_s, failure.retry_after)
     if delay > config.max_retry_wait_s:
         return False
+    logs.event("retry", backend=backend.name, attempt=attempt + 2, after=failure.kind,
+               delay_ms=round(delay * 1000))  # fmt: skip
     await asyncio.sleep(delay)
     return backend.breaker.allow()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import ConfigError, YardError
+from modelyard.serve import logs
 from modelyard.serve.backends import Backend, stop_backends
 from modelyard.serve.config import GatewayConfig
 
@@ -121,18 +122,19 @@ def report(old: GatewayConfig, new: GatewayConfig) -> dict[str, Any]:
 
 
 def announce(answer: Mapping[str, Any]) -> None:
-    """Log a successful reload's answer."""
-    log.warning("reloaded %s: backends %s, models %s, restart required for %s",
-                answer["config"], answer["backends"], answer["models"],
-                answer["restart_required"] or "nothing")  # fmt: skip
+    """Log a successful reload's answer (a ``reload`` event)."""
+    fields = {k: answer[k] for k in ("config", "backends", "models", "restart_required")}
+    logs.event("reload", logging.WARNING, **fields)
 
 
 async def reload_logged(reload: Callable[[], Awaitable[Any]]) -> None:
-    """Run ``reload`` on SIGHUP, where nobody gets an answer: a refusal is logged instead."""
+    """Run ``reload`` on SIGHUP, where nobody gets an answer: a refusal is logged instead (a
+    ``reload_failed`` event)."""
     try:
         await reload()
     except YardError as exc:
-        log.error("reload on SIGHUP failed; still serving the previous config:\n%s", exc)
+        logs.event("reload_failed", logging.ERROR, error=str(exc),
+                   result="still serving the previous config")  # fmt: skip
 
 
 def local_backends(config: GatewayConfig) -> dict[str, Any]:

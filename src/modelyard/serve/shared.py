@@ -8,11 +8,10 @@ before forwarding, token window and settlement after. When Redis does not answer
 falls back to its own in-process state for ``RETRY_S`` and then tries again: requests keep
 flowing, limits then count only the replica's own traffic until Redis is back.
 
-Budgets reserve before forwarding: a request is admitted while ``spent + reserved < budget``,
-and reserves the key's last settled cost; when it ends the reservation is released and the real
-cost added. Overspend is bounded by one request's cost plus, per request in flight at the moment
-the budget is crossed, its cost above the reservation (docs/ledger.md, *Budgets and limits
-across replicas*).
+Budgets reserve before forwarding: a request is admitted while ``spent + reserved < budget``
+in the key's budget period, and reserves the most it can cost; when it ends the reservation is
+released and the real cost added. Overspend is bounded by the one request that crosses the
+budget (docs/ledger.md, *Budgets and limits across replicas*).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import logging
 import math
 import os
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import MissingExtraError
@@ -32,8 +30,9 @@ from modelyard.serve.limits import (
     ADMITTED,
     WINDOW_S,
     Admission,
+    Budget,
+    LocalQuotas,
     Refusal,
-    SlidingWindowLimiter,
 )
 from modelyard.serve.resilience import BreakerState, CircuitBreaker
 
@@ -52,7 +51,8 @@ TIMEOUT_S = 0.25
 CLOSED_CACHE_S = 0.1
 """How long a replica trusts a closed, failure-free shared breaker before asking Redis again."""
 IDLE_TTL_MS = 600_000
-"""Budget reservations of a key idle this long expire (a replica died holding them)."""
+"""A key's budget state idle this long expires (a replica died holding reservations); the next
+request seeds its spend again from the asking replica's figure."""
 PIN_TTL_S = 86_400
 """A session pin unused this long is forgotten (Redis bounds pins by age, not by count)."""
 
@@ -100,11 +100,10 @@ if redis.call('HEXISTS', KEYS[3], 'spent') == 0 then
 end
 local spent = tonumber(redis.call('HGET', KEYS[3], 'spent'))
 local reserved = math.max(0, tonumber(redis.call('HGET', KEYS[3], 'reserved') or '0'))
-if spent + reserved >= tonumber(ARGV[5]) then return {'budget', 0, tostring(spent), '0'} end
-local estimate = redis.call('HGET', KEYS[3], 'last') or '0'
-redis.call('HINCRBYFLOAT', KEYS[3], 'reserved', estimate)
+if spent + reserved >= tonumber(ARGV[5]) then return {'budget', 0, tostring(spent)} end
+redis.call('HINCRBYFLOAT', KEYS[3], 'reserved', ARGV[8])
 redis.call('PEXPIRE', KEYS[3], ARGV[7])
-return {'budget', 1, tostring(spent), estimate}
+return {'budget', 1, tostring(spent)}
 """
 
 SETTLE_LUA = """
@@ -121,8 +120,7 @@ else
   redis.call('HINCRBYFLOAT', KEYS[2], 'spent', ARGV[5])
 end
 local reserved = tonumber(redis.call('HINCRBYFLOAT', KEYS[2], 'reserved', -tonumber(ARGV[4])))
-if reserved < 0 then redis.call('HSET', KEYS[2], 'reserved', 0) end
-if tonumber(ARGV[5]) > 0 then redis.call('HSET', KEYS[2], 'last', ARGV[5]) end
+if reserved < 1e-12 then redis.call('HSET', KEYS[2], 'reserved', 0) end
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
 """
 
@@ -255,82 +253,82 @@ class RedisState:
 
 class RedisQuotas:
     """``Quotas`` in Redis: one script before a request (rate windows, then the budget
-    reservation) and at most one after it; in-process windows while Redis is unreachable.
+    reservation) and at most one after it; in-process state while Redis is unreachable.
 
-    This replica remembers what it reserved per key, and which keys have a TPM limit (only
-    their tokens are written after a request).
+    This replica remembers which keys have a TPM limit (only their tokens are written after a
+    request), and the reservations it made locally while Redis was unreachable (released
+    locally, never from Redis's figure).
     """
 
     def __init__(self, state: RedisState, window_s: float = WINDOW_S) -> None:
         self.state = state
         self.window_s = window_s
-        self.local = SlidingWindowLimiter(window_s)
-        self._held: dict[str, deque[float]] = {}
+        self.local = LocalQuotas(window_s)
         self._tpm_keys: set[str] = set()
+        self._held_locally: dict[tuple[str, str], list[float]] = {}
 
     def admit(
-        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
-        known_usd: float,
+        self, key_id: str, rpm: int | None, tpm: int | None, budget: Budget | None,
+        reserve_usd: float,
     ) -> Admission:  # fmt: skip
-        """Count one request in the key's shared windows, then reserve its estimated cost.
+        """Count one request in the key's shared windows, then reserve ``reserve_usd``.
 
-        The reservation admits while ``spent + reserved < budget_usd`` and holds the key's
-        last settled cost; ``known_usd`` seeds the shared spend when Redis has none (first
-        use, or Redis lost its data), and stands for it while Redis is unreachable.
+        The reservation admits while ``spent + reserved < limit`` in the budget's period;
+        ``budget.known_usd`` seeds the shared spend when Redis has none (first use, a new
+        period, or Redis lost its data).
         """
-        if rpm is None and tpm is None and budget_usd is None:
+        if rpm is None and tpm is None and budget is None:
             return ADMITTED
         if tpm is not None:
             self._tpm_keys.add(key_id)
-        if budget_usd is not None:  # from now on this key's costs are settled in Redis
-            self._held.setdefault(key_id, deque())
-        args = [self.window_s, rpm or 0, tpm or 0, self.state.unique(), _arg(budget_usd)]
-        ok, result = self.state.call("admit", self._keys(key_id), [*args, known_usd, IDLE_TTL_MS])
-        if not ok:
-            return self._admit_locally(key_id, rpm, tpm, budget_usd, known_usd)
-        return self._admission(key_id, rpm, tpm, result)
+        limit, known = (budget.limit_usd, budget.known_usd) if budget else ("", 0.0)
+        args = [self.window_s, rpm or 0, tpm or 0, self.state.unique(), limit, known]
+        keys = self._keys(key_id, budget)
+        ok, result = self.state.call("admit", keys, [*args, IDLE_TTL_MS, reserve_usd])
+        if ok:
+            return self._admission(rpm, tpm, result)
+        admission = self.local.admit(key_id, rpm, tpm, budget, reserve_usd)
+        if budget is not None and admission.refusal is None and not admission.over_budget:
+            self._held_locally.setdefault((key_id, budget.period), []).append(reserve_usd)
+        return admission
 
-    def settle(self, key_id: str, tokens: int, cost_usd: float, known_usd: float) -> None:
-        """Add the tokens of a key with a TPM limit to its window; release this replica's
-        oldest reservation on a key with a budget and add the real cost."""
+    def settle(
+        self, key_id: str, tokens: int, cost_usd: float, budget: Budget | None,
+        reserved_usd: float,
+    ) -> None:  # fmt: skip
+        """Add the tokens of a key with a TPM limit to its window; release a budgeted
+        request's reservation and add its cost."""
         tokens = tokens if tokens > 0 and key_id in self._tpm_keys else 0
-        held = self._held.get(key_id)  # None: a key without a budget, spend is the ledger's
-        reserved = held.popleft() if held else 0.0  # none when Redis was down at admission
-        budget = held is not None and bool(reserved or cost_usd)
-        if not tokens and not budget:
+        if not tokens and budget is None:
             return
-        release = _arg(reserved if budget else None)
-        args = [self.window_s, self.state.unique(), tokens, release, cost_usd, known_usd]
-        ok, _ = self.state.call("settle", self._keys(key_id)[1:], [*args, IDLE_TTL_MS])
-        if not ok and tokens:
-            self.local.consume(key_id, tokens)
+        local = self._held_locally.get((key_id, budget.period)) if budget else None
+        if local and reserved_usd in local:
+            local.remove(reserved_usd)
+            self.local.books.release(key_id, budget, reserved_usd)  # type: ignore[arg-type]
+            reserved_usd = 0.0
+        release = "" if budget is None else reserved_usd
+        known = budget.known_usd if budget else 0.0
+        args = [self.window_s, self.state.unique(), tokens, release, cost_usd, known]
+        keys = self._keys(key_id, budget)[1:]
+        ok, _ = self.state.call("settle", keys, [*args, IDLE_TTL_MS])
+        if not ok:
+            self.local.settle(key_id, tokens, cost_usd, budget, reserved_usd)
 
-    def _admission(
-        self, key_id: str, rpm: int | None, tpm: int | None, result: list[Any] | None
-    ) -> Admission:
+    def _admission(self, rpm: int | None, tpm: int | None, result: list[Any] | None) -> Admission:
         if not result:
             return ADMITTED
         kind = result[0].decode()
         if kind == "budget":
-            admitted, spent, estimate = int(result[1]), float(result[2]), float(result[3])
-            if admitted:
-                self._held[key_id].append(estimate)
-            return Admission(spent_usd=spent, over_budget=not admitted)
+            return Admission(spent_usd=float(result[2]), over_budget=not int(result[1]))
         limit = rpm if kind == "requests" else tpm
         return Admission(Refusal(kind, limit or 0, max(0.0, float(result[1]))))
 
-    def _admit_locally(
-        self, key_id: str, rpm: int | None, tpm: int | None, budget_usd: float | None,
-        known_usd: float,
-    ) -> Admission:  # fmt: skip
-        refusal = self.local.admit(key_id, rpm, tpm)
-        if refusal is not None or budget_usd is None:
-            return Admission(refusal)
-        return Admission(spent_usd=known_usd, over_budget=known_usd >= budget_usd)
-
-    def _keys(self, key_id: str) -> list[str]:
-        """The key's request window, token window and budget hash."""
-        return [f"{self.state.prefix}{kind}:{key_id}" for kind in ("rpm", "tpm", "budget")]
+    def _keys(self, key_id: str, budget: Budget | None) -> list[str]:
+        """The key's request window, token window and budget hash (one per period)."""
+        period = f":{budget.period}" if budget is not None and budget.period else ""
+        prefix = self.state.prefix
+        return [f"{prefix}rpm:{key_id}", f"{prefix}tpm:{key_id}",
+                f"{prefix}budget:{key_id}{period}"]  # fmt: skip
 
 
 class RedisPins:

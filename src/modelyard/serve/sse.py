@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,10 +17,14 @@ class SseRelay:
     Only complete events are passed on, so a client never sees half an event. The `[DONE]`
     event is held back (the gateway sends it after recording the request), and when the
     gateway itself asked for usage on the client's behalf, the usage-only chunk is dropped.
+    An event carrying an error is passed through ``retell`` (serve/upstream_errors.py).
     """
 
-    def __init__(self, drop_usage_chunk: bool) -> None:
+    def __init__(
+        self, drop_usage_chunk: bool, retell: Callable[[bytes], bytes] | None = None
+    ) -> None:
         self.drop_usage_chunk = drop_usage_chunk
+        self.retell = retell
         self.usage: dict[str, Any] | None = None
         self.done = False
         self.events = 0
@@ -37,7 +42,7 @@ class SseRelay:
         end += len(SEP)
         ready, self._buf = buf[:end], buf[end:]
         self.events += ready.count(SEP)
-        if b'"usage"' in ready or DONE in ready:
+        if b'"usage"' in ready or DONE in ready or b'"error"' in ready:
             ready = self._filter(ready)
         return ready
 
@@ -46,6 +51,8 @@ class SseRelay:
         for event in ready.split(SEP)[:-1]:
             if event.startswith(DONE):
                 self.done = True
+            elif b'"error"' in event and self.retell is not None:
+                kept.append(self.retell(event) + SEP)
             elif not (b'"usage"' in event and self._usage_only(event)):
                 kept.append(event + SEP)
         return b"".join(kept)
@@ -64,10 +71,25 @@ class SseRelay:
         return self.drop_usage_chunk and not chunk.get("choices")
 
 
-def usage_counts(usage: dict[str, Any] | None) -> tuple[int | None, int | None, int | None]:
-    """(prompt, completion, cached) tokens from an OpenAI `usage` object."""
+MAX_TOKENS = 10**9
+"""Token counts above this are an upstream's nonsense, not usage (they would also overflow the
+ledger's integer columns and stall its inserts)."""
+
+
+def usage_counts(usage: Any) -> tuple[int | None, int | None, int | None]:
+    """(prompt, completion, cached) tokens from an OpenAI `usage` object; a count that is not
+    a whole number from 0 to ``MAX_TOKENS`` is None."""
     if not isinstance(usage, dict):
         return None, None, None
-    details = usage.get("prompt_tokens_details") or {}
+    details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
-    return usage.get("prompt_tokens"), usage.get("completion_tokens"), cached
+    return (
+        _count(usage.get("prompt_tokens")),
+        _count(usage.get("completion_tokens")),
+        _count(cached),
+    )
+
+
+def _count(value: Any) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS
+    return value if ok else None

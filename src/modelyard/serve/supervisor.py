@@ -22,9 +22,8 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from modelyard.errors import YardError
+from modelyard.serve import logs
 from modelyard.serve.config import Supervision
-
-log = logging.getLogger("modelyard.serve")
 
 POLL_S = 0.5
 """How often the child's liveness is checked."""
@@ -148,10 +147,8 @@ class EngineSupervisor:
         self._next_probe_at = time.monotonic() + self.settings.probe_every_s
         self._misses = 0 if answered else self._misses + 1
         if self._misses >= self.settings.probe_failures:
-            log.error(
-                "backend %s: local engine (pid %s) did not answer /health %d times; killing it",
-                self.name, self.engine.pid, self._misses,
-            )  # fmt: skip
+            logs.event("engine_hung", logging.ERROR, backend=self.name, pid=self.engine.pid,
+                       unanswered_probes=self._misses, action="killing it")  # fmt: skip
             self._killed = True
             self.engine.kill()
 
@@ -166,17 +163,16 @@ class EngineSupervisor:
         self.last_exit_code = code
         self.last_failure = "hung" if self._killed else "exited"
         why, tail = self._failure(code), self.engine.log_tail()
-        log.error(
-            "backend %s: local engine (pid %s) %s; restarting in %gs%s",
-            self.name, self.engine.pid, why, self._delay,
-            "; last log lines:\n  " + tail.replace("\n", "\n  ") if tail else "",
-        )  # fmt: skip
+        logs.event("engine_exit", logging.ERROR, backend=self.name, pid=self.engine.pid,
+                   exit_code=code, reason=why, restart_in_s=self._delay,
+                   engine_log=[line[:200] for line in tail.splitlines()])  # fmt: skip
         self.on_down(f"local engine {why}; restarting (see /health)")
         url = await self._restart()
         self.next_restart_at = None
         self.restarts += 1
         self._serving()
-        log.warning("backend %s: local engine restarted at %s", self.name, url)
+        logs.event("engine_restart", logging.WARNING, backend=self.name, url=url,
+                   restarts=self.restarts)  # fmt: skip
         self.on_up(url)
 
     async def _restart(self) -> str:
@@ -188,10 +184,8 @@ class EngineSupervisor:
             try:
                 return await self.engine.restart()
             except (YardError, OSError) as exc:
-                log.error(
-                    "backend %s: local engine restart failed, next try in %gs: %s",
-                    self.name, self._delay, exc,
-                )  # fmt: skip
+                logs.event("engine_restart_failed", logging.ERROR, backend=self.name,
+                           next_try_s=self._delay, error=str(exc)[:500])  # fmt: skip
 
 
 async def _answers(url: str, timeout: float) -> bool:

@@ -34,7 +34,8 @@ from prometheus_client.multiprocess import mark_process_dead
 from modelyard.config import yard_home
 from modelyard.errors import ConfigError, YardError
 from modelyard.serve.backends import Backend, stop_backends
-from modelyard.serve.config import BackendConfig, GatewayConfig, load_config
+from modelyard.serve.config import BackendConfig, GatewayConfig
+from modelyard.serve.config_file import load_config
 from modelyard.serve.hub import HubServer, Reload
 from modelyard.serve.reload import (
     Changes,
@@ -112,6 +113,9 @@ class Supervisor:
         self.spec = b""
         self.metrics = Path()
         """The workers' shared metrics directory (set once the private directory exists)."""
+        self.log_fd = os.dup(sys.stdout.fileno())
+        """Where workers write their log lines: this process's stdout (their own is a pipe to
+        it), under a number of its own so the child keeps it."""
         self._slots = [asyncio.Lock() for _ in range(count)]
         """Held while a slot's worker is being replaced (after a death, or by a reload)."""
         self._reloading = asyncio.Lock()
@@ -188,7 +192,7 @@ class Supervisor:
             config = config.model_copy(update={"state": state})
         urls = {name: b.engine.url for name, b in self.engines.items()}  # type: ignore[union-attr]
         spec = {"config": config.model_dump(mode="json"), "engines": urls,
-                "fd": self.sock.fileno(), "hub": str(hub),
+                "fd": self.sock.fileno(), "log_fd": self.log_fd, "hub": str(hub),
                 "metrics": str(self.metrics)}  # fmt: skip
         return orjson.dumps(spec, option=orjson.OPT_APPEND_NEWLINE)
 
@@ -228,7 +232,7 @@ class Supervisor:
         worker = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "modelyard.serve._worker",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            pass_fds=(self.sock.fileno(),), start_new_session=True, env=env,
+            pass_fds=(self.sock.fileno(), self.log_fd), start_new_session=True, env=env,
         )  # fmt: skip
         # stdin stays open: the worker takes its closing as the parent's death
         worker.stdin.write(self.spec)  # type: ignore[union-attr]
@@ -329,6 +333,7 @@ class Supervisor:
         await stop_backends(self.engines.values())
         if self.hub is not None:
             self.hub.close()
+        os.close(self.log_fd)
 
 
 async def start_engines(configs: Iterable[BackendConfig]) -> dict[str, Backend]:

@@ -4,6 +4,7 @@ from modelyard.serve.middleware.body_limit import BodyLimitMiddleware
 from modelyard.serve.middleware.client_address import ClientAddress
 from modelyard.serve.middleware.errors import ErrorMiddleware
 from modelyard.serve.middleware.failed_logins import FailedLoginMiddleware, LoginThrottle
+from modelyard.serve.middleware.origin import OriginMiddleware
 
 __all__ = [
     "BodyLimitMiddleware",
@@ -11,4 +12,5 @@ __all__ = [
     "ErrorMiddleware",
     "FailedLoginMiddleware",
     "LoginThrottle",
+    "OriginMiddleware",
 ]
