@@ -36,8 +36,8 @@ def test_a_lazy_face_lists_what_it_imports_and_every_name_resolves(package: str)
     homes = type_checking_imports(SRC / package / "__init__.py")
     assert sorted(module.__all__) == sorted(homes)
     for name in module.__all__:
-        value = getattr(module, name)
-        assert getattr(importlib.import_module(homes[name]), name) is value
+        home, attribute = homes[name]
+        assert getattr(importlib.import_module(home), attribute) is getattr(module, name)
     with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
         module.nothing_here  # noqa: B018
 
