@@ -14,10 +14,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from modelyard.catalog import find_gpu, find_model, load_catalog
-from modelyard.plan.cluster import Cluster
-from modelyard.plan.finetune import FinetuneSpec
-from modelyard.plan.finetune_plan import measured_training
-from modelyard.plan.train_calibration import load_train_calibrations
+from modelyard.plan import Cluster, FinetuneSpec, load_train_calibrations, measured_training
 
 HERE = Path(__file__).resolve().parent
 

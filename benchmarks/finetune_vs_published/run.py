@@ -34,9 +34,7 @@ from modelyard.catalog import (
     load_catalog,
     parse_targets,
 )
-from modelyard.plan.cluster import Cluster
-from modelyard.plan.finetune import GIB, FinetuneSpec, plan_finetune_memory
-from modelyard.plan.finetune_time import plan_finetune_time
+from modelyard.plan import GIB, Cluster, FinetuneSpec, plan_finetune_memory, plan_finetune_time
 
 HERE = Path(__file__).resolve().parent
 

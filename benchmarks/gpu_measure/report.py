@@ -24,8 +24,13 @@ from typing import Any
 
 from modelyard.catalog import cached_catalog, find_gpu
 from modelyard.measure import Calibration, load_calibrations, measured_architecture
-from modelyard.plan import GIB, compare, get_engine, kv_bytes_per_sequence
-from modelyard.plan.measured import SHIPPED
+from modelyard.plan import (
+    GIB,
+    SHIPPED_CALIBRATIONS,
+    compare,
+    get_engine,
+    kv_bytes_per_sequence,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "latest.json"
@@ -117,7 +122,7 @@ def report(cals: list[Calibration]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    calibrations = Path(sys.argv[1]) if len(sys.argv) > 1 else SHIPPED
+    calibrations = Path(sys.argv[1]) if len(sys.argv) > 1 else SHIPPED_CALIBRATIONS
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report(load_calibrations(calibrations)), indent=1) + "\n"
     RESULTS.write_text(text, encoding="utf-8")

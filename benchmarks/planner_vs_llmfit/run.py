@@ -172,10 +172,10 @@ def ours(gpu: str, case: Case, context: int, engine: str) -> dict:
         get_engine,
         kv_bytes_per_sequence,
         parse_cluster,
+        require_arch,
         weight_bytes,
         weight_format,
     )
-    from modelyard.plan.weights import require_arch
 
     catalog = cached_catalog()
     model = find_model(catalog, case.ours)
@@ -215,8 +215,7 @@ def vram_rows() -> list[dict[str, Any]]:
 def kv_rows() -> list[dict[str, Any]]:
     """KV-only checks where a measured KV figure exists."""
     from modelyard.catalog import cached_catalog, find_model
-    from modelyard.plan import GIB, kv_bytes_per_sequence
-    from modelyard.plan.weights import require_arch
+    from modelyard.plan import GIB, kv_bytes_per_sequence, require_arch
 
     rows = []
     for (model_id, context), (gib, dtype, source) in KV_REFERENCES.items():

@@ -24,10 +24,16 @@ from references import VllmRun, vllm_runs
 from scipy.optimize import least_squares
 
 from modelyard.catalog import cached_catalog, find_gpu, find_model
-from modelyard.plan import deploy, get_engine, weight_format
-from modelyard.plan.cluster import Cluster
-from modelyard.plan.engines import ActivationModel, Engine, Factor
-from modelyard.plan.reserves import engine_reserves
+from modelyard.plan import (
+    ActivationModel,
+    Cluster,
+    Engine,
+    Factor,
+    deploy,
+    engine_reserves,
+    get_engine,
+    weight_format,
+)
 
 HERE = Path(__file__).resolve().parent
 SOURCE = "fitted on vLLM 0.19.0 training runs (benchmarks/planner_vs_published/fit.py)"

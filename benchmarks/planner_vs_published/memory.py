@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from references import VllmRun, vllm_runs
 
 from modelyard.catalog import cached_catalog, find_gpu, find_model
-from modelyard.plan import deploy, get_engine, weight_format
-from modelyard.plan.cluster import Cluster
-from modelyard.plan.memory import MemoryPlan, plan_memory
+from modelyard.plan import Cluster, MemoryPlan, deploy, get_engine, plan_memory, weight_format
 
 NOT_MEMORY = ("Free memory on device", "DP adjusted local rank")
 """Failures caused by the test rig (a GPU already in use, a launcher error), not by memory."""

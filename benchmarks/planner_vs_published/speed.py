@@ -30,11 +30,19 @@ from scipy.optimize import least_squares
 from speed_refs import CALIBRATIONS_TRAIN, CPU, LLAMACPP, VLLM, SpeedRef
 
 from modelyard.catalog import cached_catalog, find_gpu, find_model
-from modelyard.plan import decode, deploy, get_engine, prefill, weight_format
-from modelyard.plan.cluster import Cluster
-from modelyard.plan.cpu import CpuHost
-from modelyard.plan.engines import Engine, Factor
-from modelyard.plan.measured import calibrations, compare
+from modelyard.plan import (
+    Cluster,
+    CpuHost,
+    Engine,
+    Factor,
+    calibrations,
+    compare,
+    decode,
+    deploy,
+    get_engine,
+    prefill,
+    weight_format,
+)
 
 HERE = Path(__file__).resolve().parent
 SOURCE = "fitted (benchmarks/planner_vs_published/speed.py)"

@@ -30,10 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modelyard.privacy import Scanner, redact
-from modelyard.privacy.ner import detector
-from modelyard.privacy.scanner import Budget
-from modelyard.privacy.text import document
+from modelyard.privacy import Budget, Scanner, body_document, ner_detector, redact
 
 HERE = Path(__file__).parent
 SHARED = HERE.parents[2] / "shared" / "data"
@@ -85,7 +82,7 @@ def presidio(threshold: float) -> Flags | None:
     engine = AnalyzerEngine(nlp_engine=NlpEngineProvider(nlp_configuration=config).create_engine())
 
     def flags(body: Any) -> tuple[bool, list[str]]:
-        text = document(body).text
+        text = body_document(body).text
         found = [r for r in engine.analyze(text=text, language="en") if r.score >= threshold]
         return bool(found), sorted({r.entity_type for r in found})
 
@@ -204,7 +201,7 @@ def main() -> None:
 
     unbounded = Budget(1e9, 0)
     rules = Scanner(unbounded)
-    ner = detector()
+    ner = ner_detector()
     scanners: dict[str, Flags] = {"modelyard": ours(rules)}
     if ner is not None:
         scanners["modelyard + NER"] = ours(Scanner(unbounded, extra=ner))

@@ -39,8 +39,7 @@ def prepare(folder: Path, count: int, tokens: int) -> None:
     sys.path.insert(0, str(HERE))
     from run import SYSTEM, long_prompts, real_prompts, ten_model_labels
 
-    from modelyard.route import TrainSpec, train
-    from modelyard.route.embed import static_embedder
+    from modelyard.route import TrainSpec, static_embedder, train
 
     labels, prices = ten_model_labels(folder)
     train(TrainSpec(labels, prices=prices), folder / "router.json")

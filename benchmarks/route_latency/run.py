@@ -29,10 +29,17 @@ from pathlib import Path
 import numpy as np
 
 from modelyard.privacy import Scanner
-from modelyard.route import Candidate, Router, TrainSpec, train
-from modelyard.route.datasets import read_labels
-from modelyard.route.embed import TransformerEmbedder, model_files, static_embedder
-from modelyard.route.features import Featurizer
+from modelyard.route import (
+    Candidate,
+    Featurizer,
+    Router,
+    TrainSpec,
+    TransformerEmbedder,
+    model_files,
+    read_labels,
+    static_embedder,
+    train,
+)
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 PRICES = SHARED / "llmrouter" / "default_llm.json"

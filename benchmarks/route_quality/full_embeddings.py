@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.route.datasets import read_labels
-from modelyard.route.embed import TransformerEmbedder, model_files, window
+from modelyard.route import TransformerEmbedder, embed_window, model_files, read_labels
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "route"
@@ -38,7 +37,7 @@ class CachedFullEmbedder:
         for name in label_files:
             cached = np.load(cache_path(name), allow_pickle=True)
             for text, vec in zip(cached["texts"], cached["emb"], strict=True):
-                self.vectors[tuple(window(self.token_ids(text)))] = vec
+                self.vectors[tuple(embed_window(self.token_ids(text)))] = vec
 
     def token_ids(self, text: str) -> list[int]:
         return self.model.token_ids(text)
@@ -53,7 +52,7 @@ class CachedFullEmbedder:
         return np.stack([self.embed_ids(ids[lo:hi]) for lo, hi in bounds])
 
     def embed_ids(self, ids: list[int]) -> np.ndarray:
-        key = tuple(window(ids))
+        key = tuple(embed_window(ids))
         return self.vectors[key] if key in self.vectors else self.model.embed_ids(ids)
 
 

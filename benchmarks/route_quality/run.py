@@ -29,10 +29,14 @@ from full_embeddings import CachedFullEmbedder
 from rich.console import Console
 
 from modelyard.cli._route_tables import render
-from modelyard.route import EvalSpec, TrainSpec, evaluate
-from modelyard.route.datasets import join_replies
-from modelyard.route.features import Featurizer
-from modelyard.route.report import write
+from modelyard.route import (
+    EvalSpec,
+    Featurizer,
+    TrainSpec,
+    evaluate,
+    join_replies,
+    write_report,
+)
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 PAIR = ("mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview")
@@ -87,7 +91,7 @@ def main() -> None:
         (args.out / f"{stem}.json").write_text(
             json.dumps({"when": now(), **result.to_json()}, indent=1, default=float)
         )
-        write(result, args.out / f"{stem}.html")
+        write_report(result, args.out / f"{stem}.html")
         render(result.to_json(), console)
 
 

@@ -16,9 +16,14 @@ from modelyard.policy import LICENSE_POLICIES
 
 if TYPE_CHECKING:
     from modelyard.catalog import Catalog
-    from modelyard.plan import Cluster, EvalScores, QualityBasis, TrafficProfile
-    from modelyard.plan.cpu import CpuHost
-    from modelyard.plan.engines import Engine
+    from modelyard.plan import (
+        Cluster,
+        CpuHost,
+        Engine,
+        EvalScores,
+        QualityBasis,
+        TrafficProfile,
+    )
 
 Opt = typer.Option
 
@@ -44,20 +49,20 @@ def _engine(name: str | None, cluster: Cluster) -> Engine:
 
 def _host(cluster: Cluster, bandwidth: float | None, cores: int | None) -> CpuHost | None:
     """This machine's CPU when the plan is for a CPU-only host (cores and bandwidth as given)."""
-    from modelyard.plan import cpu
+    from modelyard.plan import cpu_host, detect_cpu, generic_cpu
 
     if cluster.gpu.vendor != "generic":
         return None
-    info = cpu.detect_cpu(cpu.CPUINFO) or cpu.generic_cpu(cores)
+    info = detect_cpu() or generic_cpu(cores)
     if cores is not None:
         if cores < 1:
             raise PlanError(f"--cores {cores}: at least 1")
         info = replace(info, cores=cores)
     if bandwidth is not None:
-        return cpu.cpu_host(info, bandwidth, "your --ram-bandwidth")
+        return cpu_host(info, bandwidth, "your --ram-bandwidth")
     gpu = cluster.gpu
     basis = f"catalog '{gpu.id}': {gpu.name}; measure yours (STREAM, mbw) and pass --ram-bandwidth"
-    return cpu.cpu_host(info, gpu.bandwidth_gbps, basis)
+    return cpu_host(info, gpu.bandwidth_gbps, basis)
 
 
 def _eval_scores(path: Path) -> EvalScores:

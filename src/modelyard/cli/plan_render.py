@@ -15,10 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from modelyard.cli._render import console as default_console
-from modelyard.plan import ModelPlan, Ranking
-from modelyard.plan.cost import TRUSTED, CostEstimate
-from modelyard.plan.measured import MeasuredCheck
-from modelyard.plan.recipes import Recipe
+from modelyard.plan import TRUSTED_PRICES, CostEstimate, MeasuredCheck, ModelPlan, Ranking, Recipe
 
 
 def money(value: float | None) -> str:
@@ -234,7 +231,7 @@ def _render_cost(c: CostEstimate, out: Console) -> None:
     )
     even = [
         [
-            b.api_id + ("" if b.confidence in TRUSTED else " !"),
+            b.api_id + ("" if b.confidence in TRUSTED_PRICES else " !"),
             f"${b.blended_usd_per_mtok:.2f}",
             f"{tokens(b.breakeven_low)}-{tokens(b.breakeven_high)}",
             {True: "yes", False: "no", None: "?"}[b.meets_bar],
@@ -246,7 +243,7 @@ def _render_cost(c: CostEstimate, out: Console) -> None:
     out.print(
         grid(cols, even, title="break-even (tokens/day, over the GPU price range)", right=cols[1:3])
     )
-    if any(b.confidence not in TRUSTED for b in c.breakeven):
+    if any(b.confidence not in TRUSTED_PRICES for b in c.breakeven):
         out.print(Text("!: a low-confidence price (--low-confidence)", style="dim"))
 
 

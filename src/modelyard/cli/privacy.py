@@ -36,8 +36,7 @@ def scan(
       cat request.json | yard privacy scan - --jsonl
     """
     try:
-        from modelyard.privacy import Scanner
-        from modelyard.privacy.report import scan_lines
+        from modelyard.privacy import Scanner, scan_lines
     except ImportError as exc:
         raise MissingExtraError(exc.name or "a package", "serve", "yard privacy scan") from exc
 

@@ -92,7 +92,7 @@ def _labels(src: Sources) -> Iterator[tuple[Path, ...]]:
         raise typer.BadParameter("give label files, or --from-ledger", param_hint="DATA")
     if src.replies is not None and len(src.files) != 1:
         raise typer.BadParameter("--replies joins into one label file", param_hint="--replies")
-    from modelyard.route.datasets import join_replies
+    from modelyard.route import join_replies
 
     with tempfile.TemporaryDirectory(prefix="yard-route-") as folder:
         files = list(src.files)
@@ -282,8 +282,7 @@ def eval_command(
       yard route eval gsm8k.jsonl --weak mixtral-8x7b --strong gpt-4-1106-preview -k 5
       yard route eval --from-ledger --prices prices.json --deployed router.json
     """
-    from modelyard.route import EvalSpec, evaluate
-    from modelyard.route import report as route_report
+    from modelyard.route import EvalSpec, evaluate, write_report
 
     sources = tuple(train_files or data or ())
     src = Sources(sources, replies, from_ledger, tuple(eval_labels or ()), db)
@@ -293,7 +292,7 @@ def eval_command(
         how = EvalSpec(spec, tuple(test_files or ()), leave_out is not None, folds, seed, deployed)
         result = evaluate(how, progress=partial(err_console.print, style="dim"))
     if report is not None:
-        route_report.write(result, report)
+        write_report(result, report)
     if json_:
         print_json(result.to_json())
         return
@@ -341,7 +340,7 @@ def embed_table_command(
       yard route embed-table
       yard route embed-table --build
     """
-    from modelyard.route.embed import token_table
+    from modelyard.route import token_table
 
     summary = token_table(build)
     if json_:

@@ -118,10 +118,11 @@ def cpu_host(info: CpuInfo, bandwidth_gbps: float, bandwidth_basis: str) -> CpuH
     )
 
 
-def detect_cpu(path: Path = CPUINFO) -> CpuInfo | None:
-    """This machine's CPU from ``path``; None where the file is missing or unreadable."""
+def detect_cpu(path: Path | None = None) -> CpuInfo | None:
+    """This machine's CPU from ``path`` (``CPUINFO``, read when called); None where the file is
+    missing or unreadable."""
     try:
-        return parse_cpuinfo(path.read_text(encoding="utf-8", errors="replace"))
+        return parse_cpuinfo((path or CPUINFO).read_text(encoding="utf-8", errors="replace"))
     except (OSError, ValueError):
         return None
 

@@ -9,8 +9,8 @@ Python API::
     redacted = redact(request_body, scan)        # a new body with <EMAIL_1>, <IBAN_1>, ...
     answer = redacted.restorer().restore_json(upstream_answer)
 
-``yard privacy scan`` is a thin CLI over ``Scanner``; the gateway calls it once per request
-(serve/private_data.py).
+``yard privacy scan`` is a thin CLI over ``Scanner`` and ``scan_lines``; the gateway calls the
+scanner once per request (serve/private_data.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from modelyard.privacy.findings import Finding, Located, Scan
+from modelyard.privacy.ner import detector as ner_detector
 from modelyard.privacy.redact import Redacted, Restorer, redact
+from modelyard.privacy.report import scan_lines
 from modelyard.privacy.scanner import Budget, Scanner
+from modelyard.privacy.text import document as body_document
 from modelyard.privacy.workers import ScanPool
 
 Mode = Literal["local", "redact", "block"]
@@ -47,6 +50,9 @@ __all__ = [
     "Scan",
     "ScanPool",
     "Scanner",
+    "body_document",
+    "ner_detector",
     "private_kinds",
     "redact",
+    "scan_lines",
 ]

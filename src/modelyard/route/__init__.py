@@ -13,18 +13,19 @@ Training and evaluation: ``train(TrainSpec(...), out)`` and ``evaluate(EvalSpec(
 ``yard route train`` and ``yard route eval``.
 
 Every name is imported on first use, so reading ``modelyard.route.language`` (as the gateway's
-config does) loads neither numpy nor the router.
+config does) loads neither numpy nor the router. The datasets, embedders and featurizer below are
+what the CLI and the benchmarks read labels, build embeddings and write reports with.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from modelyard._lazy import lazy_names
 
 if TYPE_CHECKING:
     from modelyard.route.artifact import RouterArtifact, RouterFileError
     from modelyard.route.calibrate import Target
     from modelyard.route.cascade import ReplyScorer
+    from modelyard.route.datasets import join_replies, read_labels
     from modelyard.route.decision import (
         Candidate,
         Decision,
@@ -33,40 +34,23 @@ if TYPE_CHECKING:
         Rules,
         decide,
     )
+    from modelyard.route.embed import TransformerEmbedder, model_files, static_embedder, token_table
+    from modelyard.route.embed import window as embed_window
     from modelyard.route.evaluation import Evaluation
+    from modelyard.route.features import Featurizer
     from modelyard.route.language import LanguageRule, LanguageRules, detect_language
     from modelyard.route.pipeline import EvalSpec, TrainSpec, evaluate, train
+    from modelyard.route.report import write as write_report
     from modelyard.route.router import Router
     from modelyard.route.tokens import TokenCounter
 
-_HOMES = {
-    "RouterArtifact": "artifact",
-    "RouterFileError": "artifact",
-    "Target": "calibrate",
-    "ReplyScorer": "cascade",
-    "Candidate": "decision",
-    "Decision": "decision",
-    "Facts": "decision",
-    "NoCandidateError": "decision",
-    "Rules": "decision",
-    "decide": "decision",
-    "Evaluation": "evaluation",
-    "LanguageRule": "language",
-    "LanguageRules": "language",
-    "detect_language": "language",
-    "EvalSpec": "pipeline",
-    "TrainSpec": "pipeline",
-    "evaluate": "pipeline",
-    "train": "pipeline",
-    "Router": "router",
-    "TokenCounter": "tokens",
-}
 __all__ = [
     "Candidate",
     "Decision",
     "EvalSpec",
     "Evaluation",
     "Facts",
+    "Featurizer",
     "LanguageRule",
     "LanguageRules",
     "NoCandidateError",
@@ -78,17 +62,18 @@ __all__ = [
     "Target",
     "TokenCounter",
     "TrainSpec",
+    "TransformerEmbedder",
     "decide",
     "detect_language",
+    "embed_window",
     "evaluate",
+    "join_replies",
+    "model_files",
+    "read_labels",
+    "static_embedder",
+    "token_table",
     "train",
+    "write_report",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'modelyard.route' has no attribute {name!r}")
-    value = getattr(import_module(f"modelyard.route.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, __file__)
