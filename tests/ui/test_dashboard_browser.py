@@ -98,6 +98,8 @@ def test_keys_are_created_edited_and_revoked_from_the_page(
     page.fill("#key-name", XSS)
     page.fill("#key-models", "cheap, auto")
     page.fill("#key-budget", "5")
+    page.select_option("#key-period", "daily")
+    page.select_option("#key-private-data", "redact")
     page.click("#key-save")
     page.wait_for_selector("#new-key:not([hidden])")
     raw = page.inner_text("#new-key-value")
@@ -105,14 +107,20 @@ def test_keys_are_created_edited_and_revoked_from_the_page(
     assert board.chat("auto", "with the new key", key=raw).status_code == 200
     row = page.locator("#keys-table tr", has_text="sk-yard-")
     assert row.locator("td").first.inner_text() == XSS  # the name is text, never markup
+    assert "/ day" in row.inner_text() and "redact" in row.inner_text()
     assert page.locator("img[src=x]").count() == 0
     key_id = next(k["id"] for k in board.get("/admin/keys")["data"] if k["name"] == XSS)
     page.click(f"[data-edit='{key_id}']")
+    expect(page.locator("#key-period")).to_have_value("daily")  # the form shows the key
+    expect(page.locator("#key-private-data")).to_have_value("redact")
     page.fill("#key-rpm", "42")
+    page.select_option("#key-period", "monthly")
+    page.select_option("#key-private-data", "")
     page.click("#key-save")
     expect(page.locator("#key-form-title")).to_have_text("New key")  # the form is reset
     edited = next(k for k in board.get("/admin/keys")["data"] if k["id"] == key_id)
     assert edited["rpm"] == 42 and edited["budget_usd"] == 5
+    assert edited["budget_period"] == "monthly" and edited["private_data"] is None
     page.click(f"[data-revoke='{key_id}']")  # a confirm() the page watcher accepts
     page.wait_for_selector(f"[data-revoke='{key_id}']", state="detached")
     assert "revoked" in page.locator("#keys-table tr", has_text=key_id).inner_text()

@@ -290,8 +290,8 @@ async function loadKeys() {
     [["name"], ["id"], ["prefix"], ["models"], ["budget $", 1], ["spent $", 1], ["rpm", 1],
      ["tpm", 1], ["private"], ["created"], ["state"], [""]],
     data.map((k) => [k.name, el("code", { text: k.id }), el("code", { text: k.prefix + "…" }),
-      k.models ? k.models.join(", ") : "any", k.budget_usd === null ? "" : usd(k.budget_usd),
-      usd(k.spent_usd), count(k.rpm), count(k.tpm), k.private ? "yes" : "", when(k.created_utc),
+      k.models ? k.models.join(", ") : "any", budget(k),
+      usd(k.spent_usd), count(k.rpm), count(k.tpm), privacy(k), when(k.created_utc),
       k.revoked_utc ? badge("revoked", "bad") : badge("active", "good"),
       k.revoked_utc ? "" : el("span", { class: "row-actions" },
         el("button", { class: "link", "data-edit": k.id, text: "edit", onclick: () => editKey(k) }),
@@ -300,11 +300,23 @@ async function loadKeys() {
     "No key yet: the gateway is open until one is created (or an admin key is set)."));
 }
 
+const PER = { daily: " / day", monthly: " / month" };
+
+function privacy(key) {
+  return [key.private ? "self-hosted only" : "", key.private_data || ""].filter(Boolean).join(", ");
+}
+
+function budget(key) {
+  return key.budget_usd === null ? "" : usd(key.budget_usd) + (PER[key.budget_period] || "");
+}
+
 function keyBody() {
   const number = (id) => ($(id).value === "" ? null : Number($(id).value));
   const models = $("key-models").value.split(",").map((m) => m.trim()).filter(Boolean);
   return { name: $("key-name").value.trim(), models: models.length ? models : null,
            budget_usd: number("key-budget"), rpm: number("key-rpm"), tpm: number("key-tpm"),
+           budget_period: $("key-period").value || null,
+           private_data: $("key-private-data").value || null,
            private: $("key-private").checked };
 }
 
@@ -316,6 +328,8 @@ function editKey(key) {
   $("key-name").value = key.name;
   $("key-models").value = key.models ? key.models.join(", ") : "";
   $("key-budget").value = key.budget_usd === null ? "" : key.budget_usd;
+  $("key-period").value = key.budget_period || "";
+  $("key-private-data").value = key.private_data || "";
   $("key-rpm").value = key.rpm === null ? "" : key.rpm;
   $("key-tpm").value = key.tpm === null ? "" : key.tpm;
   $("key-private").checked = key.private;
