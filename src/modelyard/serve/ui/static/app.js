@@ -10,7 +10,7 @@ const COLOURS = { requests: "#0072b2", errors: "#cf222e", p95: "#e69f00", spend:
                   api: "#cc79a7" };
 
 const page = { csrf: null, tab: "overview", timer: null, gateway: null, keys: [],
-               charts: {}, cursors: [null], prompts: false };
+               charts: {}, cursors: [null], ledgerAsks: 0, prompts: false };
 
 // ------------------------------------------------------------------ helpers
 
@@ -395,7 +395,9 @@ function ledgerParams(cursor) {
 
 async function loadLedger() {
   const cursor = page.cursors[page.cursors.length - 1];
+  const asked = ++page.ledgerAsks;
   const data = await api("/admin/ledger" + query(ledgerParams(cursor)));
+  if (asked !== page.ledgerAsks) return;  // a newer search was sent while this one ran
   page.prompts = data.prompts_logged;
   const names = data.key_names;
   $("ledger-note").textContent = `Page ${page.cursors.length}, newest first. ` +
